@@ -1,0 +1,202 @@
+"""The ``musewave`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from musewave import __version__
+from musewave.engine import (
+    AUDIO_FORMATS,
+    ENGINE_VERSION,
+    Cancelled,
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    ProgressEvent,
+    generate,
+    resolve_seed,
+)
+from musewave.engine.request import CLI_DURATION_RANGE_S, DURATION_RANGE_CONTEXT
+
+app = typer.Typer(
+    help="MuseWave: a text prompt becomes a finished, mastered track.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _validation_message(error: ValidationError) -> str:
+    """The first problem, on one line: ``duration_s: duration must be between 10 and 300 s``."""
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "request"
+    text = str(first["msg"]).removeprefix("Value error, ")
+    return f"{field}: {text}"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+@app.command("generate")
+def generate_command(
+    prompt: Annotated[str, typer.Argument(help="What the track should sound like.")],
+    genre: Annotated[
+        list[str] | None, typer.Option("--genre", "-g", help="Genre (repeat or comma-separate).")
+    ] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", "-d", help="Length in seconds (10–300).")
+    ] = 60.0,
+    bpm: Annotated[float | None, typer.Option(help="Tempo in BPM (40–220).")] = None,
+    key: Annotated[str | None, typer.Option(help="Key, e.g. 'D minor' or 'F# dorian'.")] = None,
+    time_signature: Annotated[str, typer.Option(help="4/4 or 3/4.")] = "4/4",
+    seed: Annotated[int | None, typer.Option(help="Seed; same seed, same track.")] = None,
+    loop: Annotated[bool, typer.Option(help="Make the track loop seamlessly.")] = False,
+    artist: Annotated[str | None, typer.Option(help="Artist inspiration.")] = None,
+    formats: Annotated[
+        str, typer.Option("--format", "-f", help=f"Comma-separated: {', '.join(AUDIO_FORMATS)}.")
+    ] = "mp3,wav",
+    stems: Annotated[bool, typer.Option(help="Also write stems/<part>.wav.")] = False,
+    midi: Annotated[bool, typer.Option(help="Also write score.mid.")] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Render a track from a prompt into OUT (mix, optional stems and MIDI, plan.json)."""
+    data = {
+        "prompt": prompt,
+        "genres": _split(genre),
+        "duration_s": duration,
+        "bpm": bpm,
+        "key": key,
+        "time_signature": time_signature,
+        "seed": seed,
+        "loop": loop,
+        "artist_inspiration": artist,
+        "formats": _split([formats]),
+    }
+    try:
+        request = GenerationRequest.model_validate(
+            data, context={DURATION_RANGE_CONTEXT: CLI_DURATION_RANGE_S}
+        )
+    except ValidationError as error:
+        raise _fail(_validation_message(error)) from None
+    if out.exists() and not out.is_dir():
+        raise _fail(f"output path {out} exists and is not a folder; choose another --out")
+
+    request = resolve_seed(request)
+    if seed is None:
+        err_console.print(f"seed: {request.seed} (pass --seed {request.seed} to reproduce)")
+    try:
+        result = _run_with_progress(request, out, stems=stems, midi=midi)
+    except Cancelled:
+        raise _fail("cancelled; nothing was written", code=130) from None
+    except EngineError as error:
+        raise _fail(str(error), code=1) from None
+    if as_json:
+        out_console.print_json(json.dumps(_summary(result)))
+    else:
+        _print_summary(result)
+
+
+def _run_with_progress(
+    request: GenerationRequest, out: Path, *, stems: bool, midi: bool
+) -> GenerationResult:
+    if not err_console.is_terminal:
+        last_stage = ""
+
+        def log_line(event: ProgressEvent) -> None:
+            nonlocal last_stage
+            if event.stage != last_stage:
+                last_stage = event.stage
+                err_console.print(f"[{event.progress:5.1f}%] {event.stage}: {event.message}")
+
+        return generate(request, out, on_progress=log_line, stems=stems, midi=midi)
+
+    columns = (
+        TextColumn("[bold]{task.fields[stage]:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        task = progress.add_task("starting", total=100, stage="")
+
+        def update(event: ProgressEvent) -> None:
+            progress.update(
+                task, completed=event.progress, description=event.message, stage=event.stage
+            )
+
+        result = generate(request, out, on_progress=update, stems=stems, midi=midi)
+        progress.update(task, completed=100, description="done", stage="completed")
+    return result
+
+
+def _summary(result: GenerationResult) -> dict[str, object]:
+    plan = result.plan
+    return {
+        "title": plan.title,
+        "seed": plan.seed,
+        "genre": plan.genre,
+        "bpm": round(plan.bpm, 2),
+        "key": plan.key,
+        "duration_s": plan.duration_s,
+        "sections": [
+            {"label": s.label, "start_s": s.start_s, "end_s": s.end_s} for s in plan.sections
+        ],
+        "integrated_lufs": round(result.integrated_lufs, 2),
+        "true_peak_dbtp": round(result.true_peak_dbtp, 2),
+        "files": [
+            {"name": f.name, "path": str(f.path), "bytes": f.size_bytes, "sha256": f.sha256}
+            for f in result.files
+        ],
+        "timings_s": result.timings_s,
+    }
+
+
+def _print_summary(result: GenerationResult) -> None:
+    plan = result.plan
+    out_console.print(f"\n[bold]{plan.title}[/]  ({plan.genre}, seed {plan.seed})")
+    out_console.print(
+        f"{plan.bpm:.1f} BPM · {plan.key} · {plan.time_signature} · {plan.duration_s:.2f} s · "
+        f"{result.integrated_lufs:.1f} LUFS integrated · true peak {result.true_peak_dbtp:.1f} dBTP"
+    )
+    sections = Table("section", "start", "end", "bars", title="Sections", title_justify="left")
+    for s in plan.sections:
+        sections.add_row(s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", f"{s.beats / plan.beats_per_bar:g}")
+    out_console.print(sections)
+    files = Table("file", "size", title="Files written", title_justify="left")
+    for f in result.files:
+        files.add_row(str(f.path), f"{f.size_bytes / 1024:,.0f} KiB")
+    out_console.print(files)
+    total = sum(result.timings_s.values())
+    out_console.print(f"rendered in {total:.2f} s ({plan.duration_s / total:.0f}× real time)")
+
+
+@app.command()
+def version() -> None:
+    """Print the package and engine versions."""
+    out_console.print(f"musewave {__version__} (engine {ENGINE_VERSION})")
+
+
+def main() -> None:  # pragma: no cover - console-script shim
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,107 @@
+"""The composer: plan → score (notes per part), deterministic from the plan's seed."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from musewave.engine.compose.bass import compose_bass
+from musewave.engine.compose.drums import compose_drums
+from musewave.engine.compose.harmony import compose_chords, compose_pads
+from musewave.engine.compose.melody import compose_lead
+from musewave.engine.compose.timeline import chord_timeline, swing_tick
+from musewave.engine.plan import Plan
+from musewave.engine.score import TICKS_PER_BEAT, Note, Part, Score
+
+# General-MIDI programs (0-based) for each renderer voice, used in the exported MIDI file.
+MIDI_PROGRAMS = {
+    "sub_bass": 38, "bass_808": 38, "reese_bass": 39, "acid_bass": 38, "synth_bass": 38,
+    "upright_bass": 32, "electric_bass": 33, "supersaw": 81, "saw_lead": 81, "square_lead": 80,
+    "pluck": 45, "electric_piano": 4, "piano": 0, "pad": 89, "strings": 48, "brass": 61,
+    "bell": 14, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
+    "marimba": 12,
+}  # fmt: skip
+
+__all__ = ["MIDI_PROGRAMS", "compose_score"]
+
+
+def _part_rng(plan: Plan, role: str) -> np.random.Generator:
+    return np.random.default_rng([plan.seed, zlib.crc32(role.encode())])
+
+
+def _humanize(
+    notes: list[Note], plan: Plan, rng: np.random.Generator, timing_ms: float
+) -> list[Note]:
+    """Swing plus seeded timing (± ``timing_ms``) and velocity (±10 %) jitter for tonal parts."""
+    ticks_per_ms = plan.bpm * TICKS_PER_BEAT / 60_000.0
+    jitter = rng.normal(0.0, timing_ms / 2.5, len(notes)).clip(-timing_ms, timing_ms)
+    gain = rng.uniform(0.9, 1.1, len(notes))
+    return [
+        Note(
+            n.pitch,
+            max(0, swing_tick(n.start_tick, plan.swing) + round(float(j) * ticks_per_ms)),
+            n.duration_ticks,
+            int(np.clip(round(n.velocity * float(g)), 1, 127)),
+        )
+        for n, j, g in zip(notes, jitter, gain, strict=True)
+    ]
+
+
+def _tidy(notes: list[Note], total_ticks: int) -> list[Note]:
+    """Sort, cut at the end, and shorten any note that would overlap the next one of the same
+    pitch, so the MIDI file (where such overlaps are ambiguous) re-reads to the same notes."""
+    ordered = sorted(
+        (n for n in notes if n.start_tick < total_ticks and n.duration_ticks > 0),
+        key=lambda n: (n.start_tick, n.pitch, n.duration_ticks),
+    )
+    next_start: dict[int, int] = {}
+    kept: list[Note] = []
+    for note in reversed(ordered):
+        limit = min(next_start.get(note.pitch, total_ticks), total_ticks)
+        duration = min(note.duration_ticks, limit - note.start_tick)
+        if duration > 0:
+            kept.append(Note(note.pitch, note.start_tick, duration, note.velocity))
+            next_start[note.pitch] = note.start_tick
+    kept.reverse()
+    return kept
+
+
+def compose_score(plan: Plan) -> Score:
+    """Compose every part the plan lists; parts are returned in the plan's order."""
+    profile = plan.profile()
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    total_ticks = plan.music_beats * TICKS_PER_BEAT
+    humanize_ms = profile.humanize_ms
+    parts: list[Part] = []
+    for part_plan in plan.parts:
+        rng = _part_rng(plan, part_plan.role)
+        role, voice = part_plan.role, part_plan.voice
+        if role == "drums":
+            notes = compose_drums(plan, profile, rng)
+        elif role == "bass":
+            notes = _humanize(
+                compose_bass(plan, profile, key, spans, voice, rng), plan, rng, humanize_ms / 2
+            )
+        elif role == "chords":
+            notes = compose_chords(plan, profile.chord_style, voice, spans, rng)
+            notes = _humanize(notes, plan, rng, humanize_ms)
+        elif role == "pads":
+            notes = _humanize(compose_pads(plan, spans), plan, rng, humanize_ms)
+        else:
+            notes = compose_lead(plan, key, spans, profile.lead_style, voice)
+            notes = _humanize(notes, plan, rng, humanize_ms)
+        parts.append(
+            Part(
+                name=role,
+                stem=part_plan.stem,
+                voice=voice,
+                midi_program=0 if role == "drums" else MIDI_PROGRAMS.get(voice, 0),
+                is_drums=role == "drums",
+                notes=_tidy(notes, total_ticks),
+            )
+        )
+    return Score(
+        bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
+    )

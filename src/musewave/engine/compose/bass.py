@@ -1,0 +1,205 @@
+"""Bass lines, one style per genre: following the kick, offbeats, walking, acid riffs…"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from musewave.engine.compose.timeline import (
+    STEP_TICKS,
+    ChordSpan,
+    bar_ticks,
+    chord_at,
+    section_ticks,
+)
+from musewave.engine.compose.voicing import bass_pitch
+from musewave.engine.genres import KICK, GenreProfile
+from musewave.engine.plan import Plan
+from musewave.engine.score import TICKS_PER_BEAT, Note
+from musewave.engine.theory import Key
+
+BEAT = TICKS_PER_BEAT
+EIGHTH = TICKS_PER_BEAT // 2
+
+# Lowest pitch of each voice's bass register (an octave and a half above it is used).
+REGISTER_LOW = {"bass_808": 26, "sub_bass": 28, "reese_bass": 28, "acid_bass": 36}
+DEFAULT_LOW = 31
+
+Styler = Callable[[ChordSpan, int, int, "BassContext"], list[Note]]
+
+
+class BassContext:
+    def __init__(
+        self, plan: Plan, profile: GenreProfile, key: Key, voice: str, rng: np.random.Generator
+    ):
+        self.plan = plan
+        self.profile = profile
+        self.key = key
+        self.rng = rng
+        self.low = REGISTER_LOW.get(voice, DEFAULT_LOW)
+        self.bar = bar_ticks(plan)
+        self.spans: list[ChordSpan] = []
+        self.acid_riff: list[tuple[int, int, int]] | None = None
+
+    def root(self, span: ChordSpan) -> int:
+        return bass_pitch(span.chord.root, self.low, self.low + 11)
+
+    def next_root(self, span: ChordSpan) -> int:
+        following = (
+            chord_at(self.spans, span.end_tick) if span.end_tick < self.spans[-1].end_tick else span
+        )
+        return self.root(following)
+
+    def velocity(self, section_energy: float, accent: bool = False) -> int:
+        return int(
+            np.clip(round((78 + (18 if accent else 0)) * (0.8 + 0.3 * section_energy)), 1, 127)
+        )
+
+
+def _roots_passing(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        notes.append(Note(root, bar_start, round(1.5 * BEAT), ctx.velocity(energy, True)))
+        if ctx.plan.beats_per_bar >= 4:
+            fifth = root + 7 if ctx.rng.random() < 0.6 else root + 12
+            notes.append(Note(fifth, bar_start + 2 * BEAT, BEAT, ctx.velocity(energy)))
+        target = ctx.next_root(span)
+        approach = target - 1 if ctx.rng.random() < 0.5 else target + 2
+        last = bar_start + ctx.bar - EIGHTH
+        if last + EIGHTH >= end:
+            notes.append(Note(approach, last, EIGHTH, ctx.velocity(energy)))
+    return notes
+
+
+def _follow_kick(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    pattern = ctx.profile.grooves["full"].get(KICK, "x.......x.......")
+    steps = [i for i, c in enumerate(pattern[: ctx.plan.beats_per_bar * 4]) if c != "."]
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        ticks = [bar_start + s * STEP_TICKS for s in steps] + [bar_start + ctx.bar]
+        for index, tick in enumerate(ticks[:-1]):
+            length = min(ticks[index + 1], end) - tick
+            pitch = root + 12 if index == len(ticks) - 2 and ctx.rng.random() < 0.25 else root
+            notes.append(
+                Note(pitch, tick, max(STEP_TICKS, length - 20), ctx.velocity(energy, index == 0))
+            )
+    return notes
+
+
+def _offbeat(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    return [
+        Note(root + (12 if ctx.rng.random() < 0.15 else 0), tick, EIGHTH - 40, ctx.velocity(energy))
+        for tick in range(start + EIGHTH, end, BEAT)
+    ]
+
+
+def _octave_8ths(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    return [
+        Note(root + (12 if i % 2 else 0), tick, EIGHTH - 30, ctx.velocity(energy, i % 4 == 0))
+        for i, tick in enumerate(range(start, end, EIGHTH))
+    ]
+
+
+def _root_8ths(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    return [
+        Note(root, tick, EIGHTH - 30, ctx.velocity(energy, i % 4 == 0))
+        for i, tick in enumerate(range(start, end, EIGHTH))
+    ]
+
+
+def _walking(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    """Quarter notes: root, chord tones or scale steps, a chromatic approach on the last beat."""
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    tones = sorted({root + ((pc - root) % 12) for pc in span.chord.pitch_classes})
+    scale = [p for p in range(root - 5, root + 13) if p % 12 in ctx.key.scale]
+    target = ctx.next_root(span)
+    notes: list[Note] = []
+    ticks = list(range(start, end, BEAT))
+    for index, tick in enumerate(ticks):
+        if index == 0:
+            pitch = root
+        elif index == len(ticks) - 1:
+            pitch = target + (1 if ctx.rng.random() < 0.5 else -1)
+        elif ctx.rng.random() < 0.6:
+            pitch = tones[int(ctx.rng.integers(len(tones)))]
+        else:
+            pitch = scale[int(ctx.rng.integers(len(scale)))]
+        notes.append(Note(pitch, tick, BEAT - 30, ctx.velocity(energy, index == 0)))
+    return notes
+
+
+def _acid_16ths(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    """A repeating 16th-note riff (rests, octaves, the minor third and seventh), 303-style."""
+    if ctx.acid_riff is None:
+        riff: list[tuple[int, int, int]] = []
+        for step in range(16):
+            if ctx.rng.random() < 0.3:
+                continue
+            interval = [0, 0, 0, 12, 3, 7, 10, 12][int(ctx.rng.integers(8))]
+            accent = 110 if ctx.rng.random() < 0.3 else 80
+            riff.append((step, interval, accent))
+        ctx.acid_riff = riff
+    root = ctx.root(span)
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        for step, interval, velocity in ctx.acid_riff:
+            tick = bar_start + step * STEP_TICKS
+            if tick < end and step < ctx.plan.beats_per_bar * 4:
+                notes.append(Note(root + interval, tick, STEP_TICKS - 15, velocity))
+    return notes
+
+
+def _long_roots(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    half = max(ctx.bar, (end - start) // 2)
+    return [
+        Note(root, tick, min(half, end - tick) - 20, ctx.velocity(energy, True))
+        for tick in range(start, end, half)
+    ]
+
+
+def _drone(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root = bass_pitch(ctx.key.tonic, ctx.low, ctx.low + 11)
+    return [Note(root, start, end - start - 10, 70)]
+
+
+STYLES: dict[str, Styler] = {
+    "roots_passing": _roots_passing,
+    "follow_kick": _follow_kick,
+    "offbeat": _offbeat,
+    "octave_8ths": _octave_8ths,
+    "root_8ths": _root_8ths,
+    "walking": _walking,
+    "acid_16ths": _acid_16ths,
+    "long_roots": _long_roots,
+    "drone": _drone,
+}
+
+
+def compose_bass(
+    plan: Plan,
+    profile: GenreProfile,
+    key: Key,
+    spans: list[ChordSpan],
+    voice: str,
+    rng: np.random.Generator,
+) -> list[Note]:
+    styler = STYLES.get(profile.bass_style)
+    if styler is None:
+        return []
+    ctx = BassContext(plan, profile, key, voice, rng)
+    ctx.spans = spans
+    notes: list[Note] = []
+    for span in spans:
+        section = plan.sections[span.section_index]
+        if "bass" not in section.roles:
+            continue
+        _, section_end = section_ticks(section)
+        notes.extend(styler(span, span.start_tick, min(span.end_tick, section_end), ctx))
+    return notes

@@ -1,0 +1,58 @@
+"""Chord voicings with voice leading: each chord takes the voicing nearest the one before."""
+
+from __future__ import annotations
+
+import itertools
+
+from musewave.engine.theory import Chord
+
+
+def chord_tones(chord: Chord, max_notes: int) -> list[int]:
+    """Pitch classes to voice. Large chords drop the fifth, then the root (the bass has it)."""
+    tones = list(chord.pitch_classes)
+    if len(tones) > max_notes and len(chord.intervals) > 3 and 7 in chord.intervals:
+        tones.remove((chord.root + 7) % 12)
+    if len(tones) > max_notes:
+        tones.remove(chord.root)
+    return tones[:max_notes]
+
+
+def _candidates(tones: list[int], low: int, high: int) -> list[list[int]]:
+    out: list[list[int]] = []
+    for order in itertools.permutations(tones):
+        for base in range(low, high):
+            if base % 12 != order[0]:
+                continue
+            voicing = [base]
+            for pc in order[1:]:
+                step = (pc - voicing[-1]) % 12 or 12
+                voicing.append(voicing[-1] + step)
+            if voicing[-1] <= high and voicing[-1] - voicing[0] <= 14:
+                out.append(voicing)
+    return out
+
+
+def voice_chord(
+    chord: Chord, previous: list[int] | None, center: int, max_notes: int = 4
+) -> list[int]:
+    """A voicing of ``chord`` within about an octave of ``center``, moving least from
+    ``previous`` (sum of semitone motion), with a pull towards ``center`` so it doesn't drift."""
+    tones = chord_tones(chord, max_notes)
+    candidates = _candidates(tones, center - 12, center + 12)
+
+    def cost(voicing: list[int]) -> float:
+        drift = abs(sum(voicing) / len(voicing) - center)
+        if previous is None or len(previous) != len(voicing):
+            return drift
+        motion = sum(abs(a - b) for a, b in zip(sorted(voicing), sorted(previous), strict=True))
+        return motion + 0.5 * drift
+
+    return min(candidates, key=lambda v: (cost(v), v))
+
+
+def bass_pitch(pitch_class: int, low: int, high: int) -> int:
+    """The pitch with this pitch class in [low, high] (lowest such)."""
+    for pitch in range(low, high + 1):
+        if pitch % 12 == pitch_class:
+            return pitch
+    raise ValueError(f"no pitch class {pitch_class} in [{low}, {high}]")

@@ -1,0 +1,578 @@
+"""Genre profiles as data: tempo, harmony, grooves, palette and form for each genre.
+
+Drum grooves are 16-step strings per General-MIDI percussion key, one bar of 4/4:
+``x`` hit, ``o`` accent, ``g`` ghost note, ``.`` rest. Progressions are Roman numerals read in
+the track's key, one chord per bar unless ``bars_per_chord`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+KICK, RIM, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, RIDE, CRASH, SHAKER = (
+    36,
+    37,
+    38,
+    39,
+    42,
+    46,
+    51,
+    49,
+    70,
+)
+TOM_LOW, TOM_MID, TOM_HIGH, TOM_FLOOR, COWBELL, TAMBOURINE = 45, 47, 50, 41, 56, 54
+
+Groove = Mapping[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SectionKind:
+    """How a kind of section sounds: its energy (0–1) and which roles play."""
+
+    energy: float
+    drums: str  # "none" | "light" | "full"
+    bass: bool
+    chords: bool
+    pads: bool
+    lead: bool
+
+
+SECTION_KINDS: Mapping[str, SectionKind] = MappingProxyType(
+    {
+        "intro": SectionKind(0.3, "none", False, True, True, False),
+        "verse": SectionKind(0.6, "full", True, True, False, True),
+        "pre": SectionKind(0.7, "light", True, True, True, True),
+        "chorus": SectionKind(1.0, "full", True, True, True, True),
+        "hook": SectionKind(1.0, "full", True, True, True, True),
+        "build": SectionKind(0.7, "light", False, True, True, False),
+        "drop": SectionKind(1.0, "full", True, True, True, True),
+        "breakdown": SectionKind(0.4, "none", False, True, True, True),
+        "bridge": SectionKind(0.5, "light", True, True, True, False),
+        "solo": SectionKind(0.9, "full", True, True, False, True),
+        "groove": SectionKind(0.8, "full", True, True, False, True),
+        "outro": SectionKind(0.3, "light", True, True, True, False),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Voices:
+    """Renderer voice per role; ``None`` means the genre leaves that role out."""
+
+    kit: str | None
+    bass: str | None
+    chords: str | None
+    pads: str | None
+    lead: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GenreProfile:
+    id: str
+    name: str
+    synonyms: tuple[str, ...]
+    bpm_range: tuple[int, int]
+    modes: tuple[str, ...]  # the first is the most idiomatic
+    major_progressions: tuple[str, ...]
+    minor_progressions: tuple[str, ...]
+    voices: Voices
+    grooves: Mapping[str, Groove]  # "full" and "light"
+    bass_style: str
+    chord_style: str
+    lead_style: str
+    arrangement: tuple[tuple[str, int], ...]  # (section kind, bars)
+    swing: float = 0.5  # share of an 8th the first 16th takes; 0.5 is straight
+    fill: str = "snare"  # "snare" | "toms" | "none"
+    crash_on_sections: bool = False
+    hat_rolls: bool = False
+    humanize_ms: float = 6.0
+    bars_per_chord: int = 1
+    brightness: float = 0.6  # 0 dark … 1 bright; mood words move it
+    instrument_words: Mapping[str, str] = field(default_factory=dict)
+
+
+def _grooves(full: dict[int, str], light: dict[int, str]) -> Mapping[str, Groove]:
+    return MappingProxyType({"full": MappingProxyType(full), "light": MappingProxyType(light)})
+
+
+_PROFILES = (
+    GenreProfile(
+        id="lofi",
+        name="Lo-fi hip-hop",
+        synonyms=("lo-fi", "lo fi", "lofi hip hop", "lo-fi hip hop", "chillhop", "lofi beats"),
+        bpm_range=(70, 90),
+        modes=("dorian", "minor", "major"),
+        major_progressions=("ii7-V7-Imaj7-Imaj7", "Imaj7-vi7-ii7-V7", "IVmaj7-iii7-ii7-Imaj7"),
+        minor_progressions=("i9-iv9-VIImaj7-IIImaj7", "i7-iv7-v7-i7", "ii7-v7-i9-i9"),
+        voices=Voices("kit_lofi", "upright_bass", "electric_piano", "pad", "electric_piano"),
+        grooves=_grooves(
+            {
+                KICK: "x.....x...x.....",
+                SNARE: "....x.......x...",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+            },
+            {KICK: "x.........x.....", CLOSED_HAT: "x...x...x...x..."},
+        ),
+        bass_style="roots_passing",
+        chord_style="comp",
+        lead_style="sparse",
+        arrangement=(("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("outro", 4)),
+        swing=0.58,
+        fill="none",
+        humanize_ms=12.0,
+        brightness=0.35,
+    ),
+    GenreProfile(
+        id="hiphop",
+        name="Boom-bap hip-hop",
+        synonyms=("hip hop", "hip-hop", "boom bap", "boom-bap", "rap", "old school hip hop"),
+        bpm_range=(85, 98),
+        modes=("minor", "dorian"),
+        major_progressions=("ii7-V7-Imaj7-vi7",),
+        minor_progressions=("i7-iv7-i7-iv7", "i9-VImaj7-iv7-v7", "i7-i7-VI7-v7"),
+        voices=Voices("kit_acoustic", "sub_bass", "piano", None, "brass"),
+        grooves=_grooves(
+            {
+                KICK: "x.....x.x.....x.",
+                SNARE: "....x.......x...",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+            },
+            {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+        ),
+        bass_style="follow_kick",
+        chord_style="stabs",
+        lead_style="sparse",
+        arrangement=(("intro", 4), ("verse", 16), ("hook", 8), ("verse", 16), ("hook", 8)),
+        swing=0.57,
+        fill="none",
+        humanize_ms=9.0,
+        brightness=0.45,
+    ),
+    GenreProfile(
+        id="trap",
+        name="Trap",
+        synonyms=("trap beat", "drill", "808"),
+        bpm_range=(130, 150),
+        modes=("harmonic minor", "minor", "phrygian"),
+        major_progressions=("vi-IV-I-V",),
+        minor_progressions=("i-VI-i-VI", "i-iv-VI-V", "i-i-VI-VII"),
+        voices=Voices("kit_808", "bass_808", "bell", "pad", "pluck"),
+        grooves=_grooves(
+            {
+                KICK: "x.......x.x.....",
+                CLAP: "........x.......",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                OPEN_HAT: "..............x.",
+            },
+            {KICK: "x...............", CLOSED_HAT: "x...x...x...x..."},
+        ),
+        bass_style="follow_kick",
+        chord_style="arp",
+        lead_style="hook",
+        arrangement=(("intro", 8), ("hook", 16), ("verse", 16), ("hook", 16), ("outro", 8)),
+        hat_rolls=True,
+        fill="none",
+        humanize_ms=3.0,
+        brightness=0.45,
+    ),
+    GenreProfile(
+        id="house",
+        name="House",
+        synonyms=("deep house", "house music", "tech house", "garage house"),
+        bpm_range=(120, 126),
+        modes=("minor", "dorian"),
+        major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
+        minor_progressions=("i7-VII-VI-VII", "i9-iv9-i9-iv9", "i-VII-VI-VI"),
+        voices=Voices("kit_electronic", "synth_bass", "piano", "pad", "pluck"),
+        grooves=_grooves(
+            {
+                KICK: "x...x...x...x...",
+                CLAP: "....x.......x...",
+                CLOSED_HAT: "xxxxxxxxxxxxxxxx",
+                OPEN_HAT: "..o...o...o...o.",
+            },
+            {KICK: "x...x...x...x...", CLOSED_HAT: "..x...x...x...x."},
+        ),
+        bass_style="offbeat",
+        chord_style="stabs",
+        lead_style="hook",
+        arrangement=(
+            ("intro", 16),
+            ("build", 8),
+            ("drop", 16),
+            ("breakdown", 8),
+            ("drop", 16),
+            ("outro", 16),
+        ),
+        humanize_ms=2.0,
+        brightness=0.6,
+    ),
+    GenreProfile(
+        id="techno",
+        name="Techno",
+        synonyms=("minimal techno", "acid techno", "industrial techno", "acid"),
+        bpm_range=(125, 140),
+        modes=("minor", "phrygian"),
+        major_progressions=("I-I-I-I",),
+        minor_progressions=("i-i-i-i", "i-i-VI-i", "i-i-iv-i"),
+        voices=Voices("kit_electronic", "acid_bass", "synth_bass", "pad", None),
+        grooves=_grooves(
+            {
+                KICK: "x...x...x...x...",
+                RIM: "....x.......x..x",
+                CLOSED_HAT: "x.xxx.xxx.xxx.xx",
+                OPEN_HAT: "..o...o...o...o.",
+            },
+            {KICK: "x...x...x...x...", CLOSED_HAT: "..x...x...x...x."},
+        ),
+        bass_style="acid_16ths",
+        chord_style="stabs",
+        lead_style="none",
+        arrangement=(
+            ("intro", 16),
+            ("groove", 32),
+            ("breakdown", 16),
+            ("drop", 32),
+            ("outro", 16),
+        ),
+        humanize_ms=1.0,
+        bars_per_chord=2,
+        brightness=0.5,
+    ),
+    GenreProfile(
+        id="synthwave",
+        name="Synthwave",
+        synonyms=("retrowave", "outrun", "80s synth", "darksynth", "chillwave"),
+        bpm_range=(80, 118),
+        modes=("minor", "major"),
+        major_progressions=("vi-IV-I-V", "I-V-vi-IV"),
+        minor_progressions=("i-VI-III-VII", "i-VI-VII-i", "VI-VII-i-i"),
+        voices=Voices("kit_electronic", "synth_bass", "supersaw", "pad", "saw_lead"),
+        grooves=_grooves(
+            {
+                KICK: "x...x...x...x...",
+                SNARE: "....x.......x...",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+            },
+            {KICK: "x.......x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+        ),
+        bass_style="octave_8ths",
+        chord_style="sustain",
+        lead_style="hook",
+        arrangement=(
+            ("intro", 8),
+            ("verse", 16),
+            ("chorus", 16),
+            ("bridge", 8),
+            ("chorus", 16),
+            ("outro", 8),
+        ),
+        fill="toms",
+        crash_on_sections=True,
+        humanize_ms=2.0,
+        brightness=0.7,
+    ),
+    GenreProfile(
+        id="dnb",
+        name="Drum & bass",
+        synonyms=("drum and bass", "drum & bass", "drum n bass", "d&b", "dnb", "jungle", "liquid"),
+        bpm_range=(170, 176),
+        modes=("minor", "dorian"),
+        major_progressions=("IVmaj7-iii7-ii7-Imaj7",),
+        minor_progressions=("i9-VImaj7-iv9-v7", "i-VI-III-VII", "i7-iv7-VImaj7-v7"),
+        voices=Voices("kit_electronic", "reese_bass", "electric_piano", "pad", "bell"),
+        grooves=_grooves(
+            {
+                KICK: "x.........x.....",
+                SNARE: "....x..g....x...",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                RIDE: "..x...x...x...x.",
+            },
+            {KICK: "x.........x.....", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+        ),
+        bass_style="long_roots",
+        chord_style="sustain",
+        lead_style="sparse",
+        arrangement=(("intro", 16), ("drop", 32), ("breakdown", 16), ("drop", 32), ("outro", 16)),
+        crash_on_sections=True,
+        humanize_ms=2.0,
+        brightness=0.6,
+    ),
+    GenreProfile(
+        id="ambient",
+        name="Ambient",
+        synonyms=("ambient music", "drone", "meditation", "soundscape", "new age"),
+        bpm_range=(60, 80),
+        modes=("lydian", "major", "dorian"),
+        major_progressions=("Imaj7-IVmaj7-Imaj7-IVmaj7", "Isus2-vi7-IVmaj7-Isus2"),
+        minor_progressions=("i9-VImaj7-i9-IVmaj7", "isus2-VImaj7-IIImaj7-VII"),
+        voices=Voices(None, "sub_bass", "pad", "strings", "bell"),
+        grooves=_grooves({}, {}),
+        bass_style="drone",
+        chord_style="sustain",
+        lead_style="sparse",
+        arrangement=(("intro", 8), ("verse", 16), ("chorus", 16), ("outro", 8)),
+        fill="none",
+        humanize_ms=15.0,
+        bars_per_chord=2,
+        brightness=0.4,
+    ),
+    GenreProfile(
+        id="pop",
+        name="Pop",
+        synonyms=("pop music", "synth pop", "synthpop", "electropop", "dance pop", "k-pop"),
+        bpm_range=(95, 125),
+        modes=("major", "minor"),
+        major_progressions=("I-V-vi-IV", "vi-IV-I-V", "I-vi-IV-V"),
+        minor_progressions=("i-VI-III-VII", "VI-VII-i-i"),
+        voices=Voices("kit_electronic", "synth_bass", "piano", "pad", "square_lead"),
+        grooves=_grooves(
+            {
+                KICK: "x.......x.x.....",
+                CLAP: "....x.......x...",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+            },
+            {KICK: "x.......x.......", CLOSED_HAT: "x...x...x...x..."},
+        ),
+        bass_style="root_8ths",
+        chord_style="sustain",
+        lead_style="hook",
+        arrangement=(
+            ("intro", 4),
+            ("verse", 8),
+            ("pre", 4),
+            ("chorus", 8),
+            ("verse", 8),
+            ("pre", 4),
+            ("chorus", 8),
+            ("bridge", 8),
+            ("chorus", 8),
+            ("outro", 4),
+        ),
+        crash_on_sections=True,
+        humanize_ms=4.0,
+        brightness=0.7,
+    ),
+    GenreProfile(
+        id="rock",
+        name="Rock",
+        synonyms=("rock music", "indie rock", "hard rock", "alt rock", "punk", "grunge"),
+        bpm_range=(100, 150),
+        modes=("major", "minor", "mixolydian"),
+        major_progressions=("I-IV-V-IV", "I-bVII-IV-I", "I-V-vi-IV"),
+        minor_progressions=("i-VI-VII-i", "i-iv-VI-VII"),
+        voices=Voices("kit_acoustic", "electric_bass", "guitar_distorted", None, "guitar_clean"),
+        grooves=_grooves(
+            {
+                KICK: "x.......x.x.....",
+                SNARE: "....x.......x...",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+            },
+            {KICK: "x.......x.......", RIDE: "x.x.x.x.x.x.x.x."},
+        ),
+        bass_style="root_8ths",
+        chord_style="power_8ths",
+        lead_style="hook",
+        arrangement=(
+            ("intro", 4),
+            ("verse", 8),
+            ("chorus", 8),
+            ("verse", 8),
+            ("chorus", 8),
+            ("solo", 8),
+            ("chorus", 8),
+        ),
+        fill="toms",
+        crash_on_sections=True,
+        humanize_ms=7.0,
+        brightness=0.65,
+    ),
+    GenreProfile(
+        id="jazz",
+        name="Jazz",
+        synonyms=("swing", "bebop", "jazz trio", "smooth jazz", "cool jazz"),
+        bpm_range=(120, 180),
+        modes=("major", "dorian"),
+        major_progressions=("ii7-V7-Imaj7-vi7", "Imaj7-vi7-ii7-V7", "iii7-vi7-ii7-V7"),
+        minor_progressions=("iim7b5-V7-i7-i7", "i7-iv7-ii7-V7"),
+        voices=Voices("kit_acoustic", "upright_bass", "piano", None, "brass"),
+        grooves=_grooves(
+            {RIDE: "x..xx..xx..xx..x", CLOSED_HAT: "....x.......x...", KICK: "x..............."},
+            {RIDE: "x..xx..xx..xx..x", CLOSED_HAT: "....x.......x..."},
+        ),
+        bass_style="walking",
+        chord_style="comp",
+        lead_style="busy",
+        arrangement=(("intro", 4), ("verse", 8), ("verse", 8), ("bridge", 8), ("verse", 8)),
+        swing=0.66,
+        fill="snare",
+        humanize_ms=10.0,
+        brightness=0.55,
+    ),
+    GenreProfile(
+        id="cinematic",
+        name="Cinematic / orchestral",
+        synonyms=("orchestral", "epic", "film score", "soundtrack", "trailer", "score"),
+        bpm_range=(60, 100),
+        modes=("minor", "harmonic minor", "major"),
+        major_progressions=("I-V-vi-IV", "I-iii-IV-V"),
+        minor_progressions=("i-VI-III-VII", "i-iv-VI-V", "i-VI-iv-V"),
+        voices=Voices("kit_cinematic", "strings", "strings", "choir", "brass"),
+        grooves=_grooves(
+            {
+                KICK: "x.......x.......",
+                TOM_LOW: "x..x..x.x..x..x.",
+                TOM_HIGH: "....x.......x.x.",
+            },
+            {TOM_LOW: "x.......x......."},
+        ),
+        bass_style="octave_8ths",
+        chord_style="ostinato",
+        lead_style="sparse",
+        arrangement=(("intro", 8), ("build", 8), ("chorus", 16), ("bridge", 8), ("chorus", 16)),
+        fill="toms",
+        crash_on_sections=True,
+        humanize_ms=8.0,
+        brightness=0.5,
+    ),
+    GenreProfile(
+        id="piano",
+        name="Solo piano",
+        synonyms=("solo piano", "piano solo", "piano ballad", "classical piano", "neoclassical"),
+        bpm_range=(60, 100),
+        modes=("major", "minor"),
+        major_progressions=("I-V-vi-iii-IV-I-IV-V", "I-vi-IV-V"),
+        minor_progressions=("i-VI-III-VII", "i-iv-VII-III"),
+        voices=Voices(None, None, "piano", None, "piano"),
+        grooves=_grooves({}, {}),
+        bass_style="none",
+        chord_style="broken",
+        lead_style="sparse",
+        arrangement=(("verse", 8), ("chorus", 8), ("verse", 8), ("outro", 4)),
+        fill="none",
+        humanize_ms=18.0,
+        brightness=0.5,
+    ),
+    GenreProfile(
+        id="reggae",
+        name="Reggae",
+        synonyms=("roots reggae", "dub", "ska", "one drop"),
+        bpm_range=(60, 80),
+        modes=("major", "minor"),
+        major_progressions=("I-IV-V-IV", "I-ii-I-ii", "I-IV-I-V"),
+        minor_progressions=("i-iv-i-v", "i-VII-i-VII"),
+        voices=Voices("kit_acoustic", "electric_bass", "organ", None, "guitar_clean"),
+        grooves=_grooves(
+            {KICK: "........x.......", RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+            {RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+        ),
+        bass_style="roots_passing",
+        chord_style="skank",
+        lead_style="sparse",
+        arrangement=(("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8)),
+        swing=0.55,
+        fill="snare",
+        humanize_ms=8.0,
+        brightness=0.5,
+    ),
+    GenreProfile(
+        id="reggaeton",
+        name="Reggaeton",
+        synonyms=("dembow", "latin urban", "perreo"),
+        bpm_range=(88, 100),
+        modes=("minor",),
+        major_progressions=("vi-IV-I-V",),
+        minor_progressions=("i-VI-III-VII", "i-iv-VII-III"),
+        voices=Voices("kit_808", "sub_bass", "pluck", "pad", "square_lead"),
+        grooves=_grooves(
+            {
+                KICK: "x...x...x...x...",
+                SNARE: "...x..x....x..x.",
+                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+            },
+            {KICK: "x...x...x...x...", RIM: "...x..x....x..x."},
+        ),
+        bass_style="follow_kick",
+        chord_style="arp",
+        lead_style="hook",
+        arrangement=(("intro", 4), ("hook", 8), ("verse", 16), ("hook", 8), ("outro", 4)),
+        humanize_ms=3.0,
+        brightness=0.6,
+    ),
+    GenreProfile(
+        id="funk",
+        name="Funk / disco",
+        synonyms=("disco", "nu disco", "nu-disco", "funky", "boogie"),
+        bpm_range=(100, 125),
+        modes=("dorian", "mixolydian", "minor"),
+        major_progressions=("I7-IV7-I7-IV7", "Imaj7-ii7-iii7-ii7"),
+        minor_progressions=("i7-IV7-i7-IV7", "i7-i7-iv7-v7"),
+        voices=Voices("kit_acoustic", "electric_bass", "guitar_clean", "strings", "brass"),
+        grooves=_grooves(
+            {
+                KICK: "x...x...x...x...",
+                SNARE: "....x..g.g..x...",
+                CLOSED_HAT: "xxxxxxxxxxxxxxxx",
+                OPEN_HAT: "..o...o...o...o.",
+            },
+            {KICK: "x...x...x...x...", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+        ),
+        bass_style="octave_8ths",
+        chord_style="stabs",
+        lead_style="hook",
+        arrangement=(("intro", 8), ("groove", 16), ("breakdown", 8), ("groove", 16)),
+        swing=0.53,
+        crash_on_sections=True,
+        humanize_ms=5.0,
+        brightness=0.7,
+    ),
+    GenreProfile(
+        id="afrobeats",
+        name="Afrobeats / amapiano",
+        synonyms=("afrobeat", "afro beats", "amapiano", "afro house", "afropop"),
+        bpm_range=(100, 115),
+        modes=("major", "minor"),
+        major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
+        minor_progressions=("i-VI-III-VII", "i7-iv7-VII-III"),
+        voices=Voices("kit_electronic", "bass_808", "marimba", "pad", "pluck"),
+        grooves=_grooves(
+            {
+                KICK: "x..x..x...x..x..",
+                RIM: "...x..x....x..x.",
+                SHAKER: "xxxxxxxxxxxxxxxx",
+                CLAP: "....x.......x...",
+            },
+            {SHAKER: "x.x.x.x.x.x.x.x.", RIM: "...x..x....x..x."},
+        ),
+        bass_style="follow_kick",
+        chord_style="arp",
+        lead_style="hook",
+        arrangement=(("intro", 8), ("verse", 16), ("hook", 8), ("verse", 16), ("hook", 8)),
+        swing=0.54,
+        fill="none",
+        humanize_ms=5.0,
+        brightness=0.65,
+    ),
+)
+
+GENRES: Mapping[str, GenreProfile] = MappingProxyType({p.id: p for p in _PROFILES})
+DEFAULT_GENRE = "pop"
+
+
+def _synonym_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for profile in _PROFILES:
+        for word in (profile.id, profile.name.lower(), *profile.synonyms):
+            table[" ".join(word.lower().replace("-", " ").split())] = profile.id
+    return table
+
+
+GENRE_SYNONYMS: Mapping[str, str] = MappingProxyType(_synonym_table())
+
+
+def canonical_genre(text: str) -> str | None:
+    """``"Lo-Fi Hip Hop"`` → ``"lofi"``; ``None`` if no profile matches."""
+    key = " ".join(text.lower().replace("-", " ").replace("_", " ").split())
+    return GENRE_SYNONYMS.get(key) or GENRE_SYNONYMS.get(key.replace(" ", ""))

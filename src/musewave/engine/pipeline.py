@@ -1,0 +1,262 @@
+"""``generate``: the one entry point. request → plan → score → stems → mix → master → files.
+
+Files are written into a hidden staging folder inside ``out_dir`` and moved into place only
+after every one of them decoded back correctly, so a failure or a cancel leaves nothing partial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from musewave.engine.compose import compose_score
+from musewave.engine.encode import encode, media_type
+from musewave.engine.errors import Cancelled, InvalidRequest
+from musewave.engine.master import master
+from musewave.engine.midi import write_midi
+from musewave.engine.mix import MIX_PROFILES, mix_stems
+from musewave.engine.plan import Plan, make_plan
+from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
+from musewave.engine.render import render_stems
+from musewave.engine.request import MAX_SEED, GenerationRequest
+from musewave.engine.score import Score
+from musewave.engine.validate import validate_audio_file
+
+SAMPLE_RATE = 44_100
+KICK_KEYS = frozenset({35, 36})
+STEM_HEADROOM = 10 ** (-3 / 20)  # stems and pre-master peak at most −3 dBFS before encoding
+FADE_OUT_S = 2.0
+LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    name: str  # relative to out_dir, e.g. "mix.mp3", "stems/bass.wav"
+    path: Path
+    kind: str  # "mix" | "stem" | "midi" | "plan"
+    media_type: str
+    size_bytes: int
+    sha256: str
+    duration_s: float | None
+
+
+@dataclass(slots=True)
+class GenerationResult:
+    plan: Plan
+    files: list[OutputFile]
+    integrated_lufs: float
+    true_peak_dbtp: float
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Reports progress and checks for cancellation between units of work."""
+
+    def __init__(self, on_progress: ProgressCallback | None, should_cancel: CancelCheck | None):
+        self.on_progress = on_progress
+        self.should_cancel = should_cancel or (lambda: False)
+        self.timings: dict[str, float] = {}
+        self._stage = ""
+        self._started = 0.0
+
+    def check(self) -> None:
+        if self.should_cancel():
+            raise Cancelled(f"cancelled during {self._stage or 'start-up'}")
+
+    def begin(self, stage: str, message: str) -> None:
+        self.check()
+        self._finish_timing()
+        self._stage, self._started = stage, time.perf_counter()
+        self.report(0.0, message)
+
+    def report(self, fraction: float, message: str) -> None:
+        if self.on_progress is not None:
+            progress = overall_progress(self._stage, fraction)
+            self.on_progress(ProgressEvent(self._stage, progress, fraction, message))
+
+    def _finish_timing(self) -> None:
+        if self._stage:
+            self.timings[self._stage] = round(time.perf_counter() - self._started, 4)
+
+    def done(self) -> None:
+        self._finish_timing()
+        self._stage = ""
+
+
+@contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    """A hidden folder in ``out_dir``; removed whatever happens."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".musewave-", dir=out_dir))
+    except OSError as error:
+        raise InvalidRequest(f"cannot write to {out_dir}: {error.strerror or error}") from error
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _kick_onsets(score: Score, sample_rate: int) -> NDArray[np.int64]:
+    ticks = [
+        n.start_tick for part in score.parts if part.is_drums for n in part.notes if n.pitch in KICK_KEYS
+    ]
+    seconds = np.asarray(sorted(ticks), dtype=np.float64) * score.seconds_per_tick()
+    return np.round(seconds * sample_rate).astype(np.int64)
+
+
+def _fold_loop_tail(
+    stems: dict[str, NDArray[np.float32]], n_samples: int
+) -> dict[str, NDArray[np.float32]]:
+    """Add what rings past the loop point onto the start, so the file loops seamlessly."""
+    folded: dict[str, NDArray[np.float32]] = {}
+    for name, audio in stems.items():
+        body = audio[:, :n_samples].copy()
+        tail = audio[:, n_samples:]
+        body[:, : tail.shape[1]] += tail
+        folded[name] = body
+    return folded
+
+
+def _with_headroom(
+    stems: dict[str, NDArray[np.float32]],
+) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32]]:
+    """One gain for every stem so neither they nor their sum clip when written to 16 bit."""
+    premaster = np.sum(list(stems.values()), axis=0, dtype=np.float32)
+    peak = max([float(np.max(np.abs(premaster)))] + [float(np.max(np.abs(s))) for s in stems.values()])
+    gain = np.float32(STEM_HEADROOM / peak) if peak > 0 else np.float32(1.0)
+    scaled = {name: audio * gain for name, audio in stems.items()}
+    return scaled, premaster * gain
+
+
+def resolve_seed(request: GenerationRequest) -> GenerationRequest:
+    """A request without a seed gets a random one, recorded so the result can be reproduced."""
+    if request.seed is not None:
+        return request
+    return request.with_seed(secrets.randbelow(MAX_SEED + 1))
+
+
+def generate(
+    request: GenerationRequest,
+    out_dir: Path,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+    *,
+    stems: bool = True,
+    midi: bool = True,
+    sample_rate: int = SAMPLE_RATE,
+) -> GenerationResult:
+    """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format, ``stems/<stem>.wav``,
+    ``score.mid`` and ``plan.json``.
+
+    Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
+    files), ``InvalidRequest`` when ``out_dir`` is not writable, and ``ValidationFailed`` when a
+    written file does not decode back as expected. On any error nothing is left in ``out_dir``.
+    """
+    stages = _Stages(on_progress, should_cancel)
+    request = resolve_seed(request)
+    assert request.seed is not None
+    out_dir = Path(out_dir)
+
+    with _staging(out_dir) as staging:
+        stages.begin("planning", "reading the prompt")
+        plan = make_plan(request)
+        stages.report(1.0, f"{plan.genre}, {plan.bpm:.1f} BPM, {plan.key}")
+
+        stages.begin("composing", "writing the parts")
+        score = compose_score(plan)
+        stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
+
+        stages.begin("rendering", "synthesizing the parts")
+        n_samples = round(plan.duration_s * sample_rate)
+        tail = round(LOOP_TAIL_S * sample_rate) if plan.loop else 0
+        raw_stems = render_stems(score, sample_rate, n_samples + tail, plan.seed, stages.should_cancel)
+        stages.check()
+
+        stages.begin("mixing", f"mixing {len(raw_stems)} stems")
+        profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
+        mixed = mix_stems(raw_stems, profile, sample_rate, plan.bpm, _kick_onsets(score, sample_rate))
+        if plan.loop:
+            mixed = _fold_loop_tail(mixed, n_samples)
+        mixed, premaster = _with_headroom(mixed)
+
+        stages.begin("mastering", "compressing, limiting, normalizing loudness")
+        mastered = master(
+            premaster,
+            profile,
+            sample_rate,
+            fade_in_s=0.0 if plan.loop else 0.01,
+            fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
+        )
+
+        stages.begin("encoding", "writing files")
+        written: list[tuple[str, str, Path]] = []  # (name, kind, staged path)
+        jobs: list[tuple[str, str, NDArray[np.float32], str]] = [
+            (f"mix.{fmt}", "mix", mastered.audio, fmt) for fmt in request.formats
+        ]
+        if stems:
+            (staging / "stems").mkdir()
+            jobs += [(f"stems/{name}.wav", "stem", audio, "wav") for name, audio in mixed.items()]
+        for index, (name, kind, audio, fmt) in enumerate(jobs):
+            stages.check()
+            written.append((name, kind, encode(audio, sample_rate, staging / name, fmt)))
+            stages.report((index + 1) / (len(jobs) + 1), f"wrote {name}")
+        if midi:
+            written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
+        plan_path = staging / "plan.json"
+        plan_path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
+        written.append(("plan.json", "plan", plan_path))
+
+        stages.begin("validating", "decoding every file back")
+        files: list[OutputFile] = []
+        for index, (name, kind, path) in enumerate(written):
+            stages.check()
+            files.append(_describe(name, kind, path, plan.duration_s, out_dir / name))
+            stages.report((index + 1) / len(written), f"checked {name}")
+        stages.check()
+        _publish(staging, out_dir, [name for name, _, _ in written])
+        stages.done()
+
+    return GenerationResult(
+        plan=plan,
+        files=files,
+        integrated_lufs=mastered.integrated_lufs,
+        true_peak_dbtp=mastered.true_peak_dbtp,
+        timings_s=stages.timings,
+    )
+
+
+def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path) -> OutputFile:
+    suffix = staged.suffix.lstrip(".")
+    if kind in ("mix", "stem"):
+        report = validate_audio_file(
+            staged,
+            expected_duration_s=duration_s,
+            expected_sample_rate=None if suffix == "opus" else SAMPLE_RATE,
+        )
+        return OutputFile(
+            name, final, kind, media_type(suffix), report.size_bytes, report.sha256, report.duration_s
+        )
+    data = staged.read_bytes()
+    kind_type = "audio/midi" if kind == "midi" else "application/json"
+    return OutputFile(name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None)
+
+
+def _publish(staging: Path, out_dir: Path, names: list[str]) -> None:
+    """Move the validated files into place (same filesystem, so each move is atomic)."""
+    for name in names:
+        target = out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / name, target)

@@ -1,0 +1,340 @@
+"""The rule-based planner: request + seed → a musical plan (tempo, key, form, harmony, palette).
+
+Deterministic: every choice comes from one ``numpy.random.Generator`` seeded by the request's
+seed. The plan is serialized as ``plan.json`` and is all the composer needs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from musewave.engine.genres import DEFAULT_GENRE, GENRES, SECTION_KINDS, GenreProfile
+from musewave.engine.prompt import MOODS, PromptHints, read_prompt
+from musewave.engine.request import GenerationRequest
+from musewave.engine.theory import MINOR_MODES, NOTE_NAMES, Key, parse_key, parse_progression
+from musewave.engine.version import ENGINE_VERSION
+
+PLAN_SCHEMA_VERSION = 1
+ROLES = ("drums", "bass", "chords", "pads", "lead")
+
+# How far the planner may nudge a genre's tempo range so whole bars fill the duration exactly.
+_TEMPO_SLACK = 0.04
+_MIN_SECTION_BARS = 2
+
+
+class SectionPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    label: str
+    start_beat: int
+    beats: int
+    start_s: float
+    end_s: float
+    energy: float
+    drums: str  # "none" | "light" | "full"
+    roles: list[str]
+    progression: list[str]  # Roman numerals, one per `bars_per_chord` bars
+
+
+class PartPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: str
+    voice: str
+    stem: str
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = PLAN_SCHEMA_VERSION
+    engine_version: str = ENGINE_VERSION
+    fingerprint: str
+    title: str
+    prompt: str
+    seed: int
+    genre: str
+    bpm: float
+    key: str
+    time_signature: str
+    beats_per_bar: int
+    duration_s: float
+    music_beats: int
+    loop: bool
+    swing: float
+    brightness: float
+    energy: float
+    moods: list[str]
+    bars_per_chord: int
+    sections: list[SectionPlan]
+    parts: list[PartPlan]
+    mix_profile: str
+
+    @property
+    def seconds_per_beat(self) -> float:
+        return 60.0 / self.bpm
+
+    def profile(self) -> GenreProfile:
+        return GENRES[self.genre]
+
+    def parsed_key(self) -> Key:
+        return parse_key(self.key)
+
+
+def _choose_genre(request: GenerationRequest, hints: PromptHints) -> str:
+    if request.genres:
+        return request.genres[0]
+    if hints.genres:
+        return hints.genres[0]
+    return DEFAULT_GENRE
+
+
+def _mood_sum(moods: tuple[str, ...], attribute: str) -> float:
+    return float(sum(getattr(MOODS[m], attribute) for m in moods))
+
+
+def _choose_key(
+    request: GenerationRequest, hints: PromptHints, profile: GenreProfile, rng: np.random.Generator
+) -> Key:
+    if request.key:
+        return parse_key(request.key)
+    if hints.key:
+        return hints.key
+    wants_minor = [
+        MOODS[m].prefers_minor for m in hints.moods if MOODS[m].prefers_minor is not None
+    ]
+    modes = list(profile.modes)
+    if wants_minor:
+        minor_votes = sum(1 for w in wants_minor if w) - sum(1 for w in wants_minor if not w)
+        preferred = [m for m in modes if (m in MINOR_MODES) == (minor_votes > 0)]
+        if minor_votes != 0:
+            modes = preferred or (["minor"] if minor_votes > 0 else ["major"])
+    mode = modes[0] if rng.random() < 0.6 else modes[int(rng.integers(len(modes)))]
+    return Key(int(rng.integers(12)), mode)
+
+
+def _target_bpm(
+    request: GenerationRequest, hints: PromptHints, profile: GenreProfile, rng: np.random.Generator
+) -> tuple[float, bool]:
+    """The tempo to aim for and whether it is fixed (asked for) or may be nudged."""
+    if request.bpm is not None:
+        return float(request.bpm), True
+    if hints.bpm is not None:
+        return hints.bpm, True
+    low, high = profile.bpm_range
+    bias = hints.tempo_bias + _mood_sum(hints.moods, "tempo_shift")
+    position = float(np.clip(0.5 + 0.5 * bias + rng.uniform(-0.2, 0.2), 0.0, 1.0))
+    return low + position * (high - low), False
+
+
+def _fit_tempo(
+    target_bpm: float, fixed: bool, duration_s: float, beats_per_bar: int, profile: GenreProfile
+) -> tuple[float, int]:
+    """Tempo and total beats so the music fills ``duration_s`` (exactly, unless tempo is fixed)."""
+    if fixed:
+        return target_bpm, max(beats_per_bar, round(duration_s * target_bpm / 60.0))
+    bars = max(1, round(duration_s * target_bpm / 60.0 / beats_per_bar))
+    low = profile.bpm_range[0] * (1 - _TEMPO_SLACK)
+    high = profile.bpm_range[1] * (1 + _TEMPO_SLACK)
+    candidates = [b for b in (bars - 1, bars, bars + 1) if b >= 1]
+    best = min(
+        candidates,
+        key=lambda b: (
+            abs(b * beats_per_bar * 60.0 / duration_s - target_bpm)
+            + (0 if low <= b * beats_per_bar * 60.0 / duration_s <= high else 1000)
+        ),
+    )
+    bpm = best * beats_per_bar * 60.0 / duration_s
+    return bpm, best * beats_per_bar
+
+
+def fit_arrangement(
+    template: tuple[tuple[str, int], ...], total_bars: int, loop: bool
+) -> list[tuple[str, int]]:
+    """Stretch or shrink a genre's form to exactly ``total_bars`` bars.
+
+    Core sections (everything but intro/outro) repeat when the track is much longer than the
+    template; sections shrink proportionally when it is shorter. Loops drop intro and outro so
+    the last bar flows into the first.
+    """
+    sections = [s for s in template if not (loop and s[0] in ("intro", "outro"))] or list(template)
+    core_start = 1 if sections[0][0] == "intro" else 0
+    core_end = len(sections) - 1 if sections[-1][0] == "outro" else len(sections)
+    core = sections[core_start:core_end] or sections
+    while sum(b for _, b in sections) * 1.5 < total_bars:
+        sections[core_end:core_end] = core
+        core_end += len(core)
+    while len(sections) > 1 and total_bars < len(sections) * _MIN_SECTION_BARS:
+        # Too short for every section: drop the middle ones, keep the ends.
+        del sections[len(sections) // 2]
+    scale = total_bars / sum(b for _, b in sections)
+    fitted = [[kind, max(1, round(bars * scale))] for kind, bars in sections]
+    for index, item in enumerate(fitted):
+        if item[1] >= 4 and item[1] % 2:
+            fitted[index][1] += 1 if scale >= 1 else -1
+    difference = total_bars - sum(int(b) for _, b in fitted)
+    # Odd bars go to the last section first (an outro absorbs them best), then the longest.
+    order = [len(fitted) - 1] + sorted(range(len(fitted) - 1), key=lambda i: -int(fitted[i][1]))
+    step = 0
+    while difference != 0:
+        index = order[step % len(order)]
+        change = 1 if difference > 0 else -1
+        if int(fitted[index][1]) + change >= 1:
+            fitted[index][1] = int(fitted[index][1]) + change
+            difference -= change
+        step += 1
+    return [(str(kind), int(bars)) for kind, bars in fitted]
+
+
+def _progressions(profile: GenreProfile, key: Key, rng: np.random.Generator) -> dict[str, str]:
+    """One progression per section kind: verses, choruses and bridges get their own."""
+    pool = profile.minor_progressions if key.is_minor else profile.major_progressions
+    order = [pool[int(i)] for i in rng.permutation(len(pool))]
+    main, second, third = order[0], order[1 % len(order)], order[2 % len(order)]
+    by_kind = {"verse": main, "groove": main, "intro": main, "outro": main, "pre": second}
+    for kind in ("chorus", "hook", "drop", "solo"):
+        by_kind[kind] = second
+    for kind in ("bridge", "breakdown", "build"):
+        by_kind[kind] = third
+    for chords in by_kind.values():
+        parse_progression(chords, key)  # fail early on a bad table entry
+    return by_kind
+
+
+def _parts(profile: GenreProfile, hints: PromptHints) -> list[PartPlan]:
+    voices = {
+        "drums": profile.voices.kit,
+        "bass": profile.voices.bass,
+        "chords": profile.voices.chords,
+        "pads": profile.voices.pads,
+        "lead": profile.voices.lead,
+    }
+    for role, voice in hints.instruments.items():
+        if role == "bass" and voices["bass"] is None:
+            continue
+        voices[role] = voice
+    return [PartPlan(role=r, voice=v, stem=r) for r, v in voices.items() if v is not None]
+
+
+_STOP_WORDS = frozenset(
+    "a an the and or of for with at in on to by from bpm beats beat song track music "
+    "some very my our your that this like".split()
+)
+_TITLE_WORDS = (
+    "Neon", "Midnight", "Glass", "Velvet", "Echo", "Drift", "Satellite", "Ember", "Harbor",
+    "Static", "Lantern", "Orbit", "Tide", "Mirage", "Signal", "Horizon", "Paper", "Silver",
+)  # fmt: skip
+
+
+def _title(prompt: str, genre_words: set[str], rng: np.random.Generator) -> str:
+    words = [w for w in re.findall(r"[A-Za-z']+", prompt) if w.lower() not in _STOP_WORDS]
+    words = [w for w in words if w.lower() not in genre_words]
+    if len(words) >= 2:
+        return " ".join(w.capitalize() for w in words[:3])
+    picks = rng.choice(len(_TITLE_WORDS), size=2, replace=False)
+    return " ".join(_TITLE_WORDS[int(i)] for i in picks)
+
+
+def make_plan(request: GenerationRequest) -> Plan:
+    """Plan a track. ``request.seed`` must be set (the pipeline picks one when it is not)."""
+    if request.seed is None:
+        raise ValueError("make_plan needs a seeded request; call request.with_seed(...) first")
+    rng = np.random.default_rng(request.seed)
+    hints = read_prompt(request.prompt)
+    genre = _choose_genre(request, hints)
+    profile = GENRES[genre]
+    beats_per_bar = int(request.time_signature.split("/")[0])
+
+    key = _choose_key(request, hints, profile, rng)
+    target_bpm, fixed = _target_bpm(request, hints, profile, rng)
+    duration_s = request.duration_s
+    bpm, total_beats = _fit_tempo(target_bpm, fixed, duration_s, beats_per_bar, profile)
+    if request.loop:
+        # A loop is whole bars long: with a fixed tempo the duration follows the bars.
+        total_beats = max(1, round(total_beats / beats_per_bar)) * beats_per_bar
+        duration_s = total_beats * 60.0 / bpm
+    full_bars, extra_beats = divmod(total_beats, beats_per_bar)
+
+    arrangement = fit_arrangement(profile.arrangement, max(1, full_bars), request.loop)
+    progressions = _progressions(profile, key, rng)
+    energy = float(np.clip(0.6 + _mood_sum(hints.moods, "energy_shift"), 0.1, 1.0))
+    brightness = float(
+        np.clip(profile.brightness + _mood_sum(hints.moods, "brightness_shift"), 0, 1)
+    )
+    parts = _parts(profile, hints)
+    available_roles = {p.role for p in parts}
+
+    sections: list[SectionPlan] = []
+    start_beat = 0
+    counts: dict[str, int] = {}
+    for index, (kind, bars) in enumerate(arrangement):
+        beats = bars * beats_per_bar + (extra_beats if index == len(arrangement) - 1 else 0)
+        spec = SECTION_KINDS[kind]
+        counts[kind] = counts.get(kind, 0) + 1
+        roles = [
+            role
+            for role, plays in (
+                ("drums", spec.drums != "none"),
+                ("bass", spec.bass),
+                ("chords", spec.chords),
+                ("pads", spec.pads),
+                ("lead", spec.lead),
+            )
+            if plays and role in available_roles
+        ]
+        if not roles:  # a genre without that section's roles (solo piano) still plays something
+            roles = [r for r in ("chords", "lead") if r in available_roles][:1]
+        spb = 60.0 / bpm
+        sections.append(
+            SectionPlan(
+                kind=kind,
+                label=f"{kind} {counts[kind]}",
+                start_beat=start_beat,
+                beats=beats,
+                start_s=round(start_beat * spb, 4),
+                end_s=round((start_beat + beats) * spb, 4),
+                energy=round(float(np.clip(spec.energy * (0.6 + 0.4 * energy / 0.6), 0, 1)), 3),
+                drums=spec.drums if "drums" in roles else "none",
+                roles=roles,
+                progression=progressions[kind].replace("–", "-").split("-"),
+            )
+        )
+        start_beat += beats
+
+    genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}
+    genre_words |= {w for s in profile.synonyms for w in s.split()}
+    return Plan(
+        fingerprint=request.fingerprint(),
+        title=_title(request.prompt, genre_words | set(MOODS), rng),
+        prompt=request.prompt,
+        seed=request.seed,
+        genre=genre,
+        bpm=round(bpm, 6),
+        key=key.name(),
+        time_signature=request.time_signature,
+        beats_per_bar=beats_per_bar,
+        duration_s=round(duration_s, 6),
+        music_beats=total_beats,
+        loop=request.loop,
+        swing=profile.swing,
+        brightness=round(brightness, 3),
+        energy=round(energy, 3),
+        moods=list(hints.moods),
+        bars_per_chord=profile.bars_per_chord,
+        sections=sections,
+        parts=parts,
+        mix_profile=genre,
+    )
+
+
+def describe_key(key: Key) -> str:
+    return f"{NOTE_NAMES[key.tonic]} {key.mode}"
+
+
+def bars_of(plan: Plan) -> int:
+    return math.ceil(plan.music_beats / plan.beats_per_bar)

@@ -1,0 +1,131 @@
+"""The generation request: validated, normalized, fingerprinted. Shared by the CLI and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from musewave.engine.genres import GENRES, canonical_genre
+from musewave.engine.theory import TheoryError, parse_key
+from musewave.engine.version import ENGINE_VERSION
+
+AUDIO_FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
+TIME_SIGNATURES = ("4/4", "3/4")
+API_DURATION_RANGE_S = (30.0, 120.0)
+CLI_DURATION_RANGE_S = (10.0, 300.0)
+MAX_SEED = 2**32 - 1
+
+# Validation context key: the CLI allows a wider duration range than the API.
+DURATION_RANGE_CONTEXT = "duration_range_s"
+
+
+class GenerationRequest(BaseModel):
+    """What a user asks for. Construct with ``GenerationRequest.model_validate(data)``.
+
+    Pass ``context={"duration_range_s": (lo, hi)}`` to widen the duration range (the CLI does).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    prompt: Annotated[str, Field(min_length=1, max_length=500)]
+    genres: Annotated[list[str], Field(max_length=3)] = []
+    duration_s: float = 60.0
+    bpm: Annotated[float | None, Field(ge=40, le=220)] = None
+    key: str | None = None
+    time_signature: str = "4/4"
+    seed: Annotated[int | None, Field(ge=0, le=MAX_SEED)] = None
+    loop: bool = False
+    artist_inspiration: Annotated[str | None, Field(max_length=200)] = None
+    lyrics: Annotated[str | None, Field(max_length=5000)] = None
+    vocal_languages: Annotated[list[str], Field(max_length=3)] = []
+    instrumental: bool = True
+    formats: Annotated[list[str], Field(min_length=1, max_length=5)] = ["mp3", "wav"]
+
+    @field_validator("prompt")
+    @classmethod
+    def _collapse_prompt_whitespace(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("genres")
+    @classmethod
+    def _canonical_genres(cls, values: list[str]) -> list[str]:
+        out: list[str] = []
+        for value in values:
+            genre = canonical_genre(value)
+            if genre is None:
+                known = ", ".join(sorted(GENRES))
+                raise ValueError(f"unknown genre {value!r}; known genres: {known}")
+            if genre not in out:
+                out.append(genre)
+        return out
+
+    @field_validator("duration_s")
+    @classmethod
+    def _duration_in_range(cls, value: float, info: ValidationInfo) -> float:
+        context = info.context or {}
+        low, high = context.get(DURATION_RANGE_CONTEXT, API_DURATION_RANGE_S)
+        if not low <= value <= high:
+            raise ValueError(f"duration must be between {low:g} and {high:g} seconds")
+        return float(value)
+
+    @field_validator("key")
+    @classmethod
+    def _readable_key(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return parse_key(value).name()
+        except TheoryError as error:
+            raise ValueError(str(error)) from error
+
+    @field_validator("time_signature")
+    @classmethod
+    def _known_time_signature(cls, value: str) -> str:
+        compact = value.replace(" ", "")
+        if compact not in TIME_SIGNATURES:
+            raise ValueError(f"time signature must be one of {', '.join(TIME_SIGNATURES)}")
+        return compact
+
+    @field_validator("vocal_languages")
+    @classmethod
+    def _language_codes(cls, values: list[str]) -> list[str]:
+        return sorted({v.strip().lower() for v in values if v.strip()})
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, values: list[str]) -> list[str]:
+        out: list[str] = []
+        for value in values:
+            fmt = value.strip().lower().lstrip(".")
+            if fmt not in AUDIO_FORMATS:
+                raise ValueError(f"unknown format {value!r}; supported: {', '.join(AUDIO_FORMATS)}")
+            if fmt not in out:
+                out.append(fmt)
+        return sorted(out)
+
+    @model_validator(mode="after")
+    def _lyrics_need_vocals(self) -> GenerationRequest:
+        # Lyrics imply a vocal track; an explicit instrumental flag with lyrics is contradictory.
+        if self.lyrics and self.instrumental and "instrumental" in self.model_fields_set:
+            raise ValueError("lyrics were given but instrumental is true; drop one of them")
+        return self
+
+    def with_seed(self, seed: int) -> GenerationRequest:
+        return self.model_copy(update={"seed": seed})
+
+    def canonical(self) -> dict[str, Any]:
+        """The normalized request as plain JSON data (sorted keys when dumped)."""
+        return self.model_dump(mode="json")
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical request plus the engine version."""
+        payload = json.dumps(
+            {"engine": ENGINE_VERSION, "request": self.canonical()},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()

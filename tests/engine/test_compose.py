@@ -1,0 +1,103 @@
+import pytest
+
+from musewave.engine.compose import compose_score
+from musewave.engine.compose.timeline import chord_at, chord_timeline
+from musewave.engine.genres import GENRES
+from musewave.engine.midi import read_midi_notes, write_midi
+from musewave.engine.plan import make_plan
+from musewave.engine.request import GenerationRequest
+from musewave.engine.score import TICKS_PER_BEAT
+
+
+def score_for(genre: str, seed: int = 5, duration: float = 60):  # type: ignore[no-untyped-def]
+    plan = make_plan(
+        GenerationRequest(prompt="test", genres=[genre], seed=seed, duration_s=duration)
+    )
+    return plan, compose_score(plan)
+
+
+@pytest.mark.parametrize("genre", sorted(GENRES))
+def test_every_genre_composes_notes_inside_the_track(genre: str) -> None:
+    plan, score = score_for(genre)
+    assert {p.role for p in plan.parts} == {p.name for p in score.parts}
+    for part in score.parts:
+        assert part.notes, part.name
+        for note in part.notes:
+            assert 0 <= note.start_tick < score.total_ticks
+            assert note.end_tick <= score.total_ticks
+            assert 1 <= note.velocity <= 127
+            assert 0 <= note.pitch <= 127
+
+
+@pytest.mark.parametrize("genre", sorted(GENRES))
+def test_midi_round_trips_exactly(genre: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, score = score_for(genre)
+    path = write_midi(score, tmp_path / "score.mid")
+    parts = read_midi_notes(path)
+    assert set(parts) == {p.name for p in score.parts}
+    for part in score.parts:
+        assert parts[part.name] == part.notes
+
+
+def test_composition_is_deterministic_per_seed() -> None:
+    _, a = score_for("house", seed=11)
+    _, b = score_for("house", seed=11)
+    _, c = score_for("house", seed=12)
+    assert [p.notes for p in a.parts] == [p.notes for p in b.parts]
+    assert [p.notes for p in a.parts] != [p.notes for p in c.parts]
+
+
+def test_chord_voicings_move_smoothly() -> None:
+    """Voice leading: consecutive pad chords move by a few semitones in total, not octaves."""
+    _, score = score_for("synthwave", duration=90)
+    pads = next(p for p in score.parts if p.name == "pads")
+    by_start: dict[int, list[int]] = {}
+    for note in pads.notes:
+        by_start.setdefault(note.start_tick // TICKS_PER_BEAT, []).append(note.pitch)
+    chords = [sorted(v) for _, v in sorted(by_start.items()) if len(v) >= 3]
+    moves = [
+        sum(abs(a - b) for a, b in zip(x, y, strict=False))
+        for x, y in zip(chords, chords[1:], strict=False)
+        if len(x) == len(y)
+    ]
+    assert moves and sum(moves) / len(moves) <= 7
+
+
+def test_lead_phrases_end_on_chord_tones_and_stay_in_range() -> None:
+    plan, score = score_for("pop", duration=90)
+    lead = next(p for p in score.parts if p.name == "lead")
+    pitches = [n.pitch for n in lead.notes]
+    assert max(pitches) - min(pitches) <= 24
+    spans = chord_timeline(plan, plan.parsed_key())
+    long_notes = [n for n in lead.notes if n.duration_ticks >= 2 * TICKS_PER_BEAT]
+    assert long_notes
+    on_chord = [n for n in long_notes if n.pitch % 12 in chord_at(spans, n.start_tick).chord.pitch_classes]
+    assert len(on_chord) / len(long_notes) >= 0.9
+
+
+def test_choruses_repeat_their_hook() -> None:
+    plan, score = score_for("pop", duration=120)
+    lead = next(p for p in score.parts if p.name == "lead")
+    choruses = [s for s in plan.sections if s.kind == "chorus"]
+    assert len(choruses) >= 2
+
+    def first_bars(section):  # type: ignore[no-untyped-def]
+        start = section.start_beat * TICKS_PER_BEAT
+        window = 2 * plan.beats_per_bar * TICKS_PER_BEAT
+        return [n.pitch for n in lead.notes if start <= n.start_tick < start + window]
+
+    assert first_bars(choruses[0]) and first_bars(choruses[0]) == first_bars(choruses[1])
+
+
+def test_fills_precede_section_changes() -> None:
+    """Rock puts a tom fill in the last bar before each new section."""
+    plan, score = score_for("rock", duration=90)
+    drums = next(p for p in score.parts if p.name == "drums")
+    bar = plan.beats_per_bar * TICKS_PER_BEAT
+    toms = {41, 43, 45, 47, 48, 50}
+    for section, following in zip(plan.sections, plan.sections[1:], strict=False):
+        if section.drums != "full" or following.kind == section.kind or section.beats < 8:
+            continue
+        end = (section.start_beat + section.beats) * TICKS_PER_BEAT
+        hits = [n for n in drums.notes if end - bar <= n.start_tick < end and n.pitch in toms]
+        assert len(hits) >= 4, section.label

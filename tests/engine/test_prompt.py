@@ -1,0 +1,39 @@
+import pytest
+
+from musewave.engine.prompt import read_prompt
+from musewave.engine.theory import Key
+
+
+def test_explicit_tempo_is_read() -> None:
+    assert read_prompt("dreamy synthwave at night, 100 bpm").bpm == 100
+    assert read_prompt("techno at 132.5 BPM").bpm == 132.5
+
+
+def test_absurd_tempo_is_ignored() -> None:
+    assert read_prompt("999 bpm of chaos").bpm is None
+
+
+@pytest.mark.parametrize(
+    ("prompt", "key"),
+    [
+        ("a ballad in D minor", Key(2, "minor")),
+        ("funk in the key of F# dorian", Key(6, "dorian")),
+        ("Eb major anthem", Key(3, "major")),
+        ("house in Am", Key(9, "minor")),
+    ],
+)
+def test_keys_in_prompts(prompt: str, key: Key) -> None:
+    assert read_prompt(prompt).key == key
+
+
+def test_genres_moods_tempo_words_and_instruments() -> None:
+    hints = read_prompt("slow dark lo-fi hip hop with rhodes and strings")
+    assert hints.genres == ("lofi",)
+    assert "dark" in hints.moods
+    assert hints.tempo_bias < 0
+    assert hints.instruments == {"chords": "electric_piano", "pads": "strings"}
+
+
+def test_instrument_words_do_not_override_a_real_genre() -> None:
+    assert read_prompt("epic synthwave with piano").genres == ("synthwave",)
+    assert read_prompt("a gentle solo piano piece").genres == ("piano",)

@@ -1,0 +1,26 @@
+import pytest
+
+from musewave.engine.theory import Key, TheoryError, parse_key, parse_progression, roman_chord
+
+
+def test_roman_numerals_follow_the_key_scale() -> None:
+    a_minor = Key(9, "minor")
+    chords = parse_progression("i-VI-III-VII", a_minor)
+    assert [c.root for c in chords] == [9, 5, 0, 7]  # A, F, C, G
+    assert chords[0].intervals == (0, 3, 7)
+    assert chords[1].intervals == (0, 4, 7)
+
+
+def test_sevenths_and_accidentals() -> None:
+    c_major = Key(0, "major")
+    assert roman_chord("V7", c_major).pitch_classes == (7, 11, 2, 5)
+    assert roman_chord("ii7", c_major).pitch_classes == (2, 5, 9, 0)
+    assert roman_chord("Imaj7", c_major).pitch_classes == (0, 4, 7, 11)
+    assert roman_chord("bVII", c_major).root == 10
+
+
+def test_bad_symbols_raise() -> None:
+    with pytest.raises(TheoryError):
+        roman_chord("X7", Key(0, "major"))
+    with pytest.raises(TheoryError):
+        parse_key("Q minor")
