@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from musewave.engine.compose import compose_score
@@ -57,7 +59,7 @@ def test_chord_voicings_move_smoothly() -> None:
     chords = [sorted(v) for _, v in sorted(by_start.items()) if len(v) >= 3]
     moves = [
         sum(abs(a - b) for a, b in zip(x, y, strict=False))
-        for x, y in zip(chords, chords[1:], strict=False)
+        for x, y in itertools.pairwise(chords)
         if len(x) == len(y)
     ]
     assert moves and sum(moves) / len(moves) <= 7
@@ -71,7 +73,9 @@ def test_lead_phrases_end_on_chord_tones_and_stay_in_range() -> None:
     spans = chord_timeline(plan, plan.parsed_key())
     long_notes = [n for n in lead.notes if n.duration_ticks >= 2 * TICKS_PER_BEAT]
     assert long_notes
-    on_chord = [n for n in long_notes if n.pitch % 12 in chord_at(spans, n.start_tick).chord.pitch_classes]
+    on_chord = [
+        n for n in long_notes if n.pitch % 12 in chord_at(spans, n.start_tick).chord.pitch_classes
+    ]
     assert len(on_chord) / len(long_notes) >= 0.9
 
 
@@ -95,7 +99,7 @@ def test_fills_precede_section_changes() -> None:
     drums = next(p for p in score.parts if p.name == "drums")
     bar = plan.beats_per_bar * TICKS_PER_BEAT
     toms = {41, 43, 45, 47, 48, 50}
-    for section, following in zip(plan.sections, plan.sections[1:], strict=False):
+    for section, following in itertools.pairwise(plan.sections):
         if section.drums != "full" or following.kind == section.kind or section.beats < 8:
             continue
         end = (section.start_beat + section.beats) * TICKS_PER_BEAT

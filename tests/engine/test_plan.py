@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import pytest
@@ -19,7 +20,7 @@ def assert_sections_fill(plan) -> None:  # type: ignore[no-untyped-def]
     assert abs(plan.music_beats * beat_s - plan.duration_s) <= beat_s + 1e-9
     starts = [s.start_beat for s in plan.sections]
     assert starts == sorted(starts) and starts[0] == 0
-    for before, after in zip(plan.sections, plan.sections[1:], strict=False):
+    for before, after in itertools.pairwise(plan.sections):
         assert before.start_beat + before.beats == after.start_beat
 
 
@@ -108,8 +109,14 @@ def test_planner_invariants(
     genre: str, duration: float, seed: int, bpm: int | None, loop: bool
 ) -> None:
     request = GenerationRequest.model_validate(
-        {"prompt": "x", "genres": [genre], "duration_s": duration, "seed": seed, "bpm": bpm,
-         "loop": loop},
+        {
+            "prompt": "x",
+            "genres": [genre],
+            "duration_s": duration,
+            "seed": seed,
+            "bpm": bpm,
+            "loop": loop,
+        },
         context={"duration_range_s": (10, 300)},
     )
     plan = make_plan(request)

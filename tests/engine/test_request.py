@@ -36,7 +36,7 @@ def test_duplicate_genres_collapse_and_keep_order() -> None:
 
 
 def test_unknown_genre_names_the_known_ones() -> None:
-    with pytest.raises(ValidationError, match="unknown genre 'polka'.*known genres: .*lofi"):
+    with pytest.raises(ValidationError, match=r"unknown genre 'polka'.*known genres: .*lofi"):
         make(genres=["polka"])
 
 
@@ -58,9 +58,7 @@ def test_api_duration_range(duration: float) -> None:
 
 def test_cli_context_widens_duration_range() -> None:
     context = {DURATION_RANGE_CONTEXT: CLI_DURATION_RANGE_S}
-    request = GenerationRequest.model_validate(
-        {"prompt": "x", "duration_s": 12}, context=context
-    )
+    request = GenerationRequest.model_validate({"prompt": "x", "duration_s": 12}, context=context)
     assert request.duration_s == 12
     with pytest.raises(ValidationError, match="between 10 and 300"):
         GenerationRequest.model_validate({"prompt": "x", "duration_s": 301}, context=context)

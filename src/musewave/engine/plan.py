@@ -23,7 +23,10 @@ ROLES = ("drums", "bass", "chords", "pads", "lead")
 
 # How far the planner may nudge a genre's tempo range so whole bars fill the duration exactly.
 _TEMPO_SLACK = 0.04
-_MIN_SECTION_BARS = 2
+# Below this share of its template length a form loses sections rather than shrinking more.
+_MIN_SCALE = 0.35
+_MAIN_KINDS = ("chorus", "drop", "hook", "groove")
+_OPTIONAL_KINDS = ("bridge", "breakdown", "build", "pre", "solo")
 
 
 class SectionPlan(BaseModel):
@@ -153,6 +156,21 @@ def _fit_tempo(
     return bpm, best * beats_per_bar
 
 
+def _least_needed(sections: list[tuple[str, int]]) -> int:
+    """Index of the section a shorter version drops first: a repeated section (its last
+    occurrence), then a bridge-like one, then the intro, then the outro."""
+    kinds = [kind for kind, _ in sections]
+    for index in range(len(kinds) - 1, -1, -1):
+        if kinds[index] in kinds[:index] and kinds[index] not in ("intro", "outro"):
+            return index
+    for index, kind in enumerate(kinds):
+        if kind in _OPTIONAL_KINDS:
+            return index
+    if kinds[0] == "intro":
+        return 0
+    return len(kinds) - 1 if kinds[-1] == "outro" else len(kinds) - 1
+
+
 def fit_arrangement(
     template: tuple[tuple[str, int], ...], total_bars: int, loop: bool
 ) -> list[tuple[str, int]]:
@@ -165,30 +183,48 @@ def fit_arrangement(
     sections = [s for s in template if not (loop and s[0] in ("intro", "outro"))] or list(template)
     core_start = 1 if sections[0][0] == "intro" else 0
     core_end = len(sections) - 1 if sections[-1][0] == "outro" else len(sections)
-    core = sections[core_start:core_end] or sections
+    core = sections[core_start:core_end] or list(sections)
     while sum(b for _, b in sections) * 1.5 < total_bars:
-        sections[core_end:core_end] = core
-        core_end += len(core)
-    while len(sections) > 1 and total_bars < len(sections) * _MIN_SECTION_BARS:
-        # Too short for every section: drop the middle ones, keep the ends.
-        del sections[len(sections) // 2]
-    scale = total_bars / sum(b for _, b in sections)
-    fitted = [[kind, max(1, round(bars * scale))] for kind, bars in sections]
-    for index, item in enumerate(fitted):
-        if item[1] >= 4 and item[1] % 2:
-            fitted[index][1] += 1 if scale >= 1 else -1
-    difference = total_bars - sum(int(b) for _, b in fitted)
-    # Odd bars go to the last section first (an outro absorbs them best), then the longest.
-    order = [len(fitted) - 1] + sorted(range(len(fitted) - 1), key=lambda i: -int(fitted[i][1]))
-    step = 0
-    while difference != 0:
-        index = order[step % len(order)]
-        change = 1 if difference > 0 else -1
-        if int(fitted[index][1]) + change >= 1:
-            fitted[index][1] = int(fitted[index][1]) + change
-            difference -= change
-        step += 1
-    return [(str(kind), int(bars)) for kind, bars in fitted]
+        # Skip the core's opening section when it would follow itself (verse, verse).
+        repeat = core[1:] if core[0][0] == sections[core_end - 1][0] and len(core) > 1 else core
+        sections[core_end:core_end] = repeat
+        core_end += len(repeat)
+    while len(sections) > 1 and (
+        total_bars < len(sections)
+        or (len(sections) > 2 and total_bars < _MIN_SCALE * sum(b for _, b in sections))
+    ):
+        # Too short for the whole form: drop what a short version of the song would skip.
+        del sections[_least_needed(sections)]
+    merged: list[tuple[str, int]] = []
+    for kind, bars in sections:  # a repeat can put two verses side by side: one long verse
+        if merged and merged[-1][0] == kind:
+            merged[-1] = (kind, merged[-1][1] + bars)
+        else:
+            merged.append((kind, bars))
+    return _allocate_bars(merged, total_bars)
+
+
+def _allocate_bars(sections: list[tuple[str, int]], total_bars: int) -> list[tuple[str, int]]:
+    """Share ``total_bars`` out in proportion to the template, in 4- or 2-bar phrases where the
+    length allows (largest-remainder rounding); leftover bars go to the last section."""
+    unit = next(u for u in (4, 2, 1) if total_bars // u >= len(sections) or u == 1)
+    units = total_bars // unit
+    template_total = sum(b for _, b in sections)
+    kinds = [kind for kind, _ in sections]
+    ideal = [b * units / template_total for _, b in sections]
+    counts = [max(1, int(x)) for x in ideal]
+    while sum(counts) > units:
+        counts[max(range(len(counts)), key=lambda i: (counts[i], -i))] -= 1
+    while sum(counts) < units:
+        counts[
+            max(
+                range(len(counts)),
+                key=lambda i: (ideal[i] - counts[i], kinds[i] in _MAIN_KINDS, -i),
+            )
+        ] += 1
+    bars = [c * unit for c in counts]
+    bars[-1] += total_bars - sum(bars)
+    return [(kind, b) for (kind, _), b in zip(sections, bars, strict=True)]
 
 
 def _progressions(profile: GenreProfile, key: Key, rng: np.random.Generator) -> dict[str, str]:
@@ -221,10 +257,11 @@ def _parts(profile: GenreProfile, hints: PromptHints) -> list[PartPlan]:
     return [PartPlan(role=r, voice=v, stem=r) for r, v in voices.items() if v is not None]
 
 
-_STOP_WORDS = frozenset(
-    "a an the and or of for with at in on to by from bpm beats beat song track music "
-    "some very my our your that this like".split()
-)
+_STOP_WORDS = frozenset((
+    "a", "an", "the", "and", "or", "of", "for", "with", "at", "in", "on", "to", "by", "from",
+    "bpm", "beats", "beat", "song", "track", "music", "some", "very", "my", "our", "your",
+    "that", "this", "like",
+))  # fmt: skip
 _TITLE_WORDS = (
     "Neon", "Midnight", "Glass", "Velvet", "Echo", "Drift", "Satellite", "Ember", "Harbor",
     "Static", "Lantern", "Orbit", "Tide", "Mirage", "Signal", "Horizon", "Paper", "Silver",

@@ -175,7 +175,7 @@ def parse_progression(text: str, key: Key) -> list[Chord]:
 
 
 def midi_to_hz(pitch: float) -> float:
-    return 440.0 * 2.0 ** ((pitch - 69) / 12)
+    return float(440.0 * 2.0 ** ((pitch - 69) / 12))
 
 
 def nearest_pitch(pc: int, target: int) -> int:
