@@ -1,0 +1,97 @@
+"""The one settings object. Every variable is ``MUSEWAVE_<FIELD>``; defaults run embedded mode.
+
+The CLI, the API and the workers all read the same variables, e.g.::
+
+    MUSEWAVE_DATA_DIR=/var/lib/musewave
+    MUSEWAVE_DATABASE_URL=postgresql+psycopg://musewave@db/musewave
+    MUSEWAVE_RETRY_DELAYS_S=2,6,18
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("musewave-data")
+
+
+class Settings(BaseSettings):
+    """Service-wide settings. Construct directly in tests: ``Settings(data_dir=tmp_path)``.
+
+    Units are in the names: ``_s`` seconds, ``_ms`` milliseconds, ``_mb`` megabytes.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MUSEWAVE_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    # None means a SQLite file inside data_dir; see resolved_database_url.
+    database_url: str | None = None
+    # Defaults to <data_dir>/assets; see _storage_inside_data_dir.
+    storage_dir: Path = DEFAULT_DATA_DIR / "assets"
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+
+    concurrency: Annotated[int, Field(ge=1)] = 2
+    rate_limit_per_s: Annotated[float, Field(gt=0)] = 10.0
+    lease_ms: Annotated[int, Field(ge=1000)] = 600_000
+    stalled_check_s: Annotated[float, Field(gt=0)] = 30.0
+    # Accepts "2,6,18" or a JSON list from the environment.
+    retry_delays_s: Annotated[tuple[float, ...], NoDecode] = (2.0, 6.0, 18.0)
+
+    redis_url: str | None = None
+    min_free_disk_mb: Annotated[int, Field(ge=0)] = 200
+    shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storage_inside_data_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("storage_dir") is None:
+            data_dir = Path(data.get("data_dir") or DEFAULT_DATA_DIR)
+            return {**data, "storage_dir": data_dir / "assets"}
+        return data
+
+    @field_validator("retry_delays_s", mode="before")
+    @classmethod
+    def _parse_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in (p.strip() for p in text.split(",")) if part]
+        return value
+
+    @field_validator("retry_delays_s")
+    @classmethod
+    def _finite_non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not math.isfinite(delay) or delay < 0 for delay in value):
+            raise ValueError("retry delays must be finite and >= 0 seconds")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lowercase_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``database_url``, or a SQLite file ``<data_dir>/musewave.db`` when it is unset."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'musewave.db').as_posix()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def get_settings() -> Settings:
+    """Settings from the environment, read afresh on every call (cache at the call site)."""
+    return Settings()

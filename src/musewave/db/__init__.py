@@ -1,0 +1,23 @@
+"""Persistence: SQLAlchemy models, engine/session setup and packaged migrations."""
+
+from musewave.db.migrate import current_revision, head_revision, upgrade
+from musewave.db.models import Asset, Base, Job
+from musewave.db.session import (
+    make_engine,
+    make_session_factory,
+    read_transaction,
+    write_transaction,
+)
+
+__all__ = [
+    "Asset",
+    "Base",
+    "Job",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "make_session_factory",
+    "read_transaction",
+    "upgrade",
+    "write_transaction",
+]

@@ -1,0 +1,614 @@
+"""The local queue: durable on the SQL database, for worker processes on one machine.
+
+Every state change is one ``UPDATE jobs ... WHERE id = :id AND state = :expected [AND
+worker_id = :holder]`` whose row count says whether it happened, run inside a write
+transaction (``BEGIN IMMEDIATE`` on SQLite, so reads that decide a change are atomic with it).
+Two workers can therefore never claim one job, and a worker that lost its job (lease expired
+and re-queued, or re-claimed by someone else) can never complete, fail or cancel it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from uuid import uuid4
+
+from pydantic import ValidationError
+from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from musewave.db.models import Asset, Job
+from musewave.db.session import read_transaction, write_transaction
+from musewave.engine.request import GenerationRequest
+from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
+from musewave.jobs.records import AssetRecord, JobRecord, QueueStats, RemovedJob
+from musewave.jobs.states import FINISHED_STATES, JobState, Priority
+
+Clock = Callable[[], datetime]
+
+QUEUED_STAGE = "queued"
+COMPLETED_STAGE = "completed"
+MAX_PAGE_SIZE = 500
+MAX_ERROR_CHARS = 10_000
+_DELETE_CHUNK = 500
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_window(rate_limit_per_s: float) -> tuple[int, timedelta] | None:
+    """``(max_starts, window)`` so that no 1 s window sees more than ``rate_limit_per_s`` starts.
+
+    From 1/s up: ``floor(rate)`` starts per second. Below: one start per ``1 / rate`` seconds.
+    ``inf`` means no limit (None).
+    """
+    if math.isnan(rate_limit_per_s) or rate_limit_per_s <= 0:
+        raise ValueError(f"rate_limit_per_s must be > 0, got {rate_limit_per_s}")
+    if math.isinf(rate_limit_per_s):
+        return None
+    if rate_limit_per_s >= 1:
+        return int(rate_limit_per_s), timedelta(seconds=1)
+    return 1, timedelta(seconds=1 / rate_limit_per_s)
+
+
+class LocalQueue:
+    """A job queue on SQL tables, shared by any number of processes using one database.
+
+    All methods are synchronous and short (one transaction each); call them from worker
+    threads, not an event loop. ``clock`` returns timezone-aware UTC "now" (inject one in
+    tests). Worker ids identify who holds a job: use one per concurrent execution slot, e.g.
+    ``f"{hostname}:{pid}:{slot}"``.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        policy: RetryPolicy,
+        *,
+        rate_limit_per_s: float = 10.0,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sessions = session_factory
+        self._policy = policy
+        self._start_window = start_window(rate_limit_per_s)
+        self._clock = clock
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    def enqueue(
+        self,
+        request: GenerationRequest,
+        *,
+        priority: Priority = Priority.NORMAL,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Queue ``request``; returns ``(job, created)``.
+
+        ``created`` is False when an existing job answers the request: the job holding
+        ``idempotency_key``; or, for a seeded request, a completed job with the same
+        fingerprint (a result-cache hit) or a queued/active one (attach to it). Unseeded
+        requests always make a new job.
+        """
+        now = self._now()
+        fingerprint = request.fingerprint()
+        try:
+            with write_transaction(self._sessions) as session:
+                existing = _find_duplicate(session, idempotency_key, request.seed, fingerprint)
+                if existing is not None:
+                    return _record(existing), False
+                job = Job(
+                    id=uuid4().hex,
+                    state=JobState.QUEUED,
+                    stage=QUEUED_STAGE,
+                    progress=0.0,
+                    priority=priority.rank,
+                    request=request.canonical(),
+                    fingerprint=fingerprint,
+                    seed=request.seed,
+                    idempotency_key=idempotency_key,
+                    attempts=0,
+                    max_attempts=self._policy.max_attempts,
+                    cancel_requested=False,
+                    run_after=now,
+                    created_at=now,
+                    updated_at=now,
+                    request_id=request_id,
+                )
+                session.add(job)
+                session.flush()
+                return _record(job), True
+        except IntegrityError:
+            # Another process committed the same idempotency key between our lookup and insert
+            # (possible on backends without BEGIN IMMEDIATE).
+            if idempotency_key is None:
+                raise
+            with read_transaction(self._sessions) as session:
+                existing = _find_duplicate(session, idempotency_key, None, fingerprint)
+                if existing is None:
+                    raise
+                return _record(existing), False
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with read_transaction(self._sessions) as session:
+            job = session.get(Job, job_id)
+            return None if job is None else _record(job)
+
+    def list_jobs(
+        self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[JobRecord], str | None]:
+        """Jobs newest first, ``limit`` (at most 500) per page, and the cursor of the next page.
+
+        The cursor is opaque; pass it back unchanged. None means this was the last page.
+        Raises ``ValueError`` for a malformed cursor or a limit below 1.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        limit = min(limit, MAX_PAGE_SIZE)
+        stmt = select(Job)
+        if state is not None:
+            stmt = stmt.where(Job.state == state)
+        if cursor is not None:
+            created_at, job_id = _decode_cursor(cursor)
+            stmt = stmt.where(
+                or_(
+                    Job.created_at < created_at,
+                    and_(Job.created_at == created_at, Job.id < job_id),
+                )
+            )
+        stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+        with read_transaction(self._sessions) as session:
+            jobs = list(session.scalars(stmt))
+        page = [_record(job) for job in jobs[:limit]]
+        next_cursor = _encode_cursor(page[-1]) if len(jobs) > limit else None
+        return page, next_cursor
+
+    def stats(self) -> QueueStats:
+        now = self._now()
+        with read_transaction(self._sessions) as session:
+            rows = session.execute(select(Job.state, func.count()).group_by(Job.state))
+            counts = {state: count for state, count in rows}
+            delayed = session.scalar(
+                select(func.count()).where(Job.state == JobState.QUEUED, Job.run_after > now)
+            )
+        return QueueStats(
+            **{state.value: counts.get(state.value, 0) for state in JobState},
+            delayed=delayed or 0,
+        )
+
+    def next_run_after(self) -> datetime | None:
+        """The earliest ``run_after`` of any queued job (it may be in the past), or None."""
+        with read_transaction(self._sessions) as session:
+            return session.scalar(
+                select(func.min(Job.run_after)).where(Job.state == JobState.QUEUED)
+            )
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        """Cancel a job: queued ones at once; active ones get ``cancel_requested`` and their
+        worker stops at its next checkpoint. Finished jobs are returned unchanged; unknown
+        ids give None.
+        """
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            cancelled = _transition(
+                session,
+                job_id,
+                {JobState.QUEUED},
+                state=JobState.CANCELLED,
+                cancel_requested=True,
+                finished_at=now,
+                updated_at=now,
+            )
+            if not cancelled:
+                _transition(
+                    session, job_id, {JobState.ACTIVE}, cancel_requested=True, updated_at=now
+                )
+            job = _load(session, job_id)
+            return None if job is None else _record(job)
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        """True when the job should stop: cancel requested, cancelled, or gone."""
+        with read_transaction(self._sessions) as session:
+            row = session.execute(
+                select(Job.cancel_requested, Job.state).where(Job.id == job_id)
+            ).first()
+        return row is None or row.cancel_requested or row.state == JobState.CANCELLED
+
+    def claim(self, worker_id: str, lease_ms: int) -> JobRecord | None:
+        """Start the next job: highest priority first, oldest first within a priority, only
+        jobs whose ``run_after`` has come. Returns None when nothing is ready or the global
+        start rate limit is reached. The job becomes active, held by ``worker_id`` for
+        ``lease_ms`` (renew it with :meth:`renew_lease`), and its attempt count goes up.
+        """
+        if lease_ms <= 0:
+            raise ValueError(f"lease_ms must be > 0, got {lease_ms}")
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            if self._start_limit_reached(session, now):
+                return None
+            next_id = (
+                select(Job.id)
+                .where(Job.state == JobState.QUEUED, Job.run_after <= now)
+                .order_by(Job.priority, Job.created_at, Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            # A lost race (only possible without BEGIN IMMEDIATE) just means: try the next one.
+            for _ in range(3):
+                job_id = session.scalar(next_id)
+                if job_id is None:
+                    return None
+                claimed = _transition(
+                    session,
+                    job_id,
+                    {JobState.QUEUED},
+                    state=JobState.ACTIVE,
+                    attempts=Job.attempts + 1,
+                    worker_id=worker_id,
+                    lease_until=now + timedelta(milliseconds=lease_ms),
+                    started_at=now,
+                    finished_at=None,
+                    duration_ms=None,
+                    progress=0.0,
+                    updated_at=now,
+                )
+                if claimed:
+                    job = _load(session, job_id)
+                    return None if job is None else _record(job)
+        return None
+
+    def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool:
+        """Extend the lease to now + ``lease_ms``. False: the worker no longer holds the job."""
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            return _transition(
+                session,
+                job_id,
+                {JobState.ACTIVE},
+                holder=worker_id,
+                lease_until=now + timedelta(milliseconds=lease_ms),
+                updated_at=now,
+            )
+
+    def update_progress(self, job_id: str, worker_id: str, stage: str, progress: float) -> bool:
+        """Record the stage and progress (percent, clamped to 0-100) of a held job."""
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            return _transition(
+                session,
+                job_id,
+                {JobState.ACTIVE},
+                holder=worker_id,
+                stage=stage,
+                progress=_percent(progress),
+                updated_at=now,
+            )
+
+    def complete(
+        self, job_id: str, worker_id: str, assets: Sequence[AssetRecord], *, seed: int
+    ) -> bool:
+        """Mark a held, active job completed, storing its ``assets`` and the ``seed`` used.
+
+        The fingerprint is recomputed with that seed, so an unseeded job's result is also
+        found by a later request that names the seed. False (and nothing stored) when
+        ``worker_id`` no longer holds the job. Raises ``ValueError`` for duplicate names.
+        """
+        names = [asset.name for asset in assets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"asset names must be unique within a job: {names}")
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            job = _load(session, job_id)
+            if job is None or job.state != JobState.ACTIVE or job.worker_id != worker_id:
+                return False
+            completed = _transition(
+                session,
+                job_id,
+                {JobState.ACTIVE},
+                holder=worker_id,
+                state=JobState.COMPLETED,
+                stage=COMPLETED_STAGE,
+                progress=100.0,
+                seed=seed,
+                fingerprint=_seeded_fingerprint(job, seed),
+                error=None,
+                error_kind=None,
+                lease_until=None,
+                finished_at=now,
+                duration_ms=_elapsed_ms(job.started_at, now),
+                updated_at=now,
+            )
+            if not completed:
+                return False
+            session.add_all(
+                Asset(id=uuid4().hex, job_id=job_id, created_at=now, **asset.model_dump())
+                for asset in assets
+            )
+            return True
+
+    def fail(self, job_id: str, worker_id: str, error: str, error_kind: str) -> JobRecord | None:
+        """Record a failed attempt and apply the retry policy.
+
+        Retryable with attempts left: back to ``queued``, startable after the policy's delay.
+        Attempts used up: ``dead``. Kinds the policy calls final: ``failed`` (or
+        ``cancelled``); a job whose cancellation was requested also ends ``cancelled``.
+        Returns the updated job, or None when ``worker_id`` does not hold it.
+        """
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            job = _load(session, job_id)
+            if job is None or job.state != JobState.ACTIVE or job.worker_id != worker_id:
+                return None
+            decision = self._policy.decide(job.attempts, error_kind)
+            changed = _transition(
+                session,
+                job_id,
+                {JobState.ACTIVE},
+                holder=worker_id,
+                error=error[:MAX_ERROR_CHARS],
+                error_kind=error_kind,
+                **_after_failure(job, decision, now),
+            )
+            if not changed:
+                return None
+            job = _load(session, job_id)
+            return None if job is None else _record(job)
+
+    def mark_cancelled(self, job_id: str, worker_id: str) -> bool:
+        """The worker stopped a held job on request: it ends ``cancelled``."""
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            job = _load(session, job_id)
+            if job is None or job.state != JobState.ACTIVE or job.worker_id != worker_id:
+                return False
+            return _transition(
+                session,
+                job_id,
+                {JobState.ACTIVE},
+                holder=worker_id,
+                state=JobState.CANCELLED,
+                lease_until=None,
+                finished_at=now,
+                duration_ms=_elapsed_ms(job.started_at, now),
+                updated_at=now,
+            )
+
+    def requeue_stalled(self) -> list[str]:
+        """Active jobs whose lease expired (their worker died or hung) go back to ``queued``.
+
+        The lost attempt counts: the retry policy decides with error kind ``stalled``, so a
+        job whose attempts are used up goes to ``dead``. Returns the ids of jobs moved.
+        """
+        now = self._now()
+        return self._abandon(
+            Job.lease_until < now, now, "lease expired: worker {worker} stopped renewing it"
+        )
+
+    def recover_all_active(self) -> list[str]:
+        """Start-up of a process that owns every worker: all active jobs are orphans.
+
+        Handled like :meth:`requeue_stalled` without waiting for the leases to expire.
+        """
+        now = self._now()
+        return self._abandon(None, now, "worker {worker} was gone when the service restarted")
+
+    def redrive(self, job_id: str) -> JobRecord | None:
+        """Give a dead (or failed) job a fresh set of attempts. Other states: unchanged."""
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            _transition(
+                session,
+                job_id,
+                {JobState.DEAD, JobState.FAILED},
+                state=JobState.QUEUED,
+                stage=QUEUED_STAGE,
+                progress=0.0,
+                attempts=0,
+                max_attempts=self._policy.max_attempts,
+                error=None,
+                error_kind=None,
+                cancel_requested=False,
+                run_after=now,
+                worker_id=None,
+                lease_until=None,
+                started_at=None,
+                finished_at=None,
+                duration_ms=None,
+                updated_at=now,
+            )
+            job = _load(session, job_id)
+            return None if job is None else _record(job)
+
+    def clean(
+        self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
+    ) -> list[str]:
+        """Delete jobs in ``states`` that finished more than ``older_than_s`` ago; their ids.
+
+        Asset files stay on disk: use :meth:`clean_with_assets` to learn their paths.
+        """
+        return [removed.job_id for removed in self.clean_with_assets(older_than_s, states)]
+
+    def clean_with_assets(
+        self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
+    ) -> list[RemovedJob]:
+        """Like :meth:`clean`, returning each deleted job's asset paths for the caller to
+        remove from storage. Only finished states may be cleaned (``ValueError`` otherwise).
+        """
+        unfinished = set(states) - FINISHED_STATES
+        if unfinished:
+            raise ValueError(f"only finished jobs can be cleaned, not {sorted(unfinished)}")
+        if older_than_s < 0:
+            raise ValueError(f"older_than_s must be >= 0, got {older_than_s}")
+        cutoff = self._now() - timedelta(seconds=older_than_s)
+        state_values = [JobState(state).value for state in states]
+        with write_transaction(self._sessions) as session:
+            jobs = session.scalars(
+                select(Job).where(Job.state.in_(state_values), Job.finished_at < cutoff)
+            ).all()
+            removed = [
+                RemovedJob(job_id=job.id, asset_paths=[asset.path for asset in job.assets])
+                for job in jobs
+            ]
+            ids = [job.job_id for job in removed]
+            for start in range(0, len(ids), _DELETE_CHUNK):
+                # Assets go with their job (ON DELETE CASCADE).
+                session.execute(
+                    delete(Job)
+                    .where(Job.id.in_(ids[start : start + _DELETE_CHUNK]))
+                    .execution_options(synchronize_session=False)
+                )
+        return removed
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the queue clock must return timezone-aware datetimes")
+        return now.astimezone(UTC)
+
+    def _start_limit_reached(self, session: Session, now: datetime) -> bool:
+        if self._start_window is None:
+            return False
+        max_starts, window = self._start_window
+        recent = session.scalar(select(func.count()).where(Job.started_at > now - window))
+        return (recent or 0) >= max_starts
+
+    def _abandon(
+        self, expired: ColumnElement[bool] | None, now: datetime, reason: str
+    ) -> list[str]:
+        moved: list[str] = []
+        with write_transaction(self._sessions) as session:
+            stmt = select(Job).where(Job.state == JobState.ACTIVE)
+            if expired is not None:
+                stmt = stmt.where(expired)
+            for job in session.scalars(stmt).all():
+                decision = self._policy.decide(max(job.attempts, 1), STALLED)
+                changed = _transition(
+                    session,
+                    job.id,
+                    {JobState.ACTIVE},
+                    holder=job.worker_id,
+                    where=expired,
+                    error=reason.format(worker=job.worker_id),
+                    error_kind=STALLED,
+                    **_after_failure(job, decision, now),
+                )
+                if changed:
+                    moved.append(job.id)
+        return moved
+
+
+def _after_failure(job: Job, decision: RetryDecision, now: datetime) -> dict[str, Any]:
+    """Column values for a job whose attempt just ended without success."""
+    if decision.retry and not job.cancel_requested:
+        return {
+            "state": JobState.QUEUED,
+            "stage": QUEUED_STAGE,
+            "progress": 0.0,
+            "run_after": now + timedelta(seconds=decision.delay_s),
+            "worker_id": None,
+            "lease_until": None,
+            "updated_at": now,
+        }
+    final_state = JobState.CANCELLED if job.cancel_requested else decision.next_state
+    return {
+        "state": final_state,
+        "lease_until": None,
+        "finished_at": now,
+        "duration_ms": _elapsed_ms(job.started_at, now),
+        "updated_at": now,
+    }
+
+
+def _transition(
+    session: Session,
+    job_id: str,
+    from_states: Iterable[JobState],
+    *,
+    holder: str | None = None,
+    where: ColumnElement[bool] | None = None,
+    **values: Any,
+) -> bool:
+    """One guarded UPDATE: applies ``values`` only if the job is in ``from_states``, held by
+    ``holder`` (when given) and matches ``where`` (when given). True when the row changed.
+    """
+    stmt = update(Job).where(Job.id == job_id, Job.state.in_([s.value for s in from_states]))
+    if holder is not None:
+        stmt = stmt.where(Job.worker_id == holder)
+    if where is not None:
+        stmt = stmt.where(where)
+    stmt = stmt.values(**values).execution_options(synchronize_session=False)
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return result.rowcount == 1
+
+
+def _load(session: Session, job_id: str) -> Job | None:
+    """The job as it is now in the database (guarded UPDATEs bypass the identity map)."""
+    return session.scalar(
+        select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+    )
+
+
+def _find_duplicate(
+    session: Session, idempotency_key: str | None, seed: int | None, fingerprint: str
+) -> Job | None:
+    if idempotency_key is not None:
+        job = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
+        if job is not None:
+            return job
+    if seed is None:
+        return None
+    reusable = (JobState.COMPLETED, JobState.ACTIVE, JobState.QUEUED)
+    return session.scalar(
+        select(Job)
+        .where(Job.fingerprint == fingerprint, Job.state.in_([s.value for s in reusable]))
+        # A finished result beats attaching to a render in flight.
+        .order_by(case((Job.state == JobState.COMPLETED, 0), else_=1), Job.created_at.desc())
+        .limit(1)
+    )
+
+
+def _seeded_fingerprint(job: Job, seed: int) -> str:
+    try:
+        request = _record(job).generation_request()
+    except ValidationError:
+        # Stored under older validation rules; keep the fingerprint it was queued with.
+        return job.fingerprint
+    return request.with_seed(seed).fingerprint()
+
+
+def _record(job: Job) -> JobRecord:
+    return JobRecord.model_validate(job)
+
+
+def _elapsed_ms(start: datetime | None, end: datetime) -> int | None:
+    return None if start is None else round((end - start).total_seconds() * 1000)
+
+
+def _percent(progress: float) -> float:
+    return 0.0 if math.isnan(progress) else min(100.0, max(0.0, progress))
+
+
+def _encode_cursor(job: JobRecord) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        created_at = datetime.fromisoformat(created)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"invalid cursor {cursor!r}") from error
+    if created_at.tzinfo is None or not job_id:
+        raise ValueError(f"invalid cursor {cursor!r}")
+    return created_at, job_id

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from musewave.db import (
+    Base,
+    Job,
+    current_revision,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    read_transaction,
+    upgrade,
+    write_transaction,
+)
+from musewave.db.migrate import alembic_config
+
+EXPECTED_JOB_INDEXES = {
+    "ix_jobs_claim": ["state", "priority", "created_at", "id", "run_after"],
+    "ix_jobs_state_run_after": ["state", "run_after"],
+    "ix_jobs_state_created_at_id": ["state", "created_at", "id"],
+    "ix_jobs_created_at_id": ["created_at", "id"],
+    "ix_jobs_fingerprint": ["fingerprint"],
+    "ix_jobs_started_at": ["started_at"],
+    "ix_jobs_finished_at": ["finished_at"],
+}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    # A directory that does not exist yet: make_engine creates it.
+    return f"sqlite:///{(tmp_path / 'data' / 'musewave.db').as_posix()}"
+
+
+def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
+    assert current_revision(database_url) is None
+
+    upgrade(database_url)
+
+    assert current_revision(database_url) == head_revision() == "0001"
+    engine = make_engine(database_url)
+    schema = inspect(engine)
+    assert {"jobs", "assets", "alembic_version"} <= set(schema.get_table_names())
+    indexes = {ix["name"]: ix["column_names"] for ix in schema.get_indexes("jobs")}
+    assert indexes == EXPECTED_JOB_INDEXES
+    job_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("jobs")]
+    asset_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("assets")]
+    assert job_uniques == [["idempotency_key"]]
+    assert asset_uniques == [["job_id", "name"]]
+    [foreign_key] = schema.get_foreign_keys("assets")
+    assert foreign_key["referred_table"] == "jobs"
+    assert foreign_key["options"].get("ondelete") == "CASCADE"
+    engine.dispose()
+
+
+def test_upgrade_twice_is_harmless(database_url: str) -> None:
+    upgrade(database_url)
+    upgrade(database_url)
+
+    assert current_revision(database_url) == "0001"
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+
+    assert differences == []
+    engine.dispose()
+
+
+def test_downgrade_to_base_removes_the_tables(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    config = alembic_config(database_url)
+
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    assert current_revision(database_url) is None
+    engine.dispose()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url, busy_timeout_ms=1234)
+
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    engine.dispose()
+
+
+def test_deleting_a_job_deletes_its_assets(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, state, stage, progress, priority, request, fingerprint,"
+                " attempts, max_attempts, cancel_requested, run_after, created_at, updated_at)"
+                " VALUES ('j1', 'completed', 'completed', 100, 2, '{}', 'f', 1, 4, 0,"
+                " :now, :now, :now)"
+            ),
+            {"now": now.replace(tzinfo=None)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO assets (id, job_id, name, kind, path, media_type, size_bytes,"
+                " sha256, created_at) VALUES ('a1', 'j1', 'mix.mp3', 'mix', 'j1/mix.mp3',"
+                " 'audio/mpeg', 1, :sha, :now)"
+            ),
+            {"sha": "0" * 64, "now": now.replace(tzinfo=None)},
+        )
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM jobs WHERE id = 'j1'")
+        assert connection.exec_driver_sql("SELECT count(*) FROM assets").scalar() == 0
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO assets (id, job_id, name, kind, path, media_type, size_bytes, sha256,"
+            " created_at) VALUES ('a2', 'missing', 'x', 'mix', 'x', 'audio/mpeg', 1, 'x', '')"
+        )
+    engine.dispose()
+
+
+def test_datetimes_come_back_timezone_aware_utc(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    created = datetime(2025, 6, 1, 14, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+
+    with write_transaction(sessions) as session:
+        session.add(_job("j1", created))
+    with read_transaction(sessions) as session:
+        job = session.scalars(select(Job)).one()
+        later = session.scalars(select(Job).where(Job.created_at > created)).all()
+
+    assert job.created_at == created
+    assert job.created_at.tzinfo == UTC
+    assert job.created_at.hour == 12
+    assert later == []
+    engine.dispose()
+
+
+def test_naive_datetimes_are_refused(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+
+    with (
+        pytest.raises(StatementError, match="naive datetime"),
+        write_transaction(sessions) as session,
+    ):
+        session.add(_job("j1", datetime(2025, 1, 1)))
+        session.flush()
+    engine.dispose()
+
+
+def _job(job_id: str, created: datetime) -> Job:
+    return Job(
+        id=job_id,
+        state="queued",
+        stage="queued",
+        progress=0.0,
+        priority=2,
+        request={},
+        fingerprint="f",
+        attempts=0,
+        max_attempts=4,
+        cancel_requested=False,
+        run_after=created,
+        created_at=created,
+        updated_at=created,
+    )

@@ -1,0 +1,568 @@
+from __future__ import annotations
+
+import multiprocessing
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from musewave.db import Asset, Base, make_engine, make_session_factory
+from musewave.jobs import JobRecord, JobState, LocalQueue, Priority, RetryPolicy
+from tests.jobs.support import LEASE_MS, START, FakeClock, MakeQueue, make_asset, make_request
+
+
+def _enqueue_new(queue: LocalQueue, prompt: str = "calm piano", **options: Any) -> JobRecord:
+    record, created = queue.enqueue(make_request(prompt), **options)
+    assert created
+    return record
+
+
+def _get(queue: LocalQueue, job_id: str) -> JobRecord:
+    record = queue.get(job_id)
+    assert record is not None
+    return record
+
+
+def _claim(queue: LocalQueue, worker_id: str = "w1") -> JobRecord:
+    record = queue.claim(worker_id, LEASE_MS)
+    assert record is not None
+    return record
+
+
+def test_enqueued_job_is_queued_and_ready_now(queue: LocalQueue, clock: FakeClock) -> None:
+    request = make_request("warm lofi beat", seed=3)
+
+    job, created = queue.enqueue(request, priority=Priority.HIGH, request_id="req-1")
+
+    assert created
+    assert job.state == JobState.QUEUED
+    assert (job.stage, job.progress, job.attempts, job.max_attempts) == ("queued", 0.0, 0, 4)
+    assert job.priority == Priority.HIGH
+    assert job.request == request.canonical()
+    assert job.generation_request() == request
+    assert (job.fingerprint, job.seed, job.request_id) == (request.fingerprint(), 3, "req-1")
+    assert job.run_after == job.created_at == clock.now
+    assert job.run_after.tzinfo is not None
+    assert queue.get(job.id) == job
+    assert queue.get("missing") is None
+
+
+def test_claim_marks_job_active_and_leased(queue: LocalQueue, clock: FakeClock) -> None:
+    job = _enqueue_new(queue)
+
+    claimed = _claim(queue, "worker-a")
+
+    assert claimed.id == job.id
+    assert claimed.state == JobState.ACTIVE
+    assert claimed.attempts == 1
+    assert claimed.worker_id == "worker-a"
+    assert claimed.started_at == clock.now
+    assert claimed.lease_until == clock.now + timedelta(milliseconds=LEASE_MS)
+    assert queue.claim("worker-b", LEASE_MS) is None
+
+
+def test_claims_take_high_then_normal_then_low_fifo_within_each(
+    queue: LocalQueue, clock: FakeClock
+) -> None:
+    order = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.NORMAL, Priority.HIGH]
+    ids = []
+    for n, priority in enumerate(order):
+        ids.append(_enqueue_new(queue, f"track {n}", priority=priority).id)
+        clock.advance(0.001)
+
+    claimed = [_claim(queue).id for _ in order]
+
+    assert claimed == [ids[2], ids[4], ids[1], ids[3], ids[0]]
+    assert queue.claim("w1", LEASE_MS) is None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(priorities=st.lists(st.sampled_from(list(Priority)), min_size=1, max_size=12))
+def test_claim_order_is_a_stable_sort_by_priority(priorities: list[Priority]) -> None:
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    clock = FakeClock()
+    queue = LocalQueue(
+        make_session_factory(engine), RetryPolicy(), rate_limit_per_s=float("inf"), clock=clock
+    )
+    enqueued = []
+    for n, priority in enumerate(priorities):
+        enqueued.append((priority.rank, n, _enqueue_new(queue, f"track {n}", priority=priority).id))
+        clock.advance(0.001)
+
+    claimed = [_claim(queue).id for _ in priorities]
+
+    assert claimed == [job_id for _, _, job_id in sorted(enqueued)]
+    engine.dispose()
+
+
+def test_failed_attempts_wait_2_6_18_seconds_then_go_dead(
+    queue: LocalQueue, clock: FakeClock
+) -> None:
+    job = _enqueue_new(queue)
+
+    for attempt, delay_s in enumerate((2.0, 6.0, 18.0), start=1):
+        assert _claim(queue).attempts == attempt
+        failed = queue.fail(job.id, "w1", "synth exploded", "internal")
+        assert failed is not None
+        assert failed.state == JobState.QUEUED
+        assert failed.run_after == clock.now + timedelta(seconds=delay_s)
+        assert (failed.error, failed.error_kind, failed.worker_id) == (
+            "synth exploded",
+            "internal",
+            None,
+        )
+        clock.advance(delay_s - 0.001)
+        assert queue.claim("w1", LEASE_MS) is None, "claimed before its backoff ended"
+        clock.advance(0.001)
+
+    assert _claim(queue).attempts == 4
+    dead = queue.fail(job.id, "w1", "synth exploded again", "internal")
+
+    assert dead is not None
+    assert dead.state == JobState.DEAD
+    assert dead.finished_at == clock.now
+    assert queue.claim("w1", LEASE_MS) is None
+
+
+def test_non_retryable_error_fails_without_retry(queue: LocalQueue, clock: FakeClock) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue)
+    clock.advance(5)
+
+    failed = queue.fail(job.id, "w1", "duration too long", "invalid_request")
+
+    assert failed is not None
+    assert failed.state == JobState.FAILED
+    assert failed.attempts == 1
+    assert failed.finished_at == clock.now
+    assert failed.duration_ms == 5000
+    clock.advance(3600)
+    assert queue.claim("w1", LEASE_MS) is None
+
+
+def test_redriven_dead_job_runs_again_and_completes(
+    make_queue: MakeQueue, clock: FakeClock
+) -> None:
+    queue = make_queue(policy=RetryPolicy(delays_s=(1.0,)))
+    job = _enqueue_new(queue)
+    _claim(queue)
+    queue.fail(job.id, "w1", "boom", "internal")
+    clock.advance(1)
+    _claim(queue)
+    assert queue.fail(job.id, "w1", "boom", "internal") == queue.get(job.id)
+    assert _get(queue, job.id).state == JobState.DEAD
+
+    redriven = queue.redrive(job.id)
+
+    assert redriven is not None
+    assert redriven.state == JobState.QUEUED
+    assert (redriven.attempts, redriven.error, redriven.error_kind) == (0, None, None)
+    assert redriven.finished_at is None
+    assert redriven.run_after == clock.now
+    assert _claim(queue).attempts == 1
+    assert queue.complete(job.id, "w1", [make_asset(job.id)], seed=5)
+    assert _get(queue, job.id).state == JobState.COMPLETED
+
+
+def test_redrive_leaves_other_states_alone(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue)
+
+    assert queue.redrive(job.id) == queue.get(job.id)
+    assert queue.redrive("missing") is None
+
+
+def test_cancelled_queued_job_stops_at_once_and_is_never_claimed(
+    queue: LocalQueue, clock: FakeClock
+) -> None:
+    job = _enqueue_new(queue)
+
+    cancelled = queue.cancel(job.id)
+
+    assert cancelled is not None
+    assert cancelled.state == JobState.CANCELLED
+    assert cancelled.finished_at == clock.now
+    assert queue.is_cancel_requested(job.id)
+    assert queue.claim("w1", LEASE_MS) is None
+
+
+def test_cancelling_an_active_job_asks_its_worker_to_stop(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue)
+    assert not queue.is_cancel_requested(job.id)
+
+    requested = queue.cancel(job.id)
+
+    assert requested is not None
+    assert (requested.state, requested.cancel_requested) == (JobState.ACTIVE, True)
+    assert queue.is_cancel_requested(job.id)
+    assert not queue.mark_cancelled(job.id, "someone-else")
+    assert queue.mark_cancelled(job.id, "w1")
+    assert _get(queue, job.id).state == JobState.CANCELLED
+
+
+def test_failure_after_cancel_request_ends_cancelled_without_retry(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue)
+    queue.cancel(job.id)
+
+    record = queue.fail(job.id, "w1", "interrupted", "internal")
+
+    assert record is not None
+    assert record.state == JobState.CANCELLED
+
+
+def test_cancelling_a_finished_job_changes_nothing(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue)
+    queue.complete(job.id, "w1", [], seed=1)
+    before = queue.get(job.id)
+
+    assert queue.cancel(job.id) == before
+    assert queue.cancel("missing") is None
+    assert queue.is_cancel_requested("missing")
+
+
+def test_worker_that_lost_its_job_cannot_complete_it(queue: LocalQueue, clock: FakeClock) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue, "w1")
+    clock.advance(LEASE_MS / 1000 + 1)
+    assert queue.requeue_stalled() == [job.id]
+    clock.advance(2)
+    assert _claim(queue, "w2").attempts == 2
+
+    assert not queue.complete(job.id, "w1", [make_asset(job.id, "stale.mp3")], seed=1)
+    assert queue.fail(job.id, "w1", "late", "internal") is None
+    assert not queue.update_progress(job.id, "w1", "mixing", 50)
+    assert not queue.renew_lease(job.id, "w1", LEASE_MS)
+    assert not queue.mark_cancelled(job.id, "w1")
+    held = queue.get(job.id)
+    assert held is not None
+    assert (held.state, held.worker_id, held.assets) == (JobState.ACTIVE, "w2", [])
+
+    assert queue.complete(job.id, "w2", [make_asset(job.id, "mix.mp3")], seed=9)
+    done = queue.get(job.id)
+    assert done is not None
+    assert (done.state, done.seed, [a.name for a in done.assets]) == (
+        JobState.COMPLETED,
+        9,
+        ["mix.mp3"],
+    )
+    assert not queue.complete(job.id, "w2", [make_asset(job.id, "again.mp3")], seed=9)
+
+
+def test_renewed_lease_keeps_the_job_out_of_stalled_checks(
+    queue: LocalQueue, clock: FakeClock
+) -> None:
+    kept = _enqueue_new(queue, "kept")
+    clock.advance(0.001)
+    lost = _enqueue_new(queue, "lost")
+    _claim(queue, "w1")
+    _claim(queue, "w2")
+    clock.advance(LEASE_MS / 1000 - 1)
+    assert queue.renew_lease(kept.id, "w1", LEASE_MS)
+    assert _get(queue, kept.id).lease_until == clock.now + timedelta(milliseconds=LEASE_MS)
+    clock.advance(2)
+
+    assert queue.requeue_stalled() == [lost.id]
+
+    requeued = queue.get(lost.id)
+    assert requeued is not None
+    assert (requeued.state, requeued.error_kind, requeued.attempts) == (
+        JobState.QUEUED,
+        "stalled",
+        1,
+    )
+    assert requeued.run_after == clock.now + timedelta(seconds=2)
+    assert _get(queue, kept.id).state == JobState.ACTIVE
+    assert queue.requeue_stalled() == []
+
+
+def test_stalled_job_without_attempts_left_goes_dead(
+    make_queue: MakeQueue, clock: FakeClock
+) -> None:
+    queue = make_queue(policy=RetryPolicy(delays_s=()))
+    job = _enqueue_new(queue)
+    _claim(queue)
+    clock.advance(LEASE_MS / 1000 + 1)
+
+    assert queue.requeue_stalled() == [job.id]
+    assert _get(queue, job.id).state == JobState.DEAD
+
+
+def test_recover_all_active_requeues_every_active_job_at_once(
+    queue: LocalQueue, clock: FakeClock
+) -> None:
+    jobs = [_enqueue_new(queue, f"track {n}") for n in range(3)]
+    active = {_claim(queue, "w1").id, _claim(queue, "w2").id}
+    waiting = ({job.id for job in jobs} - active).pop()
+
+    recovered = queue.recover_all_active()
+
+    assert set(recovered) == active
+    assert all(_get(queue, i).state == JobState.QUEUED for i in active)
+    assert _get(queue, waiting).state == JobState.QUEUED
+    assert queue.stats().active == 0
+
+
+def test_progress_is_recorded_and_clamped(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue)
+
+    assert queue.update_progress(job.id, "w1", "rendering", 42.5)
+    assert (_get(queue, job.id).stage, _get(queue, job.id).progress) == ("rendering", 42.5)
+    assert queue.update_progress(job.id, "w1", "mixing", 250)
+    assert _get(queue, job.id).progress == 100.0
+
+
+def test_start_rate_limit_holds_back_the_sixth_start_in_one_second(
+    make_queue: MakeQueue, clock: FakeClock
+) -> None:
+    queue = make_queue(rate_limit_per_s=5.0)
+    for n in range(8):
+        _enqueue_new(queue, f"track {n}")
+
+    started = [queue.claim(f"w{n}", LEASE_MS) for n in range(6)]
+
+    assert all(job is not None for job in started[:5])
+    assert started[5] is None
+    clock.advance(0.999)
+    assert queue.claim("w6", LEASE_MS) is None
+    clock.advance(0.001)
+    assert queue.claim("w6", LEASE_MS) is not None
+
+
+def test_rate_below_one_per_second_spaces_starts_out(
+    make_queue: MakeQueue, clock: FakeClock
+) -> None:
+    queue = make_queue(rate_limit_per_s=0.5)
+    for n in range(3):
+        _enqueue_new(queue, f"track {n}")
+
+    assert queue.claim("w1", LEASE_MS) is not None
+    clock.advance(1.5)
+    assert queue.claim("w2", LEASE_MS) is None
+    clock.advance(0.5)
+    assert queue.claim("w2", LEASE_MS) is not None
+
+
+def test_rate_limit_must_be_positive(make_queue: MakeQueue) -> None:
+    with pytest.raises(ValueError):
+        make_queue(rate_limit_per_s=0)
+
+
+def test_same_idempotency_key_returns_the_same_job(queue: LocalQueue) -> None:
+    first, created = queue.enqueue(make_request("one"), idempotency_key="key-1")
+    again, created_again = queue.enqueue(make_request("one"), idempotency_key="key-1")
+    other, created_other = queue.enqueue(make_request("one"), idempotency_key="key-2")
+
+    assert (created, created_again, created_other) == (True, False, True)
+    assert again.id == first.id
+    assert other.id != first.id
+
+
+def test_seeded_duplicate_attaches_then_hits_the_finished_result(queue: LocalQueue) -> None:
+    request = make_request("deterministic", seed=42)
+    job, _ = queue.enqueue(request)
+
+    queued_again, created = queue.enqueue(make_request("deterministic", seed=42))
+    assert (queued_again.id, created) == (job.id, False)
+
+    _claim(queue)
+    active_again, created = queue.enqueue(request)
+    assert (active_again.id, created) == (job.id, False)
+
+    assets = [make_asset(job.id, "mix.mp3"), make_asset(job.id, "stems/bass.wav", "stem")]
+    assert queue.complete(job.id, "w1", assets, seed=42)
+    cached, created = queue.enqueue(request)
+
+    assert (cached.id, created) == (job.id, False)
+    assert cached.state == JobState.COMPLETED
+    assert cached.assets == sorted(assets, key=lambda asset: asset.name)
+    assert queue.enqueue(make_request("deterministic", seed=43))[1]
+
+
+def test_seeded_request_does_not_reuse_failed_jobs(queue: LocalQueue) -> None:
+    request = make_request("deterministic", seed=42)
+    job, _ = queue.enqueue(request)
+    _claim(queue)
+    queue.fail(job.id, "w1", "bad", "invalid_request")
+
+    retry, created = queue.enqueue(request)
+
+    assert created
+    assert retry.id != job.id
+
+
+def test_unseeded_duplicates_are_new_variations(queue: LocalQueue) -> None:
+    ids = {queue.enqueue(make_request("surprise me"))[0].id for _ in range(3)}
+
+    assert len(ids) == 3
+
+
+def test_unseeded_result_is_found_again_by_its_recorded_seed(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue, "surprise me")
+    _claim(queue)
+    queue.complete(job.id, "w1", [make_asset(job.id)], seed=1234)
+
+    again, created = queue.enqueue(make_request("surprise me", seed=1234))
+
+    assert (again.id, created, again.seed) == (job.id, False, 1234)
+
+
+def test_pages_cover_every_job_once_newest_first(queue: LocalQueue, clock: FakeClock) -> None:
+    ids = []
+    for n in range(23):
+        ids.append(_enqueue_new(queue, f"track {n}").id)
+        if n % 4 == 0:  # some jobs share a timestamp: the id breaks the tie
+            clock.advance(1)
+
+    seen: list[JobRecord] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page, cursor = queue.list_jobs(limit=5, cursor=cursor)
+        seen.extend(page)
+        pages += 1
+        if cursor is None:
+            break
+
+    assert pages == 5
+    assert sorted(job.id for job in seen) == sorted(ids)
+    keys = [(job.created_at, job.id) for job in seen]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_listing_filters_by_state(queue: LocalQueue) -> None:
+    jobs = [_enqueue_new(queue, f"track {n}") for n in range(4)]
+    queue.cancel(jobs[1].id)
+
+    cancelled, cursor = queue.list_jobs(state=JobState.CANCELLED)
+    queued, _ = queue.list_jobs(state=JobState.QUEUED, limit=2)
+
+    assert ([job.id for job in cancelled], cursor) == ([jobs[1].id], None)
+    assert len(queued) == 2
+    assert all(job.state == JobState.QUEUED for job in queued)
+
+
+def test_listing_rejects_bad_cursors_and_limits(queue: LocalQueue) -> None:
+    with pytest.raises(ValueError):
+        queue.list_jobs(cursor="not a cursor")
+    with pytest.raises(ValueError):
+        queue.list_jobs(limit=0)
+
+
+def test_stats_count_states_and_delayed_jobs(queue: LocalQueue, clock: FakeClock) -> None:
+    for n in range(4):
+        _enqueue_new(queue, f"track {n}")
+    failing, _running = _claim(queue, "w1"), _claim(queue, "w2")
+    queue.fail(failing.id, "w1", "boom", "internal")
+    waiting, _ = queue.list_jobs(state=JobState.QUEUED)
+    ready = [job for job in waiting if job.id != failing.id]
+    queue.cancel(ready[0].id)
+
+    stats = queue.stats()
+
+    assert (stats.queued, stats.active, stats.cancelled, stats.delayed) == (2, 1, 1, 1)
+    assert stats.total == 4
+    assert stats.count(JobState.ACTIVE) == 1
+    assert queue.next_run_after() == clock.now
+    queue.cancel(ready[1].id)
+    assert queue.next_run_after() == clock.now + timedelta(seconds=2)
+
+
+def test_next_run_after_is_none_when_nothing_waits(queue: LocalQueue) -> None:
+    assert queue.next_run_after() is None
+
+
+def test_clean_removes_only_old_finished_jobs(
+    queue: LocalQueue, clock: FakeClock, sessions: sessionmaker[Session]
+) -> None:
+    old_done = _enqueue_new(queue, "old done", priority=Priority.HIGH)
+    old_cancelled = _enqueue_new(queue, "old cancelled")
+    still_queued = _enqueue_new(queue, "still queued", priority=Priority.LOW)
+    assert _claim(queue).id == old_done.id
+    queue.complete(old_done.id, "w1", [make_asset(old_done.id)], seed=1)
+    queue.cancel(old_cancelled.id)
+    clock.advance(3600)
+    recent = _enqueue_new(queue, "recent", priority=Priority.HIGH)
+    assert _claim(queue).id == recent.id
+    queue.complete(recent.id, "w1", [make_asset(recent.id)], seed=2)
+
+    removed = queue.clean_with_assets(older_than_s=600)
+
+    assert {r.job_id: r.asset_paths for r in removed} == {
+        old_done.id: [f"{old_done.id}/mix.mp3"],
+        old_cancelled.id: [],
+    }
+    assert queue.get(old_done.id) is None
+    assert queue.get(still_queued.id) is not None
+    assert queue.get(recent.id) is not None
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Asset)) == 1
+    clock.advance(3600)
+    assert queue.clean(older_than_s=600, states=[JobState.FAILED]) == []
+    assert queue.clean(older_than_s=600) == [recent.id]
+
+
+def test_clean_refuses_unfinished_states(queue: LocalQueue) -> None:
+    with pytest.raises(ValueError):
+        queue.clean(older_than_s=0, states=[JobState.ACTIVE])
+
+
+def test_complete_rejects_duplicate_asset_names(queue: LocalQueue) -> None:
+    job = _enqueue_new(queue)
+    _claim(queue)
+
+    with pytest.raises(ValueError):
+        queue.complete(job.id, "w1", [make_asset(job.id), make_asset(job.id)], seed=1)
+    assert _get(queue, job.id).state == JobState.ACTIVE
+
+
+def test_queue_requires_an_aware_clock(make_queue: MakeQueue) -> None:
+    queue = make_queue(clock=lambda: START.replace(tzinfo=None))
+    with pytest.raises(ValueError):
+        queue.enqueue(make_request())
+
+
+def _claim_until_empty(database_url: str, worker_id: str, barrier: Any, results: Any) -> None:
+    engine = make_engine(database_url)
+    queue = LocalQueue(make_session_factory(engine), RetryPolicy(), rate_limit_per_s=float("inf"))
+    queue.stats()  # connect before the race starts
+    barrier.wait()
+    claimed = []
+    while (job := queue.claim(worker_id, LEASE_MS)) is not None:
+        claimed.append(job.id)
+        assert queue.complete(job.id, worker_id, [], seed=0)
+    results.put((worker_id, claimed))
+    engine.dispose()
+
+
+def test_processes_claiming_one_database_never_share_a_job(
+    queue: LocalQueue, database_url: str, tmp_path: Path
+) -> None:
+    ids = {_enqueue_new(queue, f"track {n}").id for n in range(150)}
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(3)
+    results = context.Queue()
+    workers = [
+        context.Process(target=_claim_until_empty, args=(database_url, f"p{n}", barrier, results))
+        for n in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    claims = dict(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+
+    all_claims = [job_id for claimed in claims.values() for job_id in claimed]
+    assert len(all_claims) == len(set(all_claims)) == 150
+    assert set(all_claims) == ids
+    for worker_id, claimed in claims.items():
+        assert all(_get(queue, job_id).worker_id == worker_id for job_id in claimed)
