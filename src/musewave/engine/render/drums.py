@@ -1,0 +1,237 @@
+"""Drum hit recipes. Each recipe is a small frozen dataclass of parameters (the kits in
+:mod:`.kits` are tables of them) with a ``render`` method returning a mono hit.
+
+``render(index, brightness, sample_rate, rng)`` -> shape ``(n,)`` float32, natural length;
+``index`` selects e.g. which tom (0 = lowest), ``brightness`` in [0, 1] comes from velocity.
+``t60_s`` values are times to -60 dB. ``takes`` is how many seeded variants of a noise-based
+hit the renderer cycles through, so repeated hits are not identical copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._types import Audio, Float64
+from .envelopes import exp_decay, ramp_up
+from .filters import bandpass, butterworth_gain, highpass, lowpass, soft_clip
+from .oscillators import noise, sine
+from .partials import (
+    add_noise_band,
+    add_partials,
+    empty_spectrum,
+    partial_bank,
+    render_loop,
+    repeat_loop,
+)
+
+_LOOP_LENGTH = 65536  # ~1.5 s: long enough that a cymbal's noise is not heard repeating
+
+
+def _samples(seconds: float, sr: int) -> int:
+    return max(1, round(seconds * sr))
+
+
+def _time(n: int, sr: int) -> Float64:
+    return np.arange(n, dtype=np.float64) / sr
+
+
+@dataclass(frozen=True, slots=True)
+class Membrane:
+    """Kick, tom or taiko: a sine whose pitch falls from ``sweep_ratio * end_hz`` to
+    ``end_hz`` (time constant ``sweep_s``), a beater click, optional skin noise and drive.
+    Tom ``index`` raises the pitch by ``step_ratio`` per step."""
+
+    end_hz: float
+    sweep_ratio: float
+    sweep_s: float
+    t60_s: float
+    click: float = 0.2
+    click_band: tuple[float, float] = (1500.0, 6000.0)
+    skin: float = 0.0
+    skin_hz: float = 1200.0
+    skin_t60_s: float = 0.08
+    drive: float = 0.0
+    step_ratio: float = 1.0
+    level: float = 1.0
+
+    @property
+    def takes(self) -> int:
+        return 2 if self.skin > 0.1 else 1
+
+    def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        n = _samples(self.t60_s, sr)
+        end = self.end_hz * self.step_ratio**index
+        ratio = 1.0 + (self.sweep_ratio - 1.0) * (0.85 + 0.3 * bright)
+        freq = end * (1.0 + (ratio - 1.0) * np.exp(-_time(n, sr) / self.sweep_s))
+        hit = sine(freq, n, sr) * exp_decay(n, sr, self.t60_s)
+        if self.skin > 0.0:
+            m = min(n, _samples(self.skin_t60_s, sr))
+            skin = lowpass(noise(m, rng), self.skin_hz, sr) * exp_decay(m, sr, self.skin_t60_s)
+            hit[:m] += np.float32(self.skin) * skin
+        if self.click > 0.0:
+            m = min(n, _samples(0.01, sr))
+            click = bandpass(noise(m, rng), *self.click_band, sr) * exp_decay(m, sr, 0.008)
+            hit[:m] += np.float32(self.click * (0.5 + bright)) * click
+        return soft_clip(hit, self.drive) if self.drive > 0.0 else hit
+
+
+@dataclass(frozen=True, slots=True)
+class Snare:
+    """Two drum-head modes around ``tone_hz`` plus band-passed noise; ``wires`` adds a
+    longer, higher rattle (acoustic snares)."""
+
+    tone_hz: float = 190.0
+    tone_t60_s: float = 0.12
+    noise_band: tuple[float, float] = (1000.0, 5000.0)
+    noise_t60_s: float = 0.18
+    tone_level: float = 0.6
+    wires: float = 0.0
+    wires_t60_s: float = 0.25
+    level: float = 0.9
+    takes: int = 4
+
+    def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        n = _samples(max(self.tone_t60_s, self.noise_t60_s, self.wires_t60_s), sr)
+        t = _time(n, sr)
+        freq = self.tone_hz * (1.0 + 0.4 * np.exp(-t / 0.01))
+        tone = (sine(freq, n, sr) + np.float32(0.5) * sine(1.6 * freq, n, sr)) * exp_decay(
+            n, sr, self.tone_t60_s
+        )
+        low, high = self.noise_band
+        snap = bandpass(noise(n, rng), low, high * (0.8 + 0.4 * bright), sr)
+        hit = np.float32(self.tone_level) * tone + snap * exp_decay(n, sr, self.noise_t60_s)
+        if self.wires > 0.0:
+            rattle = highpass(noise(n, rng), 3000.0, sr) * exp_decay(n, sr, self.wires_t60_s)
+            hit += np.float32(self.wires) * rattle
+        return hit
+
+
+@dataclass(frozen=True, slots=True)
+class Clap:
+    """Several noise bursts ``spacing_s`` apart (hands not quite together), the last one
+    ringing into a short tail. Also used for tambourine jingles in a high band."""
+
+    bursts: int = 4
+    spacing_s: float = 0.010
+    band: tuple[float, float] = (800.0, 3000.0)
+    burst_t60_s: float = 0.02
+    tail_t60_s: float = 0.25
+    level: float = 0.85
+    takes: int = 4
+
+    def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        jitter = 1.0 + 0.25 * rng.uniform(-1.0, 1.0, self.bursts)
+        onsets = np.cumsum(np.r_[0.0, np.full(self.bursts - 1, self.spacing_s)] * jitter)
+        n = _samples(float(onsets[-1]) + self.tail_t60_s, sr)
+        env = np.zeros(n, dtype=np.float32)
+        for i, onset in enumerate(onsets):
+            at = round(float(onset) * sr)
+            t60 = self.tail_t60_s if i == self.bursts - 1 else self.burst_t60_s
+            env[at:] += exp_decay(n - at, sr, t60) * np.float32(0.7 + 0.3 * rng.random())
+        low, high = self.band
+        return bandpass(noise(n, rng), low, high * (0.8 + 0.4 * bright), sr) * env
+
+
+# The six square-wave oscillators of the TR-808 cymbal/hat circuit (Hz).
+TR808_METAL_HZ = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Metal:
+    """Hats, cymbals, cowbell: square oscillators at inharmonic ratios (808 recipe) plus
+    noise, high-passed. ``attack_s`` > 0 makes a swell; ``pings`` adds sine partials (a
+    ride's bell and shimmer: close pairs beat).
+
+    The sustained sound is one seamless loop built in the frequency domain (squares as
+    band-limited odd harmonics, flat noise, filters as per-bin weights) and then enveloped,
+    so a four-second crash costs one short inverse FFT.
+    """
+
+    t60_s: float
+    freqs_hz: tuple[float, ...] = TR808_METAL_HZ
+    scale: float = 1.0
+    highpass_hz: float = 7000.0
+    lowpass_hz: float | None = None
+    noise_level: float = 0.3
+    attack_s: float = 0.0
+    pings: tuple[float, ...] = ()
+    ping_level: float = 0.0
+    level: float = 0.6
+
+    @property
+    def takes(self) -> int:
+        return 4 if self.noise_level > 0.0 else 1
+
+    def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        n = _samples(self.t60_s + self.attack_s, sr)
+        length = min(n, _LOOP_LENGTH)
+        spectrum = empty_spectrum(length)
+        for f in self.freqs_hz:
+            k = np.arange(1, int(0.45 * sr / (f * self.scale)) + 1, 2, dtype=np.float64)
+            phases = 2.0 * np.pi * rng.random() * k
+            add_partials(
+                spectrum,
+                k * f * self.scale,
+                4.0 / (np.pi * k * len(self.freqs_hz)),
+                phases,
+                length,
+                sr,
+            )
+        if self.noise_level > 0.0:
+            add_noise_band(spectrum, 20.0, 0.45 * sr, 0.6 * self.noise_level, length, sr, rng)
+        bins = np.arange(spectrum.size, dtype=np.float64) * (sr / length)
+        cutoff = self.highpass_hz * (1.1 - 0.2 * bright)
+        spectrum *= 1.0 - butterworth_gain(bins, cutoff, 4)  # 4-pole high-pass magnitude
+        if self.lowpass_hz is not None:
+            spectrum *= butterworth_gain(bins, self.lowpass_hz, 2)
+        tone = repeat_loop(render_loop(spectrum, length), n)
+        if self.pings:
+            decays = self.t60_s / 6.9 * np.linspace(1.0, 0.6, len(self.pings))
+            phases = 2.0 * np.pi * rng.random(len(self.pings))
+            tone += partial_bank(self.pings, self.ping_level, decays, phases, n, sr)
+        if self.attack_s > 0.0:
+            rise = min(n, _samples(self.attack_s, sr))
+            env = np.ones(n, dtype=np.float32)
+            env[:rise] = ramp_up(rise) ** 2
+            env[rise:] = exp_decay(n - rise, sr, self.t60_s)
+            return tone * env
+        return tone * exp_decay(n, sr, self.t60_s)
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseHit:
+    """Band-passed noise with a short attack, optionally with a sine tone: shaker, rim,
+    claves and the fallback for unmapped keys."""
+
+    band: tuple[float, float]
+    t60_s: float
+    attack_s: float = 0.001
+    noise_level: float = 1.0
+    tone_hz: float = 0.0
+    tone_level: float = 0.0
+    level: float = 0.6
+    takes: int = 4
+
+    def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        n = _samples(self.t60_s + self.attack_s, sr)
+        hit = np.float32(self.noise_level) * bandpass(noise(n, rng), *self.band, sr)
+        if self.tone_level > 0.0:
+            hit += np.float32(self.tone_level) * sine(self.tone_hz, n, sr)
+        rise = min(n, _samples(self.attack_s, sr))
+        env = exp_decay(n, sr, self.t60_s)
+        env[:rise] *= ramp_up(rise)
+        return hit * env
+
+
+Hit = Membrane | Snare | Clap | Metal | NoiseHit
+
+
+def drive_and_darken(hit: Audio, sr: int, lowpass_hz: float | None, drive: float) -> Audio:
+    """Kit-wide colour: soft saturation, then a low-pass (lo-fi kits)."""
+    if drive > 0.0:
+        hit = soft_clip(hit, drive)
+    if lowpass_hz is not None:
+        hit = lowpass(hit, lowpass_hz, sr)
+    return hit

@@ -1,0 +1,137 @@
+"""Sustained ensemble voices: pad, strings, choir. All stereo.
+
+Each is built as a seamless loop (see :mod:`.partials`): detuned band-limited saws written
+straight into a spectrum, where static filtering (low-pass, string body, vowel formants) is
+just a weight per harmonic. Vibrato is applied within the loop; the loop is then repeated to
+the note length and enveloped. Cost is a few inverse FFTs per sound, whatever the note length.
+Recipe signature and output conventions as in :mod:`.synths`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ._types import Audio, Float64
+from .envelopes import adsr
+from .filters import butterworth_gain, loop_vibrato, resonance_gain
+from .partials import (
+    Spectrum,
+    add_noise_band,
+    add_partials,
+    empty_spectrum,
+    note_loop_length,
+    render_loop,
+    repeat_loop,
+    saw_series,
+)
+
+Weighting = Callable[[Float64], Float64]
+
+
+def _add_saws(
+    spectrum: Spectrum,
+    f: float,
+    cents: Float64,
+    start_cycles: Float64,
+    weight: Weighting,
+    length: int,
+    sr: int,
+) -> None:
+    """Add saws detuned by ``cents`` and starting ``start_cycles`` into their cycle, with
+    harmonics scaled by ``weight(freqs)``."""
+    for c, start in zip(cents, start_cycles, strict=True):
+        freqs, amps, phases = saw_series(f * 2.0 ** (float(c) / 1200.0), 0.45 * sr)
+        offset = 2.0 * np.pi * np.arange(1, freqs.size + 1) * start
+        add_partials(spectrum, freqs, amps * weight(freqs), phases + offset, length, sr)
+
+
+def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Three detuned saws per side, low-passed, with a slow LFO sweeping the brightness."""
+    fc_dark = 600.0 + 1500.0 * bright + f
+    fc_bright = 2.2 * fc_dark
+    length = note_loop_length(f, n, sr)
+    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    out = np.empty((2, n), dtype=np.float32)
+    for ch in range(2):
+        cents = np.array([-10.0, 0.0, 10.0]) + rng.uniform(-3.0, 3.0, 3)
+        starts = rng.random(3)
+        dark, extra = empty_spectrum(length), empty_spectrum(length)
+        _add_saws(dark, f, cents, starts, lambda fr: butterworth_gain(fr, fc_dark, 2), length, sr)
+        _add_saws(
+            extra,
+            f,
+            cents,
+            starts,
+            lambda fr: butterworth_gain(fr, fc_bright, 2) - butterworth_gain(fr, fc_dark, 2),
+            length,
+            sr,
+        )
+        # Blending two filterings of the same saws is a cheap stand-in for a swept filter;
+        # the LFO runs on the whole note, so it does not repeat with the loop.
+        lfo = np.float32(0.5) - np.float32(0.5) * np.cos(
+            t * np.float32(2.0 * np.pi * 0.13) + np.float32(2.0 * np.pi * rng.random())
+        )
+        repeat_loop(render_loop(dark, length), n, out=out[ch])
+        brighter = render_loop(extra, length)
+        for start in range(0, n, length):
+            end = min(start + length, n)
+            out[ch, start:end] += lfo[start:end] * brighter[: end - start]
+    out *= adsr(n, sr, 0.5 + 0.5 * (1.0 - bright)) * np.float32(1.0 / 2.2)
+    return out
+
+
+def _string_body(freqs: Float64, cutoff: float) -> Float64:
+    """Violin-family body (air and wood resonances, bridge hill) times a gentle low-pass."""
+    body = 0.5 + resonance_gain(
+        freqs, (300.0, 1000.0, 2800.0), (250.0, 600.0, 1500.0), (0.0, -6.0, -3.0)
+    )
+    return body * butterworth_gain(freqs, cutoff, 2)
+
+
+def strings(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """String section: per side six detuned saws with a shared vibrato (the two sides
+    differ), shaped by a violin-family body and a 3–5 kHz low-pass."""
+    cutoff = 3000.0 + 2000.0 * bright
+    length = note_loop_length(f, n, sr)
+    out = np.empty((2, n), dtype=np.float32)
+    for ch in range(2):
+        spectrum = empty_spectrum(length)
+        cents, starts = rng.uniform(-12.0, 12.0, 6), rng.random(6)
+        _add_saws(spectrum, f, cents, starts, lambda fr: _string_body(fr, cutoff), length, sr)
+        rate, phase = 4.8 + 0.8 * rng.random(), 2.0 * np.pi * rng.random()
+        repeat_loop(loop_vibrato(render_loop(spectrum, length), sr, rate, 7.0, phase), n, out[ch])
+    out *= adsr(n, sr, 0.2 + 0.35 * (1.0 - bright)) * np.float32(1.0 / 3.0)
+    return out
+
+
+# "Aah" formants (alto-ish), widened because an ensemble smears them.
+_AAH_HZ = (800.0, 1150.0, 2800.0, 3500.0)
+_AAH_WIDTH_HZ = (160.0, 180.0, 240.0, 260.0)
+_AAH_GAIN_DB = (0.0, -5.0, -18.0, -28.0)
+
+
+def _vowel(freqs: Float64) -> Float64:
+    # Formants over a low floor, then a soft roll-off: voices carry little above ~5 kHz.
+    vowel = resonance_gain(freqs, _AAH_HZ, _AAH_WIDTH_HZ, _AAH_GAIN_DB) + 0.01
+    return vowel * butterworth_gain(freqs, 4500.0, 2)
+
+
+def choir(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """'Aah' choir: per side four saw-like glottal sources sharing a vibrato, weighted by
+    vowel formants, plus a little breath noise."""
+    length = note_loop_length(f, n, sr)
+    out = np.empty((2, n), dtype=np.float32)
+    for ch in range(2):
+        spectrum = empty_spectrum(length)
+        _add_saws(spectrum, f, rng.uniform(-9.0, 9.0, 4), rng.random(4), _vowel, length, sr)
+        rate, phase = 4.9 + 0.7 * rng.random(), 2.0 * np.pi * rng.random()
+        loop = loop_vibrato(render_loop(spectrum, length), sr, rate, 15.0, phase)
+        breath = empty_spectrum(length)
+        add_noise_band(
+            breath, 600.0, 2500.0 + 1500.0 * bright, 0.02 + 0.03 * bright, length, sr, rng
+        )
+        repeat_loop(loop + render_loop(breath, length), n, out[ch])
+    out *= adsr(n, sr, 0.3 + 0.2 * (1.0 - bright)) * np.float32(1.0 / 1.5)
+    return out

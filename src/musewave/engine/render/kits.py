@@ -1,0 +1,233 @@
+"""Drum kits as data: General-MIDI key -> hit name, and per kit a recipe for each hit name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .drums import Clap, Hit, Membrane, Metal, NoiseHit, Snare
+
+_TOM_KEYS = (41, 43, 45, 47, 48, 50)  # low floor tom ... high tom
+
+GM_KEYS: Mapping[int, tuple[str, int]] = MappingProxyType(
+    {
+        35: ("kick", 0),
+        36: ("kick", 0),
+        37: ("rim", 0),
+        38: ("snare", 0),
+        39: ("clap", 0),
+        40: ("snare", 0),
+        42: ("hat_closed", 0),
+        44: ("hat_pedal", 0),
+        46: ("hat_open", 0),
+        49: ("crash", 0),
+        51: ("ride", 0),
+        54: ("tambourine", 0),
+        56: ("cowbell", 0),
+        57: ("crash", 0),
+        59: ("ride", 0),
+        69: ("shaker", 0),
+        70: ("shaker", 0),
+        75: ("claves", 0),
+        **{key: ("tom", i) for i, key in enumerate(_TOM_KEYS)},
+    }
+)
+"""GM percussion key -> (hit name, index). Unlisted keys play ``("perc", 0)``."""
+
+CHOKERS = frozenset({"hat_closed", "hat_pedal"})
+"""Hits that cut off a ringing open hat (one hi-hat: closing it stops the open sound)."""
+
+CHOKED = "hat_open"
+
+HIT_PAN: Mapping[str, float] = MappingProxyType(
+    {
+        "hat_closed": 0.25,
+        "hat_pedal": 0.25,
+        "hat_open": 0.25,
+        "ride": -0.3,
+        "crash": 0.3,
+        "shaker": -0.2,
+        "tambourine": 0.2,
+        "cowbell": -0.15,
+    }
+)
+"""Stereo position of a hit (audience view); unlisted hits are centred."""
+
+
+def tom_pan(index: int) -> float:
+    """Toms sweep from left (floor tom) to right (high tom), as heard from the audience."""
+    return 0.35 - 0.14 * (5 - index)
+
+
+@dataclass(frozen=True, slots=True)
+class Kit:
+    """Recipes per hit name, and a kit-wide colour (drive, then low-pass)."""
+
+    hits: Mapping[str, Hit]
+    lowpass_hz: float | None = None
+    drive: float = 0.0
+
+
+_808_HAT = Metal(0.07, lowpass_hz=12000.0, level=0.6)
+_808_OPEN = Metal(0.5, lowpass_hz=12000.0, level=0.55)
+_808_PEDAL = Metal(0.05, highpass_hz=6000.0, lowpass_hz=11000.0, level=0.45)
+_CRASH = Metal(2.0, scale=1.4, highpass_hz=3500.0, lowpass_hz=13000.0, noise_level=0.8, level=0.55)
+_RIDE = Metal(
+    1.4,
+    scale=1.1,
+    highpass_hz=4500.0,
+    noise_level=0.3,
+    pings=(3120.0, 3150.0, 5200.0),
+    ping_level=0.25,
+    level=0.5,
+)
+_COWBELL = Metal(
+    0.3, freqs_hz=(540.0, 800.0), highpass_hz=600.0, lowpass_hz=4000.0, noise_level=0.0, level=0.5
+)
+_TAMBOURINE = Clap(3, 0.006, (5000.0, 12000.0), 0.03, 0.18, level=0.5)
+_SHAKER = NoiseHit((4000.0, 10000.0), 0.12, attack_s=0.015, level=0.45)
+_RIM = NoiseHit((2500.0, 7000.0), 0.035, tone_hz=1750.0, tone_level=0.8, level=0.7)
+_CLAVES = NoiseHit(
+    (2000.0, 3000.0), 0.09, noise_level=0.1, tone_hz=2500.0, tone_level=1.0, level=0.6
+)
+_PERC = NoiseHit((1500.0, 6000.0), 0.15, level=0.6)
+
+_COMMON: Mapping[str, Hit] = {
+    "rim": _RIM,
+    "clap": Clap(),
+    "hat_closed": _808_HAT,
+    "hat_pedal": _808_PEDAL,
+    "hat_open": _808_OPEN,
+    "crash": _CRASH,
+    "ride": _RIDE,
+    "tambourine": _TAMBOURINE,
+    "cowbell": _COWBELL,
+    "shaker": _SHAKER,
+    "claves": _CLAVES,
+    "perc": _PERC,
+}
+
+KITS: Mapping[str, Kit] = MappingProxyType(
+    {
+        "kit_electronic": Kit(
+            {
+                **_COMMON,
+                "kick": Membrane(50.0, 3.2, 0.018, 0.5, click=0.25, drive=1.5),
+                "snare": Snare(200.0, 0.12, (1000.0, 5000.0), 0.2),
+                "tom": Membrane(90.0, 1.6, 0.04, 0.45, click=0.1, step_ratio=1.19, level=0.9),
+            }
+        ),
+        "kit_808": Kit(
+            {
+                **_COMMON,
+                "kick": Membrane(48.0, 2.5, 0.05, 1.5, click=0.12, drive=2.2),
+                "snare": Snare(180.0, 0.15, (1200.0, 6000.0), 0.22, tone_level=0.7),
+                "clap": Clap(4, 0.011, (700.0, 2600.0), tail_t60_s=0.3),
+                "tom": Membrane(80.0, 1.3, 0.08, 0.7, click=0.05, step_ratio=1.19, level=0.9),
+            }
+        ),
+        "kit_acoustic": Kit(
+            {
+                **_COMMON,
+                "kick": Membrane(
+                    58.0,
+                    1.9,
+                    0.025,
+                    0.35,
+                    click=0.35,
+                    click_band=(1000.0, 4000.0),
+                    skin=0.12,
+                    skin_hz=800.0,
+                ),
+                "snare": Snare(
+                    190.0,
+                    0.15,
+                    (1500.0, 6000.0),
+                    0.2,
+                    tone_level=0.8,
+                    wires=0.6,
+                    wires_t60_s=0.3,
+                ),
+                "tom": Membrane(
+                    85.0, 1.35, 0.05, 0.6, click=0.15, skin=0.15, step_ratio=1.19, level=0.9
+                ),
+                "hat_closed": Metal(0.08, lowpass_hz=12000.0, noise_level=0.8, level=0.55),
+                "hat_open": Metal(0.6, lowpass_hz=12000.0, noise_level=0.8, level=0.5),
+                "ride": Metal(
+                    1.8,
+                    scale=1.1,
+                    highpass_hz=4000.0,
+                    noise_level=0.35,
+                    pings=(3120.0, 3143.0, 4410.0, 4437.0, 5230.0),
+                    ping_level=0.3,
+                    level=0.5,
+                ),
+            }
+        ),
+        "kit_lofi": Kit(
+            {
+                **_COMMON,
+                "kick": Membrane(52.0, 2.6, 0.04, 0.45, click=0.12, drive=1.2),
+                "snare": Snare(190.0, 0.12, (900.0, 4500.0), 0.16, tone_level=0.7),
+                "tom": Membrane(85.0, 1.4, 0.05, 0.45, click=0.1, step_ratio=1.19, level=0.9),
+                "hat_closed": Metal(0.06, lowpass_hz=12000.0, noise_level=0.6, level=0.5),
+            },
+            lowpass_hz=7000.0,
+            drive=1.8,
+        ),
+        "kit_cinematic": Kit(
+            {
+                **_COMMON,
+                "kick": Membrane(
+                    40.0,
+                    3.5,
+                    0.07,
+                    1.4,
+                    click=0.2,
+                    skin=0.25,
+                    skin_hz=500.0,
+                    skin_t60_s=0.3,
+                    drive=1.8,
+                ),
+                "snare": Snare(
+                    170.0,
+                    0.2,
+                    (800.0, 5000.0),
+                    0.4,
+                    tone_level=0.8,
+                    wires=0.5,
+                    wires_t60_s=0.5,
+                ),
+                "clap": Clap(4, 0.012, (700.0, 3000.0), tail_t60_s=0.6),
+                # Taiko-like: deep boom with a long decay and a slap of skin.
+                "tom": Membrane(
+                    55.0,
+                    1.6,
+                    0.06,
+                    1.6,
+                    click=0.1,
+                    skin=0.35,
+                    skin_hz=1500.0,
+                    skin_t60_s=0.12,
+                    drive=1.6,
+                    step_ratio=1.15,
+                ),
+                "crash": Metal(
+                    3.5,
+                    scale=1.3,
+                    highpass_hz=3000.0,
+                    lowpass_hz=12000.0,
+                    noise_level=0.9,
+                    attack_s=0.45,
+                    level=0.55,
+                ),
+            }
+        ),
+    }
+)
+
+
+def hit_for_key(key: int) -> tuple[str, int]:
+    """``(hit name, index)`` for a GM percussion key; unknown keys fall back to ``perc``."""
+    return GM_KEYS.get(key, ("perc", 0))

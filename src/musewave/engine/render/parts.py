@@ -1,0 +1,210 @@
+"""Rendering parts and stems: render each distinct sound once, then place it per note."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import Cancelled
+from ..score import STEM_NAMES, Part, Score
+from ._types import Audio
+from .drums import drive_and_darken
+from .envelopes import release_curve, seconds_to_samples
+from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
+from .oscillators import midi_to_hz
+from .placement import (
+    TARGET_PEAK,
+    Ints,
+    NoteArrays,
+    add_at,
+    add_gated,
+    bucket_brightness,
+    finish_sound,
+    note_arrays,
+    pan_gains,
+    seeded_rng,
+    stable_hash,
+    velocity_bucket,
+    velocity_gain,
+)
+from .voices import VOICE_TABLE, Voice
+
+_NOTE_FADE_IN_S = 0.002
+_NOTE_FADE_OUT_S = 0.005
+_HIT_FADE_IN_S = 0.0003  # keeps drum transients sharp but avoids a step from silence
+_HIT_FADE_OUT_S = 0.005
+_CHOKE_FADE_S = 0.004
+_FIXED_BUCKET = 2  # timbre used by voices whose brightness does not follow velocity
+
+
+def _silence(*shape: int) -> Audio:
+    """A zeroed buffer whose pages are touched now, in order. ``np.zeros`` maps pages lazily,
+    and first-touch page faults scattered over many note placements cost far more."""
+    buffer = np.empty(shape, dtype=np.float32)
+    buffer.fill(0.0)
+    return buffer
+
+
+def render_part(part: Part, bpm: float, sample_rate: int, n_samples: int, seed: int) -> Audio:
+    """Render one part to stereo float32 audio of shape ``(2, n_samples)``.
+
+    Notes are placed at ``round(start_tick / TICKS_PER_BEAT * 60 / bpm * sample_rate)``;
+    anything past ``n_samples`` is cut. Output depends only on the arguments (bit-identical
+    across processes). Raises ``ValueError`` for an unknown voice or kit.
+    """
+    out = _silence(2, n_samples)
+    _render_part_into(out, part, bpm, sample_rate, seed)
+    return out
+
+
+def render_stems(
+    score: Score,
+    sample_rate: int,
+    n_samples: int,
+    seed: int,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> dict[str, Audio]:
+    """Render every part and sum them per ``part.stem``: ``{stem: (2, n_samples) float32}``.
+
+    Only stems with at least one note appear, in ``STEM_NAMES`` order. ``should_cancel`` is
+    polled before each part; raises :class:`~musewave.engine.errors.Cancelled` when it
+    returns true.
+    """
+    stems: dict[str, Audio] = {}
+    for part in score.parts:
+        if should_cancel():
+            raise Cancelled("cancelled while rendering stems")
+        if not part.notes:
+            continue
+        if part.stem not in stems:
+            stems[part.stem] = _silence(2, n_samples)
+        _render_part_into(stems[part.stem], part, score.bpm, sample_rate, seed)
+    order = {name: i for i, name in enumerate(STEM_NAMES)}
+    return dict(sorted(stems.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def _render_part_into(out: Audio, part: Part, bpm: float, sample_rate: int, seed: int) -> None:
+    notes = note_arrays(part.notes, bpm, sample_rate)
+    keep = notes.start < out.shape[-1]
+    notes = NoteArrays(
+        notes.start[keep], notes.duration[keep], notes.pitch[keep], notes.velocity[keep]
+    )
+    part_key = stable_hash(part.name)
+    voice_key = stable_hash(part.voice)
+    if part.is_drums:
+        kit = KITS.get(part.voice)
+        if kit is None:
+            raise ValueError(f"part {part.name!r}: unknown drum kit {part.voice!r}")
+        _render_drums(out, kit, notes, sample_rate, seed, part_key, voice_key)
+        return
+    voice = VOICE_TABLE.get(part.voice)
+    if voice is None:
+        raise ValueError(f"part {part.name!r}: unknown voice {part.voice!r}")
+    _render_tonal(out, voice, notes, sample_rate, seed, part_key, voice_key)
+
+
+def _render_tonal(
+    out: Audio, voice: Voice, notes: NoteArrays, sr: int, seed: int, *keys: int
+) -> None:
+    """Render one held tone per (pitch, velocity bucket, variant), long enough for the
+    longest note that uses it, and gate it per note."""
+    n = out.shape[-1]
+    release = release_curve(seconds_to_samples(voice.release_s, sr))
+    norm_window = seconds_to_samples(voice.norm_s, sr)
+    cap = None if voice.max_s is None else seconds_to_samples(voice.max_s, sr)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    takes: dict[tuple[int, int], int] = {}
+    for i in range(len(notes)):
+        bucket = velocity_bucket(int(notes.velocity[i])) if voice.velocity_timbre else _FIXED_BUCKET
+        sound = (int(notes.pitch[i]), bucket)
+        take = takes.get(sound, 0)
+        takes[sound] = take + 1
+        groups.setdefault((*sound, take % voice.variants), []).append(i)
+
+    for (pitch, bucket, variant), members in groups.items():
+        needed = max(
+            min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) for i in members
+        )
+        length = max(needed, norm_window)
+        if cap is not None:
+            length = min(length, cap)
+        freq = min(midi_to_hz(pitch), 0.4 * sr)
+        rng = seeded_rng(seed, *keys, pitch, bucket, variant)
+        tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+        tone = finish_sound(
+            tone,
+            seconds_to_samples(_NOTE_FADE_IN_S, sr),
+            seconds_to_samples(_NOTE_FADE_OUT_S, sr),
+            norm_window,
+            TARGET_PEAK * voice.level,
+        )
+        for i in members:
+            gain = velocity_gain(int(notes.velocity[i]))
+            # A mono tone broadcasts onto both channels (centred).
+            add_gated(out, tone, int(notes.start[i]), int(notes.duration[i]), gain, release)
+
+
+def _render_drums(out: Audio, kit: Kit, notes: NoteArrays, sr: int, seed: int, *keys: int) -> None:
+    """Place one-shot hits; noise-based hits rotate through seeded variants, and an open
+    hat is cut off by the next closed or pedal hat."""
+    hits = [hit_for_key(int(p)) for p in notes.pitch]
+    choke_starts = np.array(
+        [int(s) for s, (name, _) in zip(notes.start, hits, strict=True) if name in CHOKERS],
+        dtype=np.int64,
+    )
+    cache: dict[tuple[str, int, int, int], Audio] = {}
+    takes: dict[tuple[str, int], int] = {}
+    for i, (name, index) in enumerate(hits):
+        recipe = kit.hits.get(name, kit.hits["perc"])
+        bucket = velocity_bucket(int(notes.velocity[i]))
+        take = takes.get((name, index), 0)
+        takes[(name, index)] = take + 1
+        key = (name, index, bucket, take % recipe.takes)
+        sound = cache.get(key)
+        if sound is None:
+            sound = _render_hit(kit, name, index, bucket, key[3], sr, seed, keys)
+            cache[key] = sound
+        start = int(notes.start[i])
+        if name == CHOKED:
+            sound = _choke(sound, start, choke_starts, sr)
+        add_at(out, sound, start, velocity_gain(int(notes.velocity[i])))
+
+
+def _render_hit(
+    kit: Kit,
+    name: str,
+    index: int,
+    bucket: int,
+    variant: int,
+    sr: int,
+    seed: int,
+    keys: tuple[int, ...],
+) -> Audio:
+    recipe = kit.hits.get(name, kit.hits["perc"])
+    rng = seeded_rng(seed, *keys, stable_hash(name), index, bucket, variant)
+    mono = recipe.render(index, bucket_brightness(bucket), sr, rng)
+    mono = drive_and_darken(mono, sr, kit.lowpass_hz, kit.drive)
+    mono = finish_sound(
+        mono,
+        seconds_to_samples(_HIT_FADE_IN_S, sr),
+        seconds_to_samples(_HIT_FADE_OUT_S, sr),
+        mono.shape[-1],
+        TARGET_PEAK * recipe.level,
+    )
+    pan = tom_pan(index) if name == "tom" else HIT_PAN.get(name, 0.0)
+    left, right = pan_gains(pan)
+    return np.stack([mono * np.float32(left), mono * np.float32(right)])
+
+
+def _choke(sound: Audio, start: int, choke_starts: Ints, sr: int) -> Audio:
+    """Cut ``sound`` (starting at ``start``) at the first choking hit after it, with a fade."""
+    j = int(np.searchsorted(choke_starts, start, side="right"))
+    if j >= choke_starts.size or choke_starts[j] - start >= sound.shape[-1]:
+        return sound
+    keep = int(choke_starts[j] - start)
+    cut = sound[..., :keep].copy()
+    fade = min(keep, seconds_to_samples(_CHOKE_FADE_S, sr))
+    if fade > 0:
+        cut[..., keep - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return cut

@@ -1,0 +1,160 @@
+"""Subtractive and FM-free synth voices: basses, leads, supersaw, brass.
+
+Every recipe has the signature ``(freq_hz, brightness, n, sample_rate, rng) -> Audio`` where
+``brightness`` in [0, 1] comes from the velocity bucket. Output is the held tone (attack and
+decay included, no release), shape ``(n,)`` mono or ``(2, n)`` stereo; the caller normalises
+its level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._types import Audio, Float64
+from .envelopes import adsr, exp_decay
+from .filters import butterworth_gain, lowpass, soft_clip, tv_lowpass
+from .oscillators import pulse, saw, sine
+from .partials import (
+    add_partials,
+    empty_spectrum,
+    note_loop_length,
+    partial_bank,
+    render_loop,
+    repeat_loop,
+    saw_series,
+)
+
+
+def _time(n: int, sample_rate: int) -> Float64:
+    return np.arange(n, dtype=np.float64) / sample_rate
+
+
+def _cents(cents: float) -> float:
+    """Frequency ratio of an interval in cents."""
+    return float(2.0 ** (cents / 1200.0))
+
+
+def _vibrato_hz(
+    freq_hz: float, n: int, sample_rate: int, rate_hz: float, depth_cents: float, onset_s: float
+) -> Float64:
+    """Per-sample frequency with a vibrato that fades in after ``onset_s``."""
+    t = _time(n, sample_rate)
+    depth = depth_cents * np.clip((t - onset_s) / 0.4, 0.0, 1.0)
+    return freq_hz * 2.0 ** (depth * np.sin(2.0 * np.pi * rate_hz * t) / 1200.0)
+
+
+def sub_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Sine plus a little 2nd and 3rd harmonic (more with velocity): audible on small speakers."""
+    amps = [1.0, 0.06 + 0.14 * bright, 0.02 + 0.05 * bright]
+    tone = partial_bank([f, 2.0 * f, 3.0 * f], amps, np.inf, 0.0, n, sr)
+    return tone * adsr(n, sr, 0.006, 0.4, 0.85)
+
+
+def bass_808(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Sine with a fast downward pitch sweep, long decay and soft saturation."""
+    t = _time(n, sr)
+    freq = f * (1.0 + 0.9 * np.exp(-t / 0.03))
+    tone = sine(freq, n, sr) * exp_decay(n, sr, 3.0)
+    return soft_clip(tone, 1.2 + 2.5 * bright)
+
+
+def reese_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Detuned saw pair plus a centre saw and sub sine, 4-pole low-pass with slow movement."""
+    spread = 11.0 + 6.0 * rng.random()
+    phases = rng.random(3)
+    tone = (
+        saw(f * _cents(-spread), n, sr, phases[0])
+        + saw(f * _cents(spread), n, sr, phases[1])
+        + 0.6 * saw(f, n, sr, phases[2])
+    ) / np.float32(2.6) + np.float32(0.5) * sine(f, n, sr)
+    t = _time(n, sr)
+    cutoff = (300.0 + 900.0 * bright + 1.5 * f) * 2.0 ** (
+        0.6 * np.sin(2.0 * np.pi * 0.23 * t + 2.0 * np.pi * rng.random())
+    )
+    return tv_lowpass(tone, cutoff, 1.1, sr) * adsr(n, sr, 0.008, 0.4, 0.9)
+
+
+def acid_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """303-style: saw into a resonant 4-pole low-pass with a fast decaying filter envelope.
+
+    Harder velocities (accents) open the filter further and raise the resonance.
+    """
+    t = _time(n, sr)
+    base = 1.8 * f + 120.0
+    peak = base + 1200.0 + 4000.0 * bright
+    cutoff = base + (peak - base) * np.exp(-t / (0.07 + 0.1 * (1.0 - bright)))
+    tone = tv_lowpass(saw(f, n, sr), cutoff, 4.0 + 7.0 * bright, sr)
+    return soft_clip(tone, 1.8) * adsr(n, sr, 0.003, 0.25, 0.7)
+
+
+def synth_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Saw + narrow pulse + sine, low-pass with a short filter envelope (plucky, round)."""
+    t = _time(n, sr)
+    tone = (
+        np.float32(0.7) * saw(f, n, sr)
+        + np.float32(0.45) * pulse(f, n, sr, 0.3, rng.random())
+        + np.float32(0.4) * sine(f, n, sr)
+    )
+    cutoff = (2.5 * f + 250.0 + 900.0 * bright) + (1500.0 + 3000.0 * bright) * np.exp(-t / 0.09)
+    return tv_lowpass(tone, cutoff, 1.3, sr) * adsr(n, sr, 0.004, 0.3, 0.75)
+
+
+_SUPERSAW_CENTS = np.array([-24.0, -16.0, -8.0, 0.0, 8.0, 16.0, 24.0])
+# Interleaved so that pitch offset and stereo side are not correlated.
+_SUPERSAW_PANS = np.array([-1.0, 0.67, -0.33, 0.0, 0.33, -0.67, 1.0])
+
+
+def supersaw(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Seven band-limited saws detuned by up to about ±25 cents, spread across the stereo
+    field and gently low-passed. Built as a seamless loop (see :mod:`.partials`)."""
+    cents = _SUPERSAW_CENTS * (0.85 + 0.3 * rng.random(_SUPERSAW_CENTS.size))
+    starts = rng.random(_SUPERSAW_CENTS.size)
+    cutoff = 5000.0 + 9000.0 * bright
+    length = note_loop_length(f, n, sr)
+    sides = (empty_spectrum(length), empty_spectrum(length))
+    for c, pan, start in zip(cents, _SUPERSAW_PANS, starts, strict=True):
+        freqs, amps, phases = saw_series(f * _cents(float(c)), 0.45 * sr)
+        amps = amps * butterworth_gain(freqs, cutoff, 2)
+        phases = phases + 2.0 * np.pi * np.arange(1, freqs.size + 1) * start
+        angle = 0.25 * np.pi * (pan + 1.0)
+        for side, gain in zip(sides, (np.cos(angle), np.sin(angle)), strict=True):
+            add_partials(side, freqs, amps * gain, phases, length, sr)
+    out = repeat_loop(np.stack([render_loop(side, length) for side in sides]), n)
+    out *= adsr(n, sr, 0.01, 0.5, 0.85)
+    return out
+
+
+def saw_lead(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Two slightly detuned saws, filter envelope that settles, delayed vibrato."""
+    t = _time(n, sr)
+    freq = _vibrato_hz(f, n, sr, 5.5, 12.0, 0.25)
+    tone = np.float32(0.6) * saw(freq, n, sr) + np.float32(0.4) * saw(
+        freq * _cents(7.0), n, sr, rng.random()
+    )
+    cutoff = 2.0 * f + 600.0 + (1500.0 + 5000.0 * bright) * (0.3 + 0.7 * np.exp(-t / 0.25))
+    return tv_lowpass(tone, cutoff, 1.6, sr) * adsr(n, sr, 0.006, 0.4, 0.8)
+
+
+def square_lead(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Square plus a thinner pulse for bite, static low-pass, delayed vibrato."""
+    freq = _vibrato_hz(f, n, sr, 5.0, 10.0, 0.3)
+    tone = np.float32(0.8) * pulse(freq, n, sr, 0.5) + np.float32(0.25) * pulse(
+        freq, n, sr, 0.22, rng.random()
+    )
+    return lowpass(tone, 2500.0 + 6000.0 * bright, sr) * adsr(n, sr, 0.005, 0.3, 0.85)
+
+
+def brass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Saw pair with a pitch scoop, a filter that opens as the note swells, and late vibrato."""
+    t = _time(n, sr)
+    attack_s = 0.04 + 0.08 * (1.0 - bright)
+    scoop = -35.0 * np.exp(-t / 0.04)
+    vibrato = 8.0 * np.sin(2.0 * np.pi * 5.2 * t) * np.clip((t - 0.35) / 0.4, 0.0, 1.0)
+    freq = f * 2.0 ** ((scoop + vibrato) / 1200.0)
+    tone = np.float32(0.55) * saw(freq, n, sr) + np.float32(0.45) * saw(
+        freq * _cents(5.0), n, sr, rng.random()
+    )
+    opening = (1.0 - np.exp(-t / (0.6 * attack_s))) * (0.8 + 0.2 * np.exp(-t / 0.3))
+    cutoff = 1.2 * f + 200.0 + (f * (2.0 + 6.0 * bright) + 800.0 * bright) * opening
+    tone = soft_clip(tv_lowpass(tone, cutoff, 0.9, sr), 1.4)
+    return tone * adsr(n, sr, attack_s, 0.5, 0.85)

@@ -1,0 +1,70 @@
+"""The tonal voice table: which recipe renders each voice id and how its notes are placed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from . import ensembles, keys, plucked, synths
+from ._types import Audio
+
+ToneFn = Callable[[float, float, int, int, np.random.Generator], Audio]
+"""``(freq_hz, brightness 0..1, n_samples, sample_rate, rng) -> (n,) or (2, n) float32``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """How one tonal voice is rendered and placed.
+
+    ``render`` produces the held tone; the note gate adds a ``release_s`` fade after note-off.
+    Decaying voices set ``max_s``: the tone has died away by then, so no render is longer.
+    ``norm_s`` is the window (from note start) whose peak is normalised, long enough to
+    include the attack. ``variants`` > 1 renders that many seeded takes of noise-excited
+    sounds and uses them in turn. ``level`` scales the normalised peak. Velocity always sets
+    loudness; ``velocity_timbre`` False keeps one timbre for all velocities (sustained
+    ensembles, whose renders are the most expensive to multiply).
+    """
+
+    render: ToneFn
+    release_s: float
+    stereo: bool = False
+    max_s: float | None = None
+    norm_s: float = 0.25
+    variants: int = 1
+    level: float = 1.0
+    velocity_timbre: bool = True
+
+
+VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
+    {
+        "sub_bass": Voice(synths.sub_bass, 0.06),
+        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0),
+        "reese_bass": Voice(synths.reese_bass, 0.08),
+        "acid_bass": Voice(synths.acid_bass, 0.03, norm_s=0.15),
+        "synth_bass": Voice(synths.synth_bass, 0.05, norm_s=0.15),
+        "upright_bass": Voice(plucked.upright_bass, 0.07, max_s=2.5, variants=2),
+        "electric_bass": Voice(plucked.electric_bass, 0.06, max_s=3.0, variants=2),
+        "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
+        "saw_lead": Voice(synths.saw_lead, 0.12),
+        "square_lead": Voice(synths.square_lead, 0.1),
+        "pluck": Voice(plucked.pluck, 0.08, max_s=2.5, variants=2),
+        "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0),
+        "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2),
+        "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
+        "strings": Voice(
+            ensembles.strings, 0.4, stereo=True, norm_s=0.8, level=0.9, velocity_timbre=False
+        ),
+        "brass": Voice(synths.brass, 0.12, norm_s=0.4),
+        "bell": Voice(keys.bell, 0.4, max_s=6.0),
+        "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
+        "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2),
+        "guitar_distorted": Voice(plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0),
+        "choir": Voice(
+            ensembles.choir, 0.5, stereo=True, norm_s=1.0, level=0.9, velocity_timbre=False
+        ),
+        "marimba": Voice(keys.marimba, 0.15, max_s=2.5),
+    }
+)

@@ -1,0 +1,112 @@
+"""Drum kits: every kit plays every GM key; hits have the expected spectra; noise is seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musewave.engine.render import DRUM_KITS, render_part
+from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+
+from .conftest import BPM, SAMPLES_PER_BEAT, SR, drum_hit, energy_share_below, spectral_centroid_hz
+
+GM_KEYS = (
+    35,
+    36,
+    37,
+    38,
+    39,
+    40,
+    41,
+    42,
+    43,
+    44,
+    45,
+    46,
+    47,
+    48,
+    49,
+    50,
+    51,
+    54,
+    56,
+    57,
+    59,
+    69,
+    70,
+    75,
+)
+
+
+def test_kit_ids_are_the_documented_set() -> None:
+    assert {"kit_electronic", "kit_808", "kit_acoustic", "kit_lofi", "kit_cinematic"} == DRUM_KITS
+
+
+@pytest.mark.parametrize("kit", sorted(DRUM_KITS))
+def test_every_kit_plays_every_key_including_unmapped_ones(kit: str) -> None:
+    for key in (*GM_KEYS, 60, 81):
+        audio = render_part(drum_hit(kit, key), BPM, SR, SR // 2, seed=1)
+        assert audio.dtype == np.float32 and audio.shape == (2, SR // 2)
+        assert np.isfinite(audio).all(), key
+        assert 0.1 < np.abs(audio).max() <= 0.6, key
+
+
+@pytest.mark.parametrize("kit", sorted(DRUM_KITS))
+def test_kick_energy_sits_below_150_hz(kit: str) -> None:
+    kick = render_part(drum_hit(kit, 36), BPM, SR, SR, seed=1).mean(axis=0)
+    assert energy_share_below(kick, 150.0) > 0.8
+
+
+@pytest.mark.parametrize("kit", sorted(DRUM_KITS))
+def test_hats_are_bright(kit: str) -> None:
+    for key in (42, 46):
+        hat = render_part(drum_hit(kit, key), BPM, SR, SR // 2, seed=1).mean(axis=0)
+        assert spectral_centroid_hz(hat) > 5000.0, key
+
+
+def test_closed_hat_is_short_and_open_hat_rings() -> None:
+    def ring_s(key: int) -> float:
+        hit = np.abs(render_part(drum_hit("kit_electronic", key), BPM, SR, SR, seed=1)[0])
+        return float(np.flatnonzero(hit > 0.01 * hit.max())[-1] / SR)
+
+    assert ring_s(42) < 0.08
+    assert ring_s(46) > 0.25
+
+
+def test_open_hat_is_choked_by_the_next_closed_hat() -> None:
+    notes = [Note(46, 0, TICKS_PER_BEAT // 4, 100), Note(42, TICKS_PER_BEAT // 2, 60, 100)]
+    both = render_part(Part("d", "drums", "kit_808", 0, True, notes), BPM, SR, SR, seed=1)[0]
+    closed_only = render_part(
+        Part("d", "drums", "kit_808", 0, True, notes[1:]), BPM, SR, SR, seed=1
+    )[0]
+    open_only = render_part(Part("d", "drums", "kit_808", 0, True, notes[:1]), BPM, SR, SR, seed=1)[
+        0
+    ]
+    cut = SAMPLES_PER_BEAT // 2
+    assert np.abs(open_only[cut : cut + 2000]).max() > 0.002  # left alone, it would ring on
+    # After the closed hat starts, only the closed hat remains.
+    np.testing.assert_allclose(both[cut:], closed_only[cut:], atol=1e-6)
+    np.testing.assert_allclose(both[: cut - 200], open_only[: cut - 200], atol=1e-6)
+
+
+def test_same_seed_gives_identical_drums_and_another_seed_changes_the_noise() -> None:
+    part = drum_hit("kit_acoustic", 38)
+    first = render_part(part, BPM, SR, SR // 2, seed=5)
+    again = render_part(part, BPM, SR, SR // 2, seed=5)
+    other = render_part(part, BPM, SR, SR // 2, seed=6)
+    assert np.array_equal(first, again)
+    assert not np.allclose(first, other, atol=1e-3)
+
+
+def test_repeated_snares_are_not_identical_copies() -> None:
+    notes = [Note(38, beat * TICKS_PER_BEAT, 60, 100) for beat in range(2)]
+    audio = render_part(Part("d", "drums", "kit_electronic", 0, True, notes), BPM, SR, SR, seed=1)
+    first = audio[0, :8000]
+    second = audio[0, SAMPLES_PER_BEAT : SAMPLES_PER_BEAT + 8000]
+    assert not np.allclose(first, second, atol=1e-3)
+    assert np.abs(second).max() == pytest.approx(np.abs(first).max(), rel=0.05)
+
+
+def test_unknown_kit_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown drum kit"):
+        render_part(drum_hit("kit_spoons", 36), BPM, SR, SR, seed=1)

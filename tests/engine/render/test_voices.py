@@ -1,0 +1,81 @@
+"""Tonal voices: every voice renders usable audio at the right pitch and level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musewave.engine.render import VOICES, render_part
+
+from .conftest import BPM, SAMPLES_PER_BEAT, SR, fundamental_hz, one_note
+
+BASSES = {v for v in VOICES if "bass" in v}
+
+
+def _pitches(voice: str) -> tuple[int, int, int]:
+    return (36, 43, 52) if voice in BASSES else (48, 60, 72)
+
+
+def test_voice_ids_are_the_documented_set() -> None:
+    assert {
+        "sub_bass", "bass_808", "reese_bass", "acid_bass", "synth_bass", "upright_bass",
+        "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
+        "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
+        "guitar_distorted", "choir", "marimba",
+    } == VOICES  # fmt: skip
+
+
+@pytest.mark.parametrize("voice", sorted(VOICES))
+def test_voice_renders_finite_stereo_float32_audio(voice: str) -> None:
+    n = SR
+    audio = render_part(one_note(voice, _pitches(voice)[1]), BPM, SR, n, seed=1)
+    assert audio.dtype == np.float32
+    assert audio.shape == (2, n)
+    assert np.isfinite(audio).all()
+    assert np.sqrt(np.mean(audio**2)) > 0.01
+
+
+@pytest.mark.parametrize("voice", sorted(VOICES))
+def test_velocity_100_note_peaks_near_the_reference_level(voice: str) -> None:
+    audio = render_part(one_note(voice, _pitches(voice)[1], beats=2), BPM, SR, SR * 2, seed=1)
+    assert 0.25 <= np.abs(audio).max() <= 0.6
+
+
+@pytest.mark.parametrize("voice", sorted(VOICES))
+def test_voice_sounds_at_its_midi_pitch(voice: str) -> None:
+    for pitch in _pitches(voice):
+        audio = render_part(one_note(voice, pitch, beats=2), BPM, SR, SR, seed=2)
+        steady = audio.mean(axis=0)[int(0.3 * SR) : int(0.8 * SR)]
+        expected = 440.0 * 2.0 ** ((pitch - 69) / 12)
+        assert fundamental_hz(steady, expected) == pytest.approx(expected, rel=0.01), pitch
+
+
+def test_louder_velocity_is_louder_and_brighter() -> None:
+    soft = render_part(one_note("piano", 60, velocity=40), BPM, SR, SR, seed=1)[0]
+    hard = render_part(one_note("piano", 60, velocity=120), BPM, SR, SR, seed=1)[0]
+    assert np.abs(hard).max() > 2.5 * np.abs(soft).max()
+    brightness = [np.mean(np.abs(np.diff(x))) / np.mean(np.abs(x)) for x in (soft, hard)]
+    assert brightness[1] > 1.3 * brightness[0]
+
+
+@pytest.mark.parametrize("voice", ["pad", "strings", "choir", "organ", "supersaw"])
+def test_sustained_voice_holds_for_the_note_then_releases(voice: str) -> None:
+    beats = 4  # two seconds: longer than the internal loop, so the loop repeats seamlessly
+    n = SR * 4
+    audio = render_part(one_note(voice, 60, beats=beats), BPM, SR, n, seed=3)[0]
+    note_end = beats * SAMPLES_PER_BEAT
+    held = np.abs(audio[note_end - SR // 2 : note_end])
+    assert held.max() > 0.2  # still sounding at note-off
+    assert np.abs(audio[note_end + int(1.5 * SR) :]).max() == 0.0  # released, then silence
+
+
+def test_long_sustained_note_is_seamless_across_loop_repeats() -> None:
+    audio = render_part(one_note("strings", 57, beats=16), BPM, SR, SR * 8, seed=4)[0]
+    steps = np.abs(np.diff(audio[SR : 7 * SR]))
+    # A seam would show up as an isolated jump far above the signal's normal slope.
+    assert steps.max() < 4.0 * np.percentile(steps, 99.9)
+
+
+def test_unknown_voice_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown voice"):
+        render_part(one_note("kazoo", 60), BPM, SR, SR, seed=1)
