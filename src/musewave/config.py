@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     min_free_disk_mb: Annotated[int, Field(ge=0)] = 200
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    # Test-only fault injection: the first N attempts of every job fail before rendering.
+    test_fail_attempts: Annotated[int, Field(ge=0)] = 0
 
     @model_validator(mode="before")
     @classmethod

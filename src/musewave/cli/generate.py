@@ -1,22 +1,19 @@
-"""The ``musewave`` command line."""
+"""``musewave generate``: render a track on this machine, with a live progress bar."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from musewave import __version__
+from musewave.cli.console import err_console, fail, out_console
 from musewave.engine import (
     AUDIO_FORMATS,
-    ENGINE_VERSION,
     Cancelled,
     EngineError,
     GenerationRequest,
@@ -26,19 +23,6 @@ from musewave.engine import (
     resolve_seed,
 )
 from musewave.engine.request import CLI_DURATION_RANGE_S, DURATION_RANGE_CONTEXT
-
-app = typer.Typer(
-    help="MuseWave: a text prompt becomes a finished, mastered track.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-out_console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -53,7 +37,6 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
 
 
-@app.command("generate")
 def generate_command(
     prompt: Annotated[str, typer.Argument(help="What the track should sound like.")],
     genre: Annotated[
@@ -94,9 +77,9 @@ def generate_command(
             data, context={DURATION_RANGE_CONTEXT: CLI_DURATION_RANGE_S}
         )
     except ValidationError as error:
-        raise _fail(_validation_message(error)) from None
+        raise fail(_validation_message(error)) from None
     if out.exists() and not out.is_dir():
-        raise _fail(f"output path {out} exists and is not a folder; choose another --out")
+        raise fail(f"output path {out} exists and is not a folder; choose another --out")
 
     request = resolve_seed(request)
     if seed is None:
@@ -104,9 +87,9 @@ def generate_command(
     try:
         result = _run_with_progress(request, out, stems=stems, midi=midi)
     except Cancelled:
-        raise _fail("cancelled; nothing was written", code=130) from None
+        raise fail("cancelled; nothing was written", code=130) from None
     except EngineError as error:
-        raise _fail(str(error), code=1) from None
+        raise fail(str(error), code=1) from None
     if as_json:
         out_console.print_json(json.dumps(_summary(result)))
     else:
@@ -178,7 +161,9 @@ def _print_summary(result: GenerationResult) -> None:
     )
     sections = Table("section", "start", "end", "bars", title="Sections", title_justify="left")
     for s in plan.sections:
-        sections.add_row(s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", f"{s.beats / plan.beats_per_bar:g}")
+        sections.add_row(
+            s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", f"{s.beats / plan.beats_per_bar:g}"
+        )
     out_console.print(sections)
     files = Table("file", "size", title="Files written", title_justify="left")
     for f in result.files:
@@ -186,17 +171,3 @@ def _print_summary(result: GenerationResult) -> None:
     out_console.print(files)
     total = sum(result.timings_s.values())
     out_console.print(f"rendered in {total:.2f} s ({plan.duration_s / total:.0f}× real time)")
-
-
-@app.command()
-def version() -> None:
-    """Print the package and engine versions."""
-    out_console.print(f"musewave {__version__} (engine {ENGINE_VERSION})")
-
-
-def main() -> None:  # pragma: no cover - console-script shim
-    app(sys.argv[1:])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

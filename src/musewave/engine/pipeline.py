@@ -111,7 +111,11 @@ def _staging(out_dir: Path) -> Iterator[Path]:
 
 def _kick_onsets(score: Score, sample_rate: int) -> NDArray[np.int64]:
     ticks = [
-        n.start_tick for part in score.parts if part.is_drums for n in part.notes if n.pitch in KICK_KEYS
+        n.start_tick
+        for part in score.parts
+        if part.is_drums
+        for n in part.notes
+        if n.pitch in KICK_KEYS
     ]
     seconds = np.asarray(sorted(ticks), dtype=np.float64) * score.seconds_per_tick()
     return np.round(seconds * sample_rate).astype(np.int64)
@@ -134,11 +138,13 @@ def _with_headroom(
     stems: dict[str, NDArray[np.float32]],
 ) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32]]:
     """One gain for every stem so neither they nor their sum clip when written to 16 bit."""
-    premaster = np.sum(list(stems.values()), axis=0, dtype=np.float32)
-    peak = max([float(np.max(np.abs(premaster)))] + [float(np.max(np.abs(s))) for s in stems.values()])
+    premaster = np.asarray(np.sum(list(stems.values()), axis=0, dtype=np.float32))
+    peak = max(
+        [float(np.max(np.abs(premaster)))] + [float(np.max(np.abs(s))) for s in stems.values()]
+    )
     gain = np.float32(STEM_HEADROOM / peak) if peak > 0 else np.float32(1.0)
-    scaled = {name: audio * gain for name, audio in stems.items()}
-    return scaled, premaster * gain
+    scaled = {name: (audio * gain).astype(np.float32) for name, audio in stems.items()}
+    return scaled, (premaster * gain).astype(np.float32)
 
 
 def resolve_seed(request: GenerationRequest) -> GenerationRequest:
@@ -182,12 +188,16 @@ def generate(
         stages.begin("rendering", "synthesizing the parts")
         n_samples = round(plan.duration_s * sample_rate)
         tail = round(LOOP_TAIL_S * sample_rate) if plan.loop else 0
-        raw_stems = render_stems(score, sample_rate, n_samples + tail, plan.seed, stages.should_cancel)
+        raw_stems = render_stems(
+            score, sample_rate, n_samples + tail, plan.seed, stages.should_cancel
+        )
         stages.check()
 
         stages.begin("mixing", f"mixing {len(raw_stems)} stems")
         profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
-        mixed = mix_stems(raw_stems, profile, sample_rate, plan.bpm, _kick_onsets(score, sample_rate))
+        mixed = mix_stems(
+            raw_stems, profile, sample_rate, plan.bpm, _kick_onsets(score, sample_rate)
+        )
         if plan.loop:
             mixed = _fold_loop_tail(mixed, n_samples)
         mixed, premaster = _with_headroom(mixed)
@@ -247,11 +257,19 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
             expected_sample_rate=None if suffix == "opus" else SAMPLE_RATE,
         )
         return OutputFile(
-            name, final, kind, media_type(suffix), report.size_bytes, report.sha256, report.duration_s
+            name,
+            final,
+            kind,
+            media_type(suffix),
+            report.size_bytes,
+            report.sha256,
+            report.duration_s,
         )
     data = staged.read_bytes()
     kind_type = "audio/midi" if kind == "midi" else "application/json"
-    return OutputFile(name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None)
+    return OutputFile(
+        name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None
+    )
 
 
 def _publish(staging: Path, out_dir: Path, names: list[str]) -> None:

@@ -168,7 +168,7 @@ def _least_needed(sections: list[tuple[str, int]]) -> int:
             return index
     if kinds[0] == "intro":
         return 0
-    return len(kinds) - 1 if kinds[-1] == "outro" else len(kinds) - 1
+    return len(kinds) - 1
 
 
 def fit_arrangement(

@@ -1,0 +1,3 @@
+from musewave.cli import app
+
+app()

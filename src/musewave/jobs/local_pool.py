@@ -1,0 +1,150 @@
+"""Worker processes for the local backend, owned by the ``musewave serve`` process.
+
+Rendering is CPU-bound, so it runs in separate processes (spawned, never forked from a process
+holding database connections or an event loop). Each process claims jobs from the shared SQL
+queue and sends progress events back through one multiprocessing queue; the owner wakes idle
+workers with a semaphore when it enqueues, so a new job starts at once instead of at the next poll.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import os
+import queue as queue_module
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from multiprocessing.synchronize import Event as EventType
+from multiprocessing.synchronize import Semaphore as SemaphoreType
+from typing import Any
+
+from musewave.config import Settings
+from musewave.jobs.events import JobEvent
+
+IDLE_POLL_S = 1.0  # also re-checks delayed (backing-off) jobs at least this often
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker if the server dies (kill -9 included): an orphan must not
+    keep rendering a job the restarted server will hand to a new worker."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def worker_main(
+    settings_data: dict[str, Any],
+    slot: int,
+    events: mp.Queue[JobEvent],
+    wake: SemaphoreType,
+    stop: EventType,
+) -> None:
+    """Entry point of one worker process: claim, run, repeat until ``stop`` is set."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from musewave.jobs.worker import JobRunner
+    from musewave.service.runtime import build_queue  # after spawn: heavy imports here
+
+    settings = Settings.model_validate(settings_data)
+    queue, engine = build_queue(settings)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{slot}"
+    runner = JobRunner(
+        queue,
+        settings.storage_dir,
+        worker_id,
+        lease_ms=settings.lease_ms,
+        emit=events.put,
+        fail_attempts=settings.test_fail_attempts,
+    )
+    try:
+        while not stop.is_set():
+            job = queue.claim(worker_id, settings.lease_ms)
+            if job is not None:
+                runner.run(job)
+                continue
+            timeout = IDLE_POLL_S
+            due = queue.next_run_after()
+            if due is not None:
+                timeout = max(0.01, min(timeout, (due - datetime.now(UTC)).total_seconds()))
+            wake.acquire(timeout=timeout)
+    finally:
+        engine.dispose()
+
+
+class LocalWorkerPool:
+    """``concurrency`` worker processes plus a thread that forwards their events."""
+
+    def __init__(self, settings: Settings, on_event: Callable[[JobEvent], None]):
+        self.settings = settings
+        self.on_event = on_event
+        self._ctx = mp.get_context("spawn")
+        self._events: mp.Queue[JobEvent] = self._ctx.Queue()
+        self._wake = self._ctx.Semaphore(0)
+        self._stop = self._ctx.Event()
+        self._processes: list[Any] = []
+        self._pump: threading.Thread | None = None
+        self._pumping = threading.Event()
+
+    def start(self) -> None:
+        data = self.settings.model_dump(mode="json")
+        for slot in range(self.settings.concurrency):
+            process = self._ctx.Process(
+                target=worker_main,
+                args=(data, slot, self._events, self._wake, self._stop),
+                name=f"musewave-worker-{slot}",
+                daemon=True,
+            )
+            process.start()
+            self._processes.append(process)
+        self._pumping.set()
+        self._pump = threading.Thread(target=self._forward_events, daemon=True)
+        self._pump.start()
+
+    def _forward_events(self) -> None:
+        while self._pumping.is_set():
+            try:
+                event = self._events.get(timeout=0.2)
+            except queue_module.Empty:
+                continue
+            self.on_event(event)
+
+    def notify(self) -> None:
+        """A job was enqueued: wake one idle worker."""
+        self._wake.release()
+
+    def alive(self) -> int:
+        return sum(1 for p in self._processes if p.is_alive())
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._processes if p.pid is not None]
+
+    def stop(self, grace_s: float) -> list[int]:
+        """Let workers finish their current job for up to ``grace_s``; kill the rest. Returns
+        the pids that had to be killed (their jobs must go back to the queue)."""
+        self._stop.set()
+        for _ in self._processes:
+            self._wake.release()
+        deadline = time.monotonic() + grace_s
+        killed: list[int] = []
+        for process in self._processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                killed.append(process.pid)
+                process.kill()
+                process.join()
+        self._pumping.clear()
+        if self._pump is not None:
+            self._pump.join()
+        while True:  # deliver what the workers said before they stopped
+            try:
+                self.on_event(self._events.get_nowait())
+            except queue_module.Empty:
+                break
+        return killed

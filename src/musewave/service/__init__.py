@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket service: validates, persists, enqueues and streams. Never renders."""

@@ -1,0 +1,70 @@
+"""The FastAPI application factory and its lifespan, which opens and closes every resource."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from musewave import __version__
+from musewave.config import Settings
+from musewave.db import upgrade
+from musewave.jobs.local_pool import LocalWorkerPool
+from musewave.service.bus import EventBus
+from musewave.service.routes import admin, events, generations, health, jobs
+from musewave.service.runtime import build_queue
+from musewave.service.services import Services
+
+
+async def _requeue_stalled_forever(services: Services) -> None:
+    """Jobs whose worker stopped renewing its lease go back to the queue."""
+    while True:
+        await asyncio.sleep(services.settings.stalled_check_s)
+        requeued = await run_in_threadpool(services.queue.requeue_stalled)
+        if requeued and services.pool is not None:
+            for _ in requeued:
+                services.pool.notify()
+
+
+def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(upgrade, settings.resolved_database_url)
+        settings.storage_dir.mkdir(parents=True, exist_ok=True)
+        queue, engine = build_queue(settings)
+        services = Services(settings, queue, engine, EventBus(), asyncio.get_running_loop())
+        # This process owns every local worker, so anything "active" now was orphaned by a
+        # previous run that died: put it back in the queue before workers start.
+        await run_in_threadpool(queue.recover_all_active)
+        if start_workers:
+            services.pool = LocalWorkerPool(settings, services.on_worker_event)
+            services.pool.start()
+        services.background.append(asyncio.create_task(_requeue_stalled_forever(services)))
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.accepting = False
+            services.bus.close()
+            for task in services.background:
+                task.cancel()
+            if services.pool is not None:
+                killed = await run_in_threadpool(services.pool.stop, settings.shutdown_grace_s)
+                if killed:
+                    await run_in_threadpool(queue.recover_all_active)
+            engine.dispose()
+
+    app = FastAPI(
+        title="MuseWave",
+        version=__version__,
+        description="A text prompt becomes a finished, mastered track.",
+        lifespan=lifespan,
+    )
+    for module in (generations, jobs, events, admin, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,161 @@
+"""HTTP request and response bodies. The generation body is the engine's request model plus
+job options, and also accepts the legacy camelCase field names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+from musewave.engine.request import GenerationRequest
+from musewave.jobs import AssetRecord, JobRecord, JobState, Priority
+
+_REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
+
+
+def _alias(*names: str) -> Any:
+    return Field(validation_alias=AliasChoices(*names))
+
+
+class GenerationBody(GenerationRequest):
+    """``POST /v1/generations``. Legacy names (``musicPrompt``, ``durationSec``,
+    ``artistInspiration``, ``vocalLanguages``, ``generateVideo``, ``videoStyles``) are accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    prompt: Annotated[str, Field(min_length=1, max_length=500), _alias("prompt", "musicPrompt")]
+    duration_s: Annotated[float, _alias("duration_s", "durationSec")] = 60.0
+    artist_inspiration: Annotated[
+        str | None,
+        Field(max_length=200),
+        _alias("artist_inspiration", "artistInspiration"),
+    ] = None
+    vocal_languages: Annotated[
+        list[str], Field(max_length=3), _alias("vocal_languages", "vocalLanguages")
+    ] = Field(default_factory=list)
+    generate_video: Annotated[bool, _alias("generate_video", "generateVideo")] = False
+    video_styles: Annotated[
+        list[str], Field(max_length=3), _alias("video_styles", "videoStyles")
+    ] = Field(default_factory=list)
+    priority: Priority = Priority.NORMAL
+
+    @model_validator(mode="after")
+    def _no_video_yet(self) -> GenerationBody:
+        if self.generate_video:
+            raise ValueError("video generation is not available on this server yet")
+        return self
+
+    def to_request(self) -> GenerationRequest:
+        data = {k: v for k, v in self.model_dump().items() if k in _REQUEST_FIELDS}
+        return GenerationRequest.model_validate(data)
+
+
+class Links(BaseModel):
+    self: str
+    events: str
+    ws: str
+    cancel: str
+    assets: str
+
+
+def job_links(job_id: str) -> Links:
+    return Links(
+        self=f"/v1/jobs/{job_id}",
+        events=f"/v1/jobs/{job_id}/events",
+        ws=f"/ws/progress/{job_id}",
+        cancel=f"/v1/jobs/{job_id}/cancel",
+        assets=f"/v1/jobs/{job_id}/assets",
+    )
+
+
+class SubmitResponse(BaseModel):
+    job_id: str
+    status: JobState
+    created: bool
+    links: Links
+
+
+class AssetView(BaseModel):
+    name: str
+    kind: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    duration_s: float | None
+    url: str
+
+    @classmethod
+    def of(cls, job_id: str, asset: AssetRecord) -> AssetView:
+        return cls(
+            name=asset.name,
+            kind=asset.kind,
+            media_type=asset.media_type,
+            size_bytes=asset.size_bytes,
+            sha256=asset.sha256,
+            duration_s=asset.duration_s,
+            url=f"/v1/jobs/{job_id}/assets/{asset.name}",
+        )
+
+
+class Timings(BaseModel):
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    run_after: datetime
+    duration_ms: int | None
+
+
+class JobView(BaseModel):
+    id: str
+    state: JobState
+    stage: str
+    progress: float
+    priority: Priority
+    attempts: int
+    max_attempts: int
+    seed: int | None
+    fingerprint: str
+    cancel_requested: bool
+    request: dict[str, Any]
+    timings: Timings
+    error: str | None
+    error_kind: str | None
+    assets: list[AssetView]
+    links: Links
+
+    @classmethod
+    def of(cls, job: JobRecord) -> JobView:
+        return cls(
+            id=job.id,
+            state=job.state,
+            stage=job.stage,
+            progress=job.progress,
+            priority=job.priority,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            seed=job.seed,
+            fingerprint=job.fingerprint,
+            cancel_requested=job.cancel_requested,
+            request=job.request,
+            timings=Timings(
+                created_at=job.created_at,
+                started_at=job.started_at,
+                finished_at=job.finished_at,
+                run_after=job.run_after,
+                duration_ms=job.duration_ms,
+            ),
+            error=job.error,
+            error_kind=job.error_kind,
+            assets=[AssetView.of(job.id, a) for a in job.assets],
+            links=job_links(job.id),
+        )
+
+
+class JobPage(BaseModel):
+    jobs: list[JobView]
+    next_cursor: str | None
+
+
+class Problem(BaseModel):
+    detail: str
