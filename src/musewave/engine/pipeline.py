@@ -38,6 +38,8 @@ SAMPLE_RATE = 44_100
 KICK_KEYS = frozenset({35, 36})
 STEM_HEADROOM = 10 ** (-3 / 20)  # stems and pre-master peak at most −3 dBFS before encoding
 FADE_OUT_S = 2.0
+MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means it broke
+STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 
 
@@ -209,6 +211,7 @@ def generate(
             sample_rate,
             fade_in_s=0.0 if plan.loop else 0.01,
             fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
+            loop=plan.loop,
         )
 
         stages.begin("encoding", "writing files")
@@ -255,6 +258,8 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
             staged,
             expected_duration_s=duration_s,
             expected_sample_rate=None if suffix == "opus" else SAMPLE_RATE,
+            # A stem may play in one section only; it must not be empty, not loud.
+            min_rms_dbfs=STEM_MIN_RMS_DBFS if kind == "stem" else MIX_MIN_RMS_DBFS,
         )
         return OutputFile(
             name,

@@ -1,0 +1,226 @@
+"""Validate: decode a written file back and check it is the audio we meant to write.
+
+Every failed check raises ``ValidationFailed`` naming the check, the measured and the expected
+values. Decoding goes through PyAV (FFmpeg) for every format, the same decoder family players
+use; it trims MP3 encoder delay/padding from the LAME header and Opus pre-skip from the Ogg
+header, so decoded lengths are exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from musewave.engine.encode import FORMATS, OPUS_SAMPLE_RATE
+from musewave.engine.errors import ValidationFailed
+from musewave.engine.loudness import rms_dbfs, sample_peak_dbfs
+
+FloatArray = npt.NDArray[np.float32]
+
+SILENCE_RMS_DBFS = -60.0
+CLIP_LEVEL = 0.9999  # a decoded sample this large was (or nearly was) clipped
+
+
+@dataclass(frozen=True)
+class _SizeLimits:
+    """Plausible stream bit rate (kbit/s) of a format, plus fixed overhead (headers)."""
+
+    min_kbps: float
+    max_kbps: float
+    overhead_bytes: int
+
+
+def _pcm16_kbps(sample_rate: int, channels: int) -> float:
+    return 16.0 * sample_rate * channels / 1000.0
+
+
+# WAV is checked exactly against 16-bit PCM; FLAC can compress quiet material a lot.
+_SIZE_LIMITS: dict[str, _SizeLimits] = {
+    "flac": _SizeLimits(min_kbps=32.0, max_kbps=1450.0, overhead_bytes=16_384),
+    "mp3": _SizeLimits(min_kbps=180.0, max_kbps=330.0, overhead_bytes=4_096),
+    "ogg": _SizeLimits(min_kbps=40.0, max_kbps=500.0, overhead_bytes=16_384),
+    "opus": _SizeLimits(min_kbps=32.0, max_kbps=330.0, overhead_bytes=4_096),
+}
+_WAV_HEADER_MAX_BYTES = 4_096
+
+# (container, codec) as FFmpeg names them → our format name.
+_CONTAINER_FORMATS = {"wav": "wav", "flac": "flac", "mp3": "mp3"}
+_OGG_CODECS = {"vorbis": "ogg", "libvorbis": "ogg", "opus": "opus", "libopus": "opus"}
+# Integer sample formats and the divisor that maps them to [-1, 1).
+_INTEGER_SCALE = {"s16": 32768.0, "s32": 2147483648.0, "u8": 128.0, "s64": 2.0**63}
+
+
+@dataclass
+class FileReport:
+    """What a written audio file decodes to. Levels in dBFS; ``sha256`` of the file bytes."""
+
+    path: Path
+    format: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    size_bytes: int
+    peak_dbfs: float
+    rms_dbfs: float
+    sha256: str
+
+
+def _frame_samples(frame: av.AudioFrame) -> FloatArray:
+    """One decoded frame as float32 (channels, n)."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    fmt = frame.format
+    if not fmt.is_planar:
+        data = data.reshape(-1, channels).T
+    base = fmt.name.rstrip("p")
+    if base in _INTEGER_SCALE:
+        offset = 128.0 if base == "u8" else 0.0
+        return ((data.astype(np.float32) - offset) / _INTEGER_SCALE[base]).astype(np.float32)
+    return np.asarray(data, dtype=np.float32)
+
+
+def _probe(path: Path) -> tuple[FloatArray, int, str]:
+    """Decode ``path``: (audio (channels, n) float32, sample rate, our format name or '')."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise ValueError("no audio stream")
+        stream = container.streams.audio[0]
+        codec = stream.codec_context.name
+        container_name = container.format.name
+        chunks: list[FloatArray] = []
+        sample_rate = int(stream.rate or 0)
+        for frame in container.decode(stream):
+            sample_rate = frame.sample_rate
+            chunks.append(_frame_samples(frame))
+        channels = stream.codec_context.channels
+    if container_name == "ogg":
+        fmt = _OGG_CODECS.get(codec, "")
+    else:
+        # FFmpeg may list aliases, e.g. "mov,mp4,m4a"
+        names = container_name.split(",")
+        fmt = next((ours for name, ours in _CONTAINER_FORMATS.items() if name in names), "")
+    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
+    return audio, sample_rate, fmt
+
+
+def decode_audio(path: Path) -> tuple[FloatArray, int]:
+    """Decode any supported file to float32 ``(channels, n)`` and its sample rate (Hz).
+
+    Raises ``ValueError`` when the file has no audio stream and ``av.FFmpegError``/``OSError``
+    when it cannot be read.
+    """
+    audio, sample_rate, _ = _probe(Path(path))
+    return audio, sample_rate
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fail(check: str, measured: object, expected: object, path: Path) -> ValidationFailed:
+    return ValidationFailed(
+        f"{path.name}: {check} check failed: measured {measured}, expected {expected}"
+    )
+
+
+def validate_audio_file(
+    path: Path,
+    *,
+    expected_duration_s: float,
+    expected_sample_rate: int | None,
+    expected_channels: int = 2,
+    tolerance_s: float = 0.05,
+    min_rms_dbfs: float | None = SILENCE_RMS_DBFS,
+) -> FileReport:
+    """Decode ``path`` and check format, channels, sample rate, duration, finiteness, level,
+    clipping and size. Returns a ``FileReport``; raises ``ValidationFailed`` otherwise.
+
+    Opus always decodes at 48 kHz, so for ``.opus`` files the expected rate is 48 kHz whatever
+    ``expected_sample_rate`` says; ``None`` skips the rate check. ``min_rms_dbfs=None`` allows
+    silent files (e.g. a stem with nothing in it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _fail("exists", "no file", "a file", path)
+    size_bytes = path.stat().st_size
+    if size_bytes == 0:
+        raise _fail("size", "0 bytes", "a non-empty file", path)
+    try:
+        audio, sample_rate, fmt = _probe(path)
+    except (av.FFmpegError, OSError, ValueError, EOFError) as error:
+        raise _fail("decode", f"error {error!r}", "a decodable audio file", path) from error
+
+    suffix = path.suffix.lstrip(".").lower()
+    if not fmt:
+        raise _fail("format", "an unrecognised container/codec", f"one of {FORMATS}", path)
+    if suffix in FORMATS and suffix != fmt:
+        raise _fail("format", fmt, f"{suffix} (from the file name)", path)
+    channels, n_samples = audio.shape
+    if channels != expected_channels:
+        raise _fail("channels", channels, expected_channels, path)
+    expected_rate = OPUS_SAMPLE_RATE if fmt == "opus" else expected_sample_rate
+    if expected_rate is not None and sample_rate != expected_rate:
+        raise _fail("sample rate", f"{sample_rate} Hz", f"{expected_rate} Hz", path)
+    if sample_rate <= 0:
+        raise _fail("sample rate", f"{sample_rate} Hz", "a positive rate", path)
+    duration_s = n_samples / sample_rate
+    if abs(duration_s - expected_duration_s) > tolerance_s:
+        raise _fail(
+            "duration",
+            f"{duration_s:.3f} s",
+            f"{expected_duration_s:.3f} s ± {tolerance_s:.3f} s",
+            path,
+        )
+    if not np.all(np.isfinite(audio)):
+        raise _fail("finite samples", "NaN or infinite samples", "finite samples", path)
+    rms = rms_dbfs(audio)
+    if min_rms_dbfs is not None and not rms >= min_rms_dbfs:
+        raise _fail("silence", f"RMS {rms:.1f} dBFS", f">= {min_rms_dbfs:.1f} dBFS", path)
+    clipped = int(np.count_nonzero(np.abs(audio) >= CLIP_LEVEL))
+    if clipped:
+        raise _fail("clipping", f"{clipped} samples at |x| >= {CLIP_LEVEL}", "0", path)
+    _check_size(fmt, size_bytes, n_samples, sample_rate, channels, path)
+    return FileReport(
+        path=path,
+        format=fmt,
+        duration_s=duration_s,
+        sample_rate=sample_rate,
+        channels=channels,
+        size_bytes=size_bytes,
+        peak_dbfs=sample_peak_dbfs(audio),
+        rms_dbfs=rms,
+        sha256=_sha256(path),
+    )
+
+
+def _check_size(
+    fmt: str, size_bytes: int, n_samples: int, sample_rate: int, channels: int, path: Path
+) -> None:
+    if fmt == "wav":
+        pcm_bytes = n_samples * channels * 2
+        if not 0 <= size_bytes - pcm_bytes <= _WAV_HEADER_MAX_BYTES:
+            raise _fail("size", f"{size_bytes} bytes", f"{pcm_bytes} bytes of PCM + header", path)
+        return
+    limits = _SIZE_LIMITS[fmt]
+    duration_s = n_samples / sample_rate
+    low = limits.min_kbps * 1000.0 / 8.0 * duration_s
+    high = min(limits.max_kbps, 1.05 * _pcm16_kbps(sample_rate, channels)) * 1000.0 / 8.0
+    high = high * duration_s + limits.overhead_bytes
+    if not low <= size_bytes <= high:
+        kbps = size_bytes * 8.0 / 1000.0 / duration_s if duration_s > 0 else math.inf
+        raise _fail(
+            "size",
+            f"{size_bytes} bytes ({kbps:.0f} kbit/s)",
+            f"{limits.min_kbps:.0f}-{limits.max_kbps:.0f} kbit/s",
+            path,
+        )

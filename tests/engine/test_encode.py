@@ -1,0 +1,122 @@
+"""Encode stage: every format round-trips; WAV is deterministic; writes are atomic."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import soundfile
+
+from musewave.engine.encode import FORMATS, encode, media_type
+from musewave.engine.validate import decode_audio, validate_audio_file
+
+SR = 44_100
+SECONDS = 3.0
+Audio = npt.NDArray[np.float32]
+
+
+def mastered_like(seconds: float = SECONDS, seed: int = 0) -> Audio:
+    """Decaying notes plus noise bursts, peaking around -3 dBFS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    notes = sum(
+        np.sin(2 * np.pi * f * t) * np.exp(-((t - start) % 1.0) / 0.3)
+        for f, start in ((261.6, 0.0), (329.6, 0.25), (392.0, 0.5))
+    )
+    bursts = rng.standard_normal(t.shape[0]) * np.exp(-(t % 0.5) / 0.03)
+    left = 0.2 * notes + 0.1 * bursts
+    right = 0.18 * notes + 0.1 * np.roll(bursts, 40)
+    audio = np.stack([left, right])
+    return np.asarray(audio / np.abs(audio).max() * 0.7, dtype=np.float32)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_round_trips(tmp_path: Path, fmt: str) -> None:
+    audio = mastered_like()
+    path = encode(audio, SR, tmp_path / f"mix.{fmt}", fmt)
+    assert path == tmp_path / f"mix.{fmt}" and path.is_file()
+    decoded, rate = decode_audio(path)
+    assert decoded.dtype == np.float32
+    assert decoded.shape[0] == 2
+    assert rate == (48_000 if fmt == "opus" else SR)
+    assert abs(decoded.shape[1] / rate - SECONDS) <= 0.05
+    # The decoded audio is the same music: level within 1 dB.
+    level = 10 * np.log10(np.mean(decoded.astype(np.float64) ** 2) / np.mean(audio**2.0))
+    assert abs(level) < 1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"mix.{fmt}"]  # no temp files left
+
+
+def test_wav_is_byte_identical_for_identical_input(tmp_path: Path) -> None:
+    audio = mastered_like()
+    first = encode(audio, SR, tmp_path / "a.wav", "wav").read_bytes()
+    second = encode(audio.copy(), SR, tmp_path / "b.wav", "wav").read_bytes()
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+
+
+def test_wav_is_16_bit_with_at_most_one_lsb_of_dither(tmp_path: Path) -> None:
+    audio = mastered_like()
+    decoded, _ = decode_audio(encode(audio, SR, tmp_path / "a.wav", "wav"))
+    error = np.abs(decoded - audio)
+    assert error.max() <= 1.5 / 32768
+    assert error.mean() > 0.1 / 32768  # dithered, not truncated to the same values
+
+
+def test_mp3_is_at_least_192_kbps(tmp_path: Path) -> None:
+    path = encode(mastered_like(), SR, tmp_path / "mix.mp3", "mp3")
+    assert path.stat().st_size * 8 / SECONDS / 1000 >= 192
+
+
+@pytest.mark.parametrize("fmt", ["opus", "ogg", "mp3", "flac"])
+def test_lossy_and_lossless_files_pass_validation(tmp_path: Path, fmt: str) -> None:
+    path = encode(mastered_like(), SR, tmp_path / f"mix.{fmt}", fmt)
+    report = validate_audio_file(path, expected_duration_s=SECONDS, expected_sample_rate=SR)
+    assert report.format == fmt
+
+
+def test_unknown_format_lists_the_supported_ones(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="wav, flac, mp3, ogg, opus"):
+        encode(mastered_like(), SR, tmp_path / "mix.aac", "aac")
+    with pytest.raises(ValueError, match="supported"):
+        media_type("aac")
+    assert not list(tmp_path.iterdir())
+
+
+def test_media_types() -> None:
+    assert media_type("wav") == "audio/wav"
+    assert media_type("flac") == "audio/flac"
+    assert media_type("mp3") == "audio/mpeg"
+    assert media_type("ogg") == "audio/ogg"
+    assert media_type("opus").startswith(("audio/ogg; codecs=opus", "audio/opus"))
+
+
+def test_failed_write_leaves_no_file_and_keeps_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "mix.wav"
+    target.write_bytes(b"previous render")
+
+    def crash_half_way(path: Path, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"RIFF partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(soundfile, "write", crash_half_way)
+    with pytest.raises(OSError, match="disk full"):
+        encode(mastered_like(), SR, target, "wav")
+    assert target.read_bytes() == b"previous render"
+    assert [p.name for p in tmp_path.iterdir()] == ["mix.wav"]
+    with pytest.raises(OSError, match="disk full"):
+        encode(mastered_like(), SR, tmp_path / "new.wav", "wav")
+    assert not (tmp_path / "new.wav").exists()
+
+
+def test_bad_audio_is_rejected(tmp_path: Path) -> None:
+    bad = mastered_like()
+    bad[0, 10] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        encode(bad, SR, tmp_path / "x.wav", "wav")
+    with pytest.raises(ValueError, match="shaped"):
+        encode(np.zeros((3, 100), np.float32), SR, tmp_path / "x.wav", "wav")
+    assert not list(tmp_path.iterdir())

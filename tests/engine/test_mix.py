@@ -1,0 +1,201 @@
+"""Mix stage: per-stem linearity, sidechain, low-end management, sends."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from musewave.engine.genres import GENRES
+from musewave.engine.mix import (
+    MIX_PROFILES,
+    NEUTRAL_STEM,
+    MixProfile,
+    StemSettings,
+    mix_stems,
+    reverb_impulse_response,
+    sidechain_envelope,
+)
+
+SR = 44_100
+BPM = 120.0
+Audio = npt.NDArray[np.float32]
+
+
+def kicks(seconds: float, bpm: float = BPM) -> npt.NDArray[np.int64]:
+    return np.round(np.arange(0.0, seconds, 60.0 / bpm) * SR).astype(np.int64)
+
+
+def music_stems(seconds: float, seed: int = 0) -> dict[str, Audio]:
+    """Five short music-like stems: decaying notes, noise bursts, a drone."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    beat = 60.0 / BPM
+    since_beat = t % beat
+    kick = np.sin(2 * np.pi * 55 * t) * np.exp(-since_beat / 0.12)
+    hats = rng.standard_normal(n) * np.exp(-(t % (beat / 2)) / 0.015) * 0.2
+    bass = 0.4 * np.sin(2 * np.pi * np.where(t % (4 * beat) < 2 * beat, 55.0, 73.4) * t)
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    chords = 0.2 * chord * np.exp(-(t % (4 * beat)) / 1.0)
+    pad = 0.1 * np.sin(2 * np.pi * 110 * t + np.sin(2 * np.pi * 0.3 * t))
+    lead = 0.2 * np.sin(2 * np.pi * 880 * t) * np.exp(-(t % (1.5 * beat)) / 0.2)
+    stereo = {
+        "drums": np.stack([kick + hats, kick + 0.8 * hats]),
+        "bass": np.stack([bass, bass]),
+        "chords": np.stack([chords, 0.7 * chords]),
+        "pads": np.stack([pad, np.roll(pad, 200)]),
+        "lead": np.stack([lead, lead]),
+    }
+    return {name: audio.astype(np.float32) for name, audio in stereo.items()}
+
+
+def rms(audio: npt.NDArray[np.floating]) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+
+
+def tone_level(audio: npt.NDArray[np.floating], freq: float) -> float:
+    """Amplitude of ``freq`` in a 1-D signal (Hann-windowed DFT bin)."""
+    window = np.hanning(audio.shape[-1])
+    spectrum = np.fft.rfft(audio * window)
+    index = round(freq * audio.shape[-1] / SR)
+    return float(np.abs(spectrum[index - 2 : index + 3]).max() * 2 / window.sum())
+
+
+def test_every_genre_and_default_has_a_profile() -> None:
+    assert set(GENRES) | {"default"} == set(MIX_PROFILES)
+    for name, profile in MIX_PROFILES.items():
+        assert profile.name == name
+        assert 20.0 <= profile.reverb.pre_delay_ms <= 40.0
+
+
+def test_missing_stem_settings_are_neutral() -> None:
+    profile = MixProfile("bare", {})
+    assert profile.stem("bass") == NEUTRAL_STEM
+    out = mix_stems({"fx": music_stems(1.0)["lead"]}, profile, SR, BPM, kicks(1.0))
+    np.testing.assert_allclose(out["fx"], music_stems(1.0)["lead"], atol=1e-6)
+
+
+@pytest.mark.parametrize("profile_name", ["default", "house", "ambient", "lofi"])
+def test_returns_same_keys_shapes_and_dtype(profile_name: str) -> None:
+    stems = music_stems(3.0)
+    out = mix_stems(stems, MIX_PROFILES[profile_name], SR, BPM, kicks(3.0))
+    assert out.keys() == stems.keys()
+    for name, audio in out.items():
+        assert audio.shape == stems[name].shape
+        assert audio.dtype == np.float32
+        assert np.all(np.isfinite(audio))
+
+
+@pytest.mark.parametrize("profile_name", ["house", "ambient", "techno"])
+def test_mix_is_linear_in_each_stem(profile_name: str) -> None:
+    profile = MIX_PROFILES[profile_name]
+    a, b = music_stems(4.0, seed=1), music_stems(4.0, seed=2)
+    b = {name: np.roll(audio, 5000, axis=-1) for name, audio in b.items()}
+    together = mix_stems({name: a[name] + b[name] for name in a}, profile, SR, BPM, kicks(4.0))
+    mixed_a = mix_stems(a, profile, SR, BPM, kicks(4.0))
+    mixed_b = mix_stems(b, profile, SR, BPM, kicks(4.0))
+    for name in a:
+        error = rms(mixed_a[name] + mixed_b[name] - together[name])
+        assert error <= 1e-3 * rms(together[name]), name  # -60 dB
+
+
+def test_each_returned_stem_depends_only_on_its_own_input() -> None:
+    """So the pre-master (the sum of the returned stems) carries every stem's own sends."""
+    profile = MIX_PROFILES["synthwave"]
+    stems = music_stems(3.0)
+    all_together = mix_stems(stems, profile, SR, BPM, kicks(3.0))
+    for name, audio in stems.items():
+        alone = mix_stems({name: audio}, profile, SR, BPM, kicks(3.0))[name]
+        np.testing.assert_allclose(alone, all_together[name], atol=1e-5)
+
+
+def test_sidechain_ducks_bass_right_after_each_kick() -> None:
+    profile = MIX_PROFILES["house"]
+    assert profile.stem("bass").sidechain_depth_db >= 4.0
+    n = 4 * SR
+    t = np.arange(n) / SR
+    bass = np.tile(0.3 * np.sin(2 * np.pi * 60 * t), (2, 1)).astype(np.float32)
+    onsets = kicks(4.0)
+    out = mix_stems({"bass": bass}, profile, SR, BPM, onsets)["bass"]
+    after = [rms(out[:, k + 200 : k + 1500]) for k in onsets[1:-1]]
+    between = [rms(out[:, k + 13_000 : k + 20_000]) for k in onsets[1:-1]]
+    ducked_db = 20 * np.log10(np.mean(after) / np.mean(between))
+    assert ducked_db < -4.0
+
+
+def test_sidechain_envelope_is_continuous_and_zero_without_kicks() -> None:
+    assert not sidechain_envelope(np.array([], np.int64), 1000, SR, 150.0).any()
+    envelope = sidechain_envelope(kicks(2.0, bpm=480.0), 2 * SR, SR, 150.0)
+    assert envelope.max() == pytest.approx(1.0, abs=0.01)
+    assert np.abs(np.diff(envelope)).max() < 0.02  # ramps, never steps
+
+
+def test_bass_is_mono_below_its_cutoff() -> None:
+    settings = MIX_PROFILES["default"].stem("bass")
+    assert settings.mono_below_hz is not None and settings.mono_below_hz >= 120.0
+    t = np.arange(3 * SR) / SR
+    low_side = 0.3 * np.sin(2 * np.pi * 60 * t)
+    high_side = 0.1 * np.sin(2 * np.pi * 1000 * t)
+    side = low_side + high_side
+    bass = np.stack([side, -side]).astype(np.float32)  # pure side signal
+    out = mix_stems({"bass": bass}, MIX_PROFILES["default"], SR, BPM, kicks(0.0))["bass"]
+    out_side = 0.5 * (out[0] - out[1])[SR:]
+    assert tone_level(out_side, 60.0) < 10 ** (-30 / 20) * 0.3
+    assert tone_level(out_side, 1000.0) > 0.5 * 0.1
+
+
+def test_highpass_removes_lows_from_chords() -> None:
+    settings = MIX_PROFILES["default"].stem("chords")
+    assert settings.highpass_hz is not None and 100.0 <= settings.highpass_hz <= 150.0
+    t = np.arange(3 * SR) / SR
+    chords = np.tile(0.3 * np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 1000 * t), (2, 1))
+    out = mix_stems(
+        {"chords": chords.astype(np.float32)}, MIX_PROFILES["default"], SR, BPM, kicks(3.0)
+    )["chords"]
+    steady = out[0, SR:]
+    assert tone_level(steady, 50.0) < 0.3 * 10 ** (-24 / 20)
+    assert tone_level(steady, 1000.0) > 0.3 * 10 ** (-4 / 20)
+
+
+def test_sends_have_pre_delay_and_keep_attacks_dry() -> None:
+    profile = MIX_PROFILES["pop"]
+    click = np.zeros((2, SR), np.float32)
+    click[:, 1000] = 1.0
+    settings = StemSettings(reverb_send=0.5)
+    out = mix_stems(
+        {"x": click}, MixProfile("t", {"x": settings}, reverb=profile.reverb), SR, BPM, kicks(0.0)
+    )["x"]
+    pre_delay = round(profile.reverb.pre_delay_ms * 1e-3 * SR)
+    assert np.abs(out[:, 1001 : 1000 + pre_delay - 50]).max() < 1e-4
+    assert np.abs(out[:, 1000 + pre_delay : 1000 + pre_delay + 4000]).max() > 1e-3
+
+
+def test_ambient_reverb_decays_60_db_in_4_to_8_seconds() -> None:
+    ir = reverb_impulse_response(MIX_PROFILES["ambient"].reverb, SR).astype(np.float64)
+    energy = np.sum(ir * ir, axis=0)
+    # Schroeder backward integration; T30 (-5 to -35 dB) extrapolated to 60 dB.
+    decay = 10 * np.log10(np.cumsum(energy[::-1])[::-1] / energy.sum())
+    t5 = np.argmax(decay <= -5.0) / SR
+    t35 = np.argmax(decay <= -35.0) / SR
+    rt60 = 2.0 * (t35 - t5)
+    assert 4.0 <= rt60 <= 8.0
+
+
+def test_lofi_master_tone_is_low_passed_and_saturated() -> None:
+    tone = MIX_PROFILES["lofi"].tone
+    assert tone.lowpass_hz is not None and 8000.0 <= tone.lowpass_hz <= 12000.0
+    assert tone.saturation_drive_db > 0.0
+
+
+def test_mismatched_stems_raise() -> None:
+    stems = music_stems(1.0)
+    stems["bass"] = stems["bass"][:, :-10]
+    with pytest.raises(ValueError, match="one length"):
+        mix_stems(stems, MIX_PROFILES["default"], SR, BPM, kicks(1.0))
+
+
+def test_silent_stem_stays_silent() -> None:
+    silent = np.zeros((2, SR), np.float32)
+    out = mix_stems({"pads": silent}, MIX_PROFILES["ambient"], SR, BPM, kicks(1.0))
+    assert not out["pads"].any()
