@@ -10,10 +10,10 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
-from musewave.engine.loudness import integrated_lufs, true_peak_dbtp
-from musewave.engine.validate import decode_audio
 
 from musewave.engine import STAGES, Cancelled, GenerationRequest, ProgressEvent, generate
+from musewave.engine.loudness import integrated_lufs, true_peak_dbtp
+from musewave.engine.validate import decode_audio
 from tests.conftest import RenderFn
 
 SR = 44_100
@@ -74,9 +74,8 @@ def test_genres_differ_measurably(render: RenderFn) -> None:
 
 def test_stems_sum_to_the_premaster_mix(render: RenderFn) -> None:
     """Decoded stem WAVs add up to the pre-master the mastering stage consumed (−60 dB)."""
-    from musewave.engine.mix import MIX_PROFILES, mix_stems
-
     from musewave.engine.compose import compose_score
+    from musewave.engine.mix import MIX_PROFILES, mix_stems
     from musewave.engine.pipeline import _kick_onsets, _with_headroom
     from musewave.engine.render import render_stems
 

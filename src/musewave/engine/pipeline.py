@@ -13,10 +13,13 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +38,8 @@ from musewave.engine.score import Score
 from musewave.engine.validate import validate_audio_file
 
 SAMPLE_RATE = 44_100
+FILE_THREADS = min(4, os.cpu_count() or 1)
+T = TypeVar("T")
 KICK_KEYS = frozenset({35, 36})
 STEM_HEADROOM = 10 ** (-3 / 20)  # stems and pre-master peak at most −3 dBFS before encoding
 FADE_OUT_S = 2.0
@@ -139,14 +144,17 @@ def _fold_loop_tail(
 def _with_headroom(
     stems: dict[str, NDArray[np.float32]],
 ) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32]]:
-    """One gain for every stem so neither they nor their sum clip when written to 16 bit."""
+    """One gain for every stem so neither they nor their sum clip when written to 16 bit.
+    Scales ``stems`` in place; returns them with their sum (the pre-master mix)."""
     premaster = np.asarray(np.sum(list(stems.values()), axis=0, dtype=np.float32))
     peak = max(
         [float(np.max(np.abs(premaster)))] + [float(np.max(np.abs(s))) for s in stems.values()]
     )
     gain = np.float32(STEM_HEADROOM / peak) if peak > 0 else np.float32(1.0)
-    scaled = {name: (audio * gain).astype(np.float32) for name, audio in stems.items()}
-    return scaled, (premaster * gain).astype(np.float32)
+    for audio in stems.values():
+        audio *= gain  # in place: these buffers are ours, and copies cost 40 MB a minute each
+    premaster *= gain
+    return stems, premaster
 
 
 def resolve_seed(request: GenerationRequest) -> GenerationRequest:
@@ -202,6 +210,7 @@ def generate(
         )
         if plan.loop:
             mixed = _fold_loop_tail(mixed, n_samples)
+        del raw_stems  # 40 MB per stem-minute: keep peak memory down
         mixed, premaster = _with_headroom(mixed)
 
         stages.begin("mastering", "compressing, limiting, normalizing loudness")
@@ -215,17 +224,24 @@ def generate(
         )
 
         stages.begin("encoding", "writing files")
-        written: list[tuple[str, str, Path]] = []  # (name, kind, staged path)
         jobs: list[tuple[str, str, NDArray[np.float32], str]] = [
             (f"mix.{fmt}", "mix", mastered.audio, fmt) for fmt in request.formats
         ]
         if stems:
             (staging / "stems").mkdir()
             jobs += [(f"stems/{name}.wav", "stem", audio, "wav") for name, audio in mixed.items()]
-        for index, (name, kind, audio, fmt) in enumerate(jobs):
-            stages.check()
-            written.append((name, kind, encode(audio, sample_rate, staging / name, fmt)))
-            stages.report((index + 1) / (len(jobs) + 1), f"wrote {name}")
+        written: list[tuple[str, str, Path]] = [  # (name, kind, staged path)
+            (name, kind, staging / name) for name, kind, _, _ in jobs
+        ]
+        _in_parallel(
+            [
+                partial(encode, audio, sample_rate, staging / name, fmt)
+                for name, _, audio, fmt in jobs
+            ],
+            stages,
+            [f"wrote {name}" for name, _, _, _ in jobs],
+        )
+        del jobs, mixed
         if midi:
             written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
         plan_path = staging / "plan.json"
@@ -233,11 +249,14 @@ def generate(
         written.append(("plan.json", "plan", plan_path))
 
         stages.begin("validating", "decoding every file back")
-        files: list[OutputFile] = []
-        for index, (name, kind, path) in enumerate(written):
-            stages.check()
-            files.append(_describe(name, kind, path, plan.duration_s, out_dir / name))
-            stages.report((index + 1) / len(written), f"checked {name}")
+        files = _in_parallel(
+            [
+                partial(_describe, name, kind, path, plan.duration_s, out_dir / name)
+                for name, kind, path in written
+            ],
+            stages,
+            [f"checked {name}" for name, _, _ in written],
+        )
         stages.check()
         _publish(staging, out_dir, [name for name, _, _ in written])
         stages.done()
@@ -249,6 +268,24 @@ def generate(
         true_peak_dbtp=mastered.true_peak_dbtp,
         timings_s=stages.timings,
     )
+
+
+def _in_parallel(tasks: list[Callable[[], T]], stages: _Stages, messages: list[str]) -> list[T]:
+    """Run file tasks on a few threads (the codecs release the GIL), reporting each as it
+    finishes and checking for cancellation in between. Results keep the tasks' order."""
+    results: list[T | None] = [None] * len(tasks)
+    with ThreadPoolExecutor(max_workers=FILE_THREADS) as pool:
+        futures = {pool.submit(task): index for index, task in enumerate(tasks)}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                results[futures[future]] = future.result()
+                stages.report(done / len(tasks), messages[futures[future]])
+                stages.check()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return [r for r in results if r is not None]
 
 
 def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path) -> OutputFile:

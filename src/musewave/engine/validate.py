@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import numpy.typing as npt
+import soundfile
 
 from musewave.engine.encode import FORMATS, OPUS_SAMPLE_RATE
 from musewave.engine.errors import ValidationFailed
@@ -71,6 +72,17 @@ class FileReport:
     sha256: str
 
 
+# WAV and FLAC decode through libsndfile: one call instead of thousands of FFmpeg frames.
+_LIBSNDFILE_SUFFIXES = {".wav": "wav", ".flac": "flac"}
+
+
+def _probe_pcm(path: Path) -> tuple[FloatArray, int, str]:
+    info = soundfile.info(str(path))
+    fmt = {"WAV": "wav", "FLAC": "flac"}.get(info.format, "")
+    data, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(data.T), int(sample_rate), fmt
+
+
 def _frame_samples(frame: av.AudioFrame) -> FloatArray:
     """One decoded frame as float32 (channels, n)."""
     data = frame.to_ndarray()
@@ -87,6 +99,8 @@ def _frame_samples(frame: av.AudioFrame) -> FloatArray:
 
 def _probe(path: Path) -> tuple[FloatArray, int, str]:
     """Decode ``path``: (audio (channels, n) float32, sample rate, our format name or '')."""
+    if path.suffix.lower() in _LIBSNDFILE_SUFFIXES:
+        return _probe_pcm(path)
     with av.open(str(path)) as container:
         if not container.streams.audio:
             raise ValueError("no audio stream")
@@ -157,7 +171,7 @@ def validate_audio_file(
         raise _fail("size", "0 bytes", "a non-empty file", path)
     try:
         audio, sample_rate, fmt = _probe(path)
-    except (av.FFmpegError, OSError, ValueError, EOFError) as error:
+    except (av.FFmpegError, soundfile.SoundFileError, OSError, ValueError, EOFError) as error:
         raise _fail("decode", f"error {error!r}", "a decodable audio file", path) from error
 
     suffix = path.suffix.lstrip(".").lower()
