@@ -6,7 +6,6 @@ seed. The plan is serialized as ``plan.json`` and is all the composer needs.
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from musewave.engine.genres import DEFAULT_GENRE, GENRES, SECTION_KINDS, GenreProfile
 from musewave.engine.prompt import MOODS, PromptHints, read_prompt
 from musewave.engine.request import GenerationRequest
-from musewave.engine.theory import MINOR_MODES, NOTE_NAMES, Key, parse_key, parse_progression
+from musewave.engine.theory import MINOR_MODES, Key, parse_key, parse_progression
 from musewave.engine.version import ENGINE_VERSION
 
 PLAN_SCHEMA_VERSION = 1
@@ -368,10 +367,3 @@ def make_plan(request: GenerationRequest) -> Plan:
         mix_profile=genre,
     )
 
-
-def describe_key(key: Key) -> str:
-    return f"{NOTE_NAMES[key.tonic]} {key.mode}"
-
-
-def bars_of(plan: Plan) -> int:
-    return math.ceil(plan.music_beats / plan.beats_per_bar)
