@@ -366,4 +366,3 @@ def make_plan(request: GenerationRequest) -> Plan:
         parts=parts,
         mix_profile=genre,
     )
-

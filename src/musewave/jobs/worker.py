@@ -6,6 +6,7 @@ worker both drive jobs through :class:`JobRunner`.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +107,7 @@ class JobRunner:
 
         try:
             with _LeaseKeeper(self.queue, job.id, self.worker_id, self.lease_ms):
+                _remove_staging_leftovers(out_dir)
                 if attempt <= self.fail_attempts:
                     raise InjectedFault(f"injected failure on attempt {attempt}")
                 result = generate(
@@ -150,6 +152,15 @@ class JobRunner:
             )
         )
         return state
+
+
+def _remove_staging_leftovers(out_dir: Path) -> None:
+    """The engine stages its files in hidden folders inside ``out_dir`` and removes them
+    itself, unless its process was killed: drop what an earlier, killed attempt left."""
+    if out_dir.is_dir():
+        for path in out_dir.iterdir():
+            if path.name.startswith(".") and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _assets(result: GenerationResult, job_id: str) -> list[AssetRecord]:

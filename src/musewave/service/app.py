@@ -18,6 +18,8 @@ from musewave.service.routes import admin, events, generations, health, jobs
 from musewave.service.runtime import build_queue
 from musewave.service.services import Services
 
+STREAM_DRAIN_TIMEOUT_S = 2.0
+
 
 async def _requeue_stalled_forever(services: Services) -> None:
     """Jobs whose worker stopped renewing its lease go back to the queue."""
@@ -27,6 +29,17 @@ async def _requeue_stalled_forever(services: Services) -> None:
         if requeued and services.pool is not None:
             for _ in requeued:
                 services.pool.notify()
+
+
+async def end_streams(app: FastAPI, timeout_s: float = STREAM_DRAIN_TIMEOUT_S) -> None:
+    """The first step of a graceful shutdown, to run before the server drops its connections
+    (which would close WebSockets with 1012): stop accepting jobs and end every progress
+    stream, so WebSockets close with 1001 Going Away and SSE streams end."""
+    services: Services | None = getattr(app.state, "services", None)
+    if services is None:
+        return
+    services.accepting = False
+    await services.bus.drain(timeout_s)
 
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:

@@ -39,12 +39,17 @@ class Subscription:
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._empty = asyncio.Event()  # set while nobody is subscribed
+        self._empty.set()
         self.closed = False
 
     @contextlib.contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
         subscription = Subscription(job_id)
+        if self.closed:  # shutting down: the stream ends at once
+            subscription.offer(None)
         self._subscribers.setdefault(job_id, set()).add(subscription)
+        self._empty.clear()
         try:
             yield subscription
         finally:
@@ -52,6 +57,8 @@ class EventBus:
             subscribers.discard(subscription)
             if not subscribers:
                 self._subscribers.pop(job_id, None)
+            if not self._subscribers:
+                self._empty.set()
 
     def publish(self, event: JobEvent) -> None:
         """Deliver ``event`` to every subscriber of its job. Call on the event loop thread."""
@@ -69,3 +76,10 @@ class EventBus:
         for subscribers in self._subscribers.values():
             for subscription in subscribers:
                 subscription.offer(None)
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Close, then wait up to ``timeout_s`` for every subscriber to leave (True if all did)."""
+        self.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._empty.wait(), timeout_s)
+        return self._empty.is_set()

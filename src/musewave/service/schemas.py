@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from musewave.engine.request import GenerationRequest
 from musewave.jobs import AssetRecord, JobRecord, JobState, Priority
@@ -40,11 +40,13 @@ class GenerationBody(GenerationRequest):
     ] = Field(default_factory=list)
     priority: Priority = Priority.NORMAL
 
-    @model_validator(mode="after")
-    def _no_video_yet(self) -> GenerationBody:
-        if self.generate_video:
+    @field_validator("generate_video")
+    @classmethod
+    def _no_video_yet(cls, value: bool) -> bool:
+        # A field validator, so the 422 names the field (a model validator would not).
+        if value:
             raise ValueError("video generation is not available on this server yet")
-        return self
+        return value
 
     def to_request(self) -> GenerationRequest:
         data = {k: v for k, v in self.model_dump().items() if k in _REQUEST_FIELDS}

@@ -1,0 +1,95 @@
+"""A failing worker retries with the configured backoff, dead-letters, and re-drive completes.
+
+Failures come from ``MUSEWAVE_TEST_FAIL_ATTEMPTS`` (a test-only hook: the first N attempts of
+every job fail before rendering). The delays are the default 2/6/18 s scaled 1:4.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+from musewave.jobs import RetryPolicy
+from tests.service.conftest import StartServer
+from tests.service.support import WsWatcher, get_job, submit, track
+
+DELAYS_S = (0.5, 1.5, 4.5)
+SLACK_S = 2.0  # how much later than its delay a retry may start on a loaded machine
+EARLY_S = 0.05
+
+
+def test_default_retry_delays_are_2_6_18_seconds() -> None:
+    policy = RetryPolicy()
+    assert [policy.delay_for(n) for n in (1, 2, 3)] == [2.0, 6.0, 18.0]
+    assert policy.max_attempts == 4
+
+
+def test_retries_with_backoff_then_dead_letter_then_redrive(start_server: StartServer) -> None:
+    env = {
+        "MUSEWAVE_TEST_FAIL_ATTEMPTS": "4",
+        "MUSEWAVE_RETRY_DELAYS_S": ",".join(str(d) for d in DELAYS_S),
+        "MUSEWAVE_CONCURRENCY": "1",
+    }
+    server = start_server(**env)
+    with server.client() as client:
+        job_id = submit(client, track("doomed to fail", seed=11))["job_id"]
+        with WsWatcher(server, job_id) as watcher:
+            events = watcher.wait_done(timeout_s=60)
+        assert watcher.close_code == 1000
+
+        attempts = [e for e in events if e["type"] in ("error", "failed")]
+        assert [e["type"] for e in attempts] == ["error", "error", "error", "failed"]
+        assert [e["attempt"] for e in attempts] == [1, 2, 3, 4]
+        assert all(f"injected failure on attempt {e['attempt']}" in e["error"] for e in attempts)
+        assert [e["stage"] for e in attempts] == ["queued", "queued", "queued", "dead"]
+        assert events[-1] == attempts[-1]
+        assert not [e for e in events if e["type"] in ("progress", "completed")]
+        # Each attempt fails the moment it starts, so the gaps between failures are the gaps
+        # between attempt starts: at least the configured delay, and not much more. (The
+        # event is stamped a few ms after the backoff starts, hence EARLY_S.)
+        failed_at = [datetime.fromisoformat(e["ts"]) for e in attempts]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(failed_at)]
+        for gap, delay in zip(gaps, DELAYS_S, strict=True):
+            assert delay - EARLY_S <= gap < delay + SLACK_S, (gaps, DELAYS_S)
+
+        job = get_job(client, job_id)
+        assert job["state"] == "dead" and job["attempts"] == job["max_attempts"] == 4
+        assert "injected failure on attempt 4" in job["error"]
+        assert job["error_kind"] == "internal" and job["assets"] == []
+        dead = client.get("/v1/admin/dead").json()["jobs"]
+        assert [j["id"] for j in dead] == [job_id]
+        assert client.get("/v1/admin/queue").json()["dead"] == 1
+    assert server.stop() == 0
+
+    # The same data, without the fault hook: re-drive gives the job a fresh set of attempts.
+    env.pop("MUSEWAVE_TEST_FAIL_ATTEMPTS")
+    server = start_server(server.data_dir, **env)
+    with server.client() as client:
+        assert get_job(client, job_id)["state"] == "dead"
+        with WsWatcher(server, job_id) as watcher:
+            late = watcher.wait_done(timeout_s=10)
+        assert (late[0]["type"], late[0]["message"]) == ("connected", "dead")
+        assert (late[-1]["type"], late[-1]["stage"]) == ("failed", "dead")
+        redriven = client.post(f"/v1/admin/jobs/{job_id}/redrive")
+        assert redriven.status_code == 202, redriven.text
+        view = redriven.json()
+        assert (view["state"], view["attempts"], view["error"]) == ("queued", 0, None)
+        assert view["timings"]["started_at"] is None
+        with WsWatcher(server, job_id) as watcher:
+            events = watcher.wait_done(timeout_s=60)
+        assert events[-1]["type"] == "completed"
+        job = get_job(client, job_id)
+        assert job["state"] == "completed" and job["attempts"] == 1
+        assert job["error"] is None and job["assets"]
+        assert client.get("/v1/admin/dead").json()["jobs"] == []
+        again = client.post(f"/v1/admin/jobs/{job_id}/redrive")
+        assert again.status_code == 409
+
+        # Cleaning finished jobs removes the job and its files.
+        assert (server.data_dir / "assets" / job_id).is_dir()
+        kept = client.post("/v1/admin/clean", params={"older_than_s": 3600})
+        assert kept.json() == {"removed_jobs": []}
+        cleaned = client.post("/v1/admin/clean", params={"older_than_s": 0})
+        assert cleaned.status_code == 200 and cleaned.json() == {"removed_jobs": [job_id]}
+        assert client.get(f"/v1/jobs/{job_id}").status_code == 404
+        assert not (server.data_dir / "assets" / job_id).exists()
