@@ -157,7 +157,9 @@ def _print_summary(result: GenerationResult) -> None:
     out_console.print(f"\n[bold]{plan.title}[/]  ({plan.genre}, seed {plan.seed})")
     out_console.print(
         f"{plan.bpm:.1f} BPM · {plan.key} · {plan.time_signature} · {plan.duration_s:.2f} s · "
-        f"{result.integrated_lufs:.1f} LUFS integrated · true peak {result.true_peak_dbtp:.1f} dBTP"
+        f"{result.integrated_lufs:.1f} LUFS integrated · "
+        f"true peak {result.true_peak_dbtp:.1f} dBTP",
+        soft_wrap=True,
     )
     sections = Table("section", "start", "end", "bars", title="Sections", title_justify="left")
     for s in plan.sections:
