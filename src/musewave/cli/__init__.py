@@ -9,7 +9,7 @@ from musewave.cli.console import out_console
 from musewave.cli.generate import generate_command
 from musewave.cli.ops import db_app, jobs_app, queue_app
 from musewave.cli.serve import serve_command
-from musewave.engine import ENGINE_VERSION
+from musewave.engine.version import ENGINE_VERSION
 
 app = typer.Typer(
     help="MuseWave: a text prompt becomes a finished, mastered track.",

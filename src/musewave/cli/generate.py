@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -12,17 +12,17 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from musewave.cli.console import err_console, fail, out_console
-from musewave.engine import (
+from musewave.engine.errors import Cancelled, EngineError
+from musewave.engine.request import (
     AUDIO_FORMATS,
-    Cancelled,
-    EngineError,
+    CLI_DURATION_RANGE_S,
+    DURATION_RANGE_CONTEXT,
     GenerationRequest,
-    GenerationResult,
-    ProgressEvent,
-    generate,
-    resolve_seed,
 )
-from musewave.engine.request import CLI_DURATION_RANGE_S, DURATION_RANGE_CONTEXT
+
+if TYPE_CHECKING:
+    from musewave.engine.pipeline import GenerationResult
+    from musewave.engine.progress import ProgressEvent
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -81,6 +81,8 @@ def generate_command(
     if out.exists() and not out.is_dir():
         raise fail(f"output path {out} exists and is not a folder; choose another --out")
 
+    from musewave.engine.pipeline import resolve_seed  # the DSP stack loads only to render
+
     request = resolve_seed(request)
     if seed is None:
         err_console.print(f"seed: {request.seed} (pass --seed {request.seed} to reproduce)")
@@ -99,6 +101,8 @@ def generate_command(
 def _run_with_progress(
     request: GenerationRequest, out: Path, *, stems: bool, midi: bool
 ) -> GenerationResult:
+    from musewave.engine.pipeline import generate
+
     if not err_console.is_terminal:
         last_stage = ""
 

@@ -1,0 +1,56 @@
+"""Running the app under uvicorn, with MuseWave's shutdown order and exit status."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from musewave.config import Settings
+from musewave.service.app import create_app, end_streams
+
+WS_PING_INTERVAL_S = 30.0
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, ending the progress streams (WebSockets close with 1001) before it drops
+    connections on shutdown (it would close WebSockets with 1012 Service Restart)."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI):
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await end_streams(self.app)
+        await super().shutdown(sockets)
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def run_server(settings: Settings) -> None:
+    """Serve until SIGTERM/Ctrl-C (exit 0); exit 3 when the app cannot start."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws_ping_interval=WS_PING_INTERVAL_S,
+        ws_ping_timeout=WS_PING_INTERVAL_S,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+        log_level=settings.log_level,
+    )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: a
+    # graceful stop is a clean exit (status 0), not death by signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    server = _Server(config, app)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a graceful stop too
+        server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
