@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,6 @@ import soundfile
 
 from musewave.engine.encode import FORMATS, OPUS_SAMPLE_RATE
 from musewave.engine.errors import ValidationFailed
-from musewave.engine.loudness import rms_dbfs, sample_peak_dbfs
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -72,15 +72,9 @@ class FileReport:
     sha256: str
 
 
-# WAV and FLAC decode through libsndfile: one call instead of thousands of FFmpeg frames.
-_LIBSNDFILE_SUFFIXES = {".wav": "wav", ".flac": "flac"}
-
-
-def _probe_pcm(path: Path) -> tuple[FloatArray, int, str]:
-    info = soundfile.info(str(path))
-    fmt = {"WAV": "wav", "FLAC": "flac"}.get(info.format, "")
-    data, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    return np.ascontiguousarray(data.T), int(sample_rate), fmt
+# WAV and FLAC decode through libsndfile: one call per block instead of thousands of frames.
+_LIBSNDFILE_SUFFIXES = frozenset({".wav", ".flac"})
+_PCM_BLOCK_FRAMES = 1 << 18
 
 
 def _frame_samples(frame: av.AudioFrame) -> FloatArray:
@@ -97,30 +91,98 @@ def _frame_samples(frame: av.AudioFrame) -> FloatArray:
     return np.asarray(data, dtype=np.float32)
 
 
-def _probe(path: Path) -> tuple[FloatArray, int, str]:
-    """Decode ``path``: (audio (channels, n) float32, sample rate, our format name or '')."""
-    if path.suffix.lower() in _LIBSNDFILE_SUFFIXES:
-        return _probe_pcm(path)
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            raise ValueError("no audio stream")
-        stream = container.streams.audio[0]
-        codec = stream.codec_context.name
-        container_name = container.format.name
-        chunks: list[FloatArray] = []
-        sample_rate = int(stream.rate or 0)
-        for frame in container.decode(stream):
-            sample_rate = frame.sample_rate
-            chunks.append(_frame_samples(frame))
-        channels = stream.codec_context.channels
-    if container_name == "ogg":
+@dataclass(frozen=True)
+class _Stream:
+    """A decodable file: its format name ('' if not ours), rate, channels and audio blocks."""
+
+    fmt: str
+    sample_rate: int
+    channels: int
+    blocks: Iterator[FloatArray]  # float32 (channels, n) each
+
+
+def _open_pcm(path: Path) -> _Stream:
+    info = soundfile.info(str(path))
+    fmt = {"WAV": "wav", "FLAC": "flac"}.get(info.format, "")
+    blocks = (
+        np.ascontiguousarray(block.T)
+        for block in soundfile.blocks(
+            str(path), blocksize=_PCM_BLOCK_FRAMES, dtype="float32", always_2d=True
+        )
+    )
+    return _Stream(fmt, int(info.samplerate), int(info.channels), blocks)
+
+
+def _open_av(path: Path) -> _Stream:
+    container = av.open(str(path))
+    if not container.streams.audio:
+        container.close()
+        raise ValueError("no audio stream")
+    stream = container.streams.audio[0]
+    codec = stream.codec_context.name
+    if container.format.name == "ogg":
         fmt = _OGG_CODECS.get(codec, "")
     else:
         # FFmpeg may list aliases, e.g. "mov,mp4,m4a"
-        names = container_name.split(",")
+        names = container.format.name.split(",")
         fmt = next((ours for name, ours in _CONTAINER_FORMATS.items() if name in names), "")
-    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
-    return audio, sample_rate, fmt
+
+    def blocks() -> Iterator[FloatArray]:
+        with container:
+            for frame in container.decode(stream):
+                yield _frame_samples(frame)
+
+    # The decoder's rate: Opus always decodes at 48 kHz whatever the header says.
+    rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+    return _Stream(fmt, rate, int(stream.codec_context.channels), blocks())
+
+
+def _open(path: Path) -> _Stream:
+    return _open_pcm(path) if path.suffix.lower() in _LIBSNDFILE_SUFFIXES else _open_av(path)
+
+
+def _probe(path: Path) -> tuple[FloatArray, int, str]:
+    """Decode ``path``: (audio (channels, n) float32, sample rate, our format name or '')."""
+    stream = _open(path)
+    chunks = list(stream.blocks)
+    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((stream.channels, 0), np.float32)
+    return audio, stream.sample_rate, stream.fmt
+
+
+@dataclass
+class _Levels:
+    """Running totals over decoded blocks, so validation never holds the whole file."""
+
+    channels: int
+    n_samples: int = 0
+    sum_squares: float = 0.0
+    peak: float = 0.0
+    finite: bool = True
+    clipped: int = 0
+
+    def add(self, block: FloatArray) -> None:
+        flat = block.reshape(-1)
+        if flat.size == 0:
+            return
+        self.n_samples += block.shape[1]
+        high, low = float(flat.max()), float(flat.min())
+        if not (math.isfinite(high) and math.isfinite(low)):
+            self.finite = False
+            return
+        self.peak = max(self.peak, high, -low)
+        self.sum_squares += float(np.dot(flat, flat))  # float32 per block, summed in float64
+        if self.peak >= CLIP_LEVEL:
+            self.clipped += int(np.count_nonzero(np.abs(flat) >= CLIP_LEVEL))
+
+    @property
+    def rms_dbfs(self) -> float:
+        total = self.n_samples * self.channels
+        mean_square = self.sum_squares / total if total else 0.0
+        return 10.0 * math.log10(mean_square) if mean_square > 0.0 else -math.inf
+
+    @property
+    def peak_dbfs(self) -> float:
+        return 20.0 * math.log10(self.peak) if self.peak > 0.0 else -math.inf
 
 
 def decode_audio(path: Path) -> tuple[FloatArray, int]:
@@ -170,16 +232,24 @@ def validate_audio_file(
     if size_bytes == 0:
         raise _fail("size", "0 bytes", "a non-empty file", path)
     try:
-        audio, sample_rate, fmt = _probe(path)
+        stream = _open(path)
+        levels = _Levels(stream.channels)
+        for block in stream.blocks:
+            levels.add(block)
     except (av.FFmpegError, soundfile.SoundFileError, OSError, ValueError, EOFError) as error:
         raise _fail("decode", f"error {error!r}", "a decodable audio file", path) from error
+    fmt, sample_rate, channels, n_samples = (
+        stream.fmt,
+        stream.sample_rate,
+        stream.channels,
+        levels.n_samples,
+    )
 
     suffix = path.suffix.lstrip(".").lower()
     if not fmt:
         raise _fail("format", "an unrecognised container/codec", f"one of {FORMATS}", path)
     if suffix in FORMATS and suffix != fmt:
         raise _fail("format", fmt, f"{suffix} (from the file name)", path)
-    channels, n_samples = audio.shape
     if channels != expected_channels:
         raise _fail("channels", channels, expected_channels, path)
     expected_rate = OPUS_SAMPLE_RATE if fmt == "opus" else expected_sample_rate
@@ -195,14 +265,13 @@ def validate_audio_file(
             f"{expected_duration_s:.3f} s ± {tolerance_s:.3f} s",
             path,
         )
-    if not np.all(np.isfinite(audio)):
+    if not levels.finite:
         raise _fail("finite samples", "NaN or infinite samples", "finite samples", path)
-    rms = rms_dbfs(audio)
+    rms = levels.rms_dbfs
     if min_rms_dbfs is not None and not rms >= min_rms_dbfs:
         raise _fail("silence", f"RMS {rms:.1f} dBFS", f">= {min_rms_dbfs:.1f} dBFS", path)
-    clipped = int(np.count_nonzero(np.abs(audio) >= CLIP_LEVEL))
-    if clipped:
-        raise _fail("clipping", f"{clipped} samples at |x| >= {CLIP_LEVEL}", "0", path)
+    if levels.clipped:
+        raise _fail("clipping", f"{levels.clipped} samples at |x| >= {CLIP_LEVEL}", "0", path)
     _check_size(fmt, size_bytes, n_samples, sample_rate, channels, path)
     return FileReport(
         path=path,
@@ -211,7 +280,7 @@ def validate_audio_file(
         sample_rate=sample_rate,
         channels=channels,
         size_bytes=size_bytes,
-        peak_dbfs=sample_peak_dbfs(audio),
+        peak_dbfs=levels.peak_dbfs,
         rms_dbfs=rms,
         sha256=_sha256(path),
     )
