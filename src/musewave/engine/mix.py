@@ -456,13 +456,14 @@ def sidechain_envelope(
     if onsets.size == 0 or n_samples == 0:
         return np.zeros(n_samples, dtype=np.float32)
     release = max(1.0, release_ms * 1e-3 * sample_rate)
-    never = -(2**31) + 1
-    last_kick = np.full(n_samples, never, dtype=np.int64)
-    last_kick[onsets] = onsets
-    np.maximum.accumulate(last_kick, out=last_kick)
-    since = np.arange(n_samples, dtype=np.int64) - last_kick
-    phase = np.minimum(since, release).astype(np.float32) * np.float32(math.pi / release)
-    duck = np.float32(0.5) + np.float32(0.5) * np.cos(phase)
+    length = math.ceil(release)
+    phase = np.arange(length, dtype=np.float32) * np.float32(math.pi / release)
+    pump = np.float32(0.5) + np.float32(0.5) * np.cos(phase)
+    duck = np.zeros(n_samples, dtype=np.float32)
+    # Each kick restarts the pump; it runs until the release ends or the next kick.
+    ends = np.minimum(np.append(onsets[1:], n_samples), onsets + length)
+    for start, end in zip(onsets.tolist(), ends.tolist(), strict=True):
+        duck[start:end] = pump[: end - start]
     attack = max(1, round(SIDECHAIN_ATTACK_MS * 1e-3 * sample_rate))
     # Box-smoothing both ways turns the jump at each kick into a short ramp.
     return np.asarray(ndimage.uniform_filter1d(duck, attack, mode="nearest"), dtype=np.float32)
