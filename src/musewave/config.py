@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     retry_delays_s: Annotated[tuple[float, ...], NoDecode] = (2.0, 6.0, 18.0)
 
     redis_url: str | None = None
+    # None: an in-process LRU. A Redis URL (may be a separate, allkeys-lru Redis) otherwise.
+    cache_url: str | None = None
     min_free_disk_mb: Annotated[int, Field(ge=0)] = 200
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"

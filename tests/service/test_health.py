@@ -20,7 +20,7 @@ def test_health_probes(server: ServerProcess) -> None:
         body = detail.json()
         assert body["status"] == "ok"
         components = body["components"]
-        assert set(components) == {"database", "storage", "queue"}
+        assert set(components) == {"database", "storage", "queue", "cache"}
         assert all(c["ok"] is True for c in components.values())
         assert components["database"]["revision"] == components["database"]["head"] is not None
         assert components["storage"]["free_mb"] >= components["storage"]["min_free_mb"]

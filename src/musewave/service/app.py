@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from musewave import __version__
+from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
 from musewave.jobs.local_pool import LocalWorkerPool
@@ -50,7 +51,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         await run_in_threadpool(upgrade, settings.resolved_database_url)
         settings.storage_dir.mkdir(parents=True, exist_ok=True)
         queue, engine = build_queue(settings)
-        services = Services(settings, queue, engine, EventBus(), asyncio.get_running_loop())
+        services = Services(
+            settings,
+            queue,
+            engine,
+            EventBus(),
+            asyncio.get_running_loop(),
+            make_cache(settings.cache_url),
+        )
         # This process owns every local worker, so anything "active" now was orphaned by a
         # previous run that died: put it back in the queue before workers start.
         await run_in_threadpool(queue.recover_all_active)
@@ -71,6 +79,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 if killed:
                     await run_in_threadpool(queue.recover_all_active)
             engine.dispose()
+            services.cache.close()
 
     app = FastAPI(
         title="MuseWave",

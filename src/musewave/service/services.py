@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from musewave.cache import Cache
 from musewave.config import Settings
 from musewave.jobs import JobRecord, LocalQueue
 from musewave.jobs.events import JobEvent
@@ -44,6 +45,7 @@ class Services:
     engine: Engine
     bus: EventBus
     loop: asyncio.AbstractEventLoop
+    cache: Cache
     pool: LocalWorkerPool | None = None
     accepting: bool = True
     background: list[asyncio.Task[None]] = field(default_factory=list)

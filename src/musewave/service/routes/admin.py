@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from musewave.jobs import JobState, QueueStats
 from musewave.service.deps import ServicesDep, job_or_404
+from musewave.service.routes.jobs import JOB_VIEWS
 from musewave.service.schemas import JobPage, JobView
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -62,5 +63,6 @@ async def clean(
     removed = await run_in_threadpool(services.queue.clean_with_assets, older_than_s)
     root = Path(services.settings.storage_dir)
     for job in removed:
+        services.cache.delete(JOB_VIEWS, job.job_id)
         await run_in_threadpool(shutil.rmtree, root / job.job_id, True)
     return CleanResult(removed_jobs=[job.job_id for job in removed])

@@ -48,6 +48,18 @@ def _check_storage(services: Services) -> dict[str, Any]:
     return {"ok": free_mb >= minimum, "free_mb": round(free_mb), "min_free_mb": minimum}
 
 
+def _check_cache(services: Services) -> dict[str, Any]:
+    """Informational: a cache outage degrades to misses, so it never makes the service unready."""
+    stats = services.cache.stats()
+    return {
+        "ok": True,
+        "backend": type(services.cache).__name__,
+        "hits": stats.hits,
+        "misses": stats.misses,
+        "errors": stats.errors,
+    }
+
+
 def _check_queue(services: Services) -> dict[str, Any]:
     alive = services.pool.alive() if services.pool is not None else 0
     wanted = services.settings.concurrency
@@ -65,6 +77,7 @@ async def _components(services: Services) -> dict[str, dict[str, Any]]:
         "database": await run_in_threadpool(_check_database, services),
         "storage": await run_in_threadpool(_check_storage, services),
         "queue": _check_queue(services),
+        "cache": _check_cache(services),
     }
 
 

@@ -7,19 +7,38 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from musewave.jobs import JobState
 from musewave.jobs.events import JobEvent
 from musewave.service.deps import ServicesDep, job_or_404
 from musewave.service.schemas import AssetView, JobPage, JobView
+from musewave.service.services import Services
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
+# Views of completed jobs never change (until cleaned), so status polls are served from the
+# cache; the short TTL bounds staleness after a `musewave queue clean` from another process.
+JOB_VIEWS = "job-views"
+JOB_VIEW_TTL_S = 60.0
+
+
+def _job_view_json(services: Services, job_id: str) -> bytes:
+    cached = services.cache.get(JOB_VIEWS, job_id)
+    if cached is not None:
+        return cached
+    job = job_or_404(services, job_id)
+    body = JobView.of(job).model_dump_json().encode()
+    if job.state == JobState.COMPLETED:
+        services.cache.set(JOB_VIEWS, job_id, body, ttl_s=JOB_VIEW_TTL_S)
+    return body
+
+
 @router.get("/{job_id}", response_model=JobView)
-async def get_job(job_id: str, services: ServicesDep) -> JobView:
-    return JobView.of(await run_in_threadpool(job_or_404, services, job_id))
+async def get_job(job_id: str, services: ServicesDep) -> Response:
+    body = await run_in_threadpool(_job_view_json, services, job_id)
+    return Response(body, media_type="application/json")
 
 
 @router.get("", response_model=JobPage)
