@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PYTEST_ARGS ?=
 
 .PHONY: install install-dev demo test lint format bench clean
 
@@ -33,8 +34,9 @@ format: install-dev
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# Private PostgreSQL and Redis for the tests (installed with apt-get when missing), stopped after.
 test: lint
-	$(BIN)/python -m pytest
+	scripts/test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py

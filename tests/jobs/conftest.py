@@ -1,9 +1,10 @@
-"""Queue fixtures: a migrated SQLite file per test and a clock the test moves by hand."""
+"""Queue fixtures: a migrated database per test, on SQLite and on PostgreSQL (every test that
+uses the database runs once per backend), and a clock the test moves by hand.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from musewave.db import make_engine, make_session_factory, upgrade
 from musewave.jobs import LocalQueue, RetryPolicy
+from tests.conftest import DATABASE_BACKENDS, FreshDatabase
 from tests.jobs.support import FakeClock, MakeQueue
 
 
@@ -19,9 +21,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{(tmp_path / 'queue.db').as_posix()}"
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, fresh_database: FreshDatabase) -> str:
+    """A new database migrated to head: a SQLite file, or a database on the test PostgreSQL."""
+    url = fresh_database(request.param)
     upgrade(url)
     return url
 

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import timedelta
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from musewave.db import Asset, Base, make_engine, make_session_factory
+from musewave.db import Asset, Job, make_engine, make_session_factory, write_transaction
 from musewave.jobs import JobRecord, JobState, LocalQueue, Priority, RetryPolicy
 from tests.jobs.support import LEASE_MS, START, FakeClock, MakeQueue, make_asset, make_request
 
@@ -81,15 +83,20 @@ def test_claims_take_high_then_normal_then_low_fifo_within_each(
     assert queue.claim("w1", LEASE_MS) is None
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    # One database for all examples: each example starts by emptying it.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(priorities=st.lists(st.sampled_from(list(Priority)), min_size=1, max_size=12))
-def test_claim_order_is_a_stable_sort_by_priority(priorities: list[Priority]) -> None:
-    engine = make_engine("sqlite://")
-    Base.metadata.create_all(engine)
+def test_claim_order_is_a_stable_sort_by_priority(
+    sessions: sessionmaker[Session], priorities: list[Priority]
+) -> None:
+    with write_transaction(sessions) as session:
+        session.execute(delete(Job))
     clock = FakeClock()
-    queue = LocalQueue(
-        make_session_factory(engine), RetryPolicy(), rate_limit_per_s=float("inf"), clock=clock
-    )
+    queue = LocalQueue(sessions, RetryPolicy(), rate_limit_per_s=float("inf"), clock=clock)
     enqueued = []
     for n, priority in enumerate(priorities):
         enqueued.append((priority.rank, n, _enqueue_new(queue, f"track {n}", priority=priority).id))
@@ -98,7 +105,6 @@ def test_claim_order_is_a_stable_sort_by_priority(priorities: list[Priority]) ->
     claimed = [_claim(queue).id for _ in priorities]
 
     assert claimed == [job_id for _, _, job_id in sorted(enqueued)]
-    engine.dispose()
 
 
 def test_failed_attempts_wait_2_6_18_seconds_then_go_dead(
@@ -566,3 +572,72 @@ def test_processes_claiming_one_database_never_share_a_job(
     assert set(all_claims) == ids
     for worker_id, claimed in claims.items():
         assert all(_get(queue, job_id).worker_id == worker_id for job_id in claimed)
+
+
+FROZEN_NOW = START + timedelta(hours=1)
+
+
+def _frozen_clock() -> datetime:
+    return FROZEN_NOW
+
+
+def _claim_at_one_instant(database_url: str, worker_id: str, barrier: Any, results: Any) -> None:
+    """Claim as fast as possible while time stands still (rate limit: 5 starts per second)."""
+    engine = make_engine(database_url)
+    queue = LocalQueue(
+        make_session_factory(engine), RetryPolicy(), rate_limit_per_s=5.0, clock=_frozen_clock
+    )
+    queue.stats()
+    barrier.wait()
+    claimed = [job.id for _ in range(20) if (job := queue.claim(worker_id, LEASE_MS)) is not None]
+    results.put((worker_id, claimed))
+    engine.dispose()
+
+
+def test_processes_claiming_at_once_never_exceed_the_start_rate_limit(
+    queue: LocalQueue, database_url: str
+) -> None:
+    for n in range(30):
+        _enqueue_new(queue, f"track {n}")
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=_claim_at_one_instant, args=(database_url, f"p{n}", barrier, results)
+        )
+        for n in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    claims = dict(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+
+    all_claims = [job_id for claimed in claims.values() for job_id in claimed]
+    assert len(all_claims) == len(set(all_claims)) == 5
+    assert queue.stats().active == 5
+
+
+def test_concurrent_duplicate_requests_get_one_job(queue: LocalQueue) -> None:
+    threads = 8
+    barrier = threading.Barrier(threads)
+
+    def _enqueue(n: int) -> tuple[str, bool]:
+        barrier.wait()
+        if n % 2:
+            record, created = queue.enqueue(make_request("same seed", seed=77))
+        else:
+            record, created = queue.enqueue(make_request("keyed"), idempotency_key="k-1")
+        return record.id, created
+
+    with ThreadPoolExecutor(threads) as pool:
+        outcomes = list(pool.map(_enqueue, range(threads)))
+
+    seeded = {outcome for n, outcome in enumerate(outcomes) if n % 2}
+    keyed = {outcome for n, outcome in enumerate(outcomes) if not n % 2}
+    for group in (seeded, keyed):
+        assert len({job_id for job_id, _ in group}) == 1, group
+        assert sum(created for _, created in group) == 1, group
+    assert queue.stats().total == 2

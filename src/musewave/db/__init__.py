@@ -6,6 +6,8 @@ from musewave.db.session import (
     make_engine,
     make_session_factory,
     read_transaction,
+    transaction_lock,
+    write_connection,
     write_transaction,
 )
 
@@ -18,6 +20,8 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "read_transaction",
+    "transaction_lock",
     "upgrade",
+    "write_connection",
     "write_transaction",
 ]

@@ -9,9 +9,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from musewave.db.session import make_engine
+from musewave.db.session import make_engine, transaction_lock, write_connection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
@@ -24,11 +25,18 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database at ``database_url`` to ``revision`` (default: the newest)."""
+    """Migrate the database at ``database_url`` to ``revision`` (default: the newest).
+
+    Safe to call from many processes at once (every API and worker process migrates at
+    start-up): one migrates, the others wait and then find the database at ``revision``.
+    The whole upgrade is one transaction, holding the SQLite write lock or a PostgreSQL
+    advisory lock from its start.
+    """
     config = alembic_config(database_url)
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
     try:
-        with engine.begin() as connection:
+        with write_connection(engine) as connection:
+            transaction_lock(connection, MIGRATION_LOCK)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:

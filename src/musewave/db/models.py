@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints let SQLite batch migrations find and alter them later.
@@ -76,11 +77,16 @@ class Label(TypeDecorator[str]):
         return None if value is None else str(value)
 
 
+# JSON documents: JSONB on PostgreSQL (binary, comparable and indexable; plain ``json`` has
+# no equality operator, so DISTINCT, UNION or GROUP BY over a row would fail), JSON elsewhere.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
-        dict[str, Any]: JSON(),
+        dict[str, Any]: JSONDocument,
     }
 
 

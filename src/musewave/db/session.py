@@ -3,33 +3,71 @@
 SQLite gets what a multi-process queue needs: WAL (readers never block the writer), a busy
 timeout (writers wait their turn instead of failing), foreign keys, and transactions whose
 BEGIN SQLAlchemy emits itself, so :func:`write_transaction` can take the write lock up front
-with ``BEGIN IMMEDIATE``. Any other SQLAlchemy URL is used as is.
+with ``BEGIN IMMEDIATE``.
+
+PostgreSQL (``postgresql+psycopg://``; a plain ``postgresql://`` URL is given the psycopg 3
+driver too) gets a connection pool that checks connections before use, transactions at READ
+COMMITTED, and :func:`transaction_lock` for the few read-then-write decisions that must not
+interleave across processes (SQLite's single writer gives those for free). Any other
+SQLAlchemy URL is used as is.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option read by the SQLite "begin" hook: which BEGIN to emit.
 _SQLITE_BEGIN = "musewave_sqlite_begin"
 _WRITE_OPTIONS: Mapping[str, Any] = {_SQLITE_BEGIN: "IMMEDIATE"}
 
+DEFAULT_POOL_SIZE = 5
+DEFAULT_MAX_OVERFLOW = 10
 
-def make_engine(database_url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
+
+def make_engine(
+    database_url: str | URL,
+    *,
+    busy_timeout_ms: int = 30_000,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    pool_timeout_s: float = 30.0,
+    echo: bool = False,
+) -> Engine:
     """An engine for ``database_url``. For a SQLite file, its directory is created if missing.
+
+    Server databases get a pool of ``pool_size`` connections kept open, up to
+    ``max_overflow`` more under load, waiting at most ``pool_timeout_s`` for a free one, and a
+    liveness check before each checkout (a restarted server costs no failed request).
+    ``busy_timeout_ms`` applies to SQLite only.
 
     Create engines after forking: a process must not reuse its parent's pooled connections.
     """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql":
+            if url.drivername == "postgresql":
+                # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
+                url = url.set(drivername="postgresql+psycopg")
+            if "application_name" not in url.query:
+                connect_args["application_name"] = "musewave"
+        return create_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout_s,
+            connect_args=connect_args,
+        )
 
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -75,8 +113,37 @@ def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """Like :func:`read_transaction`, but holding the write lock from the start on SQLite.
 
     ``BEGIN IMMEDIATE`` makes read-then-write sequences atomic across processes and avoids
-    the deadlock of two readers both upgrading to writers. Other backends begin normally.
+    the deadlock of two readers both upgrading to writers. Other backends begin normally
+    (PostgreSQL: READ COMMITTED); use guarded updates, row locks or :func:`transaction_lock`.
     """
     with sessions() as session, session.begin():
         session.connection(execution_options=_WRITE_OPTIONS)
         yield session
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A Core connection in a transaction, with the write lock from the start on SQLite."""
+    with engine.connect() as connection:
+        connection.execution_options(**_WRITE_OPTIONS)
+        with connection.begin():
+            yield connection
+
+
+def transaction_lock(target: Session | Connection, name: str) -> None:
+    """Wait for, then hold until the current transaction ends, the exclusive lock ``name``.
+
+    Every process using the database sees the same lock (PostgreSQL: a transaction-level
+    advisory lock on a 64-bit hash of ``name``). On SQLite this does nothing: a transaction
+    from :func:`write_transaction` already excludes all other writers.
+    """
+    connection = target.connection() if isinstance(target, Session) else target
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
+def lock_key(name: str) -> int:
+    """The signed 64-bit advisory-lock key for ``name`` (stable across processes)."""
+    digest = hashlib.sha256(f"musewave:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -1,10 +1,19 @@
-"""The local queue: durable on the SQL database, for worker processes on one machine.
+"""The local queue: durable on the SQL database, for worker processes sharing one database
+(SQLite on one machine, or PostgreSQL).
 
 Every state change is one ``UPDATE jobs ... WHERE id = :id AND state = :expected [AND
 worker_id = :holder]`` whose row count says whether it happened, run inside a write
-transaction (``BEGIN IMMEDIATE`` on SQLite, so reads that decide a change are atomic with it).
-Two workers can therefore never claim one job, and a worker that lost its job (lease expired
-and re-queued, or re-claimed by someone else) can never complete, fail or cancel it.
+transaction. Two workers can therefore never claim one job, and a worker that lost its job
+(lease expired and re-queued, or re-claimed by someone else) can never complete, fail or
+cancel it.
+
+The few decisions that read before they write are made atomic per backend. SQLite: the write
+transaction is ``BEGIN IMMEDIATE``, so there is one writer at a time. PostgreSQL (READ
+COMMITTED): a claim picks its job with ``FOR UPDATE SKIP LOCKED`` (concurrent claims take
+different rows without waiting), counts recent starts for the rate limit under a
+transaction-level advisory lock (so concurrent claims cannot all see room for one more), and
+a seeded enqueue looks for a duplicate under an advisory lock on its fingerprint (so two
+identical requests at once make one job). Idempotency keys are unique in the table.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from musewave.db.models import Asset, Job
-from musewave.db.session import read_transaction, write_transaction
+from musewave.db.session import read_transaction, transaction_lock, write_transaction
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
 from musewave.jobs.records import AssetRecord, JobRecord, QueueStats, RemovedJob
@@ -37,6 +46,9 @@ COMPLETED_STAGE = "completed"
 MAX_PAGE_SIZE = 500
 MAX_ERROR_CHARS = 10_000
 _DELETE_CHUNK = 500
+# Names of the transaction locks (see musewave.db.transaction_lock; no-ops on SQLite).
+START_LOCK = "jobs:start"
+FINGERPRINT_LOCK = "jobs:fingerprint:{fingerprint}"
 
 
 def utc_now() -> datetime:
@@ -97,12 +109,14 @@ class LocalQueue:
         ``created`` is False when an existing job answers the request: the job holding
         ``idempotency_key``; or, for a seeded request, a completed job with the same
         fingerprint (a result-cache hit) or a queued/active one (attach to it). Unseeded
-        requests always make a new job.
+        requests always make a new job. Concurrent identical requests get one job.
         """
         now = self._now()
         fingerprint = request.fingerprint()
         try:
             with write_transaction(self._sessions) as session:
+                if request.seed is not None:
+                    transaction_lock(session, FINGERPRINT_LOCK.format(fingerprint=fingerprint))
                 existing = _find_duplicate(session, idempotency_key, request.seed, fingerprint)
                 if existing is not None:
                     return _record(existing), False
@@ -129,7 +143,7 @@ class LocalQueue:
                 return _record(job), True
         except IntegrityError:
             # Another process committed the same idempotency key between our lookup and insert
-            # (possible on backends without BEGIN IMMEDIATE).
+            # (possible on PostgreSQL, which has no BEGIN IMMEDIATE).
             if idempotency_key is None:
                 raise
             with read_transaction(self._sessions) as session:
@@ -228,11 +242,16 @@ class LocalQueue:
         jobs whose ``run_after`` has come. Returns None when nothing is ready or the global
         start rate limit is reached. The job becomes active, held by ``worker_id`` for
         ``lease_ms`` (renew it with :meth:`renew_lease`), and its attempt count goes up.
+
+        With a rate limit, claims from all processes are serialized (on PostgreSQL by an
+        advisory lock held until commit) so the count of recent starts they check is exact.
         """
         if lease_ms <= 0:
             raise ValueError(f"lease_ms must be > 0, got {lease_ms}")
         now = self._now()
         with write_transaction(self._sessions) as session:
+            if self._start_window is not None:
+                transaction_lock(session, START_LOCK)
             if self._start_limit_reached(session, now):
                 return None
             next_id = (
@@ -242,7 +261,8 @@ class LocalQueue:
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
-            # A lost race (only possible without BEGIN IMMEDIATE) just means: try the next one.
+            # SKIP LOCKED: a row another claim is taking is passed over, not waited for. A lost
+            # race (not expected: the row is locked until commit) just means: try the next one.
             for _ in range(3):
                 job_id = session.scalar(next_id)
                 if job_id is None:
@@ -486,7 +506,14 @@ class LocalQueue:
     ) -> list[str]:
         moved: list[str] = []
         with write_transaction(self._sessions) as session:
-            stmt = select(Job).where(Job.state == JobState.ACTIVE)
+            # Rows locked in id order (so two checkers cannot deadlock); rows another
+            # transaction holds (a lease being renewed, a job being completed) are skipped.
+            stmt = (
+                select(Job)
+                .where(Job.state == JobState.ACTIVE)
+                .order_by(Job.id)
+                .with_for_update(skip_locked=True)
+            )
             if expired is not None:
                 stmt = stmt.where(expired)
             for job in session.scalars(stmt).all():
