@@ -316,6 +316,23 @@ def test_recover_all_active_requeues_every_active_job_at_once(
     assert queue.stats().active == 0
 
 
+def test_release_worker_requeues_only_that_processes_jobs(queue: LocalQueue) -> None:
+    jobs = [_enqueue_new(queue, f"track {n}") for n in range(3)]
+    dead_slot_0 = _claim(queue, "host:41:0").id
+    dead_slot_1 = _claim(queue, "host:41:1").id
+    alive = _claim(queue, "host:411:0").id  # a pid sharing the prefix digits is not released
+
+    released = queue.release_worker("host:41:")
+
+    assert set(released) == {dead_slot_0, dead_slot_1}
+    assert {job.id for job in jobs} == {dead_slot_0, dead_slot_1, alive}
+    for job_id in released:
+        record = _get(queue, job_id)
+        assert record.state == JobState.QUEUED
+        assert record.error_kind == "stalled" and "host:41:" in (record.error or "")
+    assert _get(queue, alive).state == JobState.ACTIVE
+
+
 def test_progress_is_recorded_and_clamped(queue: LocalQueue) -> None:
     job = _enqueue_new(queue)
     _claim(queue)

@@ -421,6 +421,15 @@ class LocalQueue:
         now = self._now()
         return self._abandon(None, now, "worker {worker} was gone when the service restarted")
 
+    def release_worker(self, worker_id_prefix: str) -> list[str]:
+        """A worker process exited while holding jobs (ids starting ``worker_id_prefix``): its
+        jobs go back to the queue now, handled like :meth:`requeue_stalled`."""
+        now = self._now()
+        pattern = worker_id_prefix.replace("%", r"\%").replace("_", r"\_") + "%"
+        return self._abandon(
+            Job.worker_id.like(pattern, escape="\\"), now, "worker {worker} exited"
+        )
+
     def redrive(self, job_id: str) -> JobRecord | None:
         """Give a dead (or failed) job a fresh set of attempts. Other states: unchanged."""
         now = self._now()

@@ -37,6 +37,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def worker_id_prefix(pid: int) -> str:
+    """What every job id a worker process claims with starts with (one id per slot)."""
+    return f"{socket.gethostname()}:{pid}:"
+
+
 def worker_main(
     settings_data: dict[str, Any],
     slot: int,
@@ -53,7 +58,7 @@ def worker_main(
 
     settings = Settings.model_validate(settings_data)
     queue, engine = build_queue(settings)
-    worker_id = f"{socket.gethostname()}:{os.getpid()}:{slot}"
+    worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
     runner = JobRunner(
         queue,
         settings.storage_dir,
@@ -91,17 +96,24 @@ class LocalWorkerPool:
         self._pump: threading.Thread | None = None
         self._pumping = threading.Event()
 
+    def _spawn(self, slot: int) -> Any:
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(
+                self.settings.model_dump(mode="json"),
+                slot,
+                self._events,
+                self._wake,
+                self._stop,
+            ),
+            name=f"musewave-worker-{slot}",
+            daemon=True,
+        )
+        process.start()
+        return process
+
     def start(self) -> None:
-        data = self.settings.model_dump(mode="json")
-        for slot in range(self.settings.concurrency):
-            process = self._ctx.Process(
-                target=worker_main,
-                args=(data, slot, self._events, self._wake, self._stop),
-                name=f"musewave-worker-{slot}",
-                daemon=True,
-            )
-            process.start()
-            self._processes.append(process)
+        self._processes = [self._spawn(slot) for slot in range(self.settings.concurrency)]
         self._pumping.set()
         self._pump = threading.Thread(target=self._forward_events, daemon=True)
         self._pump.start()
@@ -113,6 +125,20 @@ class LocalWorkerPool:
             except queue_module.Empty:
                 continue
             self.on_event(event)
+
+    def replace_dead(self) -> list[int]:
+        """Restart worker processes that exited on their own (crash, OOM kill). Returns their
+        pids, whose jobs the caller must put back in the queue."""
+        if self._stop.is_set():
+            return []
+        dead: list[int] = []
+        for slot, process in enumerate(self._processes):
+            if process.is_alive():
+                continue
+            process.join()
+            dead.append(process.pid)
+            self._processes[slot] = self._spawn(slot)
+        return dead
 
     def notify(self) -> None:
         """A job was enqueued: wake one idle worker."""

@@ -13,13 +13,14 @@ from musewave import __version__
 from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
-from musewave.jobs.local_pool import LocalWorkerPool
+from musewave.jobs.local_pool import LocalWorkerPool, worker_id_prefix
 from musewave.service.bus import EventBus
 from musewave.service.routes import admin, events, generations, health, jobs
 from musewave.service.runtime import build_queue
 from musewave.service.services import Services
 
 STREAM_DRAIN_TIMEOUT_S = 2.0
+WORKER_CHECK_S = 1.0
 
 
 async def _requeue_stalled_forever(services: Services) -> None:
@@ -29,6 +30,18 @@ async def _requeue_stalled_forever(services: Services) -> None:
         requeued = await run_in_threadpool(services.queue.requeue_stalled)
         if requeued and services.pool is not None:
             for _ in requeued:
+                services.pool.notify()
+
+
+async def _replace_dead_workers_forever(services: Services) -> None:
+    """A worker that died (crash, OOM kill) is restarted and its jobs re-queued at once,
+    instead of waiting for their leases to expire."""
+    assert services.pool is not None
+    while True:
+        await asyncio.sleep(WORKER_CHECK_S)
+        for pid in services.pool.replace_dead():
+            released = await run_in_threadpool(services.queue.release_worker, worker_id_prefix(pid))
+            for _ in released:
                 services.pool.notify()
 
 
@@ -65,6 +78,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         if start_workers:
             services.pool = LocalWorkerPool(settings, services.on_worker_event)
             services.pool.start()
+            services.background.append(asyncio.create_task(_replace_dead_workers_forever(services)))
         services.background.append(asyncio.create_task(_requeue_stalled_forever(services)))
         app.state.services = services
         try:
