@@ -13,6 +13,7 @@ import pytest
 
 from musewave.engine import STAGES, Cancelled, GenerationRequest, ProgressEvent, generate
 from musewave.engine.loudness import integrated_lufs, true_peak_dbtp
+from musewave.engine.pipeline import STAGING_PREFIX
 from musewave.engine.validate import decode_audio
 from tests.conftest import RenderFn
 
@@ -117,7 +118,7 @@ def test_outputs_are_listed_with_checksums(render: RenderFn) -> None:
     for f in result.files:
         assert f.path.is_file() and f.path.stat().st_size == f.size_bytes
     out_dir = file_named(result, "plan.json").parent
-    assert not [p for p in out_dir.iterdir() if p.name.startswith(".musewave-")]
+    assert not [p for p in out_dir.iterdir() if p.name.startswith(STAGING_PREFIX)]
     plan = json.loads(file_named(result, "plan.json").read_text())
     assert plan["schema_version"] == 1 and plan["seed"] == 1
 

@@ -46,6 +46,7 @@ FADE_OUT_S = 2.0
 MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means it broke
 STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
+STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +108,21 @@ def _staging(out_dir: Path) -> Iterator[Path]:
     """A hidden folder in ``out_dir``; removed whatever happens."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".musewave-", dir=out_dir))
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
     except OSError as error:
         raise InvalidRequest(f"cannot write to {out_dir}: {error.strerror or error}") from error
     try:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_stale_staging(out_dir: Path) -> None:
+    """Delete staging folders a killed process left in ``out_dir`` (a finished or failed
+    ``generate`` removes its own)."""
+    if out_dir.is_dir():
+        for path in out_dir.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _kick_onsets(score: Score, sample_rate: int) -> NDArray[np.int64]:

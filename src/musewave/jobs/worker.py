@@ -6,13 +6,13 @@ worker both drive jobs through :class:`JobRunner`.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from musewave.engine import Cancelled, GenerationResult, ProgressEvent, generate, resolve_seed
+from musewave.engine.pipeline import remove_stale_staging
 from musewave.jobs.events import EventType, JobEvent
 from musewave.jobs.policy import error_kind_of
 from musewave.jobs.records import AssetRecord, JobRecord
@@ -107,7 +107,7 @@ class JobRunner:
 
         try:
             with _LeaseKeeper(self.queue, job.id, self.worker_id, self.lease_ms):
-                _remove_staging_leftovers(out_dir)
+                remove_stale_staging(out_dir)  # an earlier attempt may have been killed
                 if attempt <= self.fail_attempts:
                     raise InjectedFault(f"injected failure on attempt {attempt}")
                 result = generate(
@@ -152,15 +152,6 @@ class JobRunner:
             )
         )
         return state
-
-
-def _remove_staging_leftovers(out_dir: Path) -> None:
-    """The engine stages its files in hidden folders inside ``out_dir`` and removes them
-    itself, unless its process was killed: drop what an earlier, killed attempt left."""
-    if out_dir.is_dir():
-        for path in out_dir.iterdir():
-            if path.name.startswith(".") and path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
 
 
 def _assets(result: GenerationResult, job_id: str) -> list[AssetRecord]:
