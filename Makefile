@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev demo test lint format bench clean
+.PHONY: install install-dev demo serve test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ install-dev: $(VENV)/.dev
 demo: install
 	$(BIN)/musewave generate "dreamy synthwave at night, 100 bpm" --genre synthwave \
 		--duration 60 --seed 7 --format mp3,wav --stems --midi -o out/demo
+
+serve: install
+	$(BIN)/musewave serve
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench
