@@ -35,15 +35,17 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-CLOCK = FakeClock()
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def queue(data_dir: Path) -> Iterator[LocalQueue]:
+def queue(data_dir: Path, clock: FakeClock) -> Iterator[LocalQueue]:
     """A queue on the same database, on a clock the test moves (backoff without waiting)."""
     engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
     yield LocalQueue(
-        make_session_factory(engine), RetryPolicy(), rate_limit_per_s=1000, clock=CLOCK
+        make_session_factory(engine), RetryPolicy(), rate_limit_per_s=1000, clock=clock
     )
     engine.dispose()
 
@@ -85,14 +87,16 @@ def test_cancel_a_queued_job(data_dir: Path, queue: LocalQueue) -> None:
     assert again.returncode == 1 and "already cancelled" in again.stderr
 
 
-def test_dead_jobs_are_listed_and_retried(data_dir: Path, queue: LocalQueue) -> None:
+def test_dead_jobs_are_listed_and_retried(
+    data_dir: Path, queue: LocalQueue, clock: FakeClock
+) -> None:
     job, _ = queue.enqueue(make_request())
     for attempt in range(1, queue.policy.max_attempts + 1):
         claimed = queue.claim("w", 60_000)
         assert claimed is not None and claimed.id == job.id
         queue.fail(job.id, "w", "boom", "internal")
         if attempt < queue.policy.max_attempts:
-            CLOCK.advance(queue.policy.delay_for(attempt))
+            clock.advance(queue.policy.delay_for(attempt))
     assert queue.get(job.id).state == JobState.DEAD  # type: ignore[union-attr]
 
     dlq = run(data_dir, "queue", "dlq")
@@ -105,8 +109,11 @@ def test_dead_jobs_are_listed_and_retried(data_dir: Path, queue: LocalQueue) -> 
     assert record is not None and record.state == JobState.QUEUED and record.attempts == 0
 
 
-def test_queue_clean_removes_old_finished_jobs_and_files(data_dir: Path, queue: LocalQueue) -> None:
+def test_queue_clean_removes_old_finished_jobs_and_files(
+    data_dir: Path, queue: LocalQueue, clock: FakeClock
+) -> None:
     done, _ = queue.enqueue(make_request("finished"))
+    clock.advance(1)  # FIFO: the first job is the one claimed
     waiting, _ = queue.enqueue(make_request("waiting"))
     claimed = queue.claim("w", 60_000)
     assert claimed is not None and claimed.id == done.id
