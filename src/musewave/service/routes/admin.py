@@ -14,6 +14,7 @@ from musewave.jobs import JobState, QueueStats
 from musewave.service.deps import ServicesDep, job_or_404
 from musewave.service.routes.jobs import JOB_VIEWS
 from musewave.service.schemas import JobPage, JobView
+from musewave.service.services import Services
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -61,8 +62,13 @@ async def clean(
 ) -> CleanResult:
     """Delete finished jobs older than ``older_than_s`` and their files."""
     removed = await run_in_threadpool(services.queue.clean_with_assets, older_than_s)
-    root = Path(services.settings.storage_dir)
-    for job in removed:
-        services.cache.delete(JOB_VIEWS, job.job_id)
-        await run_in_threadpool(shutil.rmtree, root / job.job_id, True)
+    await run_in_threadpool(_forget, services, [job.job_id for job in removed])
     return CleanResult(removed_jobs=[job.job_id for job in removed])
+
+
+def _forget(services: Services, job_ids: list[str]) -> None:
+    """Drop removed jobs' files and cached views (blocking I/O: run off the event loop)."""
+    root = Path(services.settings.storage_dir)
+    for job_id in job_ids:
+        services.cache.delete(JOB_VIEWS, job_id)
+        shutil.rmtree(root / job_id, ignore_errors=True)
