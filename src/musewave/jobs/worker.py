@@ -86,7 +86,7 @@ class JobRunner:
     def run(self, job: JobRecord) -> JobState:
         """Run ``job`` (already claimed by this worker) to an outcome; returns the new state."""
         attempt = job.attempts
-        request = resolve_seed(job.generation_request().model_copy(update={"seed": job.seed}))
+        request = resolve_seed(job.generation_request())
         out_dir = self.storage_root / job.id
 
         def on_progress(event: ProgressEvent) -> None:
