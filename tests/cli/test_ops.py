@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,18 +12,12 @@ import pytest
 from musewave.config import Settings
 from musewave.db import current_revision, head_revision, make_engine, make_session_factory
 from musewave.jobs import JobState, LocalQueue, Priority, RetryPolicy
+from tests.cli.support import musewave
 from tests.jobs.support import FakeClock, make_asset, make_request
 
 
 def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MUSEWAVE_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "musewave.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return musewave(*args, env={"MUSEWAVE_DATA_DIR": str(data_dir), "COLUMNS": "200"})
 
 
 @pytest.fixture
