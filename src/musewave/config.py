@@ -45,7 +45,21 @@ class Settings(BaseSettings):
     # Accepts "2,6,18" or a JSON list from the environment.
     retry_delays_s: Annotated[tuple[float, ...], NoDecode] = (2.0, 6.0, 18.0)
 
+    # Set: production mode, BullMQ on this Redis is the job engine (``musewave worker`` runs jobs).
     redis_url: str | None = None
+    queue_name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")] = (
+        "music-generation"
+    )
+    # The queue's Redis must not evict keys (a dropped job is a lost job): refuse to start
+    # unless its maxmemory-policy is noeviction; False only warns.
+    require_noeviction: bool = True
+    # A job whose worker dies more than this many times is failed (BullMQ maxStalledCount).
+    max_stalls: Annotated[int, Field(ge=1)] = 3
+    # Finished jobs BullMQ keeps in Redis (the database keeps every job regardless).
+    keep_completed_s: Annotated[int, Field(ge=0)] = 86_400
+    keep_completed_count: Annotated[int, Field(ge=0)] = 1_000
+    keep_failed_s: Annotated[int, Field(ge=0)] = 7 * 86_400
+    keep_failed_count: Annotated[int, Field(ge=0)] = 5_000
     # None: an in-process LRU. A Redis URL (may be a separate, allkeys-lru Redis) otherwise.
     cache_url: str | None = None
     min_free_disk_mb: Annotated[int, Field(ge=0)] = 200

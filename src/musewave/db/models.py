@@ -118,6 +118,8 @@ class Job(Base):
     updated_at: Mapped[datetime]
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # W3C trace context (traceparent/tracestate) of the enqueuing request, for span links.
+    trace_context: Mapped[dict[str, Any] | None]
 
     assets: Mapped[list[Asset]] = relationship(
         back_populates="job",

@@ -103,6 +103,7 @@ class LocalQueue:
         priority: Priority = Priority.NORMAL,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
     ) -> tuple[JobRecord, bool]:
         """Queue ``request``; returns ``(job, created)``.
 
@@ -137,6 +138,7 @@ class LocalQueue:
                     created_at=now,
                     updated_at=now,
                     request_id=request_id,
+                    trace_context=trace_context,
                 )
                 session.add(job)
                 session.flush()

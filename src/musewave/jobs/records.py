@@ -74,6 +74,7 @@ class JobRecord(BaseModel):
     updated_at: datetime
     duration_ms: int | None
     request_id: str | None
+    trace_context: dict[str, str] | None = None
     assets: list[AssetRecord] = []
 
     @field_validator("priority", mode="before")
