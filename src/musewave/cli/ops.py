@@ -30,6 +30,7 @@ def _queue() -> Iterator[tuple[LocalQueue, Settings]]:
     try:
         yield queue, settings
     finally:
+        queue.close()
         engine.dispose()
 
 

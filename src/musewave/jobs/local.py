@@ -96,6 +96,9 @@ class LocalQueue:
     def policy(self) -> RetryPolicy:
         return self._policy
 
+    def close(self) -> None:
+        """Release what the queue holds beyond the database engine (here: nothing)."""
+
     def enqueue(
         self,
         request: GenerationRequest,
@@ -287,6 +290,91 @@ class LocalQueue:
                     job = _load(session, job_id)
                     return None if job is None else _record(job)
         return None
+
+    def begin_attempt(
+        self, job_id: str, worker_id: str, attempt: int, lease_ms: int
+    ) -> JobRecord | None:
+        """Start attempt ``attempt`` of a job another scheduler (BullMQ) handed to ``worker_id``.
+
+        Queued jobs, and active ones whose previous worker died (the scheduler re-delivers a
+        stalled job), become active under ``worker_id``. A job whose cancellation was
+        requested ends ``cancelled`` instead. Finished jobs are returned unchanged, so the
+        caller can settle a re-delivered job without running it again; unknown ids give None.
+        """
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            job = _load(session, job_id)
+            if job is None:
+                return None
+            if job.state in (JobState.QUEUED, JobState.ACTIVE):
+                if job.cancel_requested:
+                    _transition(
+                        session,
+                        job_id,
+                        {JobState.QUEUED, JobState.ACTIVE},
+                        state=JobState.CANCELLED,
+                        lease_until=None,
+                        finished_at=now,
+                        updated_at=now,
+                    )
+                else:
+                    _transition(
+                        session,
+                        job_id,
+                        {JobState.QUEUED, JobState.ACTIVE},
+                        state=JobState.ACTIVE,
+                        attempts=attempt,
+                        worker_id=worker_id,
+                        lease_until=now + timedelta(milliseconds=lease_ms),
+                        started_at=now,
+                        finished_at=None,
+                        duration_ms=None,
+                        stage=QUEUED_STAGE,
+                        progress=0.0,
+                        updated_at=now,
+                    )
+                job = _load(session, job_id)
+            return None if job is None else _record(job)
+
+    def settle_lost(self, job_id: str, reason: str) -> JobRecord | None:
+        """The scheduler gave up on a job no worker could report on (e.g. it stalled more
+        often than allowed): a queued or active job goes to ``dead`` (or ``cancelled`` if that
+        was requested). Returns the job if it changed, else None."""
+        now = self._now()
+        with write_transaction(self._sessions) as session:
+            job = _load(session, job_id)
+            if job is None or job.state not in (JobState.QUEUED, JobState.ACTIVE):
+                return None
+            final = JobState.CANCELLED if job.cancel_requested else JobState.DEAD
+            changed = _transition(
+                session,
+                job_id,
+                {JobState.QUEUED, JobState.ACTIVE},
+                state=final,
+                error=reason[:MAX_ERROR_CHARS],
+                error_kind=STALLED,
+                lease_until=None,
+                finished_at=now,
+                duration_ms=_elapsed_ms(job.started_at, now),
+                updated_at=now,
+            )
+            job = _load(session, job_id)
+            return _record(job) if changed and job is not None else None
+
+    def unfinished(self, created_before: datetime, limit: int = 200) -> list[JobRecord]:
+        """Queued and active jobs created before ``created_before``, oldest first (for
+        reconciling the database with another scheduler)."""
+        with read_transaction(self._sessions) as session:
+            jobs = session.scalars(
+                select(Job)
+                .where(
+                    Job.state.in_([JobState.QUEUED.value, JobState.ACTIVE.value]),
+                    Job.created_at < created_before,
+                )
+                .order_by(Job.created_at, Job.id)
+                .limit(limit)
+            ).all()
+            return [_record(job) for job in jobs]
 
     def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool:
         """Extend the lease to now + ``lease_ms``. False: the worker no longer holds the job."""

@@ -30,7 +30,7 @@ IDLE_POLL_S = 1.0  # also re-checks delayed (backing-off) jobs at least this oft
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to kill this worker if the server dies (kill -9 included): an orphan must not
     keep rendering a job the restarted server will hand to a new worker."""
     with contextlib.suppress(OSError, AttributeError):
@@ -50,7 +50,7 @@ def worker_main(
     stop: EventType,
 ) -> None:
     """Entry point of one worker process: claim, run, repeat until ``stop`` is set."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from musewave.jobs.worker import JobRunner
@@ -82,12 +82,26 @@ def worker_main(
         engine.dispose()
 
 
-class LocalWorkerPool:
-    """``concurrency`` worker processes plus a thread that forwards their events."""
+WorkerMain = Callable[[dict[str, Any], int, Any, SemaphoreType, EventType], None]
 
-    def __init__(self, settings: Settings, on_event: Callable[[JobEvent], None]):
+
+class LocalWorkerPool:
+    """``concurrency`` worker processes plus a thread that forwards their events.
+
+    ``target`` is each process's entry point, called with the settings (as JSON data), its
+    slot number, the event queue, the wake-up semaphore and the stop event: by default
+    :func:`worker_main` (the local SQL queue); ``musewave worker`` passes the BullMQ one.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        on_event: Callable[[JobEvent], None],
+        target: WorkerMain | None = None,
+    ):
         self.settings = settings
         self.on_event = on_event
+        self._target = target or worker_main
         self._ctx = mp.get_context("spawn")
         self._events: mp.Queue[JobEvent] = self._ctx.Queue()
         self._wake = self._ctx.Semaphore(0)
@@ -98,7 +112,7 @@ class LocalWorkerPool:
 
     def _spawn(self, slot: int) -> Any:
         process = self._ctx.Process(
-            target=worker_main,
+            target=self._target,
             args=(
                 self.settings.model_dump(mode="json"),
                 slot,

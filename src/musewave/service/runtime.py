@@ -14,11 +14,13 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def build_queue(settings: Settings) -> tuple[LocalQueue, Engine]:
-    """The local SQL queue on ``settings``' database (the caller disposes of the engine)."""
+    """The queue on ``settings``' database: BullMQ-scheduled when ``redis_url`` is set (close
+    it with ``close()``), else the local SQL queue. The caller disposes of the engine."""
     engine = make_engine(settings.resolved_database_url)
-    queue = LocalQueue(
-        make_session_factory(engine),
-        retry_policy(settings),
-        rate_limit_per_s=settings.rate_limit_per_s,
-    )
+    sessions = make_session_factory(engine)
+    if settings.redis_url:
+        from musewave.jobs.bullmq_queue import BullMQQueue  # bullmq is only needed here
+
+        return BullMQQueue(sessions, retry_policy(settings), settings), engine
+    queue = LocalQueue(sessions, retry_policy(settings), rate_limit_per_s=settings.rate_limit_per_s)
     return queue, engine

@@ -1,0 +1,78 @@
+"""``musewave worker``: render jobs from the BullMQ queue (production mode).
+
+Run on as many machines as needed, sharing the database and the storage directory with the
+API. Starts ``--concurrency`` worker processes (one job at a time each: rendering is
+CPU-bound), restarts any that die (BullMQ hands their jobs to another worker once the lock
+expires) and on SIGTERM/Ctrl-C lets running jobs finish for up to MUSEWAVE_SHUTDOWN_GRACE_S.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from musewave.cli.console import err_console, fail, out_console
+from musewave.config import Settings
+
+SUPERVISE_INTERVAL_S = 1.0
+
+
+def worker_command(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (default MUSEWAVE_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Render queued jobs (needs MUSEWAVE_REDIS_URL; embedded mode renders inside `serve`)."""
+    settings = Settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"concurrency": concurrency})
+    if not settings.redis_url:
+        raise fail(
+            "musewave worker needs MUSEWAVE_REDIS_URL (the BullMQ queue); "
+            "without it, `musewave serve` runs the workers itself"
+        )
+
+    from musewave.db import upgrade
+    from musewave.jobs.bullmq_queue import BullMQQueue, EvictionPolicyError
+    from musewave.jobs.bullmq_worker import bullmq_worker_main
+    from musewave.jobs.local_pool import LocalWorkerPool
+    from musewave.service.runtime import build_queue
+
+    try:
+        upgrade(settings.resolved_database_url)
+        queue, engine = build_queue(settings)
+        try:
+            assert isinstance(queue, BullMQQueue)
+            queue.check_redis()
+        finally:
+            queue.close()
+            engine.dispose()
+    except EvictionPolicyError as error:
+        raise fail(str(error)) from None
+    except Exception as error:  # unreachable Redis or database: one line, not a traceback
+        raise fail(f"cannot start the worker: {type(error).__name__}: {error}") from None
+
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    pool = LocalWorkerPool(settings, lambda event: None, target=bullmq_worker_main)
+    pool.start()
+    out_console.print(
+        f"musewave worker: {settings.concurrency} processes on queue {settings.queue_name!r}"
+    )
+    while not stopping.wait(SUPERVISE_INTERVAL_S):
+        for pid in pool.replace_dead():
+            err_console.print(f"worker process {pid} died; started a new one")
+    killed = pool.stop(settings.shutdown_grace_s)
+    if killed:
+        err_console.print(f"stopped {len(killed)} busy worker processes after the grace period")

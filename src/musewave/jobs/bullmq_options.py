@@ -1,0 +1,132 @@
+"""BullMQ options, built in one typed place.
+
+bullmq takes Node-style camelCase dicts and silently ignores keys it does not know, so every
+option MuseWave sets is spelled here once, from :class:`~musewave.config.Settings`, and the
+tests read these dicts back. Facts they encode (bullmq 3.4, redis-py 8):
+
+- redis-py 8 times blocking reads out after 5 s unless ``socket_timeout=None``: an idle
+  worker would then pick up jobs seconds late and miss delayed (retrying) jobs.
+- The rate limiter runs at about ``max / drainDelay``: ``drainDelay`` is set to the limiter's
+  duration so 10 per second means 10 per second.
+- Jobs without a priority (0) run before every prioritized job: every job gets one.
+- The built-in exponential backoff is ``delay × 2^(n−1)``; the shared 2 s/6 s/18 s policy is
+  a custom ``backoffStrategy``, which must be a plain (sync) function.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from musewave.config import Settings
+from musewave.jobs.policy import RetryPolicy
+from musewave.jobs.states import Priority
+
+JOB_NAME = "generate"
+BACKOFF_TYPE = "musewave"  # names the custom strategy in every job's options
+KEY_PREFIX = "bull"  # BullMQ's default, so dashboards and Node clients find the queue
+
+
+def connection_options(redis_url: str) -> dict[str, Any]:
+    """redis-py keyword arguments for ``redis_url`` (redis:// or rediss://, db in the path)."""
+    parts = urlsplit(redis_url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"the queue needs a redis:// or rediss:// URL, got {redis_url!r}")
+    db_text = parts.path.lstrip("/")
+    options: dict[str, Any] = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 6379,
+        "db": int(db_text) if db_text else 0,
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        # Blocking reads (BZPOPMIN, XREAD BLOCK) must not time out client-side.
+        "socket_timeout": None,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 30,
+    }
+    if parts.scheme == "rediss":
+        options["ssl"] = True
+    return options
+
+
+def rate_limiter(rate_limit_per_s: float) -> dict[str, int]:
+    """``{max, duration}``: at most ``max`` job starts per ``duration`` ms, queue-wide."""
+    if rate_limit_per_s >= 1:
+        return {"max": max(1, round(rate_limit_per_s)), "duration": 1000}
+    return {"max": 1, "duration": math.ceil(1000 / rate_limit_per_s)}
+
+
+def backoff_strategy(policy: RetryPolicy) -> Any:
+    """The shared retry delays as BullMQ's ``settings.backoffStrategy`` (milliseconds)."""
+
+    def delay_ms(attempts_made: int, _type: str | None, _err: Any, _job: Any) -> int:
+        if not policy.delays_s:
+            return 0
+        index = min(max(attempts_made, 1), len(policy.delays_s))
+        return round(policy.delay_for(index) * 1000)
+
+    return delay_ms
+
+
+def bullmq_priority(priority: Priority) -> int:
+    """BullMQ priority: 1 is highest; never 0 (unprioritized jobs would jump the queue)."""
+    return priority.rank
+
+
+def job_options(settings: Settings, job_id: str, priority: Priority) -> dict[str, Any]:
+    policy = RetryPolicy(delays_s=tuple(settings.retry_delays_s))
+    return {
+        "jobId": job_id,
+        "priority": bullmq_priority(priority),
+        "attempts": policy.max_attempts,
+        "backoff": {"type": BACKOFF_TYPE},
+        "removeOnComplete": {
+            "age": settings.keep_completed_s,
+            "count": settings.keep_completed_count,
+        },
+        "removeOnFail": {"age": settings.keep_failed_s, "count": settings.keep_failed_count},
+    }
+
+
+def queue_options(settings: Settings) -> dict[str, Any]:
+    assert settings.redis_url is not None
+    return {"connection": connection_options(settings.redis_url), "prefix": KEY_PREFIX}
+
+
+def worker_options(settings: Settings, *, name: str) -> dict[str, Any]:
+    """One job at a time per worker process: rendering is CPU-bound (see ``musewave worker``)."""
+    assert settings.redis_url is not None
+    limiter = rate_limiter(settings.rate_limit_per_s)
+    return {
+        "name": name,
+        "connection": connection_options(settings.redis_url),
+        "prefix": KEY_PREFIX,
+        "concurrency": 1,
+        "lockDuration": settings.lease_ms,
+        "stalledInterval": round(settings.stalled_check_s * 1000),
+        "maxStalledCount": settings.max_stalls,
+        "limiter": limiter,
+        "drainDelay": max(1, math.ceil(limiter["duration"] / 1000)),
+        "settings": {
+            "backoffStrategy": backoff_strategy(
+                RetryPolicy(delays_s=tuple(settings.retry_delays_s))
+            )
+        },
+    }
+
+
+def queue_events_options(settings: Settings, last_event_id: str) -> dict[str, Any]:
+    assert settings.redis_url is not None
+    return {
+        "connection": connection_options(settings.redis_url),
+        "prefix": KEY_PREFIX,
+        "lastEventId": last_event_id,
+        "blockingTimeout": 5000,
+        "autorun": False,
+    }
+
+
+def cancel_channel(settings: Settings) -> str:
+    """The Redis pub/sub channel on which the API tells workers to cancel an active job."""
+    return f"{KEY_PREFIX}:{settings.queue_name}:musewave:cancel"

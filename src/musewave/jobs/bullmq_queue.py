@@ -1,0 +1,260 @@
+"""The production queue: BullMQ on Redis schedules, the SQL database remembers.
+
+Division of labour. The database stays the system of record (every job, its state, progress,
+attempts and assets; ``GET /v1/jobs/{id}`` never depends on Redis retention) and keeps doing
+what it does in embedded mode: idempotency keys, the seeded-duplicate check and the result
+cache by fingerprint. BullMQ decides *when and where* a job runs: priorities, the global start
+rate limit, locks renewed while a job runs, stalled-job recovery, and retries with the shared
+backoff. A job's BullMQ id is its database id; its payload is plain JSON (``job_id``, the
+normalized ``request``, ``request_id``, ``trace_context``) that a Node.js client can read.
+
+The dead-letter queue is BullMQ's failed set, mirrored by the database state ``dead``
+(listable with the admin API); re-driving a job gives it fresh attempts in both.
+
+Enqueueing writes the database first, then adds the BullMQ job. If Redis is unreachable at that
+moment, or loses a write (an AOF restart can drop the last second), the job is still accepted:
+:meth:`BullMQQueue.reconcile`, run periodically by every API process, adds queued jobs BullMQ
+does not know and settles jobs BullMQ gave up on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Collection, Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from bullmq import Queue
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session, sessionmaker
+
+from musewave.config import Settings
+from musewave.engine.request import GenerationRequest
+from musewave.jobs.bullmq_options import (
+    JOB_NAME,
+    cancel_channel,
+    job_options,
+    queue_options,
+)
+from musewave.jobs.local import Clock, LocalQueue, utc_now
+from musewave.jobs.policy import RetryPolicy
+from musewave.jobs.records import JobRecord, RemovedJob
+from musewave.jobs.states import FINISHED_STATES, JobState, Priority
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+REDIS_CALL_TIMEOUT_S = 10.0
+RECONCILE_GRACE_S = 10.0  # younger jobs may still be on their way into BullMQ
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+class EvictionPolicyError(RuntimeError):
+    """The queue's Redis may evict keys, which would silently drop jobs."""
+
+
+class _LoopThread:
+    """An event loop on a daemon thread: bullmq is asyncio-only, while the queue API is
+    synchronous (called from request threads, the CLI and worker threads alike)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="musewave-bullmq", daemon=True
+        )
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = REDIS_CALL_TIMEOUT_S) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_s)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+def job_payload(job: JobRecord) -> dict[str, Any]:
+    """What a BullMQ job carries: plain JSON, readable by any BullMQ client."""
+    return {
+        "job_id": job.id,
+        "request": job.request,
+        "request_id": job.request_id,
+        "trace_context": job.trace_context,
+    }
+
+
+async def eviction_policy(client: Any) -> str:
+    info = await client.info("memory")
+    return str(info.get("maxmemory_policy", "unknown"))
+
+
+def check_eviction_policy(policy: str, *, required: bool) -> None:
+    """Refuse (``required``) or warn loudly when the queue's Redis may evict keys."""
+    if policy == "noeviction":
+        return
+    message = (
+        f"the queue's Redis has maxmemory-policy {policy!r}: it may evict queued jobs. "
+        "Set `maxmemory-policy noeviction` on it (a cache may use a separate Redis)"
+    )
+    if required:
+        raise EvictionPolicyError(message + ", or MUSEWAVE_REQUIRE_NOEVICTION=false to only warn.")
+    log.warning(message)
+
+
+class BullMQQueue(LocalQueue):
+    """:class:`LocalQueue` (the database side) plus the BullMQ queue that schedules jobs.
+
+    Only the operations that change what should run touch Redis: enqueue, cancel, re-drive and
+    clean. Reads (get, list, stats) are the database's. Workers use :meth:`begin_attempt`
+    and the other worker-side methods inherited from :class:`LocalQueue`; BullMQ hands them
+    jobs (see :mod:`musewave.jobs.bullmq_worker`). Close it with :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        policy: RetryPolicy,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(
+            session_factory, policy, rate_limit_per_s=settings.rate_limit_per_s, clock=clock
+        )
+        if settings.redis_url is None:
+            raise ValueError("BullMQQueue needs settings.redis_url")
+        self._settings = settings
+        self._io = _LoopThread()
+        self._bull: Queue = self._io.run(self._open())
+
+    async def _open(self) -> Queue:
+        return Queue(self._settings.queue_name, queue_options(self._settings))
+
+    def check_redis(self) -> None:
+        """Fail (or warn, see Settings.require_noeviction) unless the Redis is fit for a queue."""
+        policy = self._io.run(eviction_policy(self._bull.client))
+        check_eviction_policy(policy, required=self._settings.require_noeviction)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._io.run(self._bull.client.ping(), timeout_s=2.0))
+        except _REDIS_ERRORS:
+            return False
+
+    def close(self) -> None:
+        try:
+            self._io.run(self._bull.close(), timeout_s=5.0)
+        except _REDIS_ERRORS:
+            log.warning("could not close the BullMQ queue connection cleanly")
+        self._io.close()
+
+    # --- producer side -----------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        request: GenerationRequest,
+        *,
+        priority: Priority = Priority.NORMAL,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
+    ) -> tuple[JobRecord, bool]:
+        job, created = super().enqueue(
+            request,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            trace_context=trace_context,
+        )
+        if created:
+            self._submit_or_defer(job)
+        return job, created
+
+    def _submit_or_defer(self, job: JobRecord) -> None:
+        try:
+            self.submit(job)
+        except _REDIS_ERRORS as error:
+            # The job is accepted (it is in the database); reconcile() hands it to BullMQ.
+            log.warning("job %s queued in the database only for now (Redis: %s)", job.id, error)
+
+    def submit(self, job: JobRecord) -> None:
+        """Add ``job`` to BullMQ (a no-op if BullMQ already has a job with its id)."""
+        options = job_options(self._settings, job.id, job.priority)
+        self._io.run(self._bull.add(JOB_NAME, job_payload(job), options))
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        job = super().cancel(job_id)
+        if job is None:
+            return None
+        try:
+            if job.state is JobState.CANCELLED:
+                # Gone from the queue at once; if a worker took it meanwhile, begin_attempt
+                # sees the cancelled state and settles it without running.
+                self._io.run(self._bull.remove(job_id))
+            elif job.state is JobState.ACTIVE:
+                # The worker holding it aborts at its next checkpoint; it also re-reads the
+                # database flag there, so a lost message only delays the stop.
+                self._io.run(self._bull.client.publish(cancel_channel(self._settings), job_id))
+        except _REDIS_ERRORS as error:
+            log.warning("cancel of job %s reached the database only (Redis: %s)", job_id, error)
+        return job
+
+    def redrive(self, job_id: str) -> JobRecord | None:
+        before = self.get(job_id)
+        job = super().redrive(job_id)
+        if job is None or before is None or before.state not in (JobState.DEAD, JobState.FAILED):
+            return job
+        # A fresh BullMQ job (full attempts) under the same id replaces the failed one.
+        try:
+            self._io.run(self._bull.remove(job_id))
+            self.submit(job)
+        except _REDIS_ERRORS as error:
+            log.warning("re-drive of job %s deferred to reconcile (Redis: %s)", job_id, error)
+        return job
+
+    def clean_with_assets(
+        self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
+    ) -> list[RemovedJob]:
+        removed = super().clean_with_assets(older_than_s, states)
+        for job in removed:
+            try:
+                self._io.run(self._bull.remove(job.job_id))
+            except _REDIS_ERRORS:
+                break  # BullMQ drops old finished jobs by itself (removeOnComplete/Fail)
+        return removed
+
+    # --- keeping the two stores in step --------------------------------------------------------
+
+    def reconcile(self, limit: int = 200) -> dict[str, list[str]]:
+        """Queued or active jobs in the database that BullMQ lost are added again; jobs BullMQ
+        failed without a worker reporting (stalled too often) are settled as dead. Returns the
+        ids handled, by action. Safe to run from several processes at once."""
+        cutoff = self._now() - timedelta(seconds=RECONCILE_GRACE_S)
+        jobs = self.unfinished(created_before=cutoff, limit=limit)
+        actions: dict[str, list[str]] = {"resubmitted": [], "settled": []}
+        for job in jobs:
+            state = self._io.run(self._bull.getJobState(job.id))
+            if state == "unknown":
+                self.submit(job)
+                actions["resubmitted"].append(job.id)
+            elif state == "failed":
+                reason = self._io.run(self._failed_reason(job.id))
+                if self.settle_lost(job.id, reason) is not None:
+                    actions["settled"].append(job.id)
+        return actions
+
+    async def _failed_reason(self, job_id: str) -> str:
+        bull_job = await self._bull.getJob(job_id)
+        reason = getattr(bull_job, "failedReason", None) if bull_job else None
+        return f"BullMQ failed the job: {reason or 'no reason recorded'}"
+
+    def bull_counts(self) -> dict[str, int]:
+        """BullMQ's own job counts per state (for health detail and dashboards)."""
+        counts = self._io.run(
+            self._bull.getJobCounts(
+                "waiting", "prioritized", "active", "delayed", "completed", "failed"
+            )
+        )
+        return {str(k): int(v) for k, v in counts.items()}

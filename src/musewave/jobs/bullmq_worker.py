@@ -1,0 +1,219 @@
+"""One BullMQ worker process of ``musewave worker``: takes jobs from Redis, runs them with
+:class:`~musewave.jobs.worker.JobRunner`, and reports through BullMQ and the database.
+
+Each process runs one job at a time (rendering is CPU-bound; ``--concurrency N`` starts N of
+these processes). The engine runs on a thread so the process's event loop stays free to renew
+BullMQ's lock and to hear cancellations.
+
+How outcomes map onto BullMQ:
+
+- completed: the processor returns; BullMQ moves the job to completed.
+- failed attempt with retries left (the shared policy, applied by the database): a plain
+  error, so BullMQ retries after the custom backoff (2 s, 6 s, 18 s).
+- cancelled, invalid, or attempts used up: ``UnrecoverableError``, so BullMQ does not retry
+  (a cancelled job would otherwise be retried).
+
+Progress events go out through ``job.updateProgress`` (the API's QueueEvents reader fans them
+out to WebSocket and SSE clients), and state is written to the database as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from bullmq import UnrecoverableError, Worker
+from redis.exceptions import RedisError
+
+from musewave.config import Settings
+from musewave.db import make_engine, make_session_factory
+from musewave.jobs.bullmq_options import cancel_channel, connection_options, worker_options
+from musewave.jobs.events import JobEvent
+from musewave.jobs.local import LocalQueue
+from musewave.jobs.local_pool import die_with_parent, worker_id_prefix
+from musewave.jobs.policy import RetryPolicy
+from musewave.jobs.records import AssetRecord, JobRecord
+from musewave.jobs.states import JobState
+from musewave.jobs.worker import JobRunner
+
+log = logging.getLogger(__name__)
+
+CANCEL_LISTENER_RETRY_S = 1.0
+
+
+class RetryableAttemptError(RuntimeError):
+    """This attempt failed and the retry policy grants another: BullMQ should retry."""
+
+
+class _SignalledQueue:
+    """The database queue as a :class:`JobRunner` sees it, where "cancel requested" also
+    means the job's BullMQ abort signal fired (a cancel from the API, via Redis pub/sub)."""
+
+    def __init__(self, db: LocalQueue):
+        self.db = db
+        self.signals: dict[str, Any] = {}
+
+    def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool:
+        return self.db.renew_lease(job_id, worker_id, lease_ms)
+
+    def update_progress(self, job_id: str, worker_id: str, stage: str, progress: float) -> bool:
+        return self.db.update_progress(job_id, worker_id, stage, progress)
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        abort_signal = self.signals.get(job_id)
+        if abort_signal is not None and abort_signal.aborted:
+            return True
+        return self.db.is_cancel_requested(job_id)
+
+    def complete(
+        self, job_id: str, worker_id: str, assets: list[AssetRecord], *, seed: int
+    ) -> bool:
+        return self.db.complete(job_id, worker_id, assets, seed=seed)
+
+    def fail(self, job_id: str, worker_id: str, error: str, error_kind: str) -> JobRecord | None:
+        return self.db.fail(job_id, worker_id, error, error_kind)
+
+    def mark_cancelled(self, job_id: str, worker_id: str) -> bool:
+        return self.db.mark_cancelled(job_id, worker_id)
+
+
+class JobProcessor:
+    """BullMQ's processor for MuseWave jobs (``process`` takes the abort signal, so
+    ``Worker.cancelJob`` reaches it)."""
+
+    def __init__(self, settings: Settings, db: LocalQueue, worker_id: str):
+        self.settings = settings
+        self.db = db
+        self.worker_id = worker_id
+        self.queue = _SignalledQueue(db)
+
+    async def process(self, job: Any, token: str, abort_signal: Any) -> dict[str, Any]:
+        job_id = str(job.id)
+        attempt = int(job.attemptsMade) + 1
+        record = await asyncio.to_thread(
+            self.db.begin_attempt, job_id, self.worker_id, attempt, self.settings.lease_ms
+        )
+        if record is None:
+            raise UnrecoverableError(f"job {job_id} is not in the database")
+        if record.state is JobState.COMPLETED:
+            return {"state": "completed"}  # finished before its worker died: don't render again
+        if record.state is JobState.CANCELLED:
+            await _publish(
+                job, JobEvent(type="cancelled", job_id=job_id, stage="cancelled", attempt=attempt)
+            )
+            raise UnrecoverableError("cancelled")
+        if record.state is not JobState.ACTIVE:
+            raise UnrecoverableError(record.error or f"job is {record.state.value}")
+
+        state = await self._run(job, record, abort_signal)
+        if state is JobState.COMPLETED:
+            return {"state": "completed"}
+        if state is JobState.QUEUED:
+            latest = await asyncio.to_thread(self.db.get, job_id)
+            raise RetryableAttemptError(latest.error if latest and latest.error else "failed")
+        if state is JobState.ACTIVE:
+            raise RuntimeError("another worker took over this job")
+        raise UnrecoverableError(state.value)
+
+    async def _run(self, job: Any, record: JobRecord, abort_signal: Any) -> JobState:
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[JobEvent | None] = asyncio.Queue()
+
+        def emit(event: JobEvent) -> None:  # called on the engine thread
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        runner = JobRunner(
+            self.queue,
+            self.settings.storage_dir,
+            self.worker_id,
+            lease_ms=self.settings.lease_ms,
+            emit=emit,
+            fail_attempts=self.settings.test_fail_attempts,
+        )
+        pump = asyncio.create_task(_pump(job, events))
+        self.queue.signals[record.id] = abort_signal
+        try:
+            return await asyncio.to_thread(runner.run, record)
+        finally:
+            self.queue.signals.pop(record.id, None)
+            events.put_nowait(None)
+            await pump
+
+
+async def _pump(job: Any, events: asyncio.Queue[JobEvent | None]) -> None:
+    """Publish the runner's events in order, one Redis call at a time."""
+    while (event := await events.get()) is not None:
+        await _publish(job, event)
+
+
+async def _publish(job: Any, event: JobEvent) -> None:
+    try:
+        await job.updateProgress(event.model_dump(mode="json"))
+    except (RedisError, OSError) as error:  # the database still has the state
+        log.warning("could not publish %s event of job %s: %s", event.type, job.id, error)
+
+
+async def listen_for_cancels(worker: Worker, settings: Settings) -> None:
+    """Abort jobs this worker holds when the API publishes their id; reconnects forever."""
+    assert settings.redis_url is not None
+    while True:
+        client = aioredis.Redis(**connection_options(settings.redis_url))
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(cancel_channel(settings))
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        job_id = message["data"]
+                        if isinstance(job_id, bytes):
+                            job_id = job_id.decode()
+                        worker.cancelJob(str(job_id), "cancelled by request")
+        except (RedisError, OSError) as error:
+            log.warning("cancel listener lost Redis (%s); reconnecting", error)
+        finally:
+            await client.aclose()
+        await asyncio.sleep(CANCEL_LISTENER_RETRY_S)
+
+
+async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
+    """Run a BullMQ worker until ``stop`` (a multiprocessing Event) is set, then finish the
+    current job and close."""
+    engine = make_engine(settings.resolved_database_url, pool_size=2, max_overflow=2)
+    db = LocalQueue(
+        make_session_factory(engine),
+        RetryPolicy(delays_s=tuple(settings.retry_delays_s)),
+        rate_limit_per_s=settings.rate_limit_per_s,
+    )
+    worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
+    processor = JobProcessor(settings, db, worker_id)
+    worker = Worker(
+        settings.queue_name, processor.process, worker_options(settings, name=worker_id)
+    )
+    worker.on("error", lambda error, *_: log.warning("BullMQ worker error: %s", error))
+    listener = asyncio.create_task(listen_for_cancels(worker, settings))
+    try:
+        await asyncio.to_thread(stop.wait)
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await worker.close()
+        engine.dispose()
+
+
+def bullmq_worker_main(
+    settings_data: dict[str, Any], slot: int, _events: Any, _wake: Any, stop: Any
+) -> None:
+    """Entry point of one worker process, run by a
+    :class:`~musewave.jobs.local_pool.LocalWorkerPool`."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    settings = Settings.model_validate(settings_data)
+    Path(settings.storage_dir).mkdir(parents=True, exist_ok=True)
+    asyncio.run(serve_jobs(settings, slot, stop))

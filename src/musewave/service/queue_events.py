@@ -1,0 +1,140 @@
+"""Production mode, API side: one BullMQ ``QueueEvents`` reader per API process, and the
+reconciler that keeps the database and BullMQ in step.
+
+Workers publish each job event with ``job.updateProgress``; the reader turns those back into
+:class:`JobEvent` and hands them to the process's :class:`~musewave.service.bus.EventBus`
+(every WebSocket and SSE client of this process listens there; no socket ever opens its own
+Redis connection). A ``failed`` event for a job the database still thinks is running means
+BullMQ gave up on it without a worker reporting (it stalled too often): the job is settled as
+dead and subscribers are told.
+
+QueueEvents' read loop ends for good on a Redis error, so it is supervised: restarted after a
+pause, from the last event id it delivered, so no event in the stream is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bullmq import QueueEvents
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from musewave.jobs.bullmq_options import queue_events_options
+from musewave.jobs.bullmq_queue import BullMQQueue
+from musewave.jobs.events import JobEvent
+from musewave.service.services import Services, final_event
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class QueueEventsRelay:
+    """Reads the queue's event stream and publishes to the bus, in stream order."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.last_event_id = "$"  # new events only: late subscribers read state from the DB
+        self.restarts = 0
+        self._inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self.connected = asyncio.Event()
+
+    async def run_forever(self) -> None:
+        delivering = asyncio.create_task(self._deliver_forever())
+        try:
+            failures = 0
+            while True:
+                ended_with_error = await self._read_until_error()
+                self.restarts += 1
+                failures = failures + 1 if ended_with_error else 0
+                delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
+                await asyncio.sleep(delay)
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+
+    async def _read_until_error(self) -> bool:
+        settings = self.services.settings
+        events = QueueEvents(
+            settings.queue_name, queue_events_options(settings, self.last_event_id)
+        )
+        errors: list[BaseException] = []
+        events.on("progress", lambda args, event_id: self._receive("progress", args, event_id))
+        events.on("failed", lambda args, event_id: self._receive("failed", args, event_id))
+        events.on("error", errors.append)
+        try:
+            await events.redisConnection.conn.ping()
+            self.connected.set()
+            await events.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a Redis outage: restart after a pause
+            errors.append(error)
+        finally:
+            self.connected.clear()
+            with contextlib.suppress(Exception):
+                await events.close()
+        if errors:
+            log.warning("QueueEvents reader stopped (%s); restarting", errors[-1])
+        return bool(errors)
+
+    def _receive(self, kind: str, args: dict[str, Any], event_id: str) -> None:
+        self.last_event_id = event_id
+        self._inbox.put_nowait((kind, args))
+
+    async def _deliver_forever(self) -> None:
+        while True:
+            kind, args = await self._inbox.get()
+            try:
+                event = await self._to_event(kind, args)
+            except Exception:  # one bad entry must not stop the relay
+                log.exception("could not relay a %s event: %s", kind, args)
+                continue
+            if event is not None:
+                self.services.bus.publish(event)
+
+    async def _to_event(self, kind: str, args: dict[str, Any]) -> JobEvent | None:
+        if kind == "progress":
+            data = args.get("data")
+            if not isinstance(data, dict):
+                return None  # progress from a non-MuseWave producer (e.g. a plain number)
+            try:
+                event = JobEvent.model_validate(data)
+            except ValidationError:
+                return None
+            if event.type == "completed":
+                job = await run_in_threadpool(self.services.queue.get, event.job_id)
+                final = final_event(job) if job is not None else None
+                if final is not None and final.type == "completed":
+                    event = event.model_copy(update={"result": final.result})
+            return event
+        # "failed": only news when no worker settled the job (BullMQ gave up on it).
+        job_id = str(args.get("jobId", ""))
+        reason = str(args.get("failedReason") or "BullMQ failed the job")
+        settled = await run_in_threadpool(self.services.queue.settle_lost, job_id, reason)
+        return final_event(settled) if settled is not None else None
+
+
+async def reconcile_forever(services: Services) -> None:
+    """Every stalled-check interval: hand BullMQ the jobs it lost, settle the ones it gave up."""
+    queue = services.queue
+    assert isinstance(queue, BullMQQueue)
+    while True:
+        await asyncio.sleep(services.settings.stalled_check_s)
+        try:
+            actions = await run_in_threadpool(queue.reconcile)
+        except Exception as error:  # Redis or the database briefly unavailable: next round
+            log.warning("reconcile skipped: %s", error)
+            continue
+        for job_id in actions["settled"]:
+            job = await run_in_threadpool(queue.get, job_id)
+            final = final_event(job) if job is not None else None
+            if final is not None:
+                services.bus.publish(final)
+        if actions["resubmitted"]:
+            log.info("reconcile: %d jobs handed to BullMQ again", len(actions["resubmitted"]))
