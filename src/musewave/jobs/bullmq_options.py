@@ -107,6 +107,8 @@ def worker_options(settings: Settings, *, name: str) -> dict[str, Any]:
         "stalledInterval": round(settings.stalled_check_s * 1000),
         "maxStalledCount": settings.max_stalls,
         "limiter": limiter,
+        # After a Redis outage, look for jobs again within a second (BullMQ's default: 15 s).
+        "runRetryDelay": 1000,
         "drainDelay": max(1, math.ceil(limiter["duration"] / 1000)),
         "settings": {
             "backoffStrategy": backoff_strategy(

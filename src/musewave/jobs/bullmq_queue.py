@@ -250,6 +250,14 @@ class BullMQQueue(LocalQueue):
         reason = getattr(bull_job, "failedReason", None) if bull_job else None
         return f"BullMQ failed the job: {reason or 'no reason recorded'}"
 
+    def worker_count(self) -> int:
+        """BullMQ workers connected to this queue (one per ``musewave worker`` process slot).
+
+        Each worker holds two named connections (commands, and blocking reads), so clients
+        are counted by name."""
+        clients = self._io.run(self._bull.get_workers())
+        return len({client.get("rawname") for client in clients})
+
     def bull_counts(self) -> dict[str, int]:
         """BullMQ's own job counts per state (for health detail and dashboards)."""
         counts = self._io.run(
