@@ -182,9 +182,13 @@ def generate(
     stems: bool = True,
     midi: bool = True,
     sample_rate: int = SAMPLE_RATE,
+    guard_encode: Callable[[Callable[[], object]], object] | None = None,
 ) -> GenerationResult:
     """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format, ``stems/<stem>.wav``,
     ``score.mid`` and ``plan.json``.
+
+    ``guard_encode(encode_all)``, when given, runs the encoding stage (callers pass a circuit
+    breaker's ``call``; the engine itself knows nothing of breakers).
 
     Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
     files), ``InvalidRequest`` when ``out_dir`` is not writable, and ``ValidationFailed`` when a
@@ -249,7 +253,8 @@ def generate(
         written: list[tuple[str, str, Path]] = [  # (name, kind, staged path)
             (name, kind, staging / name) for name, kind, _, _ in jobs
         ]
-        _in_parallel(
+        encode_all = partial(
+            _in_parallel,
             [
                 partial(encode, audio, sample_rate, staging / name, fmt)
                 for name, _, audio, fmt in jobs
@@ -257,7 +262,11 @@ def generate(
             stages,
             [f"wrote {name}" for name, _, _, _ in jobs],
         )
-        del jobs, mixed
+        if guard_encode is None:
+            encode_all()
+        else:
+            guard_encode(encode_all)
+        del jobs, mixed, encode_all  # the partials hold the audio buffers
         if midi:
             written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
         plan_path = staging / "plan.json"

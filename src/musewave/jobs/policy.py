@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from musewave.engine.errors import Cancelled, InvalidRequest, ValidationFailed
 from musewave.jobs.states import JobState
+from musewave.resilience.breakers import BreakerOpen, CallTimedOut
 
 INVALID_REQUEST = "invalid_request"
 CANCELLED = "cancelled"
 VALIDATION_FAILED = "validation_failed"
 STALLED = "stalled"
+BREAKER_OPEN = "breaker_open"
+TIMED_OUT = "timed_out"
 INTERNAL = "internal"
 
 # Most specific first: the first matching type names the error kind.
@@ -19,6 +22,8 @@ _ERROR_KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (InvalidRequest, INVALID_REQUEST),
     (Cancelled, CANCELLED),
     (ValidationFailed, VALIDATION_FAILED),
+    (BreakerOpen, BREAKER_OPEN),
+    (CallTimedOut, TIMED_OUT),
 )
 
 
@@ -60,19 +65,26 @@ class RetryPolicy:
         failure. A job therefore gets ``max_attempts = 1 + len(delays_s)`` attempts in all.
     final_error_kinds
         Error kinds that retrying cannot fix. Default ``invalid_request`` and ``cancelled``.
+    breaker_open_delay_s
+        The least wait after an attempt that failed fast on an open circuit breaker
+        (``breaker_open``): retrying before the breaker lets a probe through would fail fast
+        again and use up attempts. Default 60 s, the engine breaker's reset timeout.
 
     The whole policy:
 
     - ``cancelled`` errors end the job in state ``cancelled``; every other final kind
       ends it in ``failed``. Neither is retried, whatever attempts are left.
     - Any other kind (``internal``, ``validation_failed``, ``stalled`` when a worker stopped
-      renewing its lease, ...) is retried while attempts are left, after ``delay_for``.
+      renewing its lease, ``breaker_open``, ``timed_out``, ...) is retried while attempts
+      are left, after ``delay_for`` (and at least ``breaker_open_delay_s`` after
+      ``breaker_open``).
     - A retryable failure of the last attempt moves the job to ``dead`` (the dead-letter
       state); an admin may re-drive it, which starts a fresh set of attempts.
     """
 
     delays_s: tuple[float, ...] = (2.0, 6.0, 18.0)
     final_error_kinds: frozenset[str] = frozenset({INVALID_REQUEST, CANCELLED})
+    breaker_open_delay_s: float = 60.0
 
     def __post_init__(self) -> None:
         if any(not math.isfinite(delay) or delay < 0 for delay in self.delays_s):
@@ -108,4 +120,7 @@ class RetryPolicy:
             return RetryDecision(retry=False, delay_s=0.0, final_state=JobState.FAILED)
         if attempt >= self.max_attempts:
             return RetryDecision(retry=False, delay_s=0.0, final_state=JobState.DEAD)
-        return RetryDecision(retry=True, delay_s=self.delay_for(attempt), final_state=None)
+        delay_s = self.delay_for(attempt)
+        if error_kind == BREAKER_OPEN:
+            delay_s = max(delay_s, self.breaker_open_delay_s)
+        return RetryDecision(retry=True, delay_s=delay_s, final_state=None)

@@ -1,0 +1,37 @@
+"""Failing gracefully: circuit breakers around dependencies, retries on transient errors."""
+
+from musewave.resilience.breakers import (
+    DEFAULT_CONFIGS,
+    ENCODER,
+    ENGINE,
+    LLM,
+    Breaker,
+    BreakerConfig,
+    BreakerOpen,
+    Breakers,
+    CallTimedOut,
+    default_breakers,
+)
+from musewave.resilience.retry import (
+    JOB_STATE_RETRY,
+    REQUEST_RETRY,
+    TransientRetry,
+    is_transient,
+)
+
+__all__ = [
+    "DEFAULT_CONFIGS",
+    "ENCODER",
+    "ENGINE",
+    "JOB_STATE_RETRY",
+    "LLM",
+    "REQUEST_RETRY",
+    "Breaker",
+    "BreakerConfig",
+    "BreakerOpen",
+    "Breakers",
+    "CallTimedOut",
+    "TransientRetry",
+    "default_breakers",
+    "is_transient",
+]
