@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    # Where `musewave worker` serves its /metrics (0: not served); the API serves its own.
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
 
     concurrency: Annotated[int, Field(ge=1)] = 2
     rate_limit_per_s: Annotated[float, Field(gt=0)] = 10.0
@@ -65,6 +67,18 @@ class Settings(BaseSettings):
     min_free_disk_mb: Annotated[int, Field(ge=0)] = 200
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    # Circuit breakers (musewave.resilience.breakers): a call slower than *_timeout_s counts
+    # as a failure; *_failures in a row open the breaker; it lets a probe through after
+    # *_reset_s. State is shared through redis_url when that is set.
+    breaker_engine_timeout_s: Annotated[float, Field(gt=0)] = 300.0
+    breaker_engine_failures: Annotated[int, Field(ge=1)] = 5
+    breaker_engine_reset_s: Annotated[float, Field(gt=0)] = 60.0
+    breaker_encoder_timeout_s: Annotated[float, Field(gt=0)] = 180.0
+    breaker_encoder_failures: Annotated[int, Field(ge=1)] = 5
+    breaker_encoder_reset_s: Annotated[float, Field(gt=0)] = 30.0
+    breaker_llm_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    breaker_llm_failures: Annotated[int, Field(ge=1)] = 3
+    breaker_llm_reset_s: Annotated[float, Field(gt=0)] = 60.0
     # Test-only fault injection: the first N attempts of every job fail before rendering.
     test_fail_attempts: Annotated[int, Field(ge=0)] = 0
 

@@ -1,13 +1,15 @@
 """Hit, miss and error counts for one cache object.
 
-These become ``musewave_cache_hits_total`` and ``musewave_cache_misses_total`` once the
-Prometheus wiring exists; until then callers read them through ``Cache.stats()``.
+Every count also goes to the process-wide Prometheus counters ``musewave_cache_hits_total``,
+``musewave_cache_misses_total`` and ``musewave_cache_errors_total``.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+
+from musewave.observability import metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class StatsCounter:
             self._hits += hits
             self._misses += misses
             self._errors += errors
+        metrics.cache_read(hits, misses, errors)
 
     def snapshot(self) -> CacheStats:
         """The counts now."""

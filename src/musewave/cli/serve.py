@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from musewave.config import Settings
+from musewave.observability.metrics import prepare_multiprocess_dir, serve_metrics_dir
 
 
 def serve_command(
@@ -17,10 +18,13 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the API on HOST:PORT with a durable local queue (SQLite unless configured)."""
-    from musewave.service.server import run_server  # the web stack loads only for `serve`
-
     overrides = {"host": host, "port": port, "concurrency": concurrency}
     settings = Settings.model_validate(
         {**Settings().model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
     )
+    # Metrics of this process and its workers go to files there; first, before anything
+    # imports prometheus_client and before the workers start (they inherit the location).
+    prepare_multiprocess_dir(serve_metrics_dir(settings.data_dir))
+    from musewave.service.server import run_server  # the web stack loads only for `serve`
+
     run_server(settings)

@@ -7,9 +7,13 @@ worker both drive jobs through :class:`JobRunner`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
+
+import structlog
+from opentelemetry import trace
 
 from musewave.engine import Cancelled, GenerationResult, ProgressEvent, generate, resolve_seed
 from musewave.engine.pipeline import remove_stale_staging
@@ -17,6 +21,12 @@ from musewave.jobs.events import EventType, JobEvent
 from musewave.jobs.policy import error_kind_of
 from musewave.jobs.records import AssetRecord, JobRecord
 from musewave.jobs.states import JobState
+from musewave.observability import metrics
+from musewave.observability.logging import get_logger
+from musewave.observability.tracing import StageSpans, job_attempt_span
+from musewave.resilience import JOB_STATE_RETRY, Breakers, TransientRetry, default_breakers
+
+log = get_logger("musewave.worker")
 
 EmitEvent = Callable[[JobEvent], None]
 
@@ -43,15 +53,18 @@ class JobQueue(Protocol):
 class _LeaseKeeper:
     """Renews the job's lease every third of its length until stopped."""
 
-    def __init__(self, queue: JobQueue, job_id: str, worker_id: str, lease_ms: int):
+    def __init__(
+        self, queue: JobQueue, job_id: str, worker_id: str, lease_ms: int, retry: TransientRetry
+    ):
         self._stop = threading.Event()
+        self._retry = retry
         self._thread = threading.Thread(
             target=self._run, args=(queue, job_id, worker_id, lease_ms), daemon=True
         )
 
     def _run(self, queue: JobQueue, job_id: str, worker_id: str, lease_ms: int) -> None:
         while not self._stop.wait(lease_ms / 3000):
-            queue.renew_lease(job_id, worker_id, lease_ms)
+            self._retry.call("renew job lease", queue.renew_lease, job_id, worker_id, lease_ms)
 
     def __enter__(self) -> _LeaseKeeper:
         self._thread.start()
@@ -64,7 +77,13 @@ class _LeaseKeeper:
 
 class JobRunner:
     """Runs jobs for one worker slot. ``fail_attempts`` > 0 makes the first N attempts of every
-    job fail before rendering (a test hook for the retry path; 0 in production)."""
+    job fail before rendering (a test hook for the retry path; 0 in production).
+
+    The engine call goes through ``breakers.engine`` and its encoding stage through
+    ``breakers.encoder`` (default: one in-memory set per process with the default settings;
+    pass one ``Breakers.from_settings(settings)`` per process to configure and share them,
+    the same for every runner). Queue calls are
+    retried on transient database/Redis errors by ``retry``."""
 
     def __init__(
         self,
@@ -75,6 +94,8 @@ class JobRunner:
         lease_ms: int,
         emit: EmitEvent,
         fail_attempts: int = 0,
+        breakers: Breakers | None = None,
+        retry: TransientRetry = JOB_STATE_RETRY,
     ):
         self.queue = queue
         self.storage_root = storage_root
@@ -82,15 +103,53 @@ class JobRunner:
         self.lease_ms = lease_ms
         self.emit = emit
         self.fail_attempts = fail_attempts
+        metrics.worker_process_started()
+        self.breakers = breakers or default_breakers()
+        self.retry = retry
 
     def run(self, job: JobRecord) -> JobState:
-        """Run ``job`` (already claimed by this worker) to an outcome; returns the new state."""
+        """Run ``job`` (already claimed by this worker) to an outcome; returns the new state.
+
+        Every line logged meanwhile, by any module, carries ``job_id``, ``request_id`` and
+        ``attempt``; the attempt is one trace span with a child span per engine stage."""
+        with (
+            structlog.contextvars.bound_contextvars(
+                job_id=job.id, request_id=job.request_id, attempt=job.attempts
+            ),
+            job_attempt_span(
+                job_id=job.id,
+                attempt=job.attempts,
+                request_id=job.request_id,
+                worker_id=self.worker_id,
+                trace_context=job.trace_context,
+            ) as span,
+        ):
+            stage_spans = StageSpans(span, job.id)
+            try:
+                state = self._run(job, stage_spans)
+            finally:
+                stage_spans.close()
+            span.set_attribute("job.outcome", state.value)
+            return state
+
+    def _run(self, job: JobRecord, stage_spans: StageSpans) -> JobState:
         attempt = job.attempts
+        started = time.monotonic()
+        log.info("job started", worker_id=self.worker_id, priority=job.priority.value)
         request = resolve_seed(job.generation_request())
         out_dir = self.storage_root / job.id
 
         def on_progress(event: ProgressEvent) -> None:
-            self.queue.update_progress(job.id, self.worker_id, event.stage, event.progress)
+            if stage_spans.enter(event.stage):
+                log.debug("job stage", stage=event.stage, message=event.message)
+            self.retry.call(
+                "update job progress",
+                self.queue.update_progress,
+                job.id,
+                self.worker_id,
+                event.stage,
+                event.progress,
+            )
             self.emit(
                 JobEvent(
                     type="progress",
@@ -103,27 +162,53 @@ class JobRunner:
             )
 
         def should_cancel() -> bool:
-            return self.queue.is_cancel_requested(job.id)
+            # The engine checks in here between steps: an overdue call stops at the next one.
+            self.breakers.engine.raise_if_overdue(started)
+            return self.retry.call("check for cancel", self.queue.is_cancel_requested, job.id)
+
+        def render() -> GenerationResult:
+            return generate(
+                request,
+                out_dir,
+                on_progress,
+                should_cancel,
+                stems=True,
+                midi=True,
+                guard_encode=self.breakers.encoder.call,
+            )
 
         try:
-            with _LeaseKeeper(self.queue, job.id, self.worker_id, self.lease_ms):
+            with _LeaseKeeper(self.queue, job.id, self.worker_id, self.lease_ms, self.retry):
                 remove_stale_staging(out_dir)  # an earlier attempt may have been killed
                 if attempt <= self.fail_attempts:
                     raise InjectedFault(f"injected failure on attempt {attempt}")
-                result = generate(
-                    request, out_dir, on_progress, should_cancel, stems=True, midi=True
-                )
+                result = self.breakers.engine.call(render)
         except Cancelled:
-            self.queue.mark_cancelled(job.id, self.worker_id)
+            log.info("job cancelled", duration_ms=_ms_since(started))
+            self.retry.call("mark job cancelled", self.queue.mark_cancelled, job.id, self.worker_id)
+            metrics.job_attempt_finished(JobState.CANCELLED, time.monotonic() - started)
             self.emit(JobEvent(type="cancelled", job_id=job.id, stage="cancelled", attempt=attempt))
             return JobState.CANCELLED
         except Exception as error:  # every failure is recorded; the policy decides what next
-            return self._failed(job, attempt, error)
+            return self._failed(job, attempt, error, _ms_since(started))
         assert result.plan.seed is not None
-        if not self.queue.complete(
-            job.id, self.worker_id, _assets(result, job.id), seed=result.plan.seed
+        if not self.retry.call(
+            "complete job",
+            self.queue.complete,
+            job.id,
+            self.worker_id,
+            _assets(result, job.id),
+            seed=result.plan.seed,
         ):
-            return JobState.ACTIVE  # lost the lease meanwhile: another worker owns the job now
+            log.warning("job finished after losing its lease; another worker owns it now")
+            return JobState.ACTIVE
+        log.info(
+            "job completed",
+            duration_ms=_ms_since(started),
+            seed=result.plan.seed,
+            files=len(result.files),
+        )
+        metrics.job_completed(time.monotonic() - started, result.timings_s, result.plan.duration_s)
         self.emit(
             JobEvent(
                 type="completed", job_id=job.id, stage="completed", progress=100, attempt=attempt
@@ -131,10 +216,32 @@ class JobRunner:
         )
         return JobState.COMPLETED
 
-    def _failed(self, job: JobRecord, attempt: int, error: Exception) -> JobState:
+    def _failed(
+        self, job: JobRecord, attempt: int, error: Exception, duration_ms: float
+    ) -> JobState:
         message = f"{type(error).__name__}: {error}"
-        record = self.queue.fail(job.id, self.worker_id, message, error_kind_of(error))
+        error_kind = error_kind_of(error)
+        record = self.retry.call(
+            "record job failure", self.queue.fail, job.id, self.worker_id, message, error_kind
+        )
         state = record.state if record else JobState.FAILED
+        if record is not None:  # None: the job is another worker's now, and its outcome too
+            metrics.job_attempt_finished(state, duration_ms / 1000)
+        will_retry = state is JobState.QUEUED
+        # Warning while retries remain; error once the job has failed for good.
+        (log.warning if will_retry else log.error)(
+            "job attempt failed",
+            error=message,
+            error_kind=error_kind,
+            next_state=state.value,
+            will_retry=will_retry,
+            retry_at=record.run_after.isoformat() if record and will_retry else None,
+            duration_ms=duration_ms,
+            exc_info=error,
+        )
+        span = trace.get_current_span()
+        span.record_exception(error)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, message))
         event_type: EventType = "failed"
         if state is JobState.QUEUED:
             event_type = "error"  # this attempt failed; the job will be retried
@@ -152,6 +259,10 @@ class JobRunner:
             )
         )
         return state
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
 
 
 def _assets(result: GenerationResult, job_id: str) -> list[AssetRecord]:

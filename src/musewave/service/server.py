@@ -11,6 +11,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from musewave.config import Settings
+from musewave.observability.logging import configure_logging
+from musewave.observability.tracing import configure_tracing
 from musewave.service.app import create_app, end_streams
 
 WS_PING_INTERVAL_S = 30.0
@@ -36,6 +38,8 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 def run_server(settings: Settings) -> None:
     """Serve until SIGTERM/Ctrl-C (exit 0); exit 3 when the app cannot start."""
+    configure_logging(settings)
+    configure_tracing("musewave-api")  # before create_app, which instruments the app if on
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -45,6 +49,8 @@ def run_server(settings: Settings) -> None:
         ws_ping_timeout=WS_PING_INTERVAL_S,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers propagate to the handler configure_logging set
+        access_log=False,  # RequestContextMiddleware writes the access log (with request IDs)
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: a
     # graceful stop is a clean exit (status 0), not death by signal.

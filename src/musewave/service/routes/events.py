@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from musewave.jobs import JobRecord
 from musewave.jobs.events import JobEvent
+from musewave.observability import metrics
 from musewave.service.bus import Subscription
 from musewave.service.deps import ServicesDep
 from musewave.service.services import Services, final_event
@@ -64,7 +65,7 @@ def _services_of(websocket: WebSocket) -> Services:
 async def progress_socket(websocket: WebSocket, job_id: str) -> None:
     services = _services_of(websocket)
     await websocket.accept()
-    with services.bus.subscribe(job_id) as sub:
+    with services.bus.subscribe(job_id) as sub, metrics.websocket_connection():
         job = await run_in_threadpool(services.queue.get, job_id)
         if job is None:
             await websocket.close(code=CLOSE_UNKNOWN_JOB, reason=f"no job {job_id}")

@@ -11,6 +11,8 @@ from fastapi.responses import FileResponse, Response
 
 from musewave.jobs import JobState
 from musewave.jobs.events import JobEvent
+from musewave.observability import metrics
+from musewave.resilience import REQUEST_RETRY
 from musewave.service.deps import ServicesDep, job_or_404
 from musewave.service.schemas import AssetView, JobPage, JobView
 from musewave.service.services import Services
@@ -37,7 +39,7 @@ def _job_view_json(services: Services, job_id: str) -> bytes:
 
 @router.get("/{job_id}", response_model=JobView)
 async def get_job(job_id: str, services: ServicesDep) -> Response:
-    body = await run_in_threadpool(_job_view_json, services, job_id)
+    body = await run_in_threadpool(REQUEST_RETRY.call, "read job", _job_view_json, services, job_id)
     return Response(body, media_type="application/json")
 
 
@@ -50,7 +52,12 @@ async def list_jobs(
 ) -> JobPage:
     try:
         jobs, next_cursor = await run_in_threadpool(
-            services.queue.list_jobs, state=state, limit=limit, cursor=cursor
+            REQUEST_RETRY.call,
+            "list jobs",
+            services.queue.list_jobs,
+            state=state,
+            limit=limit,
+            cursor=cursor,
         )
     except ValueError as error:
         raise HTTPException(status_code=422, detail=f"bad cursor: {error}") from error
@@ -60,12 +67,15 @@ async def list_jobs(
 @router.post("/{job_id}/cancel", response_model=JobView, status_code=202)
 async def cancel_job(job_id: str, services: ServicesDep) -> JobView:
     """Queued jobs are cancelled at once; active ones stop at the engine's next checkpoint."""
-    job = await run_in_threadpool(job_or_404, services, job_id)
+    job = await run_in_threadpool(REQUEST_RETRY.call, "read job", job_or_404, services, job_id)
     if job.state.is_finished:
         raise HTTPException(status_code=409, detail=f"job is already {job.state.value}")
-    updated = await run_in_threadpool(services.queue.cancel, job_id)
+    updated = await run_in_threadpool(
+        REQUEST_RETRY.call, "cancel job", services.queue.cancel, job_id
+    )
     assert updated is not None
-    if updated.state == JobState.CANCELLED:
+    if updated.state == JobState.CANCELLED:  # it was queued (a running job stops later)
+        metrics.job_cancelled()
         services.bus.publish(
             JobEvent(type="cancelled", job_id=job_id, stage="cancelled", attempt=updated.attempts)
         )
