@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy
+import sqlalchemy.pool
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -58,6 +60,16 @@ class ServerProcess:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
     log_path: Path
+    # Production mode: the `musewave worker` processes that render this server's jobs.
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def backend(self) -> str:
+        return "bullmq" if self.env.get("MUSEWAVE_REDIS_URL") else "local"
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("MUSEWAVE_DATABASE_URL") or f"sqlite:///{self.data_dir}/musewave.db"
 
     @property
     def pid(self) -> int:
@@ -83,14 +95,13 @@ class ServerProcess:
         return self.process.poll() is None
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> int:
-        """SIGTERM, then SIGKILL after ``timeout_s``. Returns the exit status."""
-        if self.running():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait()
+        """SIGTERM, then SIGKILL after ``timeout_s`` (workers too). Returns the server's status."""
+        for process in [self.process, *self.workers]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.workers:
+            _wait_or_kill(process, timeout_s)
+        return _wait_or_kill(self.process, timeout_s)
 
     def kill9(self) -> None:
         self.process.kill()
@@ -101,9 +112,38 @@ class ServerProcess:
         return sqlite3.connect(self.data_dir / "musewave.db", timeout=30)
 
 
+def same_stores(server: ServerProcess) -> dict[str, str]:
+    """The settings that point a restarted server at ``server``'s database and queue."""
+    keys = ("MUSEWAVE_DATABASE_URL", "MUSEWAVE_REDIS_URL", "MUSEWAVE_QUEUE_NAME")
+    return {key: server.env[key] for key in keys if key in server.env}
+
+
+def _wait_or_kill(process: subprocess.Popen[bytes], timeout_s: float) -> int:
+    try:
+        return process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+def start_worker(server: ServerProcess) -> subprocess.Popen[bytes]:
+    """One more ``musewave worker`` (production mode) with the server's settings."""
+    with server.log_path.open("ab") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "musewave.cli", "worker"],
+            env=server.env,
+            cwd=server.data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server.workers.append(worker)
+    return worker
+
+
 def launch(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> ServerProcess:
     """Start a server on a free port with ``data_dir`` and ``MUSEWAVE_*`` overrides ``env``;
-    return once ``/health/ready`` answers 200."""
+    return once ``/health/ready`` answers 200. With ``MUSEWAVE_REDIS_URL`` in ``env``
+    (production mode) a ``musewave worker`` is started for it too."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEWAVE_")}
@@ -111,6 +151,8 @@ def launch(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) ->
         {
             "MUSEWAVE_DATA_DIR": str(data_dir),
             "MUSEWAVE_LOG_LEVEL": "warning",
+            # `musewave worker` serves no /metrics unless a test asks: workers would share a port.
+            "MUSEWAVE_METRICS_PORT": "0",
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "PYTHONUNBUFFERED": "1",
@@ -128,6 +170,8 @@ def launch(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) ->
     log.close()
     server = ServerProcess(port, data_dir, full_env, process, log_path)
     try:
+        if server.backend == "bullmq":
+            start_worker(server)
         wait_ready(server)
     except BaseException:
         server.stop()
@@ -143,10 +187,21 @@ def wait_ready(server: ServerProcess, timeout_s: float = READY_TIMEOUT_S) -> Non
             if not server.running():
                 raise RuntimeError(f"server exited early:\n{server.log_tail()}")
             with contextlib.suppress(httpx.TransportError):
-                if client.get("/health/ready").status_code == 200:
+                if client.get("/health/ready").status_code == 200 and _workers_ready(
+                    server, client
+                ):
                     return
             time.sleep(0.1)
     raise RuntimeError(f"server not ready after {timeout_s} s:\n{server.log_tail()}")
+
+
+def _workers_ready(server: ServerProcess, client: httpx.Client) -> bool:
+    """Production mode: every worker process slot has connected to the queue."""
+    if server.backend == "local":
+        return True
+    wanted = len(server.workers) * int(server.env.get("MUSEWAVE_CONCURRENCY", "2"))
+    queue = client.get("/health").json()["components"]["queue"]
+    return int(queue.get("workers_alive", 0)) >= wanted
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -374,8 +429,14 @@ def stages_in_order(events: list[Event]) -> list[str]:
 
 def asset_rows(server: ServerProcess, job_id: str) -> list[tuple[str, str]]:
     """``(name, path)`` of every asset row the database holds for ``job_id``."""
-    with contextlib.closing(server.db()) as db:
-        rows = db.execute("SELECT name, path FROM assets WHERE job_id = ?", (job_id,)).fetchall()
+    engine = sqlalchemy.create_engine(server.database_url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sqlalchemy.text("SELECT name, path FROM assets WHERE job_id = :id"), {"id": job_id}
+            ).all()
+    finally:
+        engine.dispose()
     return [(str(name), str(path)) for name, path in rows]
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+import pytest
+
 from musewave.jobs import RetryPolicy
-from tests.service.conftest import StartServer
-from tests.service.support import WsWatcher, get_job, submit, track
+from tests.service.conftest import BACKENDS, StartServer
+from tests.service.support import WsWatcher, get_job, same_stores, submit, track
 
 DELAYS_S = (0.5, 1.5, 4.5)
 SLACK_S = 2.0  # how much later than its delay a retry may start on a loaded machine
@@ -24,13 +26,16 @@ def test_default_retry_delays_are_2_6_18_seconds() -> None:
     assert policy.max_attempts == 4
 
 
-def test_retries_with_backoff_then_dead_letter_then_redrive(start_server: StartServer) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_retries_with_backoff_then_dead_letter_then_redrive(
+    start_server: StartServer, backend: str
+) -> None:
     env = {
         "MUSEWAVE_TEST_FAIL_ATTEMPTS": "4",
         "MUSEWAVE_RETRY_DELAYS_S": ",".join(str(d) for d in DELAYS_S),
         "MUSEWAVE_CONCURRENCY": "1",
     }
-    server = start_server(**env)
+    server = start_server(backend=backend, **env)
     with server.client() as client:
         job_id = submit(client, track("doomed to fail", seed=11))["job_id"]
         with WsWatcher(server, job_id) as watcher:
@@ -63,7 +68,7 @@ def test_retries_with_backoff_then_dead_letter_then_redrive(start_server: StartS
 
     # The same data, without the fault hook: re-drive gives the job a fresh set of attempts.
     env.pop("MUSEWAVE_TEST_FAIL_ATTEMPTS")
-    server = start_server(server.data_dir, **env)
+    server = start_server(server.data_dir, backend=backend, **env, **same_stores(server))
     with server.client() as client:
         assert get_job(client, job_id)["state"] == "dead"
         with WsWatcher(server, job_id) as watcher:

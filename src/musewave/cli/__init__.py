@@ -9,6 +9,7 @@ from musewave.cli.console import out_console
 from musewave.cli.generate import generate_command
 from musewave.cli.ops import db_app, jobs_app, queue_app
 from musewave.cli.serve import serve_command
+from musewave.cli.worker import worker_command
 from musewave.engine.version import ENGINE_VERSION
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.command("generate")(generate_command)
 app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(queue_app, name="queue")
 app.add_typer(db_app, name="db")

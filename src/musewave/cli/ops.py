@@ -15,6 +15,7 @@ from musewave.cli.console import fail, out_console
 from musewave.config import Settings
 from musewave.db import upgrade
 from musewave.jobs import JobRecord, JobState, LocalQueue
+from musewave.observability import metrics
 from musewave.service.runtime import build_queue
 
 jobs_app = typer.Typer(help="Inspect and steer jobs.", no_args_is_help=True)
@@ -79,12 +80,16 @@ def show_job(job_id: str) -> None:
 @jobs_app.command("cancel")
 def cancel_job(job_id: str) -> None:
     """Cancel a queued job at once, or ask an active one to stop at its next checkpoint."""
+    # Count a cancel in the local server's metrics, if one runs on this data directory.
+    metrics.attach_multiprocess_dir(metrics.serve_metrics_dir(Settings().data_dir))
     with _queue() as (queue, _):
         job = _job_or_fail(queue, job_id)
         if job.state.is_finished:
             raise fail(f"job {job_id} is already {job.state.value}", code=1)
         updated = queue.cancel(job_id)
     assert updated is not None
+    if updated.state == JobState.CANCELLED:
+        metrics.job_cancelled()  # an active job's cancel is counted by its worker
     note = "cancelled" if updated.state == JobState.CANCELLED else "cancel requested"
     out_console.print(f"{job_id}: {note}")
 

@@ -37,6 +37,12 @@ def worker_command(
             "without it, `musewave serve` runs the workers itself"
         )
 
+    from musewave.observability import metrics
+
+    # Before anything records a metric: the worker processes share this directory, and this
+    # parent serves their sum on MUSEWAVE_METRICS_PORT.
+    metrics_dir = metrics.prepare_multiprocess_dir()
+
     from musewave.db import upgrade
     from musewave.jobs.bullmq_queue import BullMQQueue, EvictionPolicyError
     from musewave.jobs.bullmq_worker import bullmq_worker_main
@@ -57,6 +63,9 @@ def worker_command(
     except Exception as error:  # unreachable Redis or database: one line, not a traceback
         raise fail(f"cannot start the worker: {type(error).__name__}: {error}") from None
 
+    from musewave.observability.logging import configure_logging
+
+    configure_logging(settings)
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     stopping = threading.Event()
 
@@ -65,14 +74,29 @@ def worker_command(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    metrics_server = None
+    if settings.metrics_port:
+        try:
+            metrics_server, _ = metrics.serve_worker_metrics(settings.host, settings.metrics_port)
+        except OSError as error:
+            raise fail(
+                f"cannot serve metrics on {settings.host}:{settings.metrics_port} ({error}); "
+                "set MUSEWAVE_METRICS_PORT to a free port, or 0 for none"
+            ) from None
     pool = LocalWorkerPool(settings, lambda event: None, target=bullmq_worker_main)
     pool.start()
     out_console.print(
         f"musewave worker: {settings.concurrency} processes on queue {settings.queue_name!r}"
     )
-    while not stopping.wait(SUPERVISE_INTERVAL_S):
-        for pid in pool.replace_dead():
-            err_console.print(f"worker process {pid} died; started a new one")
-    killed = pool.stop(settings.shutdown_grace_s)
-    if killed:
-        err_console.print(f"stopped {len(killed)} busy worker processes after the grace period")
+    try:
+        while not stopping.wait(SUPERVISE_INTERVAL_S):
+            for pid in pool.replace_dead():
+                metrics.mark_process_dead(pid)
+                err_console.print(f"worker process {pid} died; started a new one")
+        killed = pool.stop(settings.shutdown_grace_s)
+        if killed:
+            err_console.print(f"stopped {len(killed)} busy worker processes after the grace period")
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        metrics.remove_multiprocess_dir(metrics_dir)

@@ -58,9 +58,15 @@ def rate_limiter(rate_limit_per_s: float) -> dict[str, int]:
 
 
 def backoff_strategy(policy: RetryPolicy) -> Any:
-    """The shared retry delays as BullMQ's ``settings.backoffStrategy`` (milliseconds)."""
+    """The shared retry delays as BullMQ's ``settings.backoffStrategy`` (milliseconds).
 
-    def delay_ms(attempts_made: int, _type: str | None, _err: Any, _job: Any) -> int:
+    The worker raises errors that carry the delay the policy chose (``retry_delay_ms``: e.g.
+    longer while a circuit breaker is open); other errors get ``delays_s`` by attempt."""
+
+    def delay_ms(attempts_made: int, _type: str | None, err: Any, _job: Any) -> int:
+        decided = getattr(err, "retry_delay_ms", None)  # the worker applied the policy already
+        if isinstance(decided, int):
+            return decided
         if not policy.delays_s:
             return 0
         index = min(max(attempts_made, 1), len(policy.delays_s))

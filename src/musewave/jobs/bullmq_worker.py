@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,14 @@ from musewave.jobs.bullmq_options import cancel_channel, connection_options, wor
 from musewave.jobs.events import JobEvent
 from musewave.jobs.local import LocalQueue
 from musewave.jobs.local_pool import die_with_parent, worker_id_prefix
-from musewave.jobs.policy import RetryPolicy
 from musewave.jobs.records import AssetRecord, JobRecord
 from musewave.jobs.states import JobState
 from musewave.jobs.worker import JobRunner
+from musewave.observability import metrics
+from musewave.observability.logging import configure_logging
+from musewave.observability.tracing import configure_tracing
+from musewave.resilience import Breakers
+from musewave.service.runtime import retry_policy
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,13 @@ CANCEL_LISTENER_RETRY_S = 1.0
 
 
 class RetryableAttemptError(RuntimeError):
-    """This attempt failed and the retry policy grants another: BullMQ should retry."""
+    """This attempt failed and the retry policy grants another: BullMQ should retry after
+    ``retry_delay_ms``, the delay the policy chose (read by the backoff strategy, so an open
+    circuit breaker's longer wait applies here too)."""
+
+    def __init__(self, message: str, retry_delay_ms: int | None):
+        super().__init__(message)
+        self.retry_delay_ms = retry_delay_ms
 
 
 class _SignalledQueue:
@@ -92,6 +103,7 @@ class JobProcessor:
         self.db = db
         self.worker_id = worker_id
         self.queue = _SignalledQueue(db)
+        self.breakers = Breakers.from_settings(settings)  # shared through Redis
 
     async def process(self, job: Any, token: str, abort_signal: Any) -> dict[str, Any]:
         job_id = str(job.id)
@@ -116,7 +128,10 @@ class JobProcessor:
             return {"state": "completed"}
         if state is JobState.QUEUED:
             latest = await asyncio.to_thread(self.db.get, job_id)
-            raise RetryableAttemptError(latest.error if latest and latest.error else "failed")
+            if latest is None:
+                raise RetryableAttemptError("failed", None)
+            delay_s = (latest.run_after - datetime.now(UTC)).total_seconds()
+            raise RetryableAttemptError(latest.error or "failed", max(0, round(delay_s * 1000)))
         if state is JobState.ACTIVE:
             raise RuntimeError("another worker took over this job")
         raise UnrecoverableError(state.value)
@@ -135,6 +150,7 @@ class JobProcessor:
             lease_ms=self.settings.lease_ms,
             emit=emit,
             fail_attempts=self.settings.test_fail_attempts,
+            breakers=self.breakers,
         )
         pump = asyncio.create_task(_pump(job, events))
         self.queue.signals[record.id] = abort_signal
@@ -186,11 +202,12 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
     engine = make_engine(settings.resolved_database_url, pool_size=2, max_overflow=2)
     db = LocalQueue(
         make_session_factory(engine),
-        RetryPolicy(delays_s=tuple(settings.retry_delays_s)),
+        retry_policy(settings),
         rate_limit_per_s=settings.rate_limit_per_s,
     )
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
     processor = JobProcessor(settings, db, worker_id)
+    metrics.worker_process_started()  # alive from now on, busy or not
     worker = Worker(
         settings.queue_name, processor.process, worker_options(settings, name=worker_id)
     )
@@ -203,6 +220,7 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await listener
         await worker.close()
+        processor.breakers.close()
         engine.dispose()
 
 
@@ -215,5 +233,7 @@ def bullmq_worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     settings = Settings.model_validate(settings_data)
+    configure_logging(settings)
+    configure_tracing("musewave-worker")
     Path(settings.storage_dir).mkdir(parents=True, exist_ok=True)
     asyncio.run(serve_jobs(settings, slot, stop))

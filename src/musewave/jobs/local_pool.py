@@ -25,6 +25,8 @@ from typing import Any
 
 from musewave.config import Settings
 from musewave.jobs.events import JobEvent
+from musewave.observability.logging import configure_logging
+from musewave.observability.tracing import configure_tracing
 
 IDLE_POLL_S = 1.0  # also re-checks delayed (backing-off) jobs at least this often
 _PR_SET_PDEATHSIG = 1
@@ -54,9 +56,12 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from musewave.jobs.worker import JobRunner
+    from musewave.resilience import Breakers
     from musewave.service.runtime import build_queue  # after spawn: heavy imports here
 
     settings = Settings.model_validate(settings_data)
+    configure_logging(settings)
+    configure_tracing("musewave-worker")
     queue, engine = build_queue(settings)
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
     runner = JobRunner(
@@ -66,6 +71,7 @@ def worker_main(
         lease_ms=settings.lease_ms,
         emit=events.put,
         fail_attempts=settings.test_fail_attempts,
+        breakers=Breakers.from_settings(settings),
     )
     try:
         while not stop.is_set():
@@ -79,6 +85,7 @@ def worker_main(
                 timeout = max(0.01, min(timeout, (due - datetime.now(UTC)).total_seconds()))
             wake.acquire(timeout=timeout)
     finally:
+        runner.breakers.close()
         engine.dispose()
 
 

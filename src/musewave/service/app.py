@@ -14,8 +14,13 @@ from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
 from musewave.jobs.local_pool import LocalWorkerPool, worker_id_prefix
+from musewave.observability.metrics import mark_process_dead
+from musewave.observability.tracing import instrument_app
+from musewave.resilience import Breakers
 from musewave.service.bus import EventBus
-from musewave.service.routes import admin, events, generations, health, jobs
+from musewave.service.http_metrics import HttpMetricsMiddleware
+from musewave.service.request_context import RequestContextMiddleware
+from musewave.service.routes import admin, events, generations, health, jobs, metrics
 from musewave.service.runtime import build_queue
 from musewave.service.services import Services
 
@@ -40,6 +45,7 @@ async def _replace_dead_workers_forever(services: Services) -> None:
     while True:
         await asyncio.sleep(WORKER_CHECK_S)
         for pid in services.pool.replace_dead():
+            mark_process_dead(pid)  # its gauges go: no longer a live worker
             released = await run_in_threadpool(services.queue.release_worker, worker_id_prefix(pid))
             for _ in released:
                 services.pool.notify()
@@ -54,6 +60,32 @@ async def end_streams(app: FastAPI, timeout_s: float = STREAM_DRAIN_TIMEOUT_S) -
         return
     services.accepting = False
     await services.bus.drain(timeout_s)
+
+
+async def _start_embedded(services: Services, start_workers: bool) -> None:
+    """Embedded mode: this process owns the local worker processes."""
+    # Anything "active" now was orphaned by a previous run that died: put it back in the
+    # queue before workers start.
+    await run_in_threadpool(services.queue.recover_all_active)
+    if start_workers:
+        services.pool = LocalWorkerPool(services.settings, services.on_worker_event)
+        services.pool.start()
+        services.background.append(asyncio.create_task(_replace_dead_workers_forever(services)))
+    services.background.append(asyncio.create_task(_requeue_stalled_forever(services)))
+
+
+async def _start_production(services: Services) -> None:
+    """Production mode: ``musewave worker`` processes run jobs; BullMQ recovers stalled ones.
+    This process relays their events and keeps the database and BullMQ in step."""
+    from musewave.jobs.bullmq_queue import BullMQQueue
+    from musewave.service.queue_events import QueueEventsRelay, reconcile_forever
+
+    assert isinstance(services.queue, BullMQQueue)
+    await run_in_threadpool(services.queue.check_redis)
+    relay = QueueEventsRelay(services)
+    services.relay = relay
+    services.background.append(asyncio.create_task(relay.run_forever()))
+    services.background.append(asyncio.create_task(reconcile_forever(services)))
 
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
@@ -71,15 +103,12 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             EventBus(),
             asyncio.get_running_loop(),
             make_cache(settings.cache_url),
+            breakers=Breakers.from_settings(settings),
         )
-        # This process owns every local worker, so anything "active" now was orphaned by a
-        # previous run that died: put it back in the queue before workers start.
-        await run_in_threadpool(queue.recover_all_active)
-        if start_workers:
-            services.pool = LocalWorkerPool(settings, services.on_worker_event)
-            services.pool.start()
-            services.background.append(asyncio.create_task(_replace_dead_workers_forever(services)))
-        services.background.append(asyncio.create_task(_requeue_stalled_forever(services)))
+        if settings.redis_url:
+            await _start_production(services)
+        else:
+            await _start_embedded(services, start_workers)
         app.state.services = services
         try:
             yield
@@ -92,8 +121,10 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 killed = await run_in_threadpool(services.pool.stop, settings.shutdown_grace_s)
                 if killed:
                     await run_in_threadpool(queue.recover_all_active)
+            await run_in_threadpool(queue.close)
             engine.dispose()
             services.cache.close()
+            services.breakers.close()
 
     app = FastAPI(
         title="MuseWave",
@@ -101,6 +132,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         description="A text prompt becomes a finished, mastered track.",
         lifespan=lifespan,
     )
-    for module in (generations, jobs, events, admin, health):
+    for module in (generations, jobs, events, admin, health, metrics):
         app.include_router(module.router)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    instrument_app(app)  # a span per request when tracing is on; outside every middleware
     return app

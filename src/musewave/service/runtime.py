@@ -10,7 +10,10 @@ from musewave.jobs import LocalQueue, RetryPolicy
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(delays_s=tuple(settings.retry_delays_s))
+    return RetryPolicy(
+        delays_s=tuple(settings.retry_delays_s),
+        breaker_open_delay_s=settings.breaker_engine_reset_s,
+    )
 
 
 def build_queue(settings: Settings) -> tuple[LocalQueue, Engine]:

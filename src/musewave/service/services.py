@@ -14,6 +14,7 @@ from musewave.config import Settings
 from musewave.jobs import JobRecord, LocalQueue
 from musewave.jobs.events import JobEvent
 from musewave.jobs.local_pool import LocalWorkerPool
+from musewave.resilience import Breakers
 from musewave.service.bus import EventBus
 from musewave.service.schemas import AssetView
 
@@ -47,6 +48,9 @@ class Services:
     loop: asyncio.AbstractEventLoop
     cache: Cache
     pool: LocalWorkerPool | None = None
+    # This process's view of the circuit breakers (shared with workers only through Redis).
+    breakers: Breakers = field(default_factory=Breakers.create)
+    relay: Any = None  # production mode: the QueueEvents relay (see service.queue_events)
     accepting: bool = True
     background: list[asyncio.Task[None]] = field(default_factory=list)
 

@@ -61,6 +61,8 @@ def _check_cache(services: Services) -> dict[str, Any]:
 
 
 def _check_queue(services: Services) -> dict[str, Any]:
+    if services.settings.redis_url:
+        return _check_bullmq(services)
     alive = services.pool.alive() if services.pool is not None else 0
     wanted = services.settings.concurrency
     return {
@@ -72,12 +74,39 @@ def _check_queue(services: Services) -> dict[str, Any]:
     }
 
 
+def _check_bullmq(services: Services) -> dict[str, Any]:
+    """Production mode: the API needs Redis and its event relay; workers run elsewhere (none
+    alive is an alert, not a reason to stop accepting jobs)."""
+    from musewave.jobs.bullmq_queue import BullMQQueue
+
+    queue = services.queue
+    assert isinstance(queue, BullMQQueue)
+    redis_ok = queue.ping()
+    relay_ok = services.relay is not None and services.relay.connected.is_set()
+    detail: dict[str, Any] = {
+        "ok": services.accepting and redis_ok and relay_ok,
+        "backend": "bullmq",
+        "queue": services.settings.queue_name,
+        "redis": redis_ok,
+        "events_relay": relay_ok,
+        "accepting": services.accepting,
+    }
+    if redis_ok:
+        try:
+            detail["workers_alive"] = queue.worker_count()
+            detail["bullmq_counts"] = queue.bull_counts()
+        except Exception as error:  # a probe reports, it never raises
+            detail["error"] = str(error)
+    return detail
+
+
 async def _components(services: Services) -> dict[str, dict[str, Any]]:
     return {
         "database": await run_in_threadpool(_check_database, services),
         "storage": await run_in_threadpool(_check_storage, services),
-        "queue": _check_queue(services),
+        "queue": await run_in_threadpool(_check_queue, services),
         "cache": _check_cache(services),
+        "breakers": await run_in_threadpool(services.breakers.snapshot),
     }
 
 
