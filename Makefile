@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev demo serve test lint format bench clean
+.PHONY: install install-dev demo serve test lint format bench bench-queue clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
+
+# BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
+bench-queue: install-dev
+	scripts/test-services $(BIN)/python bench/queue_bench.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -53,7 +53,7 @@ def connection_options(redis_url: str) -> dict[str, Any]:
 def rate_limiter(rate_limit_per_s: float) -> dict[str, int]:
     """``{max, duration}``: at most ``max`` job starts per ``duration`` ms, queue-wide."""
     if rate_limit_per_s >= 1:
-        return {"max": max(1, round(rate_limit_per_s)), "duration": 1000}
+        return {"max": max(1, math.floor(rate_limit_per_s)), "duration": 1000}
     return {"max": 1, "duration": math.ceil(1000 / rate_limit_per_s)}
 
 

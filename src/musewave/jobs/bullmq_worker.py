@@ -208,10 +208,13 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
     processor = JobProcessor(settings, db, worker_id)
     metrics.worker_process_started()  # alive from now on, busy or not
-    worker = Worker(
-        settings.queue_name, processor.process, worker_options(settings, name=worker_id)
-    )
+    options = {**worker_options(settings, name=worker_id), "autorun": False}
+    worker = Worker(settings.queue_name, processor.process, options)
     worker.on("error", lambda error, *_: log.warning("BullMQ worker error: %s", error))
+    # Until bullmq knows the Redis version it rounds blocking waits up to whole seconds, so
+    # delayed jobs (retries) would start up to a second late.
+    await worker.blockingRedisConnection.getRedisVersion()
+    running = asyncio.create_task(worker.run())
     listener = asyncio.create_task(listen_for_cancels(worker, settings))
     try:
         await asyncio.to_thread(stop.wait)
@@ -220,6 +223,7 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await listener
         await worker.close()
+        await running
         processor.breakers.close()
         engine.dispose()
 

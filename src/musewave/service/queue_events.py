@@ -19,11 +19,16 @@ import contextlib
 import logging
 from typing import Any
 
+import redis.asyncio as aioredis
 from bullmq import QueueEvents
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from musewave.jobs.bullmq_options import queue_events_options
+from musewave.jobs.bullmq_options import connection_options, queue_events_options
 from musewave.jobs.bullmq_queue import BullMQQueue
 from musewave.jobs.events import JobEvent
 from musewave.service.services import Services, final_event
@@ -60,9 +65,18 @@ class QueueEventsRelay:
 
     async def _read_until_error(self) -> bool:
         settings = self.services.settings
-        events = QueueEvents(
-            settings.queue_name, queue_events_options(settings, self.last_event_id)
+        assert settings.redis_url is not None
+        # A client that gives up on a lost Redis within about a second: bullmq's default one
+        # retries for minutes, which would keep this reader (and every progress stream) silent
+        # long after Redis is back; the restart loop here retries instead.
+        client = aioredis.Redis(
+            **connection_options(settings.redis_url),
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
+        options = {**queue_events_options(settings, self.last_event_id), "connection": client}
+        events = QueueEvents(settings.queue_name, options)
         errors: list[BaseException] = []
         events.on("progress", lambda args, event_id: self._receive("progress", args, event_id))
         events.on("failed", lambda args, event_id: self._receive("failed", args, event_id))
