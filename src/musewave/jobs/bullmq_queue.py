@@ -20,6 +20,7 @@ does not know and settles jobs BullMQ gave up on.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Collection, Coroutine
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 REDIS_CALL_TIMEOUT_S = 10.0
+# A request waits no longer than this for Redis to take a new job: the job is accepted already
+# (it is in the database); the add goes on in the background, and reconcile() is the backstop.
+ENQUEUE_TIMEOUT_S = 2.0
 RECONCILE_GRACE_S = 10.0  # younger jobs may still be on their way into BullMQ
 _REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
@@ -66,18 +70,34 @@ class _LoopThread:
         )
         self._thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = REDIS_CALL_TIMEOUT_S) -> T:
+    def run(
+        self,
+        coroutine: Coroutine[Any, Any, T],
+        timeout_s: float = REDIS_CALL_TIMEOUT_S,
+        *,
+        keep_trying: bool = False,
+    ) -> T:
+        """Run ``coroutine`` on the loop; raise ``TimeoutError`` after ``timeout_s``. The call
+        is then cancelled, or with ``keep_trying`` left to finish in the background."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         try:
             return future.result(timeout_s)
         except TimeoutError:
-            future.cancel()
+            if keep_trying:
+                future.add_done_callback(_log_late_failure)
+            else:
+                future.cancel()
             raise TimeoutError(f"Redis did not answer within {timeout_s:g} s") from None
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
+
+
+def _log_late_failure(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("a Redis call given up on by its caller failed: %s", future.exception())
 
 
 def job_payload(job: JobRecord) -> dict[str, Any]:
@@ -179,15 +199,17 @@ class BullMQQueue(LocalQueue):
 
     def _submit_or_defer(self, job: JobRecord) -> None:
         try:
-            self.submit(job)
+            self.submit(job, timeout_s=ENQUEUE_TIMEOUT_S)
         except _REDIS_ERRORS as error:
             # The job is accepted (it is in the database); reconcile() hands it to BullMQ.
             log.warning("job %s queued in the database only for now (Redis: %s)", job.id, error)
 
-    def submit(self, job: JobRecord) -> None:
-        """Add ``job`` to BullMQ (a no-op if BullMQ already has a job with its id)."""
+    def submit(self, job: JobRecord, timeout_s: float = REDIS_CALL_TIMEOUT_S) -> None:
+        """Add ``job`` to BullMQ (a no-op if BullMQ already has a job with its id). After
+        ``timeout_s`` the caller goes on while the add keeps trying in the background."""
         options = job_options(self._settings, job.id, job.priority)
-        self._io.run(self._bull.add(JOB_NAME, job_payload(job), options))
+        add = self._bull.add(JOB_NAME, job_payload(job), options)
+        self._io.run(add, timeout_s, keep_trying=True)
 
     def cancel(self, job_id: str) -> JobRecord | None:
         job = super().cancel(job_id)
@@ -214,7 +236,7 @@ class BullMQQueue(LocalQueue):
         # A fresh BullMQ job (full attempts) under the same id replaces the failed one.
         try:
             self._io.run(self._bull.remove(job_id))
-            self.submit(job)
+            self.submit(job, timeout_s=ENQUEUE_TIMEOUT_S)
         except _REDIS_ERRORS as error:
             log.warning("re-drive of job %s deferred to reconcile (Redis: %s)", job_id, error)
         return job

@@ -50,6 +50,7 @@ from musewave.service.runtime import retry_policy
 log = logging.getLogger(__name__)
 
 CANCEL_LISTENER_RETRY_S = 1.0
+STOP_POLL_S = 0.2
 
 
 class RetryableAttemptError(RuntimeError):
@@ -107,14 +108,28 @@ class JobProcessor:
 
     async def process(self, job: Any, token: str, abort_signal: Any) -> dict[str, Any]:
         job_id = str(job.id)
-        attempt = int(job.attemptsMade) + 1
+        # attemptsStarted also counts starts whose worker died (BullMQ re-runs a stalled job
+        # without raising attemptsMade): a killed attempt counts, as in embedded mode.
+        attempt = max(int(job.attemptsMade) + 1, int(job.attemptsStarted or 0))
         record = await asyncio.to_thread(
             self.db.begin_attempt, job_id, self.worker_id, attempt, self.settings.lease_ms
         )
         if record is None:
             raise UnrecoverableError(f"job {job_id} is not in the database")
         if record.state is JobState.COMPLETED:
-            return {"state": "completed"}  # finished before its worker died: don't render again
+            # Finished before its worker died: don't render again, but say so (the first
+            # worker may have died before publishing it).
+            await _publish(
+                job,
+                JobEvent(
+                    type="completed",
+                    job_id=job_id,
+                    stage="completed",
+                    progress=100,
+                    attempt=record.attempts,
+                ),
+            )
+            return {"state": "completed"}
         if record.state is JobState.CANCELLED:
             await _publish(
                 job, JobEvent(type="cancelled", job_id=job_id, stage="cancelled", attempt=attempt)
@@ -217,7 +232,10 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
     running = asyncio.create_task(worker.run())
     listener = asyncio.create_task(listen_for_cancels(worker, settings))
     try:
-        await asyncio.to_thread(stop.wait)
+        # Poll rather than block in stop.wait(): a waiter killed by SIGKILL never acknowledges
+        # the multiprocessing Event's notify, so the parent's stop.set() would block forever.
+        while not stop.is_set():
+            await asyncio.sleep(STOP_POLL_S)
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
