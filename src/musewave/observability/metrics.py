@@ -371,6 +371,12 @@ def job_attempt_finished(state: str, duration_s: float) -> None:
     metrics.job_duration_ms.labels(outcome).observe(duration_s * 1000)
 
 
+def job_abandoned(state: str) -> None:
+    """An attempt ended without its worker reporting (the worker died or stalled): the job
+    went to ``state`` (queued to be retried, dead, or cancelled). No duration is known."""
+    _metrics().jobs[_OUTCOMES[state]].inc()
+
+
 def job_completed(duration_s: float, stage_timings_s: Mapping[str, float], audio_s: float) -> None:
     """A worker's attempt completed: ``audio_s`` seconds of audio in ``duration_s``, with
     each engine stage's wall time in ``stage_timings_s``."""

@@ -14,7 +14,7 @@ from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
 from musewave.jobs.local_pool import LocalWorkerPool, worker_id_prefix
-from musewave.observability.metrics import mark_process_dead
+from musewave.observability.metrics import job_abandoned, mark_process_dead
 from musewave.observability.tracing import instrument_app
 from musewave.resilience import Breakers
 from musewave.service.bus import EventBus
@@ -28,11 +28,20 @@ STREAM_DRAIN_TIMEOUT_S = 2.0
 WORKER_CHECK_S = 1.0
 
 
+async def _count_abandoned(services: Services, job_ids: list[str]) -> None:
+    """Count the outcome of attempts whose worker died (this process settled them)."""
+    for job_id in job_ids:
+        job = await run_in_threadpool(services.queue.get, job_id)
+        if job is not None:
+            job_abandoned(job.state)
+
+
 async def _requeue_stalled_forever(services: Services) -> None:
     """Jobs whose worker stopped renewing its lease go back to the queue."""
     while True:
         await asyncio.sleep(services.settings.stalled_check_s)
         requeued = await run_in_threadpool(services.queue.requeue_stalled)
+        await _count_abandoned(services, requeued)
         if requeued and services.pool is not None:
             for _ in requeued:
                 services.pool.notify()
@@ -47,6 +56,7 @@ async def _replace_dead_workers_forever(services: Services) -> None:
         for pid in services.pool.replace_dead():
             mark_process_dead(pid)  # its gauges go: no longer a live worker
             released = await run_in_threadpool(services.queue.release_worker, worker_id_prefix(pid))
+            await _count_abandoned(services, released)
             for _ in released:
                 services.pool.notify()
 
@@ -66,7 +76,8 @@ async def _start_embedded(services: Services, start_workers: bool) -> None:
     """Embedded mode: this process owns the local worker processes."""
     # Anything "active" now was orphaned by a previous run that died: put it back in the
     # queue before workers start.
-    await run_in_threadpool(services.queue.recover_all_active)
+    recovered = await run_in_threadpool(services.queue.recover_all_active)
+    await _count_abandoned(services, recovered)
     if start_workers:
         services.pool = LocalWorkerPool(services.settings, services.on_worker_event)
         services.pool.start()

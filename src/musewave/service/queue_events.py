@@ -31,6 +31,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from musewave.jobs.bullmq_options import connection_options, queue_events_options
 from musewave.jobs.bullmq_queue import BullMQQueue
 from musewave.jobs.events import JobEvent
+from musewave.observability import metrics
 from musewave.service.services import Services, final_event
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,10 @@ class QueueEventsRelay:
         job_id = str(args.get("jobId", ""))
         reason = str(args.get("failedReason") or "BullMQ failed the job")
         settled = await run_in_threadpool(self.services.queue.settle_lost, job_id, reason)
-        return final_event(settled) if settled is not None else None
+        if settled is None:
+            return None
+        metrics.job_abandoned(settled.state)  # counted once: only one process settles it
+        return final_event(settled)
 
 
 async def reconcile_forever(services: Services) -> None:
@@ -147,6 +151,8 @@ async def reconcile_forever(services: Services) -> None:
             continue
         for job_id in actions["settled"]:
             job = await run_in_threadpool(queue.get, job_id)
+            if job is not None:
+                metrics.job_abandoned(job.state)
             final = final_event(job) if job is not None else None
             if final is not None:
                 services.bus.publish(final)
