@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,11 @@ from musewave.db import make_engine, make_session_factory
 from musewave.jobs.bullmq_options import cancel_channel, connection_options, worker_options
 from musewave.jobs.events import JobEvent
 from musewave.jobs.local import LocalQueue
-from musewave.jobs.local_pool import die_with_parent, worker_id_prefix
+from musewave.jobs.local_pool import begin_worker_process, worker_id_prefix
 from musewave.jobs.records import AssetRecord, JobRecord
 from musewave.jobs.states import JobState
 from musewave.jobs.worker import JobRunner
 from musewave.observability import metrics
-from musewave.observability.logging import configure_logging
-from musewave.observability.tracing import configure_tracing
 from musewave.resilience import Breakers
 from musewave.service.runtime import retry_policy
 
@@ -251,11 +248,6 @@ def bullmq_worker_main(
 ) -> None:
     """Entry point of one worker process, run by a
     :class:`~musewave.jobs.local_pool.LocalWorkerPool`."""
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    settings = Settings.model_validate(settings_data)
-    configure_logging(settings)
-    configure_tracing("musewave-worker")
+    settings = begin_worker_process(settings_data)
     Path(settings.storage_dir).mkdir(parents=True, exist_ok=True)
     asyncio.run(serve_jobs(settings, slot, stop))

@@ -39,6 +39,18 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def begin_worker_process(settings_data: dict[str, Any]) -> Settings:
+    """What every worker process does first: die with its owner, leave the decision to stop
+    to it, and log and trace as configured. Returns the settings."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    settings = Settings.model_validate(settings_data)
+    configure_logging(settings)
+    configure_tracing("musewave-worker")
+    return settings
+
+
 def worker_id_prefix(pid: int) -> str:
     """What every job id a worker process claims with starts with (one id per slot)."""
     return f"{socket.gethostname()}:{pid}:"
@@ -52,16 +64,11 @@ def worker_main(
     stop: EventType,
 ) -> None:
     """Entry point of one worker process: claim, run, repeat until ``stop`` is set."""
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when workers stop
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    settings = begin_worker_process(settings_data)
     from musewave.jobs.worker import JobRunner
     from musewave.resilience import Breakers
     from musewave.service.runtime import build_queue  # after spawn: heavy imports here
 
-    settings = Settings.model_validate(settings_data)
-    configure_logging(settings)
-    configure_tracing("musewave-worker")
     queue, engine = build_queue(settings)
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
     runner = JobRunner(
