@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -71,8 +72,12 @@ class Scrape:
 
 
 def scrape(server: ServerProcess) -> Scrape:
-    with server.client() as client:
-        response = client.get("/metrics")
+    return scrape_url(f"{server.base_url}/metrics")
+
+
+def scrape_url(url: str) -> Scrape:
+    """Any Prometheus endpoint of ours (the API's, or a ``musewave worker``'s own port)."""
+    response = httpx.get(url, timeout=30.0)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}

@@ -7,7 +7,7 @@ import httpx
 
 from musewave.engine.progress import STAGES as engine_stages
 from musewave.observability.metrics import ENGINE_STAGES
-from tests.observability.conftest import Scrape, scrape, wait_until
+from tests.observability.conftest import Scrape, scrape, scrape_url, wait_until
 from tests.service.conftest import StartServer
 from tests.service.support import (
     STAGES,
@@ -15,6 +15,7 @@ from tests.service.support import (
     WsWatcher,
     busy_worker,
     cancel,
+    free_port,
     is_terminal,
     submit,
     track,
@@ -138,8 +139,9 @@ def test_retries_and_the_dead_letter_are_counted(start_server: StartServer) -> N
 def test_production_api_counts_submissions_and_leaves_outcomes_to_workers(
     start_server: StartServer,
 ) -> None:
-    # BullMQ on Redis: a separate `musewave worker` renders, so its counts are its own.
-    server = start_server(backend="bullmq", **FAST_RETRIES)
+    # BullMQ on Redis: a separate `musewave worker` renders and serves its own /metrics.
+    worker_port = free_port()
+    server = start_server(backend="bullmq", MUSEWAVE_METRICS_PORT=str(worker_port), **FAST_RETRIES)
     with server.client() as client:
         assert run_to_end(server, client, track("in production", priority="high")) == "completed"
     metrics = scrape(server)
@@ -148,3 +150,10 @@ def test_production_api_counts_submissions_and_leaves_outcomes_to_workers(
     assert metrics.value("musewave_queue_completed") == 1
     assert metrics.value("musewave_jobs_completed_total") == 0  # the worker's /metrics has it
     assert metrics.value("musewave_worker_processes") == 0  # no worker in the API's tree
+
+    worker = scrape_url(f"http://127.0.0.1:{worker_port}/metrics")
+    assert worker.total("musewave_jobs_enqueued_total") == 0
+    assert worker.value("musewave_jobs_completed_total") == 1
+    assert worker.value("musewave_job_duration_ms_count", outcome="completed") == 1
+    assert worker.value("musewave_engine_realtime_factor_count") == 1
+    assert worker.value("musewave_worker_processes") == 1  # one process (concurrency 1)
