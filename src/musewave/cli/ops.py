@@ -15,6 +15,7 @@ from musewave.cli.console import fail, out_console
 from musewave.config import Settings
 from musewave.db import upgrade
 from musewave.jobs import JobRecord, JobState, LocalQueue
+from musewave.jobs.errors import QueueUnavailable
 from musewave.observability import metrics
 from musewave.service.runtime import build_queue
 
@@ -80,8 +81,9 @@ def show_job(job_id: str) -> None:
 @jobs_app.command("cancel")
 def cancel_job(job_id: str) -> None:
     """Cancel a queued job at once, or ask an active one to stop at its next checkpoint."""
-    # Count a cancel in the local server's metrics, if one runs on this data directory.
-    metrics.attach_multiprocess_dir(metrics.serve_metrics_dir(Settings().data_dir))
+    # Count a cancel in the metrics of the server on this data directory and port, if any.
+    settings = Settings()
+    metrics.attach_multiprocess_dir(metrics.serve_metrics_dir(settings.data_dir, settings.port))
     with _queue() as (queue, _):
         job = _job_or_fail(queue, job_id)
         if job.state.is_finished:
@@ -101,7 +103,10 @@ def retry_job(job_id: str) -> None:
         job = _job_or_fail(queue, job_id)
         if job.state not in (JobState.DEAD, JobState.FAILED):
             raise fail(f"only dead or failed jobs can be retried; {job_id} is {job.state.value}", 1)
-        queue.redrive(job_id)
+        try:
+            queue.redrive(job_id)
+        except QueueUnavailable as error:
+            raise fail(f"{error}; try again when the queue's Redis is reachable", 1) from None
     out_console.print(f"{job_id}: queued again")
 
 

@@ -24,7 +24,7 @@ def serve_command(
     )
     # Metrics of this process and its workers go to files there; first, before anything
     # imports prometheus_client and before the workers start (they inherit the location).
-    prepare_multiprocess_dir(serve_metrics_dir(settings.data_dir))
+    prepare_multiprocess_dir(serve_metrics_dir(settings.data_dir, settings.port))
     from musewave.service.server import run_server  # the web stack loads only for `serve`
 
     run_server(settings)

@@ -16,6 +16,7 @@ tests read these dicts back. Facts they encode (bullmq 3.4, redis-py 8):
 from __future__ import annotations
 
 import math
+import socket
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -40,8 +41,15 @@ def connection_options(redis_url: str) -> dict[str, Any]:
         "db": int(db_text) if db_text else 0,
         "username": unquote(parts.username) if parts.username else None,
         "password": unquote(parts.password) if parts.password else None,
-        # Blocking reads (BZPOPMIN, XREAD BLOCK) must not time out client-side.
+        # Blocking reads (BZPOPMIN, XREAD BLOCK, pub/sub) must not time out client-side; TCP
+        # keepalive finds a silently dead connection (a failover, a dropped NAT entry) in ~1 min.
         "socket_timeout": None,
+        "socket_keepalive": True,
+        "socket_keepalive_options": {
+            socket.TCP_KEEPIDLE: 30,
+            socket.TCP_KEEPINTVL: 10,
+            socket.TCP_KEEPCNT: 3,
+        },
         "socket_connect_timeout": 5,
         "health_check_interval": 30,
     }

@@ -24,7 +24,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Collection, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bullmq import Queue
@@ -39,6 +39,7 @@ from musewave.jobs.bullmq_options import (
     job_options,
     queue_options,
 )
+from musewave.jobs.errors import QueueUnavailable
 from musewave.jobs.local import Clock, LocalQueue, utc_now
 from musewave.jobs.policy import RetryPolicy
 from musewave.jobs.records import JobRecord, RemovedJob
@@ -151,6 +152,7 @@ class BullMQQueue(LocalQueue):
         if settings.redis_url is None:
             raise ValueError("BullMQQueue needs settings.redis_url")
         self._settings = settings
+        self._reconciled_up_to: tuple[datetime, str] | None = None
         self._io = _LoopThread()
         self._bull: Queue = self._io.run(self._open())
 
@@ -230,15 +232,17 @@ class BullMQQueue(LocalQueue):
 
     def redrive(self, job_id: str) -> JobRecord | None:
         before = self.get(job_id)
-        job = super().redrive(job_id)
-        if job is None or before is None or before.state not in (JobState.DEAD, JobState.FAILED):
-            return job
-        # A fresh BullMQ job (full attempts) under the same id replaces the failed one.
+        if before is None or before.state not in (JobState.DEAD, JobState.FAILED):
+            return super().redrive(job_id)  # unchanged: nothing to re-drive
+        # The failed BullMQ job goes first: left in place, it would make reconcile() settle
+        # the re-driven job as lost again. Without Redis nothing changes.
         try:
             self._io.run(self._bull.remove(job_id))
-            self.submit(job, timeout_s=ENQUEUE_TIMEOUT_S)
         except _REDIS_ERRORS as error:
-            log.warning("re-drive of job %s deferred to reconcile (Redis: %s)", job_id, error)
+            raise QueueUnavailable(f"cannot re-drive job {job_id} now (Redis: {error})") from None
+        job = super().redrive(job_id)
+        if job is not None and job.state is JobState.QUEUED:
+            self._submit_or_defer(job)  # a fresh BullMQ job (full attempts), same id
         return job
 
     def clean_with_assets(
@@ -259,7 +263,9 @@ class BullMQQueue(LocalQueue):
         failed without a worker reporting (stalled too often) are settled as dead. Returns the
         ids handled, by action. Safe to run from several processes at once."""
         cutoff = self._now() - timedelta(seconds=RECONCILE_GRACE_S)
-        jobs = self.unfinished(created_before=cutoff, limit=limit)
+        # A page per call, the next one on the next call, so a long backlog is covered in turn.
+        jobs = self.unfinished(created_before=cutoff, limit=limit, after=self._reconciled_up_to)
+        self._reconciled_up_to = (jobs[-1].created_at, jobs[-1].id) if len(jobs) == limit else None
         actions: dict[str, list[str]] = {"resubmitted": [], "settled": []}
         for job in jobs:
             state = self._io.run(self._bull.getJobState(job.id))
@@ -271,6 +277,13 @@ class BullMQQueue(LocalQueue):
                 if self.settle_lost(job.id, reason) is not None:
                     actions["settled"].append(job.id)
         return actions
+
+    def settle_if_failed(self, job_id: str, reason: str) -> JobRecord | None:
+        """Settle a job (see :meth:`settle_lost`) only if BullMQ holds it failed right now: a
+        late or replayed ``failed`` event must not undo a re-drive."""
+        if self._io.run(self._bull.getJobState(job_id)) != "failed":
+            return None
+        return self.settle_lost(job_id, reason)
 
     async def _failed_reason(self, job_id: str) -> str:
         bull_job = await self._bull.getJob(job_id)

@@ -108,32 +108,23 @@ class JobProcessor:
         # attemptsStarted also counts starts whose worker died (BullMQ re-runs a stalled job
         # without raising attemptsMade): a killed attempt counts, as in embedded mode.
         attempt = max(int(job.attemptsMade) + 1, int(job.attemptsStarted or 0))
-        record = await asyncio.to_thread(
+        start = await asyncio.to_thread(
             self.db.begin_attempt, job_id, self.worker_id, attempt, self.settings.lease_ms
         )
-        if record is None:
+        if start is None:
             raise UnrecoverableError(f"job {job_id} is not in the database")
-        if record.state is JobState.COMPLETED:
-            # Finished before its worker died: don't render again, but say so (the first
-            # worker may have died before publishing it).
-            await _publish(
-                job,
-                JobEvent(
-                    type="completed",
-                    job_id=job_id,
-                    stage="completed",
-                    progress=100,
-                    attempt=record.attempts,
-                ),
+        record = start.job
+        if start.took_over:  # the attempt before this one ended with its worker
+            metrics.job_abandoned(
+                JobState.QUEUED if record.state is JobState.ACTIVE else record.state
             )
-            return {"state": "completed"}
-        if record.state is JobState.CANCELLED:
-            await _publish(
-                job, JobEvent(type="cancelled", job_id=job_id, stage="cancelled", attempt=attempt)
-            )
-            raise UnrecoverableError("cancelled")
         if record.state is not JobState.ACTIVE:
-            raise UnrecoverableError(record.error or f"job is {record.state.value}")
+            # Finished already (maybe just now, see begin_attempt): don't run it again, but
+            # say how it ended (a worker that died may not have).
+            await _publish(job, _ending(record))
+            if record.state is JobState.COMPLETED:
+                return {"state": "completed"}
+            raise UnrecoverableError(record.error or record.state.value)
 
         state = await self._run(job, record, abort_signal)
         if state is JobState.COMPLETED:
@@ -172,6 +163,16 @@ class JobProcessor:
             self.queue.signals.pop(record.id, None)
             events.put_nowait(None)
             await pump
+
+
+def _ending(record: JobRecord) -> JobEvent:
+    """The final event of a finished job (the API adds a completed job's result)."""
+    common = {"job_id": record.id, "attempt": record.attempts, "progress": record.progress}
+    if record.state is JobState.COMPLETED:
+        return JobEvent(type="completed", stage="completed", **common)
+    if record.state is JobState.CANCELLED:
+        return JobEvent(type="cancelled", stage="cancelled", **common)
+    return JobEvent(type="failed", stage=record.state.value, error=record.error, **common)
 
 
 async def _pump(job: Any, events: asyncio.Queue[JobEvent | None]) -> None:
@@ -232,15 +233,26 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
         # Poll rather than block in stop.wait(): a waiter killed by SIGKILL never acknowledges
         # the multiprocessing Event's notify, so the parent's stop.set() would block forever.
         while not stop.is_set():
+            if running.done() or listener.done():
+                # bullmq's run loop returns on an unexpected error: a process that takes no
+                # more jobs must exit, so that its owner starts a new one.
+                broken = running if running.done() else listener
+                log.error("worker loop ended unexpectedly: %r", _outcome(broken))
+                break
             await asyncio.sleep(STOP_POLL_S)
     finally:
         listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await listener
         await worker.close()
-        await running
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await running  # its error, if any, was logged above
         processor.breakers.close()
         engine.dispose()
+
+
+def _outcome(task: asyncio.Task[Any]) -> BaseException | None:
+    return None if task.cancelled() else task.exception()
 
 
 def bullmq_worker_main(

@@ -36,7 +36,7 @@ from musewave.db.models import Asset, Job
 from musewave.db.session import read_transaction, transaction_lock, write_transaction
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
-from musewave.jobs.records import AssetRecord, JobRecord, QueueStats, RemovedJob
+from musewave.jobs.records import AssetRecord, AttemptStart, JobRecord, QueueStats, RemovedJob
 from musewave.jobs.states import FINISHED_STATES, JobState, Priority
 
 Clock = Callable[[], datetime]
@@ -293,48 +293,61 @@ class LocalQueue:
 
     def begin_attempt(
         self, job_id: str, worker_id: str, attempt: int, lease_ms: int
-    ) -> JobRecord | None:
-        """Start attempt ``attempt`` of a job another scheduler (BullMQ) handed to ``worker_id``.
+    ) -> AttemptStart | None:
+        """Start an attempt of a job another scheduler (BullMQ) handed to ``worker_id``, which
+        counts it as attempt ``attempt``.
 
         Queued jobs, and active ones whose previous worker died (the scheduler re-delivers a
-        stalled job), become active under ``worker_id``. A job whose cancellation was
-        requested ends ``cancelled`` instead. Finished jobs are returned unchanged, so the
-        caller can settle a re-delivered job without running it again; unknown ids give None.
+        stalled job: ``took_over``), become active under ``worker_id``. The attempt number is
+        the database's count plus one, or ``attempt`` if higher, so a killed attempt counts and
+        a job the scheduler lost and got again keeps its count. A job whose cancellation was
+        requested ends ``cancelled``, one with no attempts left ``dead`` (``settled``). Finished
+        jobs are returned unchanged, so the caller can settle a re-delivered job without running
+        it again; unknown ids give None.
         """
         now = self._now()
         with write_transaction(self._sessions) as session:
             job = _load(session, job_id)
             if job is None:
                 return None
-            if job.state in (JobState.QUEUED, JobState.ACTIVE):
-                if job.cancel_requested:
-                    _transition(
-                        session,
-                        job_id,
-                        {JobState.QUEUED, JobState.ACTIVE},
-                        state=JobState.CANCELLED,
-                        lease_until=None,
-                        finished_at=now,
-                        updated_at=now,
-                    )
-                else:
-                    _transition(
-                        session,
-                        job_id,
-                        {JobState.QUEUED, JobState.ACTIVE},
-                        state=JobState.ACTIVE,
-                        attempts=attempt,
-                        worker_id=worker_id,
-                        lease_until=now + timedelta(milliseconds=lease_ms),
-                        started_at=now,
-                        finished_at=None,
-                        duration_ms=None,
-                        stage=QUEUED_STAGE,
-                        progress=0.0,
-                        updated_at=now,
-                    )
-                job = _load(session, job_id)
-            return None if job is None else _record(job)
+            if job.state not in (JobState.QUEUED, JobState.ACTIVE):
+                return AttemptStart(job=_record(job), took_over=False, settled=False)
+            took_over = job.state == JobState.ACTIVE
+            attempts = max(job.attempts + 1, attempt)
+            running = {JobState.QUEUED, JobState.ACTIVE}
+            settled = True
+            if job.cancel_requested:
+                values: dict[str, Any] = {"state": JobState.CANCELLED}
+            elif attempts > job.max_attempts:
+                values = {
+                    "state": JobState.DEAD,
+                    "error": f"attempt {job.attempts} of {job.max_attempts} ended with its worker",
+                    "error_kind": STALLED,
+                }
+            else:
+                settled = False
+                values = {
+                    "state": JobState.ACTIVE,
+                    "attempts": attempts,
+                    "worker_id": worker_id,
+                    "lease_until": now + timedelta(milliseconds=lease_ms),
+                    "started_at": now,
+                    "finished_at": None,
+                    "duration_ms": None,
+                    "stage": QUEUED_STAGE,
+                    "progress": 0.0,
+                }
+            if settled:
+                values.update(
+                    lease_until=None,
+                    finished_at=now,
+                    duration_ms=_elapsed_ms(job.started_at, now),
+                )
+            _transition(session, job_id, running, updated_at=now, **values)
+            job = _load(session, job_id)
+            if job is None:
+                return None
+            return AttemptStart(job=_record(job), took_over=took_over, settled=settled)
 
     def settle_lost(self, job_id: str, reason: str) -> JobRecord | None:
         """The scheduler gave up on a job no worker could report on (e.g. it stalled more
@@ -361,20 +374,33 @@ class LocalQueue:
             job = _load(session, job_id)
             return _record(job) if changed and job is not None else None
 
-    def unfinished(self, created_before: datetime, limit: int = 200) -> list[JobRecord]:
-        """Queued and active jobs created before ``created_before``, oldest first (for
-        reconciling the database with another scheduler)."""
-        with read_transaction(self._sessions) as session:
-            jobs = session.scalars(
-                select(Job)
-                .where(
-                    Job.state.in_([JobState.QUEUED.value, JobState.ACTIVE.value]),
-                    Job.created_at < created_before,
+    def unfinished(
+        self,
+        created_before: datetime,
+        limit: int = 200,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[JobRecord]:
+        """Queued and active jobs created before ``created_before``, oldest first, from just
+        after ``after`` (a job's ``(created_at, id)``) if given: for reconciling the database
+        with another scheduler page by page."""
+        stmt = (
+            select(Job)
+            .where(
+                Job.state.in_([JobState.QUEUED.value, JobState.ACTIVE.value]),
+                Job.created_at < created_before,
+            )
+            .order_by(Job.created_at, Job.id)
+            .limit(limit)
+        )
+        if after is not None:
+            created_at, job_id = after
+            stmt = stmt.where(
+                or_(
+                    Job.created_at > created_at, and_(Job.created_at == created_at, Job.id > job_id)
                 )
-                .order_by(Job.created_at, Job.id)
-                .limit(limit)
-            ).all()
-            return [_record(job) for job in jobs]
+            )
+        with read_transaction(self._sessions) as session:
+            return [_record(job) for job in session.scalars(stmt).all()]
 
     def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool:
         """Extend the lease to now + ``lease_ms``. False: the worker no longer holds the job."""

@@ -93,6 +93,18 @@ class JobRecord(BaseModel):
         )
 
 
+class AttemptStart(BaseModel):
+    """What :meth:`LocalQueue.begin_attempt` did. ``took_over``: the job was active under a
+    worker that died (that attempt ended without a report). ``settled``: instead of starting,
+    the job ended (cancel requested, or no attempts left)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job: JobRecord
+    took_over: bool
+    settled: bool
+
+
 class QueueStats(BaseModel):
     """Job counts per state. ``delayed`` counts queued jobs that may not start yet."""
 

@@ -224,9 +224,13 @@ class JobRunner:
         record = self.retry.call(
             "record job failure", self.queue.fail, job.id, self.worker_id, message, error_kind
         )
-        state = record.state if record else JobState.FAILED
-        if record is not None:  # None: the job is another worker's now, and its outcome too
-            metrics.job_attempt_finished(state, duration_ms / 1000)
+        if record is None:
+            # The job is another worker's now (this one lost it), and so is its outcome: no
+            # final event from here, it would end the job's streams while it still runs.
+            log.warning("job attempt failed after losing the job", error=message)
+            return JobState.ACTIVE
+        state = record.state
+        metrics.job_attempt_finished(state, duration_ms / 1000)
         will_retry = state is JobState.QUEUED
         # Warning while retries remain; error once the job has failed for good.
         (log.warning if will_retry else log.error)(
@@ -235,7 +239,7 @@ class JobRunner:
             error_kind=error_kind,
             next_state=state.value,
             will_retry=will_retry,
-            retry_at=record.run_after.isoformat() if record and will_retry else None,
+            retry_at=record.run_after.isoformat() if will_retry else None,
             duration_ms=duration_ms,
             exc_info=error,
         )

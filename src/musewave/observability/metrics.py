@@ -200,13 +200,14 @@ def _check_not_imported_yet() -> None:
         )
 
 
-def serve_metrics_dir(data_dir: Path) -> Path:
-    """Where ``musewave serve`` and its worker processes keep their metric files.
+def serve_metrics_dir(data_dir: Path, port: int) -> Path:
+    """Where the ``musewave serve`` on ``port`` and its worker processes keep their metric files.
 
     Inside the data directory, so a short-lived command on the same data (``musewave jobs
-    cancel``) can add its counts with :func:`attach_multiprocess_dir`.
+    cancel``) can add its counts with :func:`attach_multiprocess_dir`; one folder per port, so
+    two servers sharing a data directory neither wipe nor add up each other's values.
     """
-    return data_dir / "metrics"
+    return data_dir / "metrics" / f"port-{port}"
 
 
 def prepare_multiprocess_dir(path: Path | None = None) -> Path:

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from musewave import __version__
 from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
+from musewave.jobs.errors import QueueUnavailable
 from musewave.jobs.local_pool import LocalWorkerPool, worker_id_prefix
 from musewave.observability.metrics import job_abandoned, mark_process_dead
 from musewave.observability.tracing import instrument_app
@@ -99,6 +101,10 @@ async def _start_production(services: Services) -> None:
     services.background.append(asyncio.create_task(reconcile_forever(services)))
 
 
+async def _queue_unavailable(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
+
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -143,6 +149,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         description="A text prompt becomes a finished, mastered track.",
         lifespan=lifespan,
     )
+    app.add_exception_handler(QueueUnavailable, _queue_unavailable)
     for module in (generations, jobs, events, admin, health, metrics):
         app.include_router(module.router)
     app.add_middleware(HttpMetricsMiddleware)

@@ -4,9 +4,11 @@ reconciler that keeps the database and BullMQ in step.
 Workers publish each job event with ``job.updateProgress``; the reader turns those back into
 :class:`JobEvent` and hands them to the process's :class:`~musewave.service.bus.EventBus`
 (every WebSocket and SSE client of this process listens there; no socket ever opens its own
-Redis connection). A ``failed`` event for a job the database still thinks is running means
-BullMQ gave up on it without a worker reporting (it stalled too often): the job is settled as
-dead and subscribers are told.
+Redis connection). BullMQ's own ``completed``, ``failed`` and ``removed`` events make every API
+process send the job's final event from the database, so streams end even when the final event
+came from elsewhere (another replica cancelled a queued job, a worker died before publishing).
+A ``failed`` event for a job the database still thinks is running means BullMQ gave up on it
+without a worker reporting (it stalled too often): the job is settled as dead first.
 
 QueueEvents' read loop ends for good on a Redis error, so it is supervised: restarted after a
 pause, from the last event id it delivered, so no event in the stream is skipped.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 
@@ -37,6 +40,8 @@ from musewave.service.services import Services, final_event
 log = logging.getLogger(__name__)
 
 RESTART_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+# Progress carries every event a worker publishes; the others say BullMQ is done with a job.
+RELAYED_KINDS = ("progress", "completed", "failed", "removed")
 
 
 class QueueEventsRelay:
@@ -79,8 +84,8 @@ class QueueEventsRelay:
         options = {**queue_events_options(settings, self.last_event_id), "connection": client}
         events = QueueEvents(settings.queue_name, options)
         errors: list[BaseException] = []
-        events.on("progress", lambda args, event_id: self._receive("progress", args, event_id))
-        events.on("failed", lambda args, event_id: self._receive("failed", args, event_id))
+        for kind in RELAYED_KINDS:
+            events.on(kind, functools.partial(self._receive, kind))
         events.on("error", errors.append)
         try:
             await events.redisConnection.conn.ping()
@@ -99,6 +104,7 @@ class QueueEventsRelay:
         return bool(errors)
 
     def _receive(self, kind: str, args: dict[str, Any], event_id: str) -> None:
+        """A QueueEvents listener (called on this loop): queue the entry for delivery."""
         self.last_event_id = event_id
         self._inbox.put_nowait((kind, args))
 
@@ -128,14 +134,20 @@ class QueueEventsRelay:
                 if final is not None and final.type == "completed":
                     event = event.model_copy(update={"result": final.result})
             return event
-        # "failed": only news when no worker settled the job (BullMQ gave up on it).
+        queue = self.services.queue
+        assert isinstance(queue, BullMQQueue)
         job_id = str(args.get("jobId", ""))
-        reason = str(args.get("failedReason") or "BullMQ failed the job")
-        settled = await run_in_threadpool(self.services.queue.settle_lost, job_id, reason)
-        if settled is None:
-            return None
-        metrics.job_abandoned(settled.state)  # counted once: only one process settles it
-        return final_event(settled)
+        if kind == "failed":
+            # News for the database only when no worker settled the job (BullMQ gave up on it).
+            reason = str(args.get("failedReason") or "BullMQ failed the job")
+            settled = await run_in_threadpool(queue.settle_if_failed, job_id, reason)
+            if settled is not None:
+                metrics.job_abandoned(settled.state)  # counted once: one process settles it
+        # BullMQ is done with the job (completed, failed, or removed by a cancel). Whichever API
+        # process holds the job's streams tells them how it ended; a stream ends at its first
+        # final event, so one the worker already published does no harm.
+        job = await run_in_threadpool(queue.get, job_id)
+        return final_event(job) if job is not None else None
 
 
 async def reconcile_forever(services: Services) -> None:
