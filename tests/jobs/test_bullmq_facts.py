@@ -615,15 +615,16 @@ def test_eviction_policy_is_read_from_the_server(private_redis: PrivateRedis) ->
     assert asyncio.run(read()) == "allkeys-lru"
 
 
-def test_musewave_worker_refuses_an_evicting_redis_in_one_line(
-    private_redis: PrivateRedis, tmp_path: Path
+@pytest.mark.parametrize("command", [["worker", "--concurrency", "1"], ["serve", "--port", "0"]])
+def test_musewave_refuses_an_evicting_redis_in_one_line(
+    private_redis: PrivateRedis, tmp_path: Path, command: list[str]
 ) -> None:
     private_redis.client().config_set("maxmemory-policy", "allkeys-lru")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEWAVE_")}
     env |= {"MUSEWAVE_REDIS_URL": private_redis.url, "MUSEWAVE_DATA_DIR": str(tmp_path / "data")}
 
     done = subprocess.run(
-        [sys.executable, "-m", "musewave.cli", "worker", "--concurrency", "1"],
+        [sys.executable, "-m", "musewave.cli", *command],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from musewave.cli.preflight import check_stores
 from musewave.config import Settings
 from musewave.observability.metrics import prepare_multiprocess_dir, serve_metrics_dir
 
@@ -25,6 +26,7 @@ def serve_command(
     # Metrics of this process and its workers go to files there; first, before anything
     # imports prometheus_client and before the workers start (they inherit the location).
     prepare_multiprocess_dir(serve_metrics_dir(settings.data_dir, settings.port))
+    check_stores(settings, "server")
     from musewave.service.server import run_server  # the web stack loads only for `serve`
 
     run_server(settings)

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from musewave.cli.console import err_console, fail, out_console
+from musewave.cli.preflight import check_stores
 from musewave.config import Settings
 
 SUPERVISE_INTERVAL_S = 1.0
@@ -43,25 +44,10 @@ def worker_command(
     # parent serves their sum on MUSEWAVE_METRICS_PORT.
     metrics_dir = metrics.prepare_multiprocess_dir()
 
-    from musewave.db import upgrade
-    from musewave.jobs.bullmq_queue import BullMQQueue, EvictionPolicyError
     from musewave.jobs.bullmq_worker import bullmq_worker_main
     from musewave.jobs.local_pool import LocalWorkerPool
-    from musewave.service.runtime import build_queue
 
-    try:
-        upgrade(settings.resolved_database_url)
-        queue, engine = build_queue(settings)
-        try:
-            assert isinstance(queue, BullMQQueue)
-            queue.check_redis()
-        finally:
-            queue.close()
-            engine.dispose()
-    except EvictionPolicyError as error:
-        raise fail(str(error)) from None
-    except Exception as error:  # unreachable Redis or database: one line, not a traceback
-        raise fail(f"cannot start the worker: {type(error).__name__}: {error}") from None
+    check_stores(settings, "worker")
 
     from musewave.observability.logging import configure_logging
 

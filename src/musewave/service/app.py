@@ -120,20 +120,22 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             EventBus(),
             asyncio.get_running_loop(),
             make_cache(settings.cache_url),
-            breakers=Breakers.from_settings(settings),
+            breakers=await run_in_threadpool(Breakers.from_settings, settings),
         )
-        if settings.redis_url:
-            await _start_production(services)
-        else:
-            await _start_embedded(services, start_workers)
-        app.state.services = services
         try:
+            if settings.redis_url:
+                await _start_production(services)
+            else:
+                await _start_embedded(services, start_workers)
+            app.state.services = services
             yield
         finally:
             services.accepting = False
             services.bus.close()
             for task in services.background:
                 task.cancel()
+            # Let them unwind before the queue they use closes.
+            await asyncio.gather(*services.background, return_exceptions=True)
             if services.pool is not None:
                 killed = await run_in_threadpool(services.pool.stop, settings.shutdown_grace_s)
                 if killed:
