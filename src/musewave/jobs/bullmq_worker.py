@@ -14,7 +14,8 @@ How outcomes map onto BullMQ:
   (a cancelled job would otherwise be retried).
 
 Progress events go out through ``job.updateProgress`` (the API's QueueEvents reader fans them
-out to WebSocket and SSE clients), and state is written to the database as well.
+out to WebSocket and SSE clients), and state is written to the database as well. How a job
+ended reaches the API through BullMQ's own completed/failed events.
 """
 
 from __future__ import annotations
@@ -119,9 +120,8 @@ class JobProcessor:
                 JobState.QUEUED if record.state is JobState.ACTIVE else record.state
             )
         if record.state is not JobState.ACTIVE:
-            # Finished already (maybe just now, see begin_attempt): don't run it again, but
-            # say how it ended (a worker that died may not have).
-            await _publish(job, _ending(record))
+            # Finished already (maybe just now, see begin_attempt): don't run it again. Ending
+            # the BullMQ job tells the API how it ended (see _pump).
             if record.state is JobState.COMPLETED:
                 return {"state": "completed"}
             raise UnrecoverableError(record.error or record.state.value)
@@ -165,20 +165,13 @@ class JobProcessor:
             await pump
 
 
-def _ending(record: JobRecord) -> JobEvent:
-    """The final event of a finished job (the API adds a completed job's result)."""
-    common = {"job_id": record.id, "attempt": record.attempts, "progress": record.progress}
-    if record.state is JobState.COMPLETED:
-        return JobEvent(type="completed", stage="completed", **common)
-    if record.state is JobState.CANCELLED:
-        return JobEvent(type="cancelled", stage="cancelled", **common)
-    return JobEvent(type="failed", stage=record.state.value, error=record.error, **common)
-
-
 async def _pump(job: Any, events: asyncio.Queue[JobEvent | None]) -> None:
-    """Publish the runner's events in order, one Redis call at a time."""
+    """Publish the runner's events in order, one Redis call at a time. Final events are not
+    published: the BullMQ job's own end (completed, failed) is the API's one source for them,
+    read back from the database with the job's result."""
     while (event := await events.get()) is not None:
-        await _publish(job, event)
+        if not event.is_terminal:
+            await _publish(job, event)
 
 
 async def _publish(job: Any, event: JobEvent) -> None:

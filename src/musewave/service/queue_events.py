@@ -4,9 +4,9 @@ reconciler that keeps the database and BullMQ in step.
 Workers publish each job event with ``job.updateProgress``; the reader turns those back into
 :class:`JobEvent` and hands them to the process's :class:`~musewave.service.bus.EventBus`
 (every WebSocket and SSE client of this process listens there; no socket ever opens its own
-Redis connection). BullMQ's own ``completed``, ``failed`` and ``removed`` events make every API
-process send the job's final event from the database, so streams end even when the final event
-came from elsewhere (another replica cancelled a queued job, a worker died before publishing).
+Redis connection). Final events have one source: BullMQ's own ``completed``, ``failed`` and
+``removed`` events make every API process send the job's final event from the database, so
+streams end however the job ended (another replica cancelled it while queued, a worker died).
 A ``failed`` event for a job the database still thinks is running means BullMQ gave up on it
 without a worker reporting (it stalled too often): the job is settled as dead first.
 
@@ -128,12 +128,7 @@ class QueueEventsRelay:
                 event = JobEvent.model_validate(data)
             except ValidationError:
                 return None
-            if event.type == "completed":
-                job = await run_in_threadpool(self.services.queue.get, event.job_id)
-                final = final_event(job) if job is not None else None
-                if final is not None and final.type == "completed":
-                    event = event.model_copy(update={"result": final.result})
-            return event
+            return None if event.is_terminal else event  # final events: see below
         queue = self.services.queue
         assert isinstance(queue, BullMQQueue)
         job_id = str(args.get("jobId", ""))
@@ -143,9 +138,8 @@ class QueueEventsRelay:
             settled = await run_in_threadpool(queue.settle_if_failed, job_id, reason)
             if settled is not None:
                 metrics.job_abandoned(settled.state)  # counted once: one process settles it
-        # BullMQ is done with the job (completed, failed, or removed by a cancel). Whichever API
-        # process holds the job's streams tells them how it ended; a stream ends at its first
-        # final event, so one the worker already published does no harm.
+        # BullMQ is done with the job (completed, failed, or removed by a cancel): every API
+        # process tells the job's streams how it ended, from the database (with the result).
         job = await run_in_threadpool(queue.get, job_id)
         return final_event(job) if job is not None else None
 
