@@ -315,17 +315,13 @@ class LocalQueue:
             took_over = job.state == JobState.ACTIVE
             attempts = max(job.attempts + 1, attempt)
             running = {JobState.QUEUED, JobState.ACTIVE}
-            settled = True
-            if job.cancel_requested:
-                values: dict[str, Any] = {"state": JobState.CANCELLED}
-            elif attempts > job.max_attempts:
-                values = {
-                    "state": JobState.DEAD,
-                    "error": f"attempt {job.attempts} of {job.max_attempts} ended with its worker",
-                    "error_kind": STALLED,
-                }
+            settled = job.cancel_requested or attempts > job.max_attempts
+            if settled:
+                values = _after_failure(job, _GIVE_UP, now)  # cancelled, else dead
+                if not job.cancel_requested:
+                    error = f"attempt {job.attempts} of {job.max_attempts} ended with its worker"
+                    values.update(error=error, error_kind=STALLED)
             else:
-                settled = False
                 values = {
                     "state": JobState.ACTIVE,
                     "attempts": attempts,
@@ -336,14 +332,9 @@ class LocalQueue:
                     "duration_ms": None,
                     "stage": QUEUED_STAGE,
                     "progress": 0.0,
+                    "updated_at": now,
                 }
-            if settled:
-                values.update(
-                    lease_until=None,
-                    finished_at=now,
-                    duration_ms=_elapsed_ms(job.started_at, now),
-                )
-            _transition(session, job_id, running, updated_at=now, **values)
+            _transition(session, job_id, running, **values)
             job = _load(session, job_id)
             if job is None:
                 return None
@@ -358,18 +349,13 @@ class LocalQueue:
             job = _load(session, job_id)
             if job is None or job.state not in (JobState.QUEUED, JobState.ACTIVE):
                 return None
-            final = JobState.CANCELLED if job.cancel_requested else JobState.DEAD
             changed = _transition(
                 session,
                 job_id,
                 {JobState.QUEUED, JobState.ACTIVE},
-                state=final,
                 error=reason[:MAX_ERROR_CHARS],
                 error_kind=STALLED,
-                lease_until=None,
-                finished_at=now,
-                duration_ms=_elapsed_ms(job.started_at, now),
-                updated_at=now,
+                **_after_failure(job, _GIVE_UP, now),  # cancelled, else dead
             )
             job = _load(session, job_id)
             return _record(job) if changed and job is not None else None
@@ -511,11 +497,7 @@ class LocalQueue:
                 job_id,
                 {JobState.ACTIVE},
                 holder=worker_id,
-                state=JobState.CANCELLED,
-                lease_until=None,
-                finished_at=now,
-                duration_ms=_elapsed_ms(job.started_at, now),
-                updated_at=now,
+                **_ended(job, JobState.CANCELLED, now),
             )
 
     def requeue_stalled(self) -> list[str]:
@@ -658,6 +640,10 @@ class LocalQueue:
         return moved
 
 
+# An attempt that ended without a worker's report, when no retry is granted.
+_GIVE_UP = RetryDecision(retry=False, delay_s=0.0, final_state=JobState.DEAD)
+
+
 def _after_failure(job: Job, decision: RetryDecision, now: datetime) -> dict[str, Any]:
     """Column values for a job whose attempt just ended without success."""
     if decision.retry and not job.cancel_requested:
@@ -670,9 +656,13 @@ def _after_failure(job: Job, decision: RetryDecision, now: datetime) -> dict[str
             "lease_until": None,
             "updated_at": now,
         }
-    final_state = JobState.CANCELLED if job.cancel_requested else decision.next_state
+    return _ended(job, JobState.CANCELLED if job.cancel_requested else decision.next_state, now)
+
+
+def _ended(job: Job, state: JobState, now: datetime) -> dict[str, Any]:
+    """Column values for a job that ends in ``state`` now."""
     return {
-        "state": final_state,
+        "state": state,
         "lease_until": None,
         "finished_at": now,
         "duration_ms": _elapsed_ms(job.started_at, now),
