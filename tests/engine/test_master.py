@@ -16,7 +16,7 @@ from musewave.engine.loudness import (
     true_peak_dbtp,
 )
 from musewave.engine.master import master
-from musewave.engine.mix import MIX_PROFILES
+from musewave.engine.profiles import MIX_PROFILES
 
 SR = 44_100
 Audio = npt.NDArray[np.float32]
@@ -68,7 +68,7 @@ def test_master_hits_loudness_target_under_true_peak_ceiling(
     name: str, make_input: object, profile_name: str
 ) -> None:
     premaster = make_input()  # type: ignore[operator]
-    result = master(premaster, MIX_PROFILES[profile_name], SR, fade_out_s=1.0)
+    result = master(premaster, MIX_PROFILES[profile_name], sample_rate=SR, fade_out_s=1.0)
     audio = result.audio
     assert audio.shape == premaster.shape and audio.dtype == np.float32
     assert integrated_lufs(audio, SR) == pytest.approx(-14.0, abs=0.5)
@@ -85,13 +85,15 @@ def test_loud_dense_input_really_is_loud() -> None:
 
 def test_master_removes_dc() -> None:
     premaster = at_lufs(music(6.0), -20.0) + np.float32(0.2)
-    audio = master(premaster, MIX_PROFILES["default"], SR).audio
+    audio = master(premaster, MIX_PROFILES["default"], sample_rate=SR).audio
     assert np.abs(audio.mean(axis=-1)).max() < 1e-3
 
 
 def test_fades_start_and_end_at_silence() -> None:
     premaster = at_lufs(music(6.0), -20.0)
-    audio = master(premaster, MIX_PROFILES["pop"], SR, fade_in_s=0.01, fade_out_s=1.5).audio
+    audio = master(
+        premaster, MIX_PROFILES["pop"], sample_rate=SR, fade_in_s=0.01, fade_out_s=1.5
+    ).audio
     assert np.abs(audio[:, 0]).max() == 0.0
     assert np.abs(audio[:, -1]).max() == 0.0
     assert np.abs(audio[:, -SR // 100 :]).max() < 1e-3  # last 10 ms nearly silent
@@ -103,7 +105,7 @@ def test_limiting_is_smooth_no_clicks() -> None:
     t = np.arange(4 * SR) / SR
     swell = 1.0 + 3.0 * np.exp(-(((t - 2.0) / 0.05) ** 2))  # a smooth 4x peak to catch
     sine = np.tile(0.25 * np.sin(2 * np.pi * 220 * t) * swell, (2, 1)).astype(np.float32)
-    audio = master(sine, MIX_PROFILES["default"], SR, fade_out_s=0.5).audio
+    audio = master(sine, MIX_PROFILES["default"], sample_rate=SR, fade_out_s=0.5).audio
     assert reference_true_peak(audio) <= -1.0
     # A 220 Hz sine bends by at most A * (2 pi 220 / SR)^2 ~ 0.001 A per sample; a gain step
     # (a click) would bend by the size of the step.
@@ -112,25 +114,25 @@ def test_limiting_is_smooth_no_clicks() -> None:
 
 
 def test_silence_and_near_silence_do_not_blow_up() -> None:
-    silent = master(np.zeros((2, SR), np.float32), MIX_PROFILES["default"], SR)
+    silent = master(np.zeros((2, SR), np.float32), MIX_PROFILES["default"], sample_rate=SR)
     assert not silent.audio.any()
     assert silent.integrated_lufs == -math.inf
     assert silent.true_peak_dbtp == -math.inf
     hiss = (np.random.default_rng(1).standard_normal((2, SR)) * 1e-7).astype(np.float32)
-    quiet = master(hiss, MIX_PROFILES["default"], SR)
+    quiet = master(hiss, MIX_PROFILES["default"], sample_rate=SR)
     assert np.all(np.isfinite(quiet.audio))
     assert np.abs(quiet.audio).max() < 1e-5  # below the -70 LUFS gate: not amplified
 
 
 def test_very_quiet_music_is_brought_up() -> None:
-    result = master(at_lufs(music(5.0), -60.0), MIX_PROFILES["default"], SR)
+    result = master(at_lufs(music(5.0), -60.0), MIX_PROFILES["default"], sample_rate=SR)
     assert integrated_lufs(result.audio, SR) == pytest.approx(-14.0, abs=0.5)
 
 
 def test_loop_is_continuous_across_the_seam() -> None:
     bar = at_lufs(music(2.0), -20.0)
     loop = np.concatenate([bar, bar], axis=-1)  # periodic input
-    audio = master(loop, MIX_PROFILES["house"], SR, fade_in_s=0.0, fade_out_s=0.0).audio
+    audio = master(loop, MIX_PROFILES["house"], sample_rate=SR, fade_in_s=0.0, fade_out_s=0.0).audio
     seam = np.abs(audio[:, 0] - audio[:, -1]).max()
     typical = np.percentile(np.abs(np.diff(audio, axis=-1)), 99.9)
     assert seam <= typical
@@ -139,8 +141,8 @@ def test_loop_is_continuous_across_the_seam() -> None:
 
 def test_lofi_master_is_low_passed() -> None:
     premaster = at_lufs(music(6.0), -20.0)
-    lofi = master(premaster, MIX_PROFILES["lofi"], SR).audio
-    clean = master(premaster, MIX_PROFILES["pop"], SR).audio
+    lofi = master(premaster, MIX_PROFILES["lofi"], sample_rate=SR).audio
+    clean = master(premaster, MIX_PROFILES["pop"], sample_rate=SR).audio
 
     def high_share(audio: Audio) -> float:
         freqs, power = signal.welch(audio[0], SR, nperseg=4096)

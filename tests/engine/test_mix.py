@@ -1,4 +1,4 @@
-"""Mix stage: per-stem linearity, sidechain, low-end management, sends."""
+"""Mix stage: per-stem linearity, sidechain, low-end management, sends, loop fold, headroom."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from musewave.engine.genres import GENRES
 from musewave.engine.mix import (
-    MIX_PROFILES,
-    NEUTRAL_STEM,
-    MixProfile,
-    StemSettings,
+    STEM_PEAK_DBFS,
+    apply_headroom,
+    fold_loop_tail,
+    kick_onsets,
+    mix,
     mix_stems,
     reverb_impulse_response,
     sidechain_envelope,
 )
+from musewave.engine.profiles import MIX_PROFILES, NEUTRAL_STEM, MixProfile, StemSettings
+from musewave.engine.score import TICKS_PER_BEAT, Note, Part, Score
 
 SR = 44_100
 BPM = 120.0
@@ -24,6 +26,11 @@ Audio = npt.NDArray[np.float32]
 
 def kicks(seconds: float, bpm: float = BPM) -> npt.NDArray[np.int64]:
     return np.round(np.arange(0.0, seconds, 60.0 / bpm) * SR).astype(np.int64)
+
+
+def run(stems: dict[str, Audio], profile: MixProfile, kick_s: float) -> dict[str, Audio]:
+    """``mix_stems`` at ``BPM`` with a kick on every beat for ``kick_s`` seconds."""
+    return mix_stems(stems, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(kick_s))
 
 
 def music_stems(seconds: float, seed: int = 0) -> dict[str, Audio]:
@@ -62,24 +69,17 @@ def tone_level(audio: npt.NDArray[np.floating], freq: float) -> float:
     return float(np.abs(spectrum[index - 2 : index + 3]).max() * 2 / window.sum())
 
 
-def test_every_genre_and_default_has_a_profile() -> None:
-    assert set(GENRES) | {"default"} == set(MIX_PROFILES)
-    for name, profile in MIX_PROFILES.items():
-        assert profile.name == name
-        assert 20.0 <= profile.reverb.pre_delay_ms <= 40.0
-
-
 def test_missing_stem_settings_are_neutral() -> None:
     profile = MixProfile("bare", {})
     assert profile.stem("bass") == NEUTRAL_STEM
-    out = mix_stems({"fx": music_stems(1.0)["lead"]}, profile, SR, BPM, kicks(1.0))
+    out = run({"fx": music_stems(1.0)["lead"]}, profile, 1.0)
     np.testing.assert_allclose(out["fx"], music_stems(1.0)["lead"], atol=1e-6)
 
 
 @pytest.mark.parametrize("profile_name", ["default", "house", "ambient", "lofi"])
 def test_returns_same_keys_shapes_and_dtype(profile_name: str) -> None:
     stems = music_stems(3.0)
-    out = mix_stems(stems, MIX_PROFILES[profile_name], SR, BPM, kicks(3.0))
+    out = run(stems, MIX_PROFILES[profile_name], 3.0)
     assert out.keys() == stems.keys()
     for name, audio in out.items():
         assert audio.shape == stems[name].shape
@@ -92,9 +92,9 @@ def test_mix_is_linear_in_each_stem(profile_name: str) -> None:
     profile = MIX_PROFILES[profile_name]
     a, b = music_stems(4.0, seed=1), music_stems(4.0, seed=2)
     b = {name: np.roll(audio, 5000, axis=-1) for name, audio in b.items()}
-    together = mix_stems({name: a[name] + b[name] for name in a}, profile, SR, BPM, kicks(4.0))
-    mixed_a = mix_stems(a, profile, SR, BPM, kicks(4.0))
-    mixed_b = mix_stems(b, profile, SR, BPM, kicks(4.0))
+    together = run({name: a[name] + b[name] for name in a}, profile, 4.0)
+    mixed_a = run(a, profile, 4.0)
+    mixed_b = run(b, profile, 4.0)
     for name in a:
         error = rms(mixed_a[name] + mixed_b[name] - together[name])
         assert error <= 1e-3 * rms(together[name]), name  # -60 dB
@@ -104,9 +104,9 @@ def test_each_returned_stem_depends_only_on_its_own_input() -> None:
     """So the pre-master (the sum of the returned stems) carries every stem's own sends."""
     profile = MIX_PROFILES["synthwave"]
     stems = music_stems(3.0)
-    all_together = mix_stems(stems, profile, SR, BPM, kicks(3.0))
+    all_together = run(stems, profile, 3.0)
     for name, audio in stems.items():
-        alone = mix_stems({name: audio}, profile, SR, BPM, kicks(3.0))[name]
+        alone = run({name: audio}, profile, 3.0)[name]
         np.testing.assert_allclose(alone, all_together[name], atol=1e-5)
 
 
@@ -117,7 +117,7 @@ def test_sidechain_ducks_bass_right_after_each_kick() -> None:
     t = np.arange(n) / SR
     bass = np.tile(0.3 * np.sin(2 * np.pi * 60 * t), (2, 1)).astype(np.float32)
     onsets = kicks(4.0)
-    out = mix_stems({"bass": bass}, profile, SR, BPM, onsets)["bass"]
+    out = run({"bass": bass}, profile, 4.0)["bass"]
     after = [rms(out[:, k + 200 : k + 1500]) for k in onsets[1:-1]]
     between = [rms(out[:, k + 13_000 : k + 20_000]) for k in onsets[1:-1]]
     ducked_db = 20 * np.log10(np.mean(after) / np.mean(between))
@@ -125,8 +125,10 @@ def test_sidechain_ducks_bass_right_after_each_kick() -> None:
 
 
 def test_sidechain_envelope_is_continuous_and_zero_without_kicks() -> None:
-    assert not sidechain_envelope(np.array([], np.int64), 1000, SR, 150.0).any()
-    envelope = sidechain_envelope(kicks(2.0, bpm=480.0), 2 * SR, SR, 150.0)
+    assert not sidechain_envelope(
+        np.array([], np.int64), 1000, sample_rate=SR, release_ms=150.0
+    ).any()
+    envelope = sidechain_envelope(kicks(2.0, bpm=480.0), 2 * SR, sample_rate=SR, release_ms=150.0)
     assert envelope.max() == pytest.approx(1.0, abs=0.01)
     assert np.abs(np.diff(envelope)).max() < 0.02  # ramps, never steps
 
@@ -139,7 +141,7 @@ def test_bass_is_mono_below_its_cutoff() -> None:
     high_side = 0.1 * np.sin(2 * np.pi * 1000 * t)
     side = low_side + high_side
     bass = np.stack([side, -side]).astype(np.float32)  # pure side signal
-    out = mix_stems({"bass": bass}, MIX_PROFILES["default"], SR, BPM, kicks(0.0))["bass"]
+    out = run({"bass": bass}, MIX_PROFILES["default"], 0.0)["bass"]
     out_side = 0.5 * (out[0] - out[1])[SR:]
     assert tone_level(out_side, 60.0) < 10 ** (-30 / 20) * 0.3
     assert tone_level(out_side, 1000.0) > 0.5 * 0.1
@@ -150,9 +152,7 @@ def test_highpass_removes_lows_from_chords() -> None:
     assert settings.highpass_hz is not None and 100.0 <= settings.highpass_hz <= 150.0
     t = np.arange(3 * SR) / SR
     chords = np.tile(0.3 * np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 1000 * t), (2, 1))
-    out = mix_stems(
-        {"chords": chords.astype(np.float32)}, MIX_PROFILES["default"], SR, BPM, kicks(3.0)
-    )["chords"]
+    out = run({"chords": chords.astype(np.float32)}, MIX_PROFILES["default"], 3.0)["chords"]
     steady = out[0, SR:]
     assert tone_level(steady, 50.0) < 0.3 * 10 ** (-24 / 20)
     assert tone_level(steady, 1000.0) > 0.3 * 10 ** (-4 / 20)
@@ -163,16 +163,14 @@ def test_sends_have_pre_delay_and_keep_attacks_dry() -> None:
     click = np.zeros((2, SR), np.float32)
     click[:, 1000] = 1.0
     settings = StemSettings(reverb_send=0.5)
-    out = mix_stems(
-        {"x": click}, MixProfile("t", {"x": settings}, reverb=profile.reverb), SR, BPM, kicks(0.0)
-    )["x"]
+    out = run({"x": click}, MixProfile("t", {"x": settings}, reverb=profile.reverb), 0.0)["x"]
     pre_delay = round(profile.reverb.pre_delay_ms * 1e-3 * SR)
     assert np.abs(out[:, 1001 : 1000 + pre_delay - 50]).max() < 1e-4
     assert np.abs(out[:, 1000 + pre_delay : 1000 + pre_delay + 4000]).max() > 1e-3
 
 
 def test_ambient_reverb_decays_60_db_in_4_to_8_seconds() -> None:
-    ir = reverb_impulse_response(MIX_PROFILES["ambient"].reverb, SR).astype(np.float64)
+    ir = reverb_impulse_response(MIX_PROFILES["ambient"].reverb, sample_rate=SR).astype(np.float64)
     energy = np.sum(ir * ir, axis=0)
     # Schroeder backward integration; T30 (-5 to -35 dB) extrapolated to 60 dB.
     decay = 10 * np.log10(np.cumsum(energy[::-1])[::-1] / energy.sum())
@@ -182,20 +180,54 @@ def test_ambient_reverb_decays_60_db_in_4_to_8_seconds() -> None:
     assert 4.0 <= rt60 <= 8.0
 
 
-def test_lofi_master_tone_is_low_passed_and_saturated() -> None:
-    tone = MIX_PROFILES["lofi"].tone
-    assert tone.lowpass_hz is not None and 8000.0 <= tone.lowpass_hz <= 12000.0
-    assert tone.saturation_drive_db > 0.0
-
-
 def test_mismatched_stems_raise() -> None:
     stems = music_stems(1.0)
     stems["bass"] = stems["bass"][:, :-10]
     with pytest.raises(ValueError, match="one length"):
-        mix_stems(stems, MIX_PROFILES["default"], SR, BPM, kicks(1.0))
+        run(stems, MIX_PROFILES["default"], 1.0)
 
 
 def test_silent_stem_stays_silent() -> None:
     silent = np.zeros((2, SR), np.float32)
-    out = mix_stems({"pads": silent}, MIX_PROFILES["ambient"], SR, BPM, kicks(1.0))
+    out = run({"pads": silent}, MIX_PROFILES["ambient"], 1.0)
     assert not out["pads"].any()
+
+
+def test_kick_onsets_are_the_drum_parts_kicks_in_samples() -> None:
+    beat = TICKS_PER_BEAT
+    drums = Part("drums", "drums", "kit", 0, is_drums=True)
+    drums.notes += [Note(36, 2 * beat, 10, 100), Note(38, beat, 10, 100), Note(35, 0, 10, 100)]
+    bass = Part("bass", "bass", "bass", 33, notes=[Note(36, 3 * beat, 10, 100)])
+    score = Score(bpm=BPM, beats_per_bar=4, total_ticks=4 * beat, parts=[drums, bass])
+    onsets = kick_onsets(score, sample_rate=SR)
+    assert onsets.dtype == np.int64
+    assert onsets.tolist() == [0, SR]  # beats 0 and 2 at 120 BPM; snare and bass ignored
+
+
+def test_loop_tail_is_folded_onto_the_start() -> None:
+    audio = np.arange(2 * 10, dtype=np.float32).reshape(2, 10)
+    folded = fold_loop_tail({"x": audio}, n_samples=7)["x"]
+    assert folded.shape == (2, 7)
+    np.testing.assert_array_equal(folded[:, :3], audio[:, :3] + audio[:, 7:])
+    np.testing.assert_array_equal(folded[:, 3:], audio[:, 3:7])
+
+
+def test_headroom_keeps_stems_and_their_sum_under_the_peak() -> None:
+    stems = {"a": np.full((2, 100), 0.9, np.float32), "b": np.full((2, 100), 0.6, np.float32)}
+    premaster = apply_headroom(stems)
+    peak = 10 ** (STEM_PEAK_DBFS / 20)
+    assert float(np.abs(premaster).max()) == pytest.approx(peak, rel=1e-6)
+    np.testing.assert_allclose(stems["a"] + stems["b"], premaster, rtol=1e-6)
+
+
+def test_mix_stage_folds_the_tail_and_sums_to_the_premaster() -> None:
+    beat = TICKS_PER_BEAT
+    drums = Part("drums", "drums", "kit", 0, True, [Note(36, i * beat, 10, 100) for i in range(6)])
+    score = Score(bpm=BPM, beats_per_bar=4, total_ticks=6 * beat, parts=[drums])
+    stems = music_stems(4.0)
+    n = 3 * SR
+    stems_out, premaster = mix(stems, score, MIX_PROFILES["house"], sample_rate=SR, n_samples=n)
+    assert stems_out.keys() == stems.keys()
+    assert premaster.shape == (2, n) and premaster.dtype == np.float32
+    np.testing.assert_allclose(sum(stems_out.values()), premaster, atol=1e-6)
+    assert float(np.abs(premaster).max()) <= 10 ** (STEM_PEAK_DBFS / 20) * (1 + 1e-6)

@@ -76,22 +76,16 @@ def test_genres_differ_measurably(render: RenderFn) -> None:
 def test_stems_sum_to_the_premaster_mix(render: RenderFn) -> None:
     """Decoded stem WAVs add up to the pre-master the mastering stage consumed (−60 dB)."""
     from musewave.engine.compose import compose_score
-    from musewave.engine.mix import MIX_PROFILES, mix_stems
-    from musewave.engine.pipeline import _kick_onsets, _with_headroom
+    from musewave.engine.mix import mix
+    from musewave.engine.profiles import MIX_PROFILES
     from musewave.engine.render import render_stems
 
     result = render(genres=["house"], duration_s=30)
     plan = result.plan
     score = compose_score(plan)
     n = round(plan.duration_s * SR)
-    stems = mix_stems(
-        render_stems(score, SR, n, plan.seed),
-        MIX_PROFILES["house"],
-        SR,
-        plan.bpm,
-        _kick_onsets(score, SR),
-    )
-    _, premaster = _with_headroom(stems)
+    stems = render_stems(score, SR, n, plan.seed)
+    _, premaster = mix(stems, score, MIX_PROFILES["house"], sample_rate=SR, n_samples=n)
     decoded = [decode_audio(f.path)[0] for f in result.files if f.kind == "stem"]
     assert len(decoded) == len(score.stems()) >= 4
     residual = np.sum(decoded, axis=0) - premaster

@@ -25,7 +25,7 @@ from musewave.engine.loudness import (
     k_weighted_block_energy,
     rbj_biquad,
 )
-from musewave.engine.mix import BusCompression, MasterTone, MixProfile
+from musewave.engine.profiles import BusCompression, MasterTone, MixProfile
 
 FloatArray = npt.NDArray[np.float32]
 F64Array = npt.NDArray[np.float64]
@@ -265,21 +265,41 @@ def _saturate(audio: FloatArray, drive_db: float) -> FloatArray:
 def master(
     premaster: FloatArray,
     profile: MixProfile,
-    sample_rate: int,
     *,
+    sample_rate: int,
     target_lufs: float = -14.0,
     ceiling_dbtp: float = -1.0,
     fade_in_s: float = 0.01,
     fade_out_s: float = 0.0,
     loop: bool | None = None,
 ) -> MasterResult:
-    """Master ``premaster`` (float32, (2, n)) to ``target_lufs`` with true peak under
-    ``ceiling_dbtp`` (it aims ``TRUE_PEAK_MARGIN_DB`` lower, for lossy encoders).
+    """Master to ``target_lufs`` with the true peak under ``ceiling_dbtp`` (aiming
+    ``TRUE_PEAK_MARGIN_DB`` lower, for lossy encoders).
 
-    Raised-cosine fades of ``fade_in_s``/``fade_out_s`` seconds end exactly at zero. A loop
-    (``loop=True``, or by default both fades zero) is processed circularly, so the gain and
-    filter state are continuous across the seam. Inputs quieter than the -70 LUFS gate are
-    returned filtered but not amplified; NaN/inf samples are zeroed.
+    Inputs quieter than the -70 LUFS gate are returned filtered but not amplified; NaN/inf
+    samples are zeroed.
+
+    Parameters
+    ----------
+    premaster : ndarray, shape (2, n_samples), float32
+    profile : MixProfile
+        Its ``tone`` and ``bus`` are used.
+    sample_rate : int
+        Hz.
+    target_lufs : float
+        Integrated loudness, LUFS.
+    ceiling_dbtp : float
+        True-peak ceiling, dBTP.
+    fade_in_s, fade_out_s : float
+        Raised-cosine fades in seconds; they end exactly at zero.
+    loop : bool or None
+        Process circularly, so gain and filter state are continuous across the seam.
+        ``None``: a loop when both fades are zero.
+
+    Returns
+    -------
+    MasterResult
+        The mastered audio, shape (2, n_samples), float32, with its loudness and true peak.
     """
     if premaster.ndim != 2 or premaster.shape[0] != 2:
         raise ValueError(f"premaster must be shaped (2, n), got {premaster.shape}")

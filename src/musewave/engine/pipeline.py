@@ -29,19 +29,17 @@ from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
 from musewave.engine.midi import write_midi
-from musewave.engine.mix import MIX_PROFILES, mix_stems
+from musewave.engine.mix import mix
 from musewave.engine.plan import Plan, make_plan
+from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
 from musewave.engine.render import render_stems
 from musewave.engine.request import MAX_SEED, GenerationRequest
-from musewave.engine.score import Score
 from musewave.engine.validate import validate_audio_file
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)
 T = TypeVar("T")
-KICK_KEYS = frozenset({35, 36})
-STEM_HEADROOM = 10 ** (-3 / 20)  # stems and pre-master peak at most −3 dBFS before encoding
 FADE_OUT_S = 2.0
 MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means it broke
 STEM_MIN_RMS_DBFS = -90.0
@@ -125,47 +123,6 @@ def remove_stale_staging(out_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _kick_onsets(score: Score, sample_rate: int) -> NDArray[np.int64]:
-    ticks = [
-        n.start_tick
-        for part in score.parts
-        if part.is_drums
-        for n in part.notes
-        if n.pitch in KICK_KEYS
-    ]
-    seconds = np.asarray(sorted(ticks), dtype=np.float64) * score.seconds_per_tick()
-    return np.round(seconds * sample_rate).astype(np.int64)
-
-
-def _fold_loop_tail(
-    stems: dict[str, NDArray[np.float32]], n_samples: int
-) -> dict[str, NDArray[np.float32]]:
-    """Add what rings past the loop point onto the start, so the file loops seamlessly."""
-    folded: dict[str, NDArray[np.float32]] = {}
-    for name, audio in stems.items():
-        body = audio[:, :n_samples].copy()
-        tail = audio[:, n_samples:]
-        body[:, : tail.shape[1]] += tail
-        folded[name] = body
-    return folded
-
-
-def _with_headroom(
-    stems: dict[str, NDArray[np.float32]],
-) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32]]:
-    """One gain for every stem so neither they nor their sum clip when written to 16 bit.
-    Scales ``stems`` in place; returns them with their sum (the pre-master mix)."""
-    premaster = np.asarray(np.sum(list(stems.values()), axis=0, dtype=np.float32))
-    peak = max(
-        [float(np.max(np.abs(premaster)))] + [float(np.max(np.abs(s))) for s in stems.values()]
-    )
-    gain = np.float32(STEM_HEADROOM / peak) if peak > 0 else np.float32(1.0)
-    for audio in stems.values():
-        audio *= gain  # in place: these buffers are ours, and copies cost 40 MB a minute each
-    premaster *= gain
-    return stems, premaster
-
-
 def resolve_seed(request: GenerationRequest) -> GenerationRequest:
     """A request without a seed gets a random one, recorded so the result can be reproduced."""
     if request.seed is not None:
@@ -220,24 +177,15 @@ def generate(
         profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
         # In place: the raw stems are not needed again, and a second set costs 40 MB per
         # stem-minute plus the time to fault it in.
-        mixed = mix_stems(
-            raw_stems,
-            profile,
-            sample_rate,
-            plan.bpm,
-            _kick_onsets(score, sample_rate),
-            in_place=True,
+        mixed, premaster = mix(
+            raw_stems, score, profile, sample_rate=sample_rate, n_samples=n_samples, in_place=True
         )
-        del raw_stems
-        if plan.loop:
-            mixed = _fold_loop_tail(mixed, n_samples)
-        mixed, premaster = _with_headroom(mixed)
 
         stages.begin("mastering", "compressing, limiting, normalizing loudness")
         mastered = master(
             premaster,
             profile,
-            sample_rate,
+            sample_rate=sample_rate,
             fade_in_s=0.0 if plan.loop else 0.01,
             fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
             loop=plan.loop,

@@ -1,0 +1,411 @@
+"""Mix and master profiles: the schema and the per-genre table ``mix`` and ``master`` read.
+
+Pure data: no DSP and no numpy, so the profiles can be read and checked without the audio stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class StemSettings:
+    """How one stem sits in the mix.
+
+    ``pan`` -1 (left) … 1 (right), constant power, unity at centre. ``width`` scales the side
+    signal: 0 mono, 1 as rendered, >1 wider. Sends (0–1) feed the profile's reverb and delay.
+    ``sidechain_depth_db`` ducks the stem under each kick; ``mono_below_hz`` removes stereo
+    content below that frequency (keeps bass mono).
+    """
+
+    gain_db: float = 0.0
+    highpass_hz: float | None = None
+    lowpass_hz: float | None = None
+    pan: float = 0.0
+    width: float = 1.0
+    reverb_send: float = 0.0
+    delay_send: float = 0.0
+    sidechain_depth_db: float = 0.0
+    mono_below_hz: float | None = None
+
+
+NEUTRAL_STEM = StemSettings()
+
+
+@dataclass(frozen=True)
+class ReverbSettings:
+    """The shared reverb. ``decay_s`` is RT60 (time to fall 60 dB) at low frequencies;
+    ``damping`` 0–1 makes highs die faster; the wet return is band-limited to
+    ``highpass_hz``–``lowpass_hz``."""
+
+    decay_s: float = 1.8
+    pre_delay_ms: float = 25.0
+    damping: float = 0.5
+    highpass_hz: float = 250.0
+    lowpass_hz: float = 9000.0
+    width: float = 1.0
+
+
+@dataclass(frozen=True)
+class DelaySettings:
+    """The shared delay. ``time_beats`` 0.75 is a dotted 8th; ``feedback`` is the gain of each
+    repeat; ping-pong alternates repeats left/right; repeats darken through ``lowpass_hz``."""
+
+    time_beats: float = 0.75
+    feedback: float = 0.35
+    ping_pong: bool = True
+    highpass_hz: float = 300.0
+    lowpass_hz: float = 5000.0
+
+
+@dataclass(frozen=True)
+class BusCompression:
+    """Gentle glue compression, applied by ``master``.
+
+    ``threshold_db`` is a short-term K-weighted level (LUFS) once the master has brought the
+    programme to ``master.WORKING_LUFS`` (-18 LUFS), so -16 means "the passages 2 LU louder
+    than average"."""
+
+    threshold_db: float = -16.0
+    ratio: float = 2.0
+    attack_ms: float = 30.0
+    release_ms: float = 200.0
+
+
+@dataclass(frozen=True)
+class MasterTone:
+    """Master EQ and colour, applied by ``master``: shelves (dB at their corner), an optional
+    low-pass and tape-style saturation (``saturation_drive_db`` 0 = clean)."""
+
+    low_shelf_db: float = 0.0
+    low_shelf_hz: float = 100.0
+    high_shelf_db: float = 0.0
+    high_shelf_hz: float = 8000.0
+    lowpass_hz: float | None = None
+    saturation_drive_db: float = 0.0
+
+
+@dataclass(frozen=True)
+class MixProfile:
+    """Everything the mix and master do for one genre."""
+
+    name: str
+    stems: Mapping[str, StemSettings] = field(hash=False)
+    reverb: ReverbSettings = ReverbSettings()
+    delay: DelaySettings = DelaySettings()
+    bus: BusCompression = BusCompression()
+    tone: MasterTone = MasterTone()
+    sidechain_release_ms: float = 180.0
+
+    def stem(self, name: str) -> StemSettings:
+        """Settings for ``name``; stems the profile does not list pass through unchanged."""
+        return self.stems.get(name, NEUTRAL_STEM)
+
+
+# Roles shared by most genres: kick and bass own 40-120 Hz, everything else is high-passed
+# (MUSIC.md "Mix and master targets"); genre rows below adjust these with ``replace``. Drums
+# carry the kick, so they get no high-pass here (the master's 20 Hz DC filter cleans below).
+_DRUMS = StemSettings(mono_below_hz=120.0, reverb_send=0.06)
+_BASS = StemSettings(highpass_hz=30.0, lowpass_hz=5000.0, mono_below_hz=150.0)
+_CHORDS = StemSettings(gain_db=-2.0, highpass_hz=140.0, width=1.15, reverb_send=0.18)
+_PADS = StemSettings(gain_db=-4.0, highpass_hz=160.0, width=1.3, reverb_send=0.3)
+_LEAD = StemSettings(gain_db=-1.0, highpass_hz=180.0, reverb_send=0.15, delay_send=0.12)
+
+
+def _stems(**settings: StemSettings) -> Mapping[str, StemSettings]:
+    return MappingProxyType(settings)
+
+
+MIX_PROFILES: dict[str, MixProfile] = {
+    p.name: p
+    for p in (
+        MixProfile(
+            "default",
+            _stems(drums=_DRUMS, bass=_BASS, chords=_CHORDS, pads=_PADS, lead=_LEAD),
+        ),
+        MixProfile(
+            "lofi",
+            _stems(
+                drums=replace(_DRUMS, lowpass_hz=9000.0, reverb_send=0.08),
+                bass=replace(_BASS, lowpass_hz=2500.0, sidechain_depth_db=2.0),
+                chords=replace(_CHORDS, highpass_hz=150.0, lowpass_hz=7000.0, width=1.2),
+                pads=replace(_PADS, lowpass_hz=6000.0, reverb_send=0.35),
+                lead=replace(_LEAD, lowpass_hz=7000.0, reverb_send=0.2, delay_send=0.15),
+            ),
+            reverb=ReverbSettings(
+                decay_s=1.8, pre_delay_ms=30.0, damping=0.7, highpass_hz=250.0, lowpass_hz=6000.0
+            ),
+            delay=DelaySettings(time_beats=0.75, feedback=0.3, lowpass_hz=3500.0),
+            bus=BusCompression(threshold_db=-17.0, ratio=2.0, attack_ms=30.0, release_ms=250.0),
+            tone=MasterTone(
+                low_shelf_db=1.0,
+                low_shelf_hz=120.0,
+                high_shelf_db=-1.0,
+                high_shelf_hz=6000.0,
+                lowpass_hz=10000.0,
+                saturation_drive_db=6.0,
+            ),
+            sidechain_release_ms=150.0,
+        ),
+        MixProfile(
+            "hiphop",
+            _stems(
+                drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.07),
+                bass=replace(_BASS, sidechain_depth_db=3.0),
+                chords=replace(_CHORDS, highpass_hz=140.0, reverb_send=0.15),
+                pads=replace(_PADS, reverb_send=0.25),
+                lead=replace(_LEAD, delay_send=0.1),
+            ),
+            reverb=ReverbSettings(decay_s=1.4, pre_delay_ms=25.0, damping=0.6),
+            delay=DelaySettings(time_beats=0.5, feedback=0.3, lowpass_hz=4000.0),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.5, attack_ms=20.0, release_ms=150.0),
+            tone=MasterTone(
+                low_shelf_db=1.0, low_shelf_hz=90.0, lowpass_hz=16000.0, saturation_drive_db=3.0
+            ),
+            sidechain_release_ms=140.0,
+        ),
+        MixProfile(
+            "trap",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.05),
+                bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
+                chords=replace(_CHORDS, highpass_hz=180.0, reverb_send=0.2),
+                pads=replace(_PADS, highpass_hz=200.0, reverb_send=0.35),
+                lead=replace(_LEAD, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18),
+            ),
+            reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.75, feedback=0.35),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=20.0, release_ms=150.0),
+            tone=MasterTone(
+                low_shelf_db=1.5,
+                low_shelf_hz=70.0,
+                high_shelf_db=1.5,
+                high_shelf_hz=10000.0,
+                saturation_drive_db=2.0,
+            ),
+            sidechain_release_ms=120.0,
+        ),
+        MixProfile(
+            "house",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.05),
+                bass=replace(_BASS, sidechain_depth_db=6.0),
+                chords=replace(_CHORDS, sidechain_depth_db=3.0, reverb_send=0.2),
+                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3),
+                lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
+            ),
+            reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=25.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.75, feedback=0.4),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=10.0, release_ms=120.0),
+            tone=MasterTone(high_shelf_db=1.0, high_shelf_hz=9000.0),
+            sidechain_release_ms=180.0,
+        ),
+        MixProfile(
+            "techno",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.08),
+                bass=replace(_BASS, sidechain_depth_db=8.0, reverb_send=0.05),
+                chords=replace(_CHORDS, sidechain_depth_db=4.0, reverb_send=0.25, delay_send=0.1),
+                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35),
+                lead=replace(_LEAD, sidechain_depth_db=3.0, delay_send=0.18),
+            ),
+            reverb=ReverbSettings(decay_s=2.6, pre_delay_ms=20.0, damping=0.55, highpass_hz=150.0),
+            delay=DelaySettings(time_beats=0.75, feedback=0.45, lowpass_hz=4000.0),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=10.0, release_ms=120.0),
+            tone=MasterTone(low_shelf_db=1.0, low_shelf_hz=60.0),
+            sidechain_release_ms=200.0,
+        ),
+        MixProfile(
+            "synthwave",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.16),  # big gated-room snare
+                bass=replace(_BASS, sidechain_depth_db=4.0),
+                chords=replace(_CHORDS, sidechain_depth_db=2.0, width=1.3),
+                pads=replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35),
+                lead=replace(_LEAD, reverb_send=0.22, delay_send=0.22),
+            ),
+            reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
+            delay=DelaySettings(time_beats=0.5, feedback=0.4),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=20.0, release_ms=200.0),
+            tone=MasterTone(high_shelf_db=1.0, high_shelf_hz=8000.0, saturation_drive_db=2.0),
+            sidechain_release_ms=200.0,
+        ),
+        MixProfile(
+            "dnb",
+            _stems(
+                drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.06),
+                bass=replace(_BASS, sidechain_depth_db=4.0),
+                chords=replace(_CHORDS, reverb_send=0.22),
+                pads=replace(_PADS, sidechain_depth_db=3.0, reverb_send=0.35),
+                lead=replace(_LEAD, delay_send=0.15),
+            ),
+            reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=20.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.75, feedback=0.35),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.5, attack_ms=10.0, release_ms=100.0),
+            tone=MasterTone(high_shelf_db=1.0, high_shelf_hz=10000.0),
+            sidechain_release_ms=100.0,
+        ),
+        MixProfile(
+            "ambient",
+            _stems(
+                drums=replace(_DRUMS, gain_db=-3.0, reverb_send=0.25),
+                bass=replace(_BASS, gain_db=-2.0, reverb_send=0.1),
+                chords=replace(_CHORDS, highpass_hz=120.0, width=1.3, reverb_send=0.45),
+                pads=replace(_PADS, gain_db=-2.0, highpass_hz=100.0, width=1.6, reverb_send=0.55),
+                lead=replace(_LEAD, reverb_send=0.5, delay_send=0.25),
+            ),
+            reverb=ReverbSettings(
+                decay_s=6.0,
+                pre_delay_ms=40.0,
+                damping=0.4,
+                highpass_hz=150.0,
+                lowpass_hz=8000.0,
+                width=1.2,
+            ),
+            delay=DelaySettings(time_beats=1.5, feedback=0.5, lowpass_hz=3500.0),
+            bus=BusCompression(threshold_db=-15.0, ratio=1.3, attack_ms=50.0, release_ms=400.0),
+            tone=MasterTone(high_shelf_db=-1.0, high_shelf_hz=9000.0),
+        ),
+        MixProfile(
+            "pop",
+            _stems(
+                drums=_DRUMS,
+                bass=replace(_BASS, sidechain_depth_db=2.0),
+                chords=_CHORDS,
+                pads=_PADS,
+                lead=replace(_LEAD, gain_db=0.0, reverb_send=0.16, delay_send=0.14),
+            ),
+            reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.75, feedback=0.3),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=30.0, release_ms=200.0),
+            tone=MasterTone(high_shelf_db=1.5, high_shelf_hz=10000.0),
+            sidechain_release_ms=150.0,
+        ),
+        MixProfile(
+            "rock",
+            _stems(
+                drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.12),
+                bass=replace(_BASS, lowpass_hz=6000.0),
+                chords=replace(
+                    _CHORDS, gain_db=0.0, highpass_hz=100.0, width=1.35, reverb_send=0.1
+                ),  # double-tracked guitars
+                pads=replace(_PADS, reverb_send=0.2),
+                lead=replace(_LEAD, highpass_hz=150.0, reverb_send=0.14, delay_send=0.1),
+            ),
+            reverb=ReverbSettings(decay_s=1.3, pre_delay_ms=20.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.75, feedback=0.3),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.5, attack_ms=30.0, release_ms=150.0),
+            tone=MasterTone(
+                low_shelf_db=0.5, high_shelf_db=1.0, high_shelf_hz=8000.0, saturation_drive_db=2.0
+            ),
+        ),
+        MixProfile(
+            "jazz",
+            _stems(
+                drums=replace(_DRUMS, gain_db=-1.0, reverb_send=0.12),
+                bass=replace(_BASS, highpass_hz=35.0, mono_below_hz=120.0),
+                chords=replace(_CHORDS, gain_db=0.0, highpass_hz=80.0, reverb_send=0.16),
+                pads=replace(_PADS, highpass_hz=120.0, reverb_send=0.25),
+                lead=replace(_LEAD, highpass_hz=120.0, reverb_send=0.2, delay_send=0.0),
+            ),
+            reverb=ReverbSettings(decay_s=1.6, pre_delay_ms=25.0, damping=0.6),
+            bus=BusCompression(threshold_db=-15.0, ratio=1.5, attack_ms=40.0, release_ms=300.0),
+            tone=MasterTone(low_shelf_db=0.5, low_shelf_hz=150.0, high_shelf_db=-0.5),
+        ),
+        MixProfile(
+            "cinematic",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.25, width=1.2),  # taiko in a hall
+                bass=replace(_BASS, reverb_send=0.1),
+                chords=replace(_CHORDS, gain_db=0.0, highpass_hz=80.0, width=1.3, reverb_send=0.35),
+                pads=replace(_PADS, highpass_hz=100.0, width=1.5, reverb_send=0.4),
+                lead=replace(_LEAD, highpass_hz=120.0, reverb_send=0.35, delay_send=0.05),
+            ),
+            reverb=ReverbSettings(
+                decay_s=3.5, pre_delay_ms=35.0, damping=0.45, highpass_hz=150.0, width=1.2
+            ),
+            delay=DelaySettings(time_beats=1.0, feedback=0.3, lowpass_hz=4000.0),
+            bus=BusCompression(threshold_db=-14.0, ratio=1.5, attack_ms=50.0, release_ms=400.0),
+            tone=MasterTone(low_shelf_db=1.0, low_shelf_hz=80.0),
+        ),
+        MixProfile(
+            "piano",
+            _stems(
+                # one piano across the stems: keep its low register
+                bass=replace(
+                    _BASS, highpass_hz=28.0, lowpass_hz=None, mono_below_hz=100.0, reverb_send=0.2
+                ),
+                chords=replace(_CHORDS, gain_db=0.0, highpass_hz=40.0, width=1.1, reverb_send=0.22),
+                pads=replace(_PADS, highpass_hz=80.0, reverb_send=0.3),
+                lead=replace(
+                    _LEAD, gain_db=0.0, highpass_hz=60.0, reverb_send=0.22, delay_send=0.0
+                ),
+            ),
+            reverb=ReverbSettings(decay_s=2.2, pre_delay_ms=30.0, damping=0.55, highpass_hz=120.0),
+            bus=BusCompression(threshold_db=-14.0, ratio=1.3, attack_ms=50.0, release_ms=400.0),
+        ),
+        MixProfile(
+            "reggae",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.1, delay_send=0.06),  # dub rim echo
+                bass=replace(_BASS, gain_db=2.0, lowpass_hz=2500.0),
+                chords=replace(_CHORDS, highpass_hz=200.0, reverb_send=0.15, delay_send=0.1),
+                pads=replace(_PADS, reverb_send=0.25),
+                lead=replace(_LEAD, delay_send=0.15),
+            ),
+            reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=20.0, damping=0.6),
+            delay=DelaySettings(time_beats=0.75, feedback=0.45, lowpass_hz=3000.0),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=30.0, release_ms=200.0),
+            tone=MasterTone(low_shelf_db=1.0, low_shelf_hz=100.0),
+        ),
+        MixProfile(
+            "reggaeton",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.05),
+                bass=replace(_BASS, sidechain_depth_db=3.0),
+                chords=replace(_CHORDS, reverb_send=0.15),
+                pads=replace(_PADS, sidechain_depth_db=2.0, reverb_send=0.3),
+                lead=replace(_LEAD, delay_send=0.14),
+            ),
+            reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=25.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.5, feedback=0.3),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.5, attack_ms=20.0, release_ms=150.0),
+            tone=MasterTone(
+                low_shelf_db=1.0, low_shelf_hz=80.0, high_shelf_db=1.0, high_shelf_hz=10000.0
+            ),
+            sidechain_release_ms=130.0,
+        ),
+        MixProfile(
+            "funk",
+            _stems(
+                drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.05),
+                bass=replace(_BASS, gain_db=1.0, lowpass_hz=6000.0, sidechain_depth_db=1.5),
+                chords=replace(_CHORDS, highpass_hz=150.0, reverb_send=0.1),
+                pads=replace(_PADS, reverb_send=0.2),
+                lead=replace(_LEAD, reverb_send=0.12, delay_send=0.06),
+            ),
+            reverb=ReverbSettings(decay_s=1.2, pre_delay_ms=20.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.5, feedback=0.25),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=20.0, release_ms=150.0),
+            tone=MasterTone(high_shelf_db=1.0, high_shelf_hz=9000.0, saturation_drive_db=1.5),
+            sidechain_release_ms=120.0,
+        ),
+        MixProfile(
+            "afrobeats",
+            _stems(
+                drums=replace(_DRUMS, reverb_send=0.06),
+                bass=replace(_BASS, sidechain_depth_db=2.0),
+                chords=replace(_CHORDS, highpass_hz=150.0, width=1.25, reverb_send=0.15),
+                pads=replace(_PADS, reverb_send=0.3),
+                lead=replace(_LEAD, reverb_send=0.16, delay_send=0.14),
+            ),
+            reverb=ReverbSettings(decay_s=1.6, pre_delay_ms=25.0, damping=0.5),
+            delay=DelaySettings(time_beats=0.75, feedback=0.3),
+            bus=BusCompression(threshold_db=-16.0, ratio=2.0, attack_ms=20.0, release_ms=150.0),
+            tone=MasterTone(high_shelf_db=1.0, high_shelf_hz=10000.0),
+            sidechain_release_ms=140.0,
+        ),
+    )
+}
