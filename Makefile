@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev demo serve test lint format bench bench-queue clean
+.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,10 @@ format: install-dev
 	$(BIN)/ruff check --fix src tests bench
 
 # Private PostgreSQL and Redis for the tests (installed with apt-get when missing), stopped after.
+# Line and branch coverage of src/, servers and workers included (see [tool.coverage] in
+# pyproject.toml).
 test: lint
-	scripts/test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/test-services $(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
@@ -47,6 +49,10 @@ bench: install-dev
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev
 	scripts/test-services $(BIN)/python bench/queue_bench.py
+
+# Re-fetch the Swagger UI and ReDoc files that /docs and /redoc serve (needs npm); commit them.
+vendor-docs-assets:
+	scripts/vendor-docs-assets
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

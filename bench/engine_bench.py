@@ -26,9 +26,9 @@ if os.environ.get("MUSEWAVE_BENCH_ONE_CORE") == "1" and hasattr(os, "sched_setaf
 from musewave.engine import GenerationRequest, generate
 genre, duration, out = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3])
 request = GenerationRequest(prompt="benchmark track", genres=[genre], duration_s=duration,
-                            seed=1234, formats=["mp3", "wav"])
+                            seed=1234, formats=["mp3", "wav"], stems=True, midi=True)
 start = time.perf_counter()
-result = generate(request, out, stems=True, midi=True)
+result = generate(request, out)
 wall = time.perf_counter() - start
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall_s": wall, "rss_mb": rss_mb, "stages": result.timings_s}))

@@ -1,6 +1,6 @@
 """Queue benchmark of the production backend: BullMQ on Redis, jobs recorded in PostgreSQL.
 
-(a) Enqueue throughput from one API process: ``BullMQQueue.enqueue`` (a PostgreSQL insert,
+(a) Enqueue throughput from one API process: ``BullMQBackend.enqueue`` (a PostgreSQL insert,
     then a BullMQ add) called back to back, and from 4 threads as the API's thread pool would.
 (b) Enqueue → start latency with idle workers: ``musewave worker --concurrency 2`` waits on an
     empty queue; one job at a time is enqueued after an idle pause, and cancelled as soon as
@@ -53,11 +53,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from musewave.config import Settings
-from musewave.db import make_engine, make_session_factory, upgrade
+from musewave.db import upgrade
 from musewave.engine.request import GenerationRequest
+from musewave.jobs import open_queue
+from musewave.jobs.bullmq_backend import BullMQBackend
 from musewave.jobs.bullmq_options import queue_options
-from musewave.jobs.bullmq_queue import BullMQQueue
-from musewave.jobs.policy import RetryPolicy
 from musewave.jobs.records import JobRecord
 
 T = TypeVar("T")
@@ -71,7 +71,7 @@ class Bench:
     """One queue on a fresh database: the API side (``queue``) and the settings workers use."""
 
     settings: Settings
-    queue: BullMQQueue
+    queue: BullMQBackend
 
 
 @contextlib.contextmanager
@@ -103,15 +103,11 @@ def bench_queue(args: argparse.Namespace, root: Path) -> Iterator[Bench]:
             log_level="warning",
             metrics_port=0,
         )
-        engine = make_engine(database_url)
-        queue = BullMQQueue(
-            make_session_factory(engine), RetryPolicy(settings.retry_delays_s), settings
-        )
         try:
-            yield Bench(settings, queue)
+            with open_queue(settings) as queue:
+                assert isinstance(queue, BullMQBackend)
+                yield Bench(settings, queue)
         finally:
-            queue.close()
-            engine.dispose()
             asyncio.run(_obliterate(settings))
 
 
@@ -238,10 +234,12 @@ def start_latency(bench: Bench, samples: int, log_path: Path) -> dict[str, float
         for n in range(samples):
             time.sleep(rng.uniform(0.3, 0.8))  # the workers sit idle, blocked on Redis
             job, _ = queue.enqueue(track(n, seeded=False))
-            started = wait_for(lambda j=job: _started(queue.get(j.id)), 30, f"job {n} to start")
+            started = wait_for(
+                lambda j=job: _started(queue.store.get(j.id)), 30, f"job {n} to start"
+            )
             latencies_ms.append((started.started_at - started.created_at).total_seconds() * 1000)
             queue.cancel(job.id)
-            wait_for(lambda j=job: _finished(queue.get(j.id)), 60, f"job {n} to stop")
+            wait_for(lambda j=job: _finished(queue.store.get(j.id)), 60, f"job {n} to stop")
     return {
         "p50_ms": percentile(latencies_ms, 50),
         "p99_ms": percentile(latencies_ms, 99),
@@ -267,7 +265,7 @@ def job_throughput(bench: Bench, processes: int, jobs: int, log_path: Path) -> d
         ids = [queue.enqueue(track(n))[0].id for n in range(jobs)]
 
         def all_finished() -> list[JobRecord] | None:
-            records = [queue.get(job_id) for job_id in ids]
+            records = [queue.store.get(job_id) for job_id in ids]
             done = [r for r in records if r is not None and r.state.is_finished]
             return done if len(done) == len(ids) else None
 

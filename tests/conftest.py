@@ -7,16 +7,23 @@ Service tests get their server's URL from an environment variable (see
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
+import structlog
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from musewave.config import Settings
 from musewave.engine import GenerationRequest, GenerationResult, generate
+from musewave.observability.logging import configure_logging
 
 RenderFn = Callable[..., GenerationResult]
 FreshDatabase = Callable[[str], str]
@@ -60,12 +67,13 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> RenderFn:
     """``render(prompt=..., genres=[...], ...)`` → a cached GenerationResult for that request."""
     cache: dict[str, GenerationResult] = {}
 
-    def _render(stems: bool = True, midi: bool = True, **fields: object) -> GenerationResult:
-        request = GenerationRequest.model_validate({"prompt": "test track", "seed": 1, **fields})
-        key = f"{request.fingerprint()}-{stems}-{midi}"
+    def _render(**fields: object) -> GenerationResult:
+        defaults = {"prompt": "test track", "seed": 1, "stems": True, "midi": True}
+        request = GenerationRequest.model_validate({**defaults, **fields})
+        key = request.fingerprint()
         if key not in cache:
             out = Path(tmp_path_factory.mktemp("render"))
-            cache[key] = generate(request, out, stems=stems, midi=midi)
+            cache[key] = generate(request, out)
         return cache[key]
 
     return _render
@@ -122,3 +130,29 @@ def fresh_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[F
         assert admin is not None
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class LogLines:
+    """The JSON log lines written so far."""
+
+    def __init__(self, stream: io.StringIO) -> None:
+        self.stream = stream
+
+    def all(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for text in self.stream.getvalue().splitlines()]
+
+    def where(self, **fields: Any) -> list[dict[str, Any]]:
+        return [line for line in self.all() if fields.items() <= line.items()]
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    """Production logging into a buffer for this test; the process's logging restored after."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(Settings(env="production", log_level="info"), stream=stream)
+    yield LogLines(stream)
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+    structlog.reset_defaults()

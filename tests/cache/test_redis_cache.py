@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from musewave.cache import RedisCache, check_eviction_policy, make_cache
+from musewave.cache import RedisCache, make_cache
 from musewave.cache.keys import physical_key, sha256_hex
+from musewave.redis_connections import eviction_policy
 from tests.cache.support import RedisServer
 
 
@@ -104,5 +105,5 @@ def test_eviction_policy_is_read_from_the_server(private_redis: RedisServer) -> 
     cache = RedisCache.from_url(private_redis.url)
     assert cache.check_eviction_policy() == "noeviction"
     cache.client.config_set("maxmemory-policy", "allkeys-lru")
-    assert check_eviction_policy(cache.client) == "allkeys-lru"
+    assert eviction_policy(cache.client) == "allkeys-lru"
     cache.close()

@@ -10,11 +10,13 @@ import time
 import pytest
 import redis
 
-from musewave.cache import RedisCache, RetryPolicy
+from musewave.cache import RedisCache
+from musewave.resilience.retry import TransientRetry
 from tests.cache.support import RedisServer, free_port, require_redis_server_binary, wait_until
+from tests.conftest import LogLines
 
 NS = "outage"
-FAST_RETRY = RetryPolicy(base_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
+FAST_RETRY = TransientRetry(first_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
 
 
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -117,7 +119,7 @@ def test_redis_stopped_mid_test_degrades_then_recovers(
 def test_a_transient_error_is_retried_and_succeeds(
     redis_cache: RedisCache,
     namespace: str,
-    caplog: pytest.LogCaptureFixture,
+    log_lines: LogLines,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     redis_cache.set(namespace, "k", b"v")
@@ -130,30 +132,27 @@ def test_a_transient_error_is_retried_and_succeeds(
         return real_get(name)
 
     monkeypatch.setattr(redis_cache.client, "get", flaky_get)
-    with caplog.at_level(logging.INFO, logger="musewave.cache"):
-        assert redis_cache.get(namespace, "k") == b"v"
+    assert redis_cache.get(namespace, "k") == b"v"
     assert redis_cache.stats().errors == 0
-    retried = [r.getMessage() for r in caplog.records if "retrying cache get" in r.getMessage()]
-    assert len(retried) == 1
-    assert "ConnectionError" in retried[0]
-    assert "attempt 2 of 3" in retried[0]
+    [retried] = log_lines.where(operation="cache get")
+    assert retried["event"] == "retrying cache get after ConnectionError"
+    assert (retried["failed_attempt"], retried["attempts"]) == (1, 3)
 
 
 def test_redis_restarting_during_the_backoff_is_ridden_out(
-    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+    private_redis: RedisServer, log_lines: LogLines
 ) -> None:
-    slow_retry = RetryPolicy(attempts=3, base_backoff_s=0.5, max_backoff_s=1.0, jitter_s=0.0)
+    slow_retry = TransientRetry(attempts=3, first_backoff_s=0.5, max_backoff_s=1.0, jitter_s=0.0)
     cache = RedisCache.from_url(private_redis.url, retry=slow_retry)
     cache.set(NS, "warm-up", b"v")
     private_redis.stop()
     restarter = threading.Timer(0.1, private_redis.start)
     restarter.start()
-    with caplog.at_level(logging.INFO, logger="musewave.cache"):
-        cache.set(NS, "k", b"v")
+    cache.set(NS, "k", b"v")
     restarter.join()
     assert cache.get(NS, "k") == b"v"
     assert cache.stats().errors == 0
-    assert any("retrying cache set" in r.getMessage() for r in caplog.records)
+    assert log_lines.where(operation="cache set")  # the retry was logged
     cache.close()
 
 
@@ -185,29 +184,24 @@ def test_a_refused_write_is_dropped_without_retrying(
     cache.close()
 
 
-def test_a_persistent_transient_error_is_tried_three_times_with_growing_waits(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    policy = RetryPolicy(base_backoff_s=0.05, max_backoff_s=1.0, jitter_s=0.0)
+def test_a_persistent_transient_error_is_tried_three_times_with_growing_waits() -> None:
+    policy = TransientRetry(first_backoff_s=0.05, max_backoff_s=1.0, jitter_s=0.0)
     calls: list[float] = []
 
     def always_down() -> None:
         calls.append(time.monotonic())
         raise redis.TimeoutError("Timeout reading from socket")
 
-    with caplog.at_level(logging.INFO, logger="musewave.cache"), pytest.raises(redis.TimeoutError):
+    with pytest.raises(redis.TimeoutError):
         policy.call("get", always_down)
     assert len(calls) == 3
     waits_s = [later - earlier for earlier, later in itertools.pairwise(calls)]
     assert 0.05 <= waits_s[0] < 0.5  # lower bounds are exact; upper ones allow a busy CI box
     assert 0.10 <= waits_s[1] < 0.6
-    retried = [r.getMessage() for r in caplog.records]
-    assert [m.split("(")[1].split(",")[0] for m in retried] == ["attempt 2 of 3", "attempt 3 of 3"]
-    assert all(m.startswith("retrying cache get after TimeoutError") for m in retried)
 
 
 def test_backoff_is_capped_and_jittered() -> None:
-    policy = RetryPolicy(base_backoff_s=0.1, max_backoff_s=0.5, jitter_s=0.05)
+    policy = TransientRetry(first_backoff_s=0.1, max_backoff_s=0.5, jitter_s=0.05)
     first = [policy.backoff_s(1) for _ in range(200)]
     assert all(0.1 <= wait_s <= 0.15 for wait_s in first)
     assert len(set(first)) > 1

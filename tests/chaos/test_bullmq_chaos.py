@@ -187,7 +187,7 @@ def test_sigkilled_workers_lose_no_job_and_complete_each_once(
     began = time.monotonic()
     with server.client() as client, contextlib.ExitStack() as stack:
         stack.callback(stores.close)
-        ids = [submit(client, request_body(n))["job_id"] for n in range(JOBS)]
+        ids = [submit(client, request_body(n))["id"] for n in range(JOBS)]
         watchers = {job_id: stack.enter_context(WsWatcher(server, job_id)) for job_id in ids}
         kills = kill_busy_workers(server, stores, rng)
         deadline = time.monotonic() + FINISH_S
@@ -264,7 +264,7 @@ def post_concurrently(server: ServerProcess, bodies: list[dict[str, Any]]) -> li
         with server.client() as client:
             posted = time.monotonic()
             response = client.post("/v1/generations", json=body)
-        job_id = response.json()["job_id"] if response.status_code == 202 else None
+        job_id = response.json()["id"] if response.status_code == 202 else None
         return Post(response.status_code, time.monotonic() - posted, job_id)
 
     with ThreadPoolExecutor(len(bodies)) as pool:
@@ -297,7 +297,7 @@ def test_redis_restart_mid_run_loses_no_accepted_job(
     began = time.monotonic()
     with server.client() as client, contextlib.ExitStack() as stack:
         stack.callback(stores.close)
-        accepted = [submit(client, request_body(n))["job_id"] for n in range(RESTART_JOBS)]
+        accepted = [submit(client, request_body(n))["id"] for n in range(RESTART_JOBS)]
         watchers = {job_id: stack.enter_context(WsWatcher(server, job_id)) for job_id in accepted}
         deadline = time.monotonic() + 120
         while stores.states().get("completed", 0) < COMPLETED_BEFORE_OUTAGE:  # mid-run
@@ -315,7 +315,7 @@ def test_redis_restart_mid_run_loses_no_accepted_job(
         up_at, up_wall = time.monotonic(), datetime.now(UTC)
 
         accepted += [post.job_id for post in outage_posts if post.job_id is not None]
-        accepted += [submit(client, request_body(200 + n))["job_id"] for n in range(AFTER_JOBS)]
+        accepted += [submit(client, request_body(200 + n))["id"] for n in range(AFTER_JOBS)]
         for job_id in accepted[RESTART_JOBS:]:
             watchers[job_id] = stack.enter_context(WsWatcher(server, job_id))
         resumed = wait_until_started_since(stores, up_wall, timeout_s=60)

@@ -11,7 +11,8 @@ import pytest
 
 from musewave.config import Settings
 from musewave.db import current_revision, head_revision, make_engine, make_session_factory
-from musewave.jobs import JobState, LocalQueue, Priority, RetryPolicy
+from musewave.jobs import JobState, JobStore, Priority, RetryPolicy
+from musewave.jobs.local_scheduler import LocalScheduler
 from tests.cli.support import musewave
 from tests.jobs.support import FakeClock, make_asset, make_request
 
@@ -33,13 +34,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def queue(data_dir: Path, clock: FakeClock) -> Iterator[LocalQueue]:
-    """A queue on the same database, on a clock the test moves (backoff without waiting)."""
+def store(data_dir: Path, clock: FakeClock) -> Iterator[JobStore]:
+    """The store on the same database, on a clock the test moves (backoff without waiting)."""
     engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
-    yield LocalQueue(
-        make_session_factory(engine), RetryPolicy(), rate_limit_per_s=1000, clock=clock
-    )
+    yield JobStore(make_session_factory(engine), RetryPolicy(), clock=clock)
     engine.dispose()
+
+
+@pytest.fixture
+def scheduler(store: JobStore) -> LocalScheduler:
+    return LocalScheduler(store, rate_limit_per_s=1000)
 
 
 def test_db_upgrade_migrates_to_head(data_dir: Path) -> None:
@@ -47,8 +51,8 @@ def test_db_upgrade_migrates_to_head(data_dir: Path) -> None:
     assert current_revision(url) == head_revision() is not None
 
 
-def test_jobs_list_and_show(data_dir: Path, queue: LocalQueue) -> None:
-    job, _ = queue.enqueue(make_request("a very particular prompt"), priority=Priority.HIGH)
+def test_jobs_list_and_show(data_dir: Path, store: JobStore) -> None:
+    job, _ = store.enqueue(make_request("a very particular prompt"), priority=Priority.HIGH)
     listed = run(data_dir, "jobs", "list")
     assert listed.returncode == 0, listed.stderr
     assert job.id in listed.stdout and "queued" in listed.stdout
@@ -68,28 +72,28 @@ def test_unknown_job_is_one_line_and_non_zero(data_dir: Path) -> None:
     ]
 
 
-def test_cancel_a_queued_job(data_dir: Path, queue: LocalQueue) -> None:
-    job, _ = queue.enqueue(make_request())
+def test_cancel_a_queued_job(data_dir: Path, store: JobStore) -> None:
+    job, _ = store.enqueue(make_request())
     result = run(data_dir, "jobs", "cancel", job.id)
     assert result.returncode == 0
     assert "cancelled" in result.stdout
-    record = queue.get(job.id)
+    record = store.get(job.id)
     assert record is not None and record.state == JobState.CANCELLED
     again = run(data_dir, "jobs", "cancel", job.id)
     assert again.returncode == 1 and "already cancelled" in again.stderr
 
 
 def test_dead_jobs_are_listed_and_retried(
-    data_dir: Path, queue: LocalQueue, clock: FakeClock
+    data_dir: Path, store: JobStore, scheduler: LocalScheduler, clock: FakeClock
 ) -> None:
-    job, _ = queue.enqueue(make_request())
-    for attempt in range(1, queue.policy.max_attempts + 1):
-        claimed = queue.claim("w", 60_000)
+    job, _ = store.enqueue(make_request())
+    for attempt in range(1, store.policy.max_attempts + 1):
+        claimed = scheduler.claim("w", 60_000)
         assert claimed is not None and claimed.id == job.id
-        queue.fail(job.id, "w", "boom", "internal")
-        if attempt < queue.policy.max_attempts:
-            clock.advance(queue.policy.delay_for(attempt))
-    assert queue.get(job.id).state == JobState.DEAD  # type: ignore[union-attr]
+        store.fail(job.id, "w", "boom", "internal")
+        if attempt < store.policy.max_attempts:
+            clock.advance(store.policy.delay_for(attempt))
+    assert store.get(job.id).state == JobState.DEAD  # type: ignore[union-attr]
 
     dlq = run(data_dir, "queue", "dlq")
     assert dlq.returncode == 0 and job.id in dlq.stdout
@@ -97,24 +101,24 @@ def test_dead_jobs_are_listed_and_retried(
     assert stats["dead"] == 1
     retried = run(data_dir, "jobs", "retry", job.id)
     assert retried.returncode == 0, retried.stderr
-    record = queue.get(job.id)
+    record = store.get(job.id)
     assert record is not None and record.state == JobState.QUEUED and record.attempts == 0
 
 
 def test_queue_clean_removes_old_finished_jobs_and_files(
-    data_dir: Path, queue: LocalQueue, clock: FakeClock
+    data_dir: Path, store: JobStore, scheduler: LocalScheduler, clock: FakeClock
 ) -> None:
-    done, _ = queue.enqueue(make_request("finished"))
+    done, _ = store.enqueue(make_request("finished"))
     clock.advance(1)  # FIFO: the first job is the one claimed
-    waiting, _ = queue.enqueue(make_request("waiting"))
-    claimed = queue.claim("w", 60_000)
+    waiting, _ = store.enqueue(make_request("waiting"))
+    claimed = scheduler.claim("w", 60_000)
     assert claimed is not None and claimed.id == done.id
-    assert queue.complete(done.id, "w", [make_asset(done.id)], seed=1)
+    assert store.complete(done.id, "w", [make_asset(done.id)], seed=1)
     files = Settings(data_dir=data_dir).storage_dir / done.id
     files.mkdir(parents=True)
     (files / "mix.mp3").write_bytes(b"x")
 
     result = run(data_dir, "queue", "clean", "--older-than-h", "0")
     assert result.returncode == 0 and "removed 1 jobs" in result.stdout
-    assert queue.get(done.id) is None and not files.exists()
-    assert queue.get(waiting.id) is not None
+    assert store.get(done.id) is None and not files.exists()
+    assert store.get(waiting.id) is not None

@@ -122,7 +122,7 @@ def _render_in_subprocess(out: Path, seed: int) -> None:
         "import sys; from pathlib import Path;"
         "from musewave.engine import GenerationRequest, generate;"
         f"generate(GenerationRequest(prompt='test track', genres=['lofi'], duration_s=30,"
-        f" seed={seed}, formats=['wav']), Path(sys.argv[1]))"
+        f" seed={seed}, formats=['wav'], stems=True, midi=True), Path(sys.argv[1]))"
     )
     subprocess.run([sys.executable, "-c", code, str(out)], check=True)
 
@@ -139,7 +139,7 @@ def test_same_seed_is_bit_identical_across_processes(render: RenderFn, tmp_path:
 def test_progress_runs_through_the_stages_in_order(tmp_path: Path) -> None:
     events: list[ProgressEvent] = []
     request = GenerationRequest(prompt="x", genres=["techno"], duration_s=30, seed=3)
-    generate(request, tmp_path, on_progress=events.append, stems=False, midi=False)
+    generate(request, tmp_path, on_progress=events.append)
     stages = list(dict.fromkeys(e.stage for e in events))
     assert stages == list(STAGES)
     progress = [e.progress for e in events]
@@ -164,7 +164,7 @@ def test_cancel_stops_and_leaves_nothing(tmp_path: Path, cancel_after: int) -> N
 
 def test_unseeded_requests_get_a_recorded_seed(tmp_path: Path) -> None:
     request = GenerationRequest(prompt="x", genres=["ambient"], duration_s=30, formats=["wav"])
-    result = generate(request, tmp_path, stems=False, midi=False)
+    result = generate(request, tmp_path)
     assert isinstance(result.plan.seed, int)
     assert json.loads((tmp_path / "plan.json").read_text())["seed"] == result.plan.seed
 
@@ -178,3 +178,11 @@ def test_loop_wraps_without_a_click_or_fade(render: RenderFn) -> None:
     rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
     assert rms(audio[:, -sr // 2 :]) > 0.3 * rms(audio)  # no fade-out at the loop end
     assert rms(audio[:, : sr // 2]) > 0.3 * rms(audio)  # no fade-in either
+
+
+def test_a_render_writes_only_the_outputs_asked_for(tmp_path: Path) -> None:
+    request = GenerationRequest(
+        prompt="x", genres=["house"], duration_s=30, seed=2, formats=["mp3"], stems=["bass"]
+    )
+    names = {f.name for f in generate(request, tmp_path).files}
+    assert names == {"mix.mp3", "stems/bass.wav", "plan.json"}

@@ -112,3 +112,21 @@ def test_valid_numbers_are_accepted(duration: float, bpm: float | None, seed: in
 def test_out_of_range_bpm_is_rejected(bpm: float) -> None:
     with pytest.raises(ValidationError):
         make(bpm=bpm)
+
+
+def test_outputs_beyond_the_mix_are_opt_in_and_part_of_the_fingerprint() -> None:
+    plain = GenerationRequest(prompt="x", seed=1)
+    assert (plain.stems, plain.midi) == (False, False)
+    chosen = GenerationRequest.model_validate({"prompt": "x", "seed": 1, "stems": ["lead", "bass"]})
+    assert chosen.stems == ["bass", "lead"]  # stem order, whatever the request's
+    assert chosen.wants_stem("bass") and not chosen.wants_stem("drums")
+    assert GenerationRequest(prompt="x", seed=1, stems=True).wants_stem("drums")
+    assert GenerationRequest.model_validate({"prompt": "x", "stems": []}).stems is False
+    fingerprints = {
+        plain.fingerprint(),
+        chosen.fingerprint(),
+        plain.model_copy(update={"midi": True}).fingerprint(),
+    }
+    assert len(fingerprints) == 3
+    with pytest.raises(ValidationError, match="unknown stems"):
+        GenerationRequest.model_validate({"prompt": "x", "stems": ["vocals"]})

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from musewave.db import make_engine, make_session_factory, upgrade
-from musewave.jobs import LocalQueue, RetryPolicy
+from musewave.jobs import JobStore, RetryPolicy
+from musewave.jobs.local_scheduler import LocalScheduler
 from tests.conftest import DATABASE_BACKENDS, FreshDatabase
-from tests.jobs.support import FakeClock, MakeQueue
+from tests.jobs.support import FakeClock, MakeStore
 
 
 @pytest.fixture
@@ -37,17 +38,22 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def make_queue(sessions: sessionmaker[Session], clock: FakeClock) -> MakeQueue:
-    """``make_queue(policy=..., rate_limit_per_s=...)``: a queue on this test's database."""
+def make_store(sessions: sessionmaker[Session], clock: FakeClock) -> MakeStore:
+    """``make_store(policy=..., clock=...)``: a job store on this test's database."""
 
-    def _make(**kwargs: Any) -> LocalQueue:
+    def _make(**kwargs: Any) -> JobStore:
         policy = kwargs.pop("policy", RetryPolicy())
-        options: dict[str, Any] = {"rate_limit_per_s": 1000.0, "clock": clock, **kwargs}
-        return LocalQueue(sessions, policy, **options)
+        return JobStore(sessions, policy, **{"clock": clock, **kwargs})
 
     return _make
 
 
 @pytest.fixture
-def queue(make_queue: MakeQueue) -> LocalQueue:
-    return make_queue()
+def store(make_store: MakeStore) -> JobStore:
+    return make_store()
+
+
+@pytest.fixture
+def scheduler(store: JobStore) -> LocalScheduler:
+    """The local scheduler on ``store``, with a start rate no test reaches by accident."""
+    return LocalScheduler(store, rate_limit_per_s=1000.0)

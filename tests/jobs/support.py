@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from musewave.engine.request import GenerationRequest
-from musewave.jobs import AssetRecord, LocalQueue
+from musewave.jobs import AssetRecord, JobStore
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LEASE_MS = 60_000
 
-MakeQueue = Callable[..., LocalQueue]
+MakeStore = Callable[..., JobStore]
 
 
 class FakeClock:

@@ -45,31 +45,31 @@ from bullmq.types import (
 )
 
 from musewave.config import Settings
-from musewave.db import make_engine, make_session_factory, upgrade
+from musewave.db import upgrade
 from musewave.engine.request import GenerationRequest
+from musewave.jobs import open_queue as open_job_queue
+from musewave.jobs.bullmq_backend import BullMQBackend
+from musewave.jobs.bullmq_events import QueueEventsRelay
 from musewave.jobs.bullmq_options import (
     BACKOFF_TYPE,
     JOB_NAME,
     cancel_channel,
-    connection_options,
     job_options,
     queue_events_options,
     queue_options,
     worker_options,
 )
-from musewave.jobs.bullmq_queue import (
-    BullMQQueue,
-    EvictionPolicyError,
-    check_eviction_policy,
-    eviction_policy,
-)
 from musewave.jobs.bullmq_worker import JobProcessor, listen_for_cancels
 from musewave.jobs.events import JobEvent
-from musewave.jobs.policy import RetryPolicy
 from musewave.jobs.states import JobState, Priority
+from musewave.redis_connections import (
+    EvictionPolicyError,
+    connection_options,
+    eviction_policy,
+    require_noeviction,
+)
 from musewave.service.bus import EventBus
-from musewave.service.queue_events import QueueEventsRelay
-from musewave.service.services import Services
+from musewave.storage import LocalStorage
 from tests.service.support import free_port
 
 Processor = Callable[[Any, str], Awaitable[Any]]
@@ -368,15 +368,14 @@ def test_cancel_from_the_api_aborts_the_active_job_without_a_retry(
 ) -> None:
     settings = bull.settings(data_dir=tmp_path, retry_delays_s=(0.2, 0.2, 0.2))
     upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
-    api = BullMQQueue(make_session_factory(engine), RetryPolicy(settings.retry_delays_s), settings)
     request = GenerationRequest.model_validate(
         {"prompt": "slow ambient drift", "duration_s": 60, "seed": 3, "formats": ["wav"]}
     )
     assert len(inspect.signature(JobProcessor.process).parameters) == 4  # self, job, token, signal
 
     async def scenario() -> tuple[Any, list[str]]:
-        processor = JobProcessor(settings, api, "test-host:1:0")
+        storage = LocalStorage(settings.storage_dir)
+        processor = JobProcessor(settings, api.store, storage, "test-host:1:0")
         async with open_queue(settings) as queue, running_worker(settings, processor.process) as w:
             aborted: list[str] = []
             cancel_job = w.cancelJob
@@ -397,7 +396,7 @@ def test_cancel_from_the_api_aborts_the_active_job_without_a_retry(
             job, _ = await asyncio.to_thread(api.enqueue, request)
 
             async def active() -> bool:
-                record = await asyncio.to_thread(api.get, job.id)
+                record = await asyncio.to_thread(api.store.get, job.id)
                 return record is not None and record.state is JobState.ACTIVE
 
             await wait_until(active, 30, "the job to start")
@@ -408,12 +407,10 @@ def test_cancel_from_the_api_aborts_the_active_job_without_a_retry(
                 await listener
             return await queue.getJob(job.id), aborted
 
-    try:
+    with open_job_queue(settings) as api:
+        assert isinstance(api, BullMQBackend)
         bull_job, aborted = asyncio.run(scenario())
-        record = api.get(bull_job.id)
-    finally:
-        api.close()
-        engine.dispose()
+        record = api.store.get(bull_job.id)
 
     assert aborted == [bull_job.id]  # pub/sub reached Worker.cancelJob on the holding worker
     assert bull_job.attemptsMade == 1  # UnrecoverableError: no retry despite 4 attempts
@@ -484,29 +481,12 @@ def test_job_of_a_killed_worker_is_completed_by_another(
 # --- QueueEvents ends for good on a Redis error: the relay restarts it -----------------------
 
 
-class _NoDatabase:
-    """The relay's view of the queue; these progress events need no database look-up."""
-
-    def get(self, job_id: str) -> None:
-        return None
-
-    def settle_lost(self, job_id: str, reason: str) -> None:
-        return None
-
-
-@dataclass
-class SimpleServices:
-    """The three things QueueEventsRelay uses of :class:`Services`."""
-
-    settings: Settings
-    bus: EventBus
-    queue: Any
-
-
 @contextlib.asynccontextmanager
 async def relay_running(settings: Settings) -> AsyncIterator[tuple[QueueEventsRelay, EventBus]]:
+    """A relay whose events go to a bus; these progress events need no database look-up, so
+    the relay gets no backend."""
     bus = EventBus()
-    relay = QueueEventsRelay(cast(Services, SimpleServices(settings, bus, _NoDatabase())))
+    relay = QueueEventsRelay(cast(BullMQBackend, None), settings, bus.publish)
     running = asyncio.create_task(relay.run_forever())
     try:
         await asyncio.wait_for(relay.connected.wait(), 10)
@@ -592,27 +572,23 @@ def test_queue_events_relay_restarts_a_reader_that_ended_on_an_error(
 
 
 def test_eviction_policy_other_than_noeviction_is_refused_or_warned(
-    caplog: pytest.LogCaptureFixture,
+    private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    check_eviction_policy("noeviction", required=True)
+    admin = private_redis.client()
+    admin.config_set("maxmemory-policy", "noeviction")
+    require_noeviction(private_redis.url, required=True)
+    admin.config_set("maxmemory-policy", "allkeys-lru")
     with pytest.raises(EvictionPolicyError, match="allkeys-lru"):
-        check_eviction_policy("allkeys-lru", required=True)
-    with caplog.at_level(logging.WARNING, logger="musewave.jobs.bullmq_queue"):
-        check_eviction_policy("volatile-lru", required=False)
+        require_noeviction(private_redis.url, required=True)
+    admin.config_set("maxmemory-policy", "volatile-lru")
+    with caplog.at_level(logging.WARNING, logger="musewave.redis_connections"):
+        require_noeviction(private_redis.url, required=False)
     assert "volatile-lru" in caplog.text
 
 
 def test_eviction_policy_is_read_from_the_server(private_redis: PrivateRedis) -> None:
     private_redis.client().config_set("maxmemory-policy", "allkeys-lru")
-
-    async def read() -> str:
-        client = aioredis.Redis(**connection_options(private_redis.url))
-        try:
-            return await eviction_policy(client)
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(read()) == "allkeys-lru"
+    assert eviction_policy(private_redis.client()) == "allkeys-lru"
 
 
 @pytest.mark.parametrize("command", [["worker", "--concurrency", "1"], ["serve", "--port", "0"]])

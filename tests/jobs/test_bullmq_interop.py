@@ -22,19 +22,19 @@ import pytest
 from bullmq import Queue, Worker
 
 from musewave.config import Settings
-from musewave.db import make_engine, make_session_factory, upgrade
+from musewave.db import upgrade
 from musewave.engine.request import GenerationRequest
-from musewave.jobs import LocalQueue
+from musewave.jobs import open_queue, open_store
+from musewave.jobs.bullmq_backend import job_payload
 from musewave.jobs.bullmq_options import (
     BACKOFF_TYPE,
     JOB_NAME,
     queue_options,
     worker_options,
 )
-from musewave.jobs.bullmq_queue import BullMQQueue, job_payload
 from musewave.jobs.bullmq_worker import JobProcessor
-from musewave.jobs.policy import RetryPolicy
 from musewave.jobs.states import JobState, Priority
+from musewave.storage import LocalStorage
 from tests.conftest import in_ci
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
@@ -105,15 +105,10 @@ def request(prompt: str) -> GenerationRequest:
 
 
 def test_node_bullmq_reads_a_job_we_enqueued(node_client: Path, settings: Settings) -> None:
-    engine = make_engine(settings.resolved_database_url)
-    queue = BullMQQueue(make_session_factory(engine), RetryPolicy(), settings)
-    try:
+    with open_queue(settings) as queue:
         job, _ = queue.enqueue(
             request("late night jazz trio"), priority=Priority.HIGH, request_id="req-interop-1"
         )
-    finally:
-        queue.close()
-        engine.dispose()
 
     seen = node(node_client, "get", settings.redis_url or "", settings.queue_name, job.id)
 
@@ -134,46 +129,43 @@ def test_job_added_by_node_bullmq_is_completed_by_our_worker(
 ) -> None:
     """Our worker runs jobs a Node.js producer adds, as long as the job's database row exists
     (the database is the system of record); a job with no row fails at once, unretried."""
-    engine = make_engine(settings.resolved_database_url)
-    database = LocalQueue(make_session_factory(engine), RetryPolicy())
-    record, _ = database.enqueue(request("node says hello"))  # the row only, not in BullMQ
-    stranger = f"no-row-{uuid.uuid4().hex[:8]}"
-    node_options = {"priority": 2, "attempts": 4, "backoff": {"type": BACKOFF_TYPE}}
-    for job_id, payload in ((record.id, job_payload(record)), (stranger, {"job_id": stranger})):
-        added = node(
-            node_client,
-            "add",
-            settings.redis_url or "",
-            settings.queue_name,
-            JOB_NAME,
-            json.dumps(payload),
-            json.dumps({**node_options, "jobId": job_id}),
-        )
-        assert added == {"id": job_id}
+    with open_store(settings) as database:
+        record, _ = database.enqueue(request("node says hello"))  # the row only, not in BullMQ
+        stranger = f"no-row-{uuid.uuid4().hex[:8]}"
+        node_options = {"priority": 2, "attempts": 4, "backoff": {"type": BACKOFF_TYPE}}
+        for job_id, payload in ((record.id, job_payload(record)), (stranger, {"job_id": stranger})):
+            added = node(
+                node_client,
+                "add",
+                settings.redis_url or "",
+                settings.queue_name,
+                JOB_NAME,
+                json.dumps(payload),
+                json.dumps({**node_options, "jobId": job_id}),
+            )
+            assert added == {"id": job_id}
 
-    async def run_worker_until_settled() -> None:
-        processor = JobProcessor(settings, database, "interop-host:1:0")
-        worker = Worker(
-            settings.queue_name, processor.process, worker_options(settings, name="interop")
-        )
-        queue = Queue(settings.queue_name, queue_options(settings))
-        try:
-            deadline = time.monotonic() + 120
-            while {
-                await queue.getJobState(record.id),
-                await queue.getJobState(stranger),
-            } != {"completed", "failed"}:
-                assert time.monotonic() < deadline, "the worker did not settle both jobs"
-                await asyncio.sleep(0.05)  # BullMQ state is polled: no event for it here
-        finally:
-            await worker.close()
-            await queue.close()
+        async def run_worker_until_settled() -> None:
+            storage = LocalStorage(settings.storage_dir)
+            processor = JobProcessor(settings, database, storage, "interop-host:1:0")
+            worker = Worker(
+                settings.queue_name, processor.process, worker_options(settings, name="interop")
+            )
+            queue = Queue(settings.queue_name, queue_options(settings))
+            try:
+                deadline = time.monotonic() + 120
+                while {
+                    await queue.getJobState(record.id),
+                    await queue.getJobState(stranger),
+                } != {"completed", "failed"}:
+                    assert time.monotonic() < deadline, "the worker did not settle both jobs"
+                    await asyncio.sleep(0.05)  # BullMQ state is polled: no event for it here
+            finally:
+                await worker.close()
+                await queue.close()
 
-    try:
         asyncio.run(run_worker_until_settled())
         finished = database.get(record.id)
-    finally:
-        engine.dispose()
 
     done = node(node_client, "get", settings.redis_url or "", settings.queue_name, record.id)
     refused = node(node_client, "get", settings.redis_url or "", settings.queue_name, stranger)

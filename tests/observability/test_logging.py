@@ -84,7 +84,7 @@ def run_job(server: ServerProcess, headers: dict[str, str] | None = None) -> tup
     with server.client() as client:
         response = client.post("/v1/generations", json=track("logged lofi"), headers=headers)
         assert response.status_code == 202, response.text
-        job_id = response.json()["job_id"]
+        job_id = response.json()["id"]
         with WsWatcher(server, job_id) as watcher:
             assert watcher.wait_for(is_terminal)["type"] == "completed"
     return job_id, response.headers["X-Request-ID"]

@@ -76,7 +76,7 @@ def test_websocket_gauge_follows_open_sockets(start_server: StartServer) -> None
 def test_job_view_cache_hits_and_misses_are_counted(start_server: StartServer) -> None:
     server = start_server()
     with server.client() as client:
-        job_id = submit(client, track("cache me"))["job_id"]
+        job_id = submit(client, track("cache me"))["id"]
         with WsWatcher(server, job_id) as watcher:
             assert watcher.wait_for(is_terminal)["type"] == "completed"
         before = scrape(server)
@@ -94,7 +94,7 @@ def test_cache_outage_counts_misses_and_requests_still_succeed(start_server: Sta
     # Nothing listens on this port: every cache call fails, as in a Redis outage.
     server = start_server(MUSEWAVE_CACHE_URL=f"redis://127.0.0.1:{free_port()}/0")
     with server.client() as client:
-        job_id = submit(client, track("no cache"))["job_id"]
+        job_id = submit(client, track("no cache"))["id"]
         with WsWatcher(server, job_id) as watcher:
             assert watcher.wait_for(is_terminal)["type"] == "completed"
         before = scrape(server)

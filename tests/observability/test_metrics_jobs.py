@@ -44,7 +44,7 @@ def moved(before: Scrape, after: Scrape) -> dict[str, float]:
 
 def run_to_end(server: ServerProcess, client: httpx.Client, body: dict[str, object]) -> str:
     """Submit ``body`` and wait for its final event; returns the event's type."""
-    job_id = submit(client, body)["job_id"]
+    job_id = submit(client, body)["id"]
     with WsWatcher(server, job_id) as watcher:
         return str(watcher.wait_for(is_terminal)["type"])
 
@@ -90,11 +90,11 @@ def test_failed_and_cancelled_jobs_are_counted_where_they_end(start_server: Star
     before = scrape(server)
     with server.client() as client:
         with busy_worker(server, client):
-            doomed = submit(client, track("cannot be written"))["job_id"]
+            doomed = submit(client, track("cannot be written"))["id"]
             # A file where the job's output folder must go: the engine reports an invalid
             # request, which retrying cannot fix, so the job fails for good.
             (server.data_dir / "assets" / doomed).write_bytes(b"in the way")
-            dropped = submit(client, track("cancelled while queued"))["job_id"]
+            dropped = submit(client, track("cancelled while queued"))["id"]
             while_busy = scrape(server)
             assert cancel(client, dropped)["state"] == "cancelled"  # counted by the API
             after_cancel = scrape(server)

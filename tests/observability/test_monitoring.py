@@ -64,7 +64,7 @@ def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrape]:
     server = launch(root / "data", root / "server.log", {"MUSEWAVE_CONCURRENCY": "1"})
     try:
         with server.client() as client:
-            job_id = submit(client, track("exposition"))["job_id"]
+            job_id = submit(client, track("exposition"))["id"]
             with WsWatcher(server, job_id) as watcher:
                 assert watcher.wait_for(is_terminal)["type"] == "completed"
             get_job(client, job_id)

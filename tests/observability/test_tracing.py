@@ -19,7 +19,8 @@ from opentelemetry.trace import NoOpTracer, SpanKind, StatusCode
 from musewave.config import Settings
 from musewave.jobs import JobRecord, JobState
 from musewave.jobs.events import JobEvent
-from musewave.jobs.worker import JobRunner
+from musewave.jobs.local_scheduler import LocalScheduler
+from musewave.jobs.runner import JobRunner
 from musewave.observability import tracing
 from musewave.service.app import create_app
 
@@ -55,12 +56,12 @@ def enqueue_and_run(
     with TestClient(app) as client:
         response = client.post("/v1/generations", json=body(), headers={"X-Request-ID": request_id})
         assert response.status_code == 202, response.text
-        queue = app.state.services.queue
-        job = queue.claim(WORKER_ID, LEASE_MS)
-        assert job is not None and job.id == response.json()["job_id"]
+        services = app.state.services
+        job = LocalScheduler(services.queue.store).claim(WORKER_ID, LEASE_MS)
+        assert job is not None and job.id == response.json()["id"]
         runner = JobRunner(
-            queue,
-            settings.storage_dir,
+            services.queue.store,
+            services.jobs.storage,
             WORKER_ID,
             lease_ms=LEASE_MS,
             emit=events.append,

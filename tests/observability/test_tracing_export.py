@@ -118,7 +118,7 @@ def test_server_and_worker_spans_reach_the_otlp_endpoint(
                 headers={"X-Request-ID": "otlp-1"},
             )
             assert response.status_code == 202, response.text
-            job_id = response.json()["job_id"]
+            job_id = response.json()["id"]
             with WsWatcher(server, job_id) as watcher:
                 assert watcher.wait_for(is_terminal)["type"] == "completed"
 

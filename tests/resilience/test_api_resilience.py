@@ -51,7 +51,7 @@ def test_a_transient_database_error_does_not_fail_a_submission(
 ) -> None:
     with TestClient(create_app(Settings(data_dir=tmp_path), start_workers=False)) as client:
         services: Services = client.app.state.services  # type: ignore[attr-defined]
-        real_enqueue = services.queue.enqueue
+        real_enqueue = services.queue.store.enqueue
         calls: list[int] = []
 
         def enqueue_after_a_blip(*args: Any, **kwargs: Any) -> Any:
@@ -60,11 +60,11 @@ def test_a_transient_database_error_does_not_fail_a_submission(
                 raise OperationalError("INSERT INTO jobs", {}, Exception("database is locked"))
             return real_enqueue(*args, **kwargs)
 
-        monkeypatch.setattr(services.queue, "enqueue", enqueue_after_a_blip)
+        monkeypatch.setattr(services.queue.store, "enqueue", enqueue_after_a_blip)
         response = client.post(
             "/v1/generations", json={"prompt": "rain on a tin roof", "duration_s": 30}
         )
         assert response.status_code == 202, response.text
         assert len(calls) == 2
-        job = client.get(f"/v1/jobs/{response.json()['job_id']}").json()
+        job = client.get(f"/v1/jobs/{response.json()['id']}").json()
         assert job["state"] == "queued"

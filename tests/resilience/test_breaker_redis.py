@@ -16,7 +16,7 @@ from musewave.config import Settings
 from musewave.resilience import Breaker, BreakerConfig, BreakerOpen, Breakers
 from musewave.resilience.breaker_state import RedisBreakerState
 from tests.cache.support import free_port, wait_until
-from tests.resilience.conftest import LogLines
+from tests.conftest import LogLines
 
 RESET_S = 0.3
 FAST = BreakerConfig(call_timeout_s=5.0, fail_max=2, reset_timeout_s=RESET_S)

@@ -25,7 +25,7 @@ from musewave.resilience import (
     CallTimedOut,
 )
 from tests.cache.support import wait_until
-from tests.resilience.conftest import LogLines
+from tests.conftest import LogLines
 
 RESET_S = 0.2
 FAST = BreakerConfig(call_timeout_s=5.0, fail_max=3, reset_timeout_s=RESET_S)

@@ -18,12 +18,14 @@ from sqlalchemy.exc import OperationalError
 
 from musewave.db import make_engine, make_session_factory, upgrade
 from musewave.engine import GenerationRequest
-from musewave.jobs import JobState, LocalQueue, RetryPolicy
+from musewave.jobs import JobState, JobStore, RetryPolicy
 from musewave.jobs.events import JobEvent
+from musewave.jobs.local_scheduler import LocalScheduler
 from musewave.jobs.policy import BREAKER_OPEN, TIMED_OUT
-from musewave.jobs.worker import JobQueue, JobRunner
+from musewave.jobs.runner import AttemptStore, JobRunner
 from musewave.resilience import Breaker, BreakerConfig, Breakers
-from tests.resilience.conftest import LogLines
+from musewave.storage import LocalStorage
+from tests.conftest import LogLines
 
 WORKER = "test-host:1:0"
 LEASE_MS = 60_000
@@ -37,11 +39,11 @@ class EngineDown(RuntimeError):
 
 
 @pytest.fixture
-def queue(tmp_path: Path) -> Iterator[LocalQueue]:
+def store(tmp_path: Path) -> Iterator[JobStore]:
     url = f"sqlite:///{(tmp_path / 'musewave.db').as_posix()}"
     upgrade(url)
     engine = make_engine(url)
-    yield LocalQueue(make_session_factory(engine), POLICY, rate_limit_per_s=1000.0)
+    yield JobStore(make_session_factory(engine), POLICY)
     engine.dispose()
 
 
@@ -63,16 +65,16 @@ def trip(breaker: Breaker) -> None:
     assert breaker.state == "open"
 
 
-class BlippingQueue:
-    """The real queue, except that the first call of each method in ``blips`` fails the way a
+class BlippingStore:
+    """The real store, except that the first call of each method in ``blips`` fails the way a
     dropped database connection does."""
 
-    def __init__(self, queue: LocalQueue, blips: set[str]) -> None:
-        self.queue = queue
+    def __init__(self, store: JobStore, blips: set[str]) -> None:
+        self.store = store
         self.blips = set(blips)
 
     def __getattr__(self, name: str) -> Any:
-        real = getattr(self.queue, name)
+        real = getattr(self.store, name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if name in self.blips:
@@ -84,16 +86,16 @@ class BlippingQueue:
 
 
 def run_one(
-    queue: LocalQueue, tmp_path: Path, guards: Breakers, blips: set[str] | None = None
+    store: JobStore, tmp_path: Path, guards: Breakers, blips: set[str] | None = None
 ) -> tuple[str, list[JobEvent]]:
     request = GenerationRequest(prompt="calm piano at dawn", duration_s=30, seed=5)
-    job, _ = queue.enqueue(request)
-    claimed = queue.claim(WORKER, LEASE_MS)
+    job, _ = store.enqueue(request)
+    claimed = LocalScheduler(store).claim(WORKER, LEASE_MS)
     assert claimed is not None and claimed.id == job.id
     events: list[JobEvent] = []
     runner = JobRunner(
-        cast(JobQueue, BlippingQueue(queue, blips or set())),
-        tmp_path / "assets",
+        cast(AttemptStore, BlippingStore(store, blips or set())),
+        LocalStorage(tmp_path / "assets"),
         WORKER,
         lease_ms=LEASE_MS,
         emit=events.append,
@@ -104,14 +106,14 @@ def run_one(
 
 
 def test_an_open_engine_breaker_fails_the_attempt_fast_and_the_job_backs_off(
-    queue: LocalQueue, tmp_path: Path
+    store: JobStore, tmp_path: Path
 ) -> None:
     guards = breakers()
     trip(guards.engine)
 
-    job_id, events = run_one(queue, tmp_path, guards)
+    job_id, events = run_one(store, tmp_path, guards)
 
-    job = queue.get(job_id)
+    job = store.get(job_id)
     assert job is not None
     assert (job.state, job.error_kind, job.attempts) == (JobState.QUEUED, BREAKER_OPEN, 1)
     assert "circuit breaker 'engine' is open" in (job.error or "")
@@ -127,13 +129,13 @@ def test_an_open_engine_breaker_fails_the_attempt_fast_and_the_job_backs_off(
     assert not (tmp_path / "assets" / job_id).exists()
 
 
-def test_the_encoder_breaker_guards_the_encoding_stage(queue: LocalQueue, tmp_path: Path) -> None:
+def test_the_encoder_breaker_guards_the_encoding_stage(store: JobStore, tmp_path: Path) -> None:
     guards = breakers()
     trip(guards.encoder)
 
-    job_id, events = run_one(queue, tmp_path, guards)
+    job_id, events = run_one(store, tmp_path, guards)
 
-    job = queue.get(job_id)
+    job = store.get(job_id)
     assert job is not None
     assert (job.state, job.error_kind) == (JobState.QUEUED, BREAKER_OPEN)
     assert "circuit breaker 'encoder' is open" in (job.error or "")
@@ -146,13 +148,13 @@ def test_the_encoder_breaker_guards_the_encoding_stage(queue: LocalQueue, tmp_pa
 
 
 def test_a_job_renders_through_closed_breakers_and_survives_database_blips(
-    queue: LocalQueue, tmp_path: Path, log_lines: LogLines
+    store: JobStore, tmp_path: Path, log_lines: LogLines
 ) -> None:
     guards = breakers()
     blips = {"update_progress", "is_cancel_requested", "complete"}
-    job_id, events = run_one(queue, tmp_path, guards, blips)
+    job_id, events = run_one(store, tmp_path, guards, blips)
 
-    job = queue.get(job_id)
+    job = store.get(job_id)
     assert job is not None and job.state == JobState.COMPLETED
     assert "encoding" in [e.stage for e in events]
     assert (tmp_path / "assets" / job_id / "mix.mp3").is_file()
@@ -162,12 +164,12 @@ def test_a_job_renders_through_closed_breakers_and_survives_database_blips(
 
 
 def test_an_overdue_render_stops_itself_and_counts_against_the_engine(
-    queue: LocalQueue, tmp_path: Path
+    store: JobStore, tmp_path: Path
 ) -> None:
     guards = breakers(engine=BreakerConfig(call_timeout_s=1e-6, fail_max=2, reset_timeout_s=60))
-    job_id, _ = run_one(queue, tmp_path, guards)
+    job_id, _ = run_one(store, tmp_path, guards)
 
-    job = queue.get(job_id)
+    job = store.get(job_id)
     assert job is not None
     assert (job.state, job.error_kind) == (JobState.QUEUED, TIMED_OUT)
     assert "over its" in (job.error or "")
@@ -175,11 +177,12 @@ def test_an_overdue_render_stops_itself_and_counts_against_the_engine(
 
 
 def test_runners_given_no_breakers_share_one_set_per_process(
-    queue: LocalQueue, tmp_path: Path
+    store: JobStore, tmp_path: Path
 ) -> None:
     # The BullMQ worker makes a runner per job: failures must still add up across jobs.
     first, second = (
-        JobRunner(queue, tmp_path, WORKER, lease_ms=LEASE_MS, emit=lambda _: None) for _ in range(2)
+        JobRunner(store, LocalStorage(tmp_path), WORKER, lease_ms=LEASE_MS, emit=lambda _: None)
+        for _ in range(2)
     )
     assert first.breakers is second.breakers
     assert first.breakers.engine.config == BreakerConfig(300.0, 5, 60.0)

@@ -16,7 +16,7 @@ from redis.retry import Retry
 
 from musewave.resilience import JOB_STATE_RETRY, REQUEST_RETRY, TransientRetry, is_transient
 from tests.cache.support import RedisServer, require_redis_server_binary, wait_until
-from tests.resilience.conftest import LogLines
+from tests.conftest import LogLines
 
 NO_WAIT = TransientRetry(attempts=3, first_backoff_s=0.001, max_backoff_s=0.001, jitter_s=0.0)
 

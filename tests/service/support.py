@@ -407,7 +407,7 @@ def busy_worker(server: ServerProcess, client: httpx.Client) -> Iterator[str]:
     """Keep the only worker of a concurrency-1 server busy with a 120 s track (the API maximum)
     until the block ends; then cancel it (it stops at the engine's next checkpoint) and wait
     for it to stop. Yields the busy job's id."""
-    job_id = submit(client, track("occupying the worker", duration_s=120))["job_id"]
+    job_id = submit(client, track("occupying the worker", duration_s=120))["id"]
     with WsWatcher(server, job_id) as watcher:
         try:
             watcher.wait_for(at_stage("rendering"))

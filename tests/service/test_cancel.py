@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.cli.support import musewave
+from tests.service.conftest import BACKENDS, StartServer
 from tests.service.support import (
     ServerProcess,
     WsWatcher,
@@ -18,11 +22,11 @@ from tests.service.support import (
 def test_cancel_queued_then_active_job(server: ServerProcess) -> None:
     with server.client() as client:
         # The only worker renders a 120 s track (the API maximum), so the next job waits.
-        active_id = submit(client, track("long cinematic build", duration_s=120))["job_id"]
+        active_id = submit(client, track("long cinematic build", duration_s=120))["id"]
         with WsWatcher(server, active_id) as active:
             active.wait_for(at_stage("rendering"))
 
-            queued_id = submit(client, track("short waiting piece"))["job_id"]
+            queued_id = submit(client, track("short waiting piece"))["id"]
             with WsWatcher(server, queued_id) as queued:
                 assert queued.events[0]["message"] == "queued"
                 cancelled = cancel(client, queued_id)
@@ -60,3 +64,33 @@ def test_cancel_queued_then_active_job(server: ServerProcess) -> None:
         assert never["assets"] == []
         again = client.post(f"/v1/jobs/{queued_id}/cancel")
         assert again.status_code == 409
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_cancel_from_the_operator_cli_ends_streams_like_one_through_the_api(
+    start_server: StartServer, backend: str
+) -> None:
+    """Both go through JobsService; the CLI's process streams to nobody, so the server ends
+    the stream from the database (locally) or BullMQ's removed event (production)."""
+    # One start per 1,000 s: after the first job, every job stays queued.
+    server = start_server(backend=backend, MUSEWAVE_RATE_LIMIT_PER_S="0.001")
+    with server.client() as client:
+        first = submit(client, track("takes the only start"))["id"]
+        with WsWatcher(server, first) as watcher:
+            watcher.wait_for(at_stage("planning"))
+        via_api = submit(client, track("waits for the api"))["id"]
+        via_cli = submit(client, track("waits for the cli"))["id"]
+        with WsWatcher(server, via_api) as api_stream, WsWatcher(server, via_cli) as cli_stream:
+            cancel(client, via_api)
+            result = musewave("jobs", "cancel", via_cli, env=server.env)
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.strip() == f"{via_cli}: cancelled"
+            api_events = api_stream.wait_done(timeout_s=30)
+            cli_events = cli_stream.wait_done(timeout_s=30)
+        assert get_job(client, via_cli)["state"] == "cancelled"
+
+    def shape(events: list[dict[str, object]]) -> list[tuple[object, ...]]:
+        return [(e["type"], e["stage"], e["attempt"], e["progress"]) for e in events]
+
+    assert shape(api_events) == shape(cli_events)
+    assert [e["type"] for e in cli_events] == ["connected", "cancelled"]

@@ -19,42 +19,42 @@ def test_idempotency_key_and_seeded_duplicates(server: ServerProcess) -> None:
     seeded = track("seeded synthwave drive", genres=["synthwave"], seed=4242)
     with server.client() as client:
         first = submit(client, seeded)
-        job_id = first["job_id"]
+        job_id = first["id"]
         assert first["created"] is True
         with WsWatcher(server, job_id) as watcher:
             watcher.wait_for(at_stage("planning"))
 
             # An identical seeded request while it renders attaches to it.
             attached = submit(client, seeded)
-            assert attached["job_id"] == job_id and attached["created"] is False
-            assert attached["status"] in ("active", "completed")
+            assert attached["id"] == job_id and attached["created"] is False
+            assert attached["state"] in ("active", "completed")
             # Field order and whitespace do not make a different request.
             reordered = {k: seeded[k] for k in reversed(list(seeded))}
             reordered["prompt"] = f"  {seeded['prompt']}  "
-            assert submit(client, reordered)["job_id"] == job_id
+            assert submit(client, reordered)["id"] == job_id
 
             # The same Idempotency-Key returns the same job, whatever the body says.
             key = {"Idempotency-Key": f"key-{uuid.uuid4().hex}"}
             keyed_body = track("keyed request")
             keyed = submit(client, keyed_body, headers=key)
-            assert keyed["created"] is True and keyed["job_id"] != job_id
+            assert keyed["created"] is True and keyed["id"] != job_id
             again = submit(client, keyed_body, headers=key)
             assert again == {**keyed, "created": False}
             other_body = submit(client, track("another body"), headers=key)
-            assert other_body["job_id"] == keyed["job_id"] and other_body["created"] is False
+            assert other_body["id"] == keyed["id"] and other_body["created"] is False
             # A different key is a different job.
             fresh_key = {"Idempotency-Key": f"key-{uuid.uuid4().hex}"}
-            assert submit(client, keyed_body, headers=fresh_key)["job_id"] != keyed["job_id"]
+            assert submit(client, keyed_body, headers=fresh_key)["id"] != keyed["id"]
 
             # Without a seed, each request is a new variation.
             unseeded = track("unseeded variation")
-            variations = {submit(client, unseeded)["job_id"] for _ in range(3)}
+            variations = {submit(client, unseeded)["id"] for _ in range(3)}
             assert len(variations) == 3 and job_id not in variations
             # A different seed is a different request.
             reseeded = submit(client, {**seeded, "seed": 4243})
-            assert reseeded["created"] is True and reseeded["job_id"] != job_id
+            assert reseeded["created"] is True and reseeded["id"] != job_id
 
-            for other in [keyed["job_id"], reseeded["job_id"], *variations]:
+            for other in [keyed["id"], reseeded["id"], *variations]:
                 assert cancel(client, other)["state"] == "cancelled"  # all still queued
             done = watcher.wait_done()
         assert done[-1]["type"] == "completed"
@@ -65,12 +65,12 @@ def test_idempotency_key_and_seeded_duplicates(server: ServerProcess) -> None:
         response = client.post("/v1/generations", json=seeded)
         assert response.status_code == 200, response.text
         hit = response.json()
-        assert hit["job_id"] == job_id and hit["status"] == "completed"
+        assert hit["id"] == job_id and hit["state"] == "completed"
         assert hit["created"] is False
         assert get_job(client, job_id)["assets"] == job["assets"] == done[-1]["result"]["assets"]
         # ... and the legacy route answers the same way.
         legacy = client.post("/generate", json=seeded)
-        assert legacy.status_code == 200 and legacy.json()["job_id"] == job_id
+        assert legacy.status_code == 200 and legacy.json()["id"] == job_id
         # Exactly one job for the seeded request exists.
         listed = client.get("/v1/jobs", params={"state": "completed", "limit": 200}).json()
         prompts = [j["request"]["prompt"] for j in listed["jobs"]]

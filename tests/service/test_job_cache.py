@@ -13,7 +13,7 @@ def cache_counts(server: ServerProcess) -> tuple[int, int]:
 
 def test_completed_job_views_come_from_the_cache(server: ServerProcess) -> None:
     with server.client() as client:
-        job_id = submit(client, track("cache me"))["job_id"]
+        job_id = submit(client, track("cache me"))["id"]
         with WsWatcher(server, job_id) as watcher:
             final = watcher.wait_for(is_terminal)
         assert final["type"] == "completed"
@@ -32,7 +32,7 @@ def test_completed_job_views_come_from_the_cache(server: ServerProcess) -> None:
 
 def test_running_jobs_are_never_served_stale(server: ServerProcess) -> None:
     with server.client() as client:
-        job_id = submit(client, track("watch me"))["job_id"]
+        job_id = submit(client, track("watch me"))["id"]
         seen = [get_job(client, job_id)["state"]]
         with WsWatcher(server, job_id) as watcher:
             watcher.wait_for(is_terminal)

@@ -9,7 +9,7 @@ from tests.service.support import ServerProcess, submit, track
 
 def test_list_filters_by_state_and_pages_with_a_cursor(server: ServerProcess) -> None:
     with server.client() as client:
-        ids = [submit(client, track(f"listed {n}"))["job_id"] for n in range(5)]
+        ids = [submit(client, track(f"listed {n}"))["id"] for n in range(5)]
         for job_id in ids:
             client.post(f"/v1/jobs/{job_id}/cancel")
 

@@ -36,7 +36,7 @@ def test_queued_jobs_start_by_priority(server: ServerProcess) -> None:
 
         with busy_worker(server, client):
             ids = [
-                submit(client, track(f"{priority} priority tune", priority=priority))["job_id"]
+                submit(client, track(f"{priority} priority tune", priority=priority))["id"]
                 for priority in order
             ]
             watchers = [

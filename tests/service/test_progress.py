@@ -63,10 +63,17 @@ def test_submit_stream_and_download_every_asset(server: ServerProcess, tmp_path:
     with server.client() as client, contextlib.ExitStack() as streams:
         with busy_worker(server, client):  # so our socket is subscribed before the job starts
             submitted = submit(
-                client, track("warm lofi study beats", genres=["lofi"], formats=["mp3", "wav"])
+                client,
+                track(
+                    "warm lofi study beats",
+                    genres=["lofi"],
+                    formats=["mp3", "wav"],
+                    stems=["drums", "bass"],
+                    midi=True,
+                ),
             )
-            job_id = submitted["job_id"]
-            assert submitted["status"] == "queued" and submitted["created"] is True
+            job_id = submitted["id"]
+            assert submitted["state"] == "queued" and submitted["created"] is True
             assert submitted["links"]["ws"] == f"/ws/progress/{job_id}"
             assert submitted["links"]["events"] == f"/v1/jobs/{job_id}/events"
             watcher = streams.enter_context(WsWatcher(server, job_id))
@@ -90,9 +97,14 @@ def test_submit_stream_and_download_every_asset(server: ServerProcess, tmp_path:
         assets = result["assets"]
         assert assets == job["assets"]
         names = {a["name"] for a in assets}
-        assert {"mix.mp3", "mix.wav", "score.mid", "plan.json"} <= names
-        stems = {n for n in names if n.startswith("stems/")}
-        assert stems and all(n.endswith(".wav") for n in stems)
+        assert names == {
+            "mix.mp3",
+            "mix.wav",
+            "score.mid",
+            "plan.json",
+            "stems/drums.wav",
+            "stems/bass.wav",
+        }
         assert client.get(f"/v1/jobs/{job_id}/assets").json() == assets
 
         for asset in assets:
@@ -132,6 +144,25 @@ def test_submit_stream_and_download_every_asset(server: ServerProcess, tmp_path:
         beyond = client.get(wav["url"], headers={"Range": f"bytes={len(full) + 10}-"})
         assert beyond.status_code == 416
 
+        # HEAD: the headers a GET would send, no body; the ETag is the file's SHA-256.
+        head = client.head(wav["url"])
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(full))
+        assert head.headers["etag"] == f'"{wav["sha256"]}"'
+        kept = client.get(wav["url"], headers={"If-None-Match": head.headers["etag"]})
+        assert kept.status_code == 304 and kept.content == b""
+        stale = client.get(wav["url"], headers={"If-None-Match": '"0000", W/"1111"'})
+        assert stale.status_code == 200 and stale.content == full
+
+
+def test_an_api_job_writes_only_the_mix_and_plan_unless_asked(server: ServerProcess) -> None:
+    with server.client() as client:
+        job_id = submit(client, track("mp3 only please", formats=["mp3"]))["id"]
+        with WsWatcher(server, job_id) as watcher:
+            final = watcher.wait_for(is_terminal)
+        assert final["type"] == "completed", final
+        assert {a["name"] for a in final["result"]["assets"]} == {"mix.mp3", "plan.json"}
+
 
 def _comparable(events: list[Event]) -> list[tuple[Any, ...]]:
     """What must match between two streams of one job (``connected`` is built per subscriber,
@@ -148,7 +179,7 @@ def test_sse_shows_the_same_sequence_and_late_subscribers_get_the_final_state(
 ) -> None:
     with server.client() as client, contextlib.ExitStack() as streams:
         with busy_worker(server, client):
-            job_id = submit(client, track("slow ambient drone", genres=["ambient"]))["job_id"]
+            job_id = submit(client, track("slow ambient drone", genres=["ambient"]))["id"]
             sse = streams.enter_context(SseWatcher(server, job_id))
             ws = streams.enter_context(WsWatcher(server, job_id))
         sse_events, ws_events = sse.wait_done(), ws.wait_done()

@@ -23,8 +23,8 @@ def test_a_cancel_on_one_replica_ends_the_stream_on_the_other(start_server: Star
     first = start_server(backend="bullmq", **SLOW_STARTS)
     second = start_server(backend="bullmq", **SLOW_STARTS, **same_stores(first))
     with first.client() as a, second.client() as b:
-        running = submit(a, track("takes the only start", duration_s=120))["job_id"]
-        waiting = submit(a, track("waits for the limiter"))["job_id"]
+        running = submit(a, track("takes the only start", duration_s=120))["id"]
+        waiting = submit(a, track("waits for the limiter"))["id"]
         with WsWatcher(second, running) as watcher:
             watcher.wait_for(at_stage("rendering"))  # events reach the other replica too
             assert get_job(b, waiting)["state"] == "queued"

@@ -45,7 +45,7 @@ def test_kill_9_then_restart_completes_every_job_once(start_server: StartServer)
     env = {"MUSEWAVE_CONCURRENCY": "2", "MUSEWAVE_RETRY_DELAYS_S": "0.2,0.2,0.2"}
     server = start_server(**env)
     with server.client() as client, contextlib.ExitStack() as streams:
-        ids = [submit(client, track(f"restart survivor {n}"))["job_id"] for n in range(4)]
+        ids = [submit(client, track(f"restart survivor {n}"))["id"] for n in range(4)]
         watchers = [streams.enter_context(WsWatcher(server, job_id)) for job_id in ids]
         # FIFO within a priority: the first two are the ones the two workers take.
         for watcher in watchers[:2]:

@@ -41,7 +41,7 @@ def test_sigterm_closes_sockets_with_1001_and_requeues_what_cannot_finish(
     server = start_server(**env)
     with server.client() as client, contextlib.ExitStack() as streams:
         # A 120 s track renders for far longer than the 1 s grace period.
-        job_id = submit(client, track("too long to finish", duration_s=120))["job_id"]
+        job_id = submit(client, track("too long to finish", duration_s=120))["id"]
         ws = streams.enter_context(WsWatcher(server, job_id))
         sse = streams.enter_context(SseWatcher(server, job_id))
         ws.wait_for(at_stage("rendering"))
@@ -83,7 +83,7 @@ def test_sigterm_lets_an_active_job_finish_within_the_grace_period(
     env = {"MUSEWAVE_CONCURRENCY": "1", "MUSEWAVE_SHUTDOWN_GRACE_S": "60"}
     server = start_server(**env)
     with server.client() as client:
-        job_id = submit(client, track("short enough to finish"))["job_id"]
+        job_id = submit(client, track("short enough to finish"))["id"]
         with WsWatcher(server, job_id) as ws:
             ws.wait_for(at_stage("rendering"))
             _sigterm(server.pid)

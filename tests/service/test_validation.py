@@ -45,7 +45,7 @@ def test_bad_bodies_get_422_naming_the_field(server: ServerProcess, path: str) -
         for case, body, loc, words in BAD_BODIES:
             response = client.post(path, json=body)
             assert response.status_code == 422, (case, response.text)
-            errors = response.json()["detail"]
+            errors = response.json()["errors"]
             assert isinstance(errors, list) and errors, case
             matching = [e for e in errors if tuple(e["loc"]) == loc]
             assert matching, (case, errors)
@@ -54,7 +54,7 @@ def test_bad_bodies_get_422_naming_the_field(server: ServerProcess, path: str) -
         assert not_json.status_code == 422
         too_long_key = client.post(path, json=track("x"), headers={"Idempotency-Key": "k" * 201})
         assert too_long_key.status_code == 422
-        assert tuple(too_long_key.json()["detail"][0]["loc"]) == ("header", "idempotency-key")
+        assert tuple(too_long_key.json()["errors"][0]["loc"]) == ("header", "idempotency-key")
         assert client.get("/v1/jobs", params={"state": "sleeping"}).status_code == 422
         assert client.get("/v1/jobs", params={"cursor": "not a cursor"}).status_code == 422
     # Nothing was queued by any of that.
@@ -78,7 +78,7 @@ def test_legacy_field_names_and_route(server: ServerProcess) -> None:
         for path in ("/v1/generations", "/generate"):
             submitted = submit(client, legacy, path=path)
             assert submitted["created"] is True
-            job = get_job(client, submitted["job_id"])
+            job = get_job(client, submitted["id"])
             request = job["request"]
             assert request["prompt"] == "legacy dusty boom bap"
             assert request["duration_s"] == 45
@@ -86,7 +86,7 @@ def test_legacy_field_names_and_route(server: ServerProcess) -> None:
             assert request["vocal_languages"] == ["en", "es"]
             assert request["genres"] == ["hiphop"]
             assert job["priority"] == "low"
-            cancel(client, submitted["job_id"])
+            cancel(client, submitted["id"])
         # The new names still work, and one request cannot mix both for one field.
         assert client.post("/v1/generations", json=track("new names")).status_code == 202
         both = client.post("/v1/generations", json={"prompt": "a", "musicPrompt": "b"})
@@ -128,12 +128,12 @@ def _raw_get(server: ServerProcess, target: str) -> tuple[int, bytes]:
 
 def test_asset_names_are_never_paths(server: ServerProcess) -> None:
     with server.client() as client:
-        owner = submit(client, track("traversal target", seed=7))["job_id"]
+        owner = submit(client, track("traversal target", seed=7, stems=True))["id"]
         with WsWatcher(server, owner) as watcher:
             completed = watcher.wait_done()[-1]
         assert completed["type"] == "completed"
         stem = next(a["name"] for a in completed["result"]["assets"] if a["kind"] == "stem")
-        other = submit(client, track("traversal attacker"))["job_id"]
+        other = submit(client, track("traversal attacker"))["id"]
         cancel(client, other)
 
     storage = (server.data_dir / "assets").resolve()

@@ -10,8 +10,7 @@ from musewave.cache.codec import ValueCodec
 from musewave.cache.decorator import cached
 from musewave.cache.factory import make_cache
 from musewave.cache.local import LocalCache
-from musewave.cache.redis_cache import RedisCache, check_eviction_policy
-from musewave.cache.retry import RetryPolicy
+from musewave.cache.redis_cache import RedisCache
 from musewave.cache.stats import CacheStats
 
 __all__ = [
@@ -20,9 +19,7 @@ __all__ = [
     "CacheStats",
     "LocalCache",
     "RedisCache",
-    "RetryPolicy",
     "ValueCodec",
     "cached",
-    "check_eviction_policy",
     "make_cache",
 ]

@@ -1,6 +1,7 @@
 """The Redis backend: compression, SCAN invalidation, retries and graceful degradation.
 
-Every command goes through ``_call``: transient errors are retried by ``RetryPolicy``; a
+Every command goes through ``_call``: transient errors are retried by a
+:class:`~musewave.resilience.retry.TransientRetry`; a
 command that still fails is counted as an error, logged as a warning and turned into a miss
 (reads) or a dropped write, so a cache outage never fails a request. After a connection-level
 failure the cache skips Redis for ``outage_cooldown_s`` (counting each skipped operation as
@@ -8,7 +9,7 @@ an error), so a dead or black-holed server costs callers one timeout per cool-do
 rather than one per operation.
 
 redis-py 8 retries every command 10 times by default; the client made by ``from_url``
-switches that off so ``RetryPolicy`` is the only retry layer.
+switches that off so that retry is the only layer.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar, cast
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from musewave.cache.base import DEFAULT_TTL_S, Cache
 from musewave.cache.codec import HEADER_PREFIX_BYTES, CorruptValueError, ValueCodec, key_length
 from musewave.cache.keys import HASHED_MARKER, is_hashed, namespace_prefix, physical_key
 from musewave.cache.patterns import GlobPattern
-from musewave.cache.retry import TRANSIENT_ERRORS, RetryPolicy
+from musewave.redis_connections import eviction_policy, fail_fast_client
+from musewave.resilience.retry import CACHE_RETRY, TransientRetry, is_transient
 
 T = TypeVar("T")
 
@@ -50,14 +50,14 @@ class RedisCache(Cache):
         *,
         default_ttl_s: float = DEFAULT_TTL_S,
         codec: ValueCodec | None = None,
-        retry: RetryPolicy | None = None,
+        retry: TransientRetry = CACHE_RETRY,
         outage_cooldown_s: float = DEFAULT_OUTAGE_COOLDOWN_S,
         scan_count: int = DEFAULT_SCAN_COUNT,
     ) -> None:
         super().__init__(default_ttl_s=default_ttl_s)
         self.client = client
         self.codec = codec or ValueCodec()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
         self.outage_cooldown_s = outage_cooldown_s
         self.scan_count = scan_count
         self._unavailable_until_s = 0.0
@@ -71,19 +71,13 @@ class RedisCache(Cache):
         url: str,
         *,
         socket_timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S,
-        connect_timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S,
         default_ttl_s: float = DEFAULT_TTL_S,
         codec: ValueCodec | None = None,
-        retry: RetryPolicy | None = None,
+        retry: TransientRetry = CACHE_RETRY,
         outage_cooldown_s: float = DEFAULT_OUTAGE_COOLDOWN_S,
     ) -> RedisCache:
         """A cache on the Redis at ``url`` (``redis://host:port/db``); connects lazily."""
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=socket_timeout_s,
-            socket_connect_timeout=connect_timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+        client = fail_fast_client(url, timeout_s=socket_timeout_s)
         return cls(
             client,
             default_ttl_s=default_ttl_s,
@@ -143,7 +137,7 @@ class RedisCache(Cache):
 
     def check_eviction_policy(self) -> str:
         """The server's ``maxmemory-policy``; raises ``redis.RedisError`` if unreachable."""
-        return check_eviction_policy(self.client)
+        return eviction_policy(self.client)
 
     def _call(self, operation: str, on_failure: str, fn: Callable[[], T], fallback: T) -> T:
         """``fn()`` with retries, or ``fallback`` (counted as an error, logged) if it fails.
@@ -157,11 +151,11 @@ class RedisCache(Cache):
             )
             return fallback
         try:
-            result = self.retry.call(operation, fn)
+            result = self.retry.call(f"cache {operation}", fn)
         except redis.RedisError as error:
             self._stats.record(errors=1)
             cooldown = ""
-            if isinstance(error, TRANSIENT_ERRORS) and self.outage_cooldown_s > 0:
+            if is_transient(error) and self.outage_cooldown_s > 0:
                 self._unavailable_until_s = time.monotonic() + self.outage_cooldown_s
                 cooldown = f"; not trying Redis again for {self.outage_cooldown_s:g} s"
             logger.warning(
@@ -266,14 +260,3 @@ class RedisCache(Cache):
             body.decode(errors="replace") if length else None
             for body, length in zip(bodies, lengths, strict=True)
         ]
-
-
-def check_eviction_policy(client: redis.Redis) -> str:
-    """The server's ``maxmemory-policy`` (e.g. ``"noeviction"``, ``"allkeys-lru"``).
-
-    Read from ``INFO memory``, which works where ``CONFIG`` is disabled (managed Redis). The
-    queue's Redis must report ``noeviction``; a cache-only Redis may use ``allkeys-lru``.
-    Raises ``redis.RedisError`` when the server cannot be reached.
-    """
-    info = cast("dict[str, object]", client.info("memory"))
-    return str(info["maxmemory_policy"])

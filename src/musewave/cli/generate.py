@@ -71,6 +71,8 @@ def generate_command(
         "loop": loop,
         "artist_inspiration": artist,
         "formats": _split([formats]),
+        "stems": stems,
+        "midi": midi,
     }
     try:
         request = GenerationRequest.model_validate(
@@ -87,7 +89,7 @@ def generate_command(
     if seed is None:
         err_console.print(f"seed: {request.seed} (pass --seed {request.seed} to reproduce)")
     try:
-        result = _run_with_progress(request, out, stems=stems, midi=midi)
+        result = _run_with_progress(request, out)
     except Cancelled:
         raise fail("cancelled; nothing was written", code=130) from None
     except EngineError as error:
@@ -98,9 +100,7 @@ def generate_command(
         _print_summary(result)
 
 
-def _run_with_progress(
-    request: GenerationRequest, out: Path, *, stems: bool, midi: bool
-) -> GenerationResult:
+def _run_with_progress(request: GenerationRequest, out: Path) -> GenerationResult:
     from musewave.engine.pipeline import generate
 
     if not err_console.is_terminal:
@@ -112,7 +112,7 @@ def _run_with_progress(
                 last_stage = event.stage
                 err_console.print(f"[{event.progress:5.1f}%] {event.stage}: {event.message}")
 
-        return generate(request, out, on_progress=log_line, stems=stems, midi=midi)
+        return generate(request, out, on_progress=log_line)
 
     columns = (
         TextColumn("[bold]{task.fields[stage]:<10}"),
@@ -129,7 +129,7 @@ def _run_with_progress(
                 task, completed=event.progress, description=event.message, stage=event.stage
             )
 
-        result = generate(request, out, on_progress=update, stems=stems, midi=midi)
+        result = generate(request, out, on_progress=update)
         progress.update(task, completed=100, description="done", stage="completed")
     return result
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -11,13 +10,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from musewave.cache import make_cache
 from musewave.cli.console import fail, out_console
 from musewave.config import Settings
 from musewave.db import upgrade
-from musewave.jobs import JobRecord, JobState, LocalQueue
-from musewave.jobs.errors import QueueUnavailable
+from musewave.jobs import (
+    JobConflict,
+    JobNotFound,
+    JobRecord,
+    JobsService,
+    JobState,
+    QueueUnavailable,
+    open_queue,
+)
 from musewave.observability import metrics
-from musewave.service.runtime import build_queue
+from musewave.storage import open_storage
 
 jobs_app = typer.Typer(help="Inspect and steer jobs.", no_args_is_help=True)
 queue_app = typer.Typer(help="Queue statistics, dead letters, cleaning.", no_args_is_help=True)
@@ -25,15 +32,23 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 
 
 @contextmanager
-def _queue() -> Iterator[tuple[LocalQueue, Settings]]:
+def _jobs() -> Iterator[JobsService]:
+    """The same job operations the API runs, on the server's database, queue and cache. A
+    JobNotFound, JobConflict or QueueUnavailable ends the command with one line (exit 1)."""
     settings = Settings()
     upgrade(settings.resolved_database_url)
-    queue, engine = build_queue(settings)
+    cache = make_cache(settings.cache_url)
     try:
-        yield queue, settings
+        with open_queue(settings) as queue:
+            yield JobsService(queue, open_storage(settings.storage_dir), cache)
+    except JobNotFound as error:
+        raise fail(f"{error}; list them with `musewave jobs list`", code=1) from None
+    except JobConflict as error:
+        raise fail(str(error), code=1) from None
+    except QueueUnavailable as error:
+        raise fail(f"{error}; try again when the queue's Redis is reachable", code=1) from None
     finally:
-        queue.close()
-        engine.dispose()
+        cache.close()
 
 
 def _table(jobs: list[JobRecord]) -> Table:
@@ -52,29 +67,22 @@ def _table(jobs: list[JobRecord]) -> Table:
     return table
 
 
-def _job_or_fail(queue: LocalQueue, job_id: str) -> JobRecord:
-    job = queue.get(job_id)
-    if job is None:
-        raise fail(f"no job {job_id!r}; list them with `musewave jobs list`", code=1)
-    return job
-
-
 @jobs_app.command("list")
 def list_jobs(
     state: Annotated[JobState | None, typer.Option(help="Only jobs in this state.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """Newest jobs first."""
-    with _queue() as (queue, _):
-        jobs, _cursor = queue.list_jobs(state=state, limit=limit)
-    out_console.print(_table(jobs))
+    with _jobs() as jobs:
+        page, _cursor = jobs.list_jobs(state=state, limit=limit)
+    out_console.print(_table(page))
 
 
 @jobs_app.command("show")
 def show_job(job_id: str) -> None:
     """Everything about one job, as JSON."""
-    with _queue() as (queue, _):
-        job = _job_or_fail(queue, job_id)
+    with _jobs() as jobs:
+        job = jobs.get(job_id)
     out_console.print_json(job.model_dump_json())
 
 
@@ -84,14 +92,8 @@ def cancel_job(job_id: str) -> None:
     # Count a cancel in the metrics of the server on this data directory and port, if any.
     settings = Settings()
     metrics.attach_multiprocess_dir(metrics.serve_metrics_dir(settings.data_dir, settings.port))
-    with _queue() as (queue, _):
-        job = _job_or_fail(queue, job_id)
-        if job.state.is_finished:
-            raise fail(f"job {job_id} is already {job.state.value}", code=1)
-        updated = queue.cancel(job_id)
-    assert updated is not None
-    if updated.state == JobState.CANCELLED:
-        metrics.job_cancelled()  # an active job's cancel is counted by its worker
+    with _jobs() as jobs:
+        updated = jobs.cancel(job_id)
     note = "cancelled" if updated.state == JobState.CANCELLED else "cancel requested"
     out_console.print(f"{job_id}: {note}")
 
@@ -99,31 +101,25 @@ def cancel_job(job_id: str) -> None:
 @jobs_app.command("retry")
 def retry_job(job_id: str) -> None:
     """Re-drive a dead or failed job with a fresh set of attempts."""
-    with _queue() as (queue, _):
-        job = _job_or_fail(queue, job_id)
-        if job.state not in (JobState.DEAD, JobState.FAILED):
-            raise fail(f"only dead or failed jobs can be retried; {job_id} is {job.state.value}", 1)
-        try:
-            queue.redrive(job_id)
-        except QueueUnavailable as error:
-            raise fail(f"{error}; try again when the queue's Redis is reachable", 1) from None
+    with _jobs() as jobs:
+        jobs.redrive(job_id)
     out_console.print(f"{job_id}: queued again")
 
 
 @queue_app.command("stats")
 def queue_stats() -> None:
     """Job counts per state."""
-    with _queue() as (queue, _):
-        stats = queue.stats()
+    with _jobs() as jobs:
+        stats = jobs.stats()
     out_console.print_json(json.dumps(stats.model_dump()))
 
 
 @queue_app.command("dlq")
 def dead_letters(limit: Annotated[int, typer.Option(min=1, max=500)] = 50) -> None:
     """Jobs that used up their retries."""
-    with _queue() as (queue, _):
-        jobs, _cursor = queue.list_jobs(state=JobState.DEAD, limit=limit)
-    out_console.print(_table(jobs))
+    with _jobs() as jobs:
+        page, _cursor = jobs.list_jobs(state=JobState.DEAD, limit=limit)
+    out_console.print(_table(page))
 
 
 @queue_app.command("clean")
@@ -131,10 +127,8 @@ def clean(
     older_than_h: Annotated[float, typer.Option(min=0, help="Age in hours.")] = 168.0,
 ) -> None:
     """Delete finished jobs older than N hours, with their files."""
-    with _queue() as (queue, settings):
-        removed = queue.clean_with_assets(older_than_h * 3600)
-    for job in removed:
-        shutil.rmtree(settings.storage_dir / job.job_id, ignore_errors=True)
+    with _jobs() as jobs:
+        removed = jobs.clean(older_than_h * 3600)
     out_console.print(f"removed {len(removed)} jobs")
 
 

@@ -136,13 +136,11 @@ def generate(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     *,
-    stems: bool = True,
-    midi: bool = True,
     sample_rate: int = SAMPLE_RATE,
     guard_encode: Callable[[Callable[[], object]], object] | None = None,
 ) -> GenerationResult:
-    """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format, ``stems/<stem>.wav``,
-    ``score.mid`` and ``plan.json``.
+    """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format and ``plan.json``, with
+    ``stems/<stem>.wav`` for the stems and ``score.mid`` when the request asks for them.
 
     ``guard_encode(encode_all)``, when given, runs the encoding stage (callers pass a circuit
     breaker's ``call``; the engine itself knows nothing of breakers).
@@ -195,9 +193,10 @@ def generate(
         jobs: list[tuple[str, str, NDArray[np.float32], str]] = [
             (f"mix.{fmt}", "mix", mastered.audio, fmt) for fmt in request.formats
         ]
+        stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
         if stems:
             (staging / "stems").mkdir()
-            jobs += [(f"stems/{name}.wav", "stem", audio, "wav") for name, audio in mixed.items()]
+            jobs += [(f"stems/{name}.wav", "stem", audio, "wav") for name, audio in stems]
         written: list[tuple[str, str, Path]] = [  # (name, kind, staged path)
             (name, kind, staging / name) for name, kind, _, _ in jobs
         ]
@@ -214,8 +213,8 @@ def generate(
             encode_all()
         else:
             guard_encode(encode_all)
-        del jobs, mixed, encode_all  # the partials hold the audio buffers
-        if midi:
+        del jobs, mixed, stems, encode_all  # the partials hold the audio buffers
+        if request.midi:
             written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
         plan_path = staging / "plan.json"
         plan_path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from musewave.engine.genres import GENRES, canonical_genre
+from musewave.engine.score import STEM_NAMES
 from musewave.engine.theory import TheoryError, parse_key
 from musewave.engine.version import ENGINE_VERSION
 
@@ -43,6 +44,9 @@ class GenerationRequest(BaseModel):
     vocal_languages: Annotated[list[str], Field(max_length=3)] = []
     instrumental: bool = True
     formats: Annotated[list[str], Field(min_length=1, max_length=5)] = ["mp3", "wav"]
+    # Outputs beyond the mix: every stem (true), the stems named, or none; the score as MIDI.
+    stems: bool | Annotated[list[str], Field(max_length=len(STEM_NAMES))] = False
+    midi: bool = False
 
     @field_validator("prompt")
     @classmethod
@@ -105,6 +109,20 @@ class GenerationRequest(BaseModel):
             if fmt not in out:
                 out.append(fmt)
         return sorted(out)
+
+    @field_validator("stems")
+    @classmethod
+    def _known_stems(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, bool):
+            return value
+        unknown = sorted(set(value) - set(STEM_NAMES))
+        if unknown:
+            raise ValueError(f"unknown stems {unknown}; stems are {', '.join(STEM_NAMES)}")
+        chosen = [name for name in STEM_NAMES if name in value]
+        return chosen or False
+
+    def wants_stem(self, name: str) -> bool:
+        return self.stems is True or (isinstance(self.stems, list) and name in self.stems)
 
     @model_validator(mode="after")
     def _lyrics_need_vocals(self) -> GenerationRequest:

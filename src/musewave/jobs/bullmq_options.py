@@ -16,46 +16,16 @@ tests read these dicts back. Facts they encode (bullmq 3.4, redis-py 8):
 from __future__ import annotations
 
 import math
-import socket
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from musewave.config import Settings
 from musewave.jobs.policy import RetryPolicy
 from musewave.jobs.states import Priority
+from musewave.redis_connections import connection_options
 
 JOB_NAME = "generate"
 BACKOFF_TYPE = "musewave"  # names the custom strategy in every job's options
 KEY_PREFIX = "bull"  # BullMQ's default, so dashboards and Node clients find the queue
-
-
-def connection_options(redis_url: str) -> dict[str, Any]:
-    """redis-py keyword arguments for ``redis_url`` (redis:// or rediss://, db in the path)."""
-    parts = urlsplit(redis_url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise ValueError(f"the queue needs a redis:// or rediss:// URL, got {redis_url!r}")
-    db_text = parts.path.lstrip("/")
-    options: dict[str, Any] = {
-        "host": parts.hostname or "localhost",
-        "port": parts.port or 6379,
-        "db": int(db_text) if db_text else 0,
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        # Blocking reads (BZPOPMIN, XREAD BLOCK, pub/sub) must not time out client-side; TCP
-        # keepalive finds a silently dead connection (a failover, a dropped NAT entry) in ~1 min.
-        "socket_timeout": None,
-        "socket_keepalive": True,
-        "socket_keepalive_options": {
-            socket.TCP_KEEPIDLE: 30,
-            socket.TCP_KEEPINTVL: 10,
-            socket.TCP_KEEPCNT: 3,
-        },
-        "socket_connect_timeout": 5,
-        "health_check_interval": 30,
-    }
-    if parts.scheme == "rediss":
-        options["ssl"] = True
-    return options
 
 
 def rate_limiter(rate_limit_per_s: float) -> dict[str, int]:
@@ -89,11 +59,10 @@ def bullmq_priority(priority: Priority) -> int:
 
 
 def job_options(settings: Settings, job_id: str, priority: Priority) -> dict[str, Any]:
-    policy = RetryPolicy(delays_s=tuple(settings.retry_delays_s))
     return {
         "jobId": job_id,
         "priority": bullmq_priority(priority),
-        "attempts": policy.max_attempts,
+        "attempts": RetryPolicy.from_settings(settings).max_attempts,
         "backoff": {"type": BACKOFF_TYPE},
         "removeOnComplete": {
             "age": settings.keep_completed_s,
@@ -124,11 +93,7 @@ def worker_options(settings: Settings, *, name: str) -> dict[str, Any]:
         # After a Redis outage, look for jobs again within a second (BullMQ's default: 15 s).
         "runRetryDelay": 1000,
         "drainDelay": max(1, math.ceil(limiter["duration"] / 1000)),
-        "settings": {
-            "backoffStrategy": backoff_strategy(
-                RetryPolicy(delays_s=tuple(settings.retry_delays_s))
-            )
-        },
+        "settings": {"backoffStrategy": backoff_strategy(RetryPolicy.from_settings(settings))},
     }
 
 

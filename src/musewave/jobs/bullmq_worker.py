@@ -1,5 +1,5 @@
 """One BullMQ worker process of ``musewave worker``: takes jobs from Redis, runs them with
-:class:`~musewave.jobs.worker.JobRunner`, and reports through BullMQ and the database.
+:class:`~musewave.jobs.runner.JobRunner`, and reports through BullMQ and the database.
 
 Each process runs one job at a time (rendering is CPU-bound; ``--concurrency N`` starts N of
 these processes). The engine runs on a thread so the process's event loop stays free to renew
@@ -28,22 +28,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from bullmq import UnrecoverableError, Worker
 from redis.exceptions import RedisError
 
 from musewave.config import Settings
-from musewave.db import make_engine, make_session_factory
-from musewave.jobs.bullmq_options import cancel_channel, connection_options, worker_options
+from musewave.jobs.bullmq_options import cancel_channel, worker_options
 from musewave.jobs.events import JobEvent
-from musewave.jobs.local import LocalQueue
 from musewave.jobs.local_pool import begin_worker_process, worker_id_prefix
+from musewave.jobs.queue import open_store
 from musewave.jobs.records import AssetRecord, JobRecord
+from musewave.jobs.runner import JobRunner, job_breakers
 from musewave.jobs.states import JobState
-from musewave.jobs.worker import JobRunner
+from musewave.jobs.store import JobStore
 from musewave.observability import metrics
-from musewave.resilience import Breakers
-from musewave.service.runtime import retry_policy
+from musewave.redis_connections import blocking_client
+from musewave.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ class _SignalledQueue:
     """The database queue as a :class:`JobRunner` sees it, where "cancel requested" also
     means the job's BullMQ abort signal fired (a cancel from the API, via Redis pub/sub)."""
 
-    def __init__(self, db: LocalQueue):
+    def __init__(self, db: JobStore):
         self.db = db
         self.signals: dict[str, Any] = {}
 
@@ -97,12 +96,13 @@ class JobProcessor:
     """BullMQ's processor for MuseWave jobs (``process`` takes the abort signal, so
     ``Worker.cancelJob`` reaches it)."""
 
-    def __init__(self, settings: Settings, db: LocalQueue, worker_id: str):
+    def __init__(self, settings: Settings, db: JobStore, storage: Storage, worker_id: str):
         self.settings = settings
         self.db = db
+        self.storage = storage
         self.worker_id = worker_id
         self.queue = _SignalledQueue(db)
-        self.breakers = Breakers.from_settings(settings)  # shared through Redis
+        self.breakers = job_breakers(settings)  # shared through Redis
 
     async def process(self, job: Any, token: str, abort_signal: Any) -> dict[str, Any]:
         job_id = str(job.id)
@@ -148,7 +148,7 @@ class JobProcessor:
 
         runner = JobRunner(
             self.queue,
-            self.settings.storage_dir,
+            self.storage,
             self.worker_id,
             lease_ms=self.settings.lease_ms,
             emit=emit,
@@ -185,7 +185,7 @@ async def listen_for_cancels(worker: Worker, settings: Settings) -> None:
     """Abort jobs this worker holds when the API publishes their id; reconnects forever."""
     assert settings.redis_url is not None
     while True:
-        client = aioredis.Redis(**connection_options(settings.redis_url))
+        client = blocking_client(settings.redis_url)
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(cancel_channel(settings))
@@ -205,14 +205,13 @@ async def listen_for_cancels(worker: Worker, settings: Settings) -> None:
 async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
     """Run a BullMQ worker until ``stop`` (a multiprocessing Event) is set, then finish the
     current job and close."""
-    engine = make_engine(settings.resolved_database_url, pool_size=2, max_overflow=2)
-    db = LocalQueue(
-        make_session_factory(engine),
-        retry_policy(settings),
-        rate_limit_per_s=settings.rate_limit_per_s,
-    )
+    with open_store(settings, pool_size=2, max_overflow=2) as db:
+        await _serve_jobs(settings, db, slot, stop)
+
+
+async def _serve_jobs(settings: Settings, db: JobStore, slot: int, stop: Any) -> None:
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
-    processor = JobProcessor(settings, db, worker_id)
+    processor = JobProcessor(settings, db, open_storage(settings.storage_dir), worker_id)
     metrics.worker_process_started()  # alive from now on, busy or not
     options = {**worker_options(settings, name=worker_id), "autorun": False}
     worker = Worker(settings.queue_name, processor.process, options)
@@ -241,7 +240,6 @@ async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await running  # its error, if any, was logged above
         processor.breakers.close()
-        engine.dispose()
 
 
 def _outcome(task: asyncio.Task[Any]) -> BaseException | None:

@@ -6,3 +6,15 @@ from __future__ import annotations
 class QueueUnavailable(RuntimeError):
     """The job engine (Redis) did not answer, and the operation cannot be accepted without it.
     Nothing was changed; the caller may try again later (the API answers 503)."""
+
+
+class JobNotFound(LookupError):
+    """No job has this id (the API answers 404)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job {job_id!r}")
+        self.job_id = job_id
+
+
+class JobConflict(RuntimeError):
+    """The job's state does not allow the operation (the API answers 409)."""

@@ -65,35 +65,37 @@ def worker_main(
 ) -> None:
     """Entry point of one worker process: claim, run, repeat until ``stop`` is set."""
     settings = begin_worker_process(settings_data)
-    from musewave.jobs.worker import JobRunner
-    from musewave.resilience import Breakers
-    from musewave.service.runtime import build_queue  # after spawn: heavy imports here
+    # After spawn: the heavy imports happen here, in the worker.
+    from musewave.jobs.local_scheduler import LocalScheduler
+    from musewave.jobs.queue import open_store
+    from musewave.jobs.runner import JobRunner, job_breakers
+    from musewave.storage import open_storage
 
-    queue, engine = build_queue(settings)
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
-    runner = JobRunner(
-        queue,
-        settings.storage_dir,
-        worker_id,
-        lease_ms=settings.lease_ms,
-        emit=events.put,
-        fail_attempts=settings.test_fail_attempts,
-        breakers=Breakers.from_settings(settings),
-    )
-    try:
-        while not stop.is_set():
-            job = queue.claim(worker_id, settings.lease_ms)
-            if job is not None:
-                runner.run(job)
-                continue
-            timeout = IDLE_POLL_S
-            due = queue.next_run_after()
-            if due is not None:
-                timeout = max(0.01, min(timeout, (due - datetime.now(UTC)).total_seconds()))
-            wake.acquire(timeout=timeout)
-    finally:
-        runner.breakers.close()
-        engine.dispose()
+    with open_store(settings) as store:
+        scheduler = LocalScheduler(store, rate_limit_per_s=settings.rate_limit_per_s)
+        runner = JobRunner(
+            store,
+            open_storage(settings.storage_dir),
+            worker_id,
+            lease_ms=settings.lease_ms,
+            emit=events.put,
+            fail_attempts=settings.test_fail_attempts,
+            breakers=job_breakers(settings),
+        )
+        try:
+            while not stop.is_set():
+                job = scheduler.claim(worker_id, settings.lease_ms)
+                if job is not None:
+                    runner.run(job)
+                    continue
+                timeout = IDLE_POLL_S
+                due = scheduler.next_run_after()
+                if due is not None:
+                    timeout = max(0.01, min(timeout, (due - datetime.now(UTC)).total_seconds()))
+                wake.acquire(timeout=timeout)
+        finally:
+            runner.breakers.close()
 
 
 WorkerMain = Callable[[dict[str, Any], int, Any, SemaphoreType, EventType], None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from musewave.config import Settings
 from musewave.engine.errors import Cancelled, InvalidRequest, ValidationFailed
 from musewave.jobs.states import JobState
 from musewave.resilience.breakers import BreakerOpen, CallTimedOut
@@ -89,6 +90,15 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if any(not math.isfinite(delay) or delay < 0 for delay in self.delays_s):
             raise ValueError(f"retry delays must be finite and >= 0 seconds: {self.delays_s}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy every process applies: ``MUSEWAVE_RETRY_DELAYS_S``, and after an open
+        engine breaker at least its reset time."""
+        return cls(
+            delays_s=tuple(settings.retry_delays_s),
+            breaker_open_delay_s=settings.breaker_engine_reset_s,
+        )
 
     @classmethod
     def exponential(

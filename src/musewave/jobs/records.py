@@ -94,7 +94,7 @@ class JobRecord(BaseModel):
 
 
 class AttemptStart(BaseModel):
-    """What :meth:`LocalQueue.begin_attempt` did. ``took_over``: the job was active under a
+    """What :meth:`JobStore.begin_attempt` did. ``took_over``: the job was active under a
     worker that died (that attempt ended without a report). ``settled``: instead of starting,
     the job ended (cancel requested, or no attempts left)."""
 
@@ -127,7 +127,7 @@ class QueueStats(BaseModel):
 
 
 class RemovedJob(BaseModel):
-    """A job :meth:`LocalQueue.clean_with_assets` deleted, and the asset files it left behind."""
+    """A job :meth:`JobStore.clean` deleted, and the asset files it left behind."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -10,7 +10,6 @@ from musewave.resilience.breakers import (
     BreakerOpen,
     Breakers,
     CallTimedOut,
-    default_breakers,
 )
 from musewave.resilience.retry import (
     JOB_STATE_RETRY,
@@ -32,6 +31,5 @@ __all__ = [
     "Breakers",
     "CallTimedOut",
     "TransientRetry",
-    "default_breakers",
     "is_transient",
 ]

@@ -29,7 +29,6 @@ Metrics: state changes and failures go to ``musewave.observability.metrics``
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -38,13 +37,11 @@ from typing import Any, TypeVar
 
 import pybreaker
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from musewave.config import Settings
-from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.observability import metrics
 from musewave.observability.logging import get_logger
+from musewave.redis_connections import fail_fast_client
 from musewave.resilience.breaker_state import RedisBreakerState
 
 T = TypeVar("T")
@@ -104,7 +101,7 @@ class _SlowCall(Exception):
         self.result = result
 
 
-NOT_FAILURES: tuple[type[BaseException], ...] = (Cancelled, InvalidRequest, BreakerOpen)
+ErrorTypes = tuple[type[BaseException], ...]
 
 
 class _Report(pybreaker.CircuitBreakerListener):
@@ -135,14 +132,17 @@ class Breaker:
         config: BreakerConfig,
         *,
         storage: pybreaker.CircuitBreakerStorage | None = None,
+        not_failures: ErrorTypes = (),
     ) -> None:
         self.name = name
         self.config = config
         self._storage = storage or pybreaker.CircuitMemoryStorage(CLOSED)
+        # An open breaker further down says nothing about this one's dependency.
+        excluded: ErrorTypes = (BreakerOpen, *not_failures)
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=config.fail_max,
             reset_timeout=config.reset_timeout_s,
-            exclude=list(NOT_FAILURES),
+            exclude=excluded,
             listeners=[_Report()],
             state_storage=self._storage,
             name=name,
@@ -154,7 +154,7 @@ class Breaker:
 
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()`` through the breaker. Raises :class:`BreakerOpen` when open, else whatever
-        ``fn`` raises (which counts as a failure unless it is one of ``NOT_FAILURES``)."""
+        ``fn`` raises (which counts as a failure unless it is one of ``not_failures``)."""
         timeout_s = self.config.call_timeout_s
 
         def attempt() -> Iterator[T]:
@@ -252,14 +252,17 @@ class Breakers:
         configs: Mapping[str, BreakerConfig] | None = None,
         *,
         client: redis.Redis | None = None,
+        not_failures: ErrorTypes = (),
     ) -> Breakers:
         """Breakers with ``configs`` (default :data:`DEFAULT_CONFIGS`), their state in the
-        Redis that ``client`` talks to, or in this process's memory when it is None."""
+        Redis that ``client`` talks to, or in this process's memory when it is None.
+        ``not_failures``: error types that say nothing about the guarded dependency (the
+        caller's own cancellations and invalid input)."""
         configs = {**DEFAULT_CONFIGS, **(configs or {})}
 
         def make(name: str) -> Breaker:
             storage = RedisBreakerState(client, name) if client is not None else None
-            return Breaker(name, configs[name], storage=storage)
+            return Breaker(name, configs[name], storage=storage, not_failures=not_failures)
 
         return cls(
             make(ENGINE),
@@ -270,7 +273,7 @@ class Breakers:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Breakers:
+    def from_settings(cls, settings: Settings, *, not_failures: ErrorTypes = ()) -> Breakers:
         """Breakers configured by ``settings``, shared through ``settings.redis_url`` if set."""
         configs = {
             ENGINE: BreakerConfig(
@@ -291,13 +294,9 @@ class Breakers:
         }
         client = None
         if settings.redis_url:
-            client = redis.Redis.from_url(
-                settings.redis_url,
-                socket_timeout=REDIS_TIMEOUT_S,
-                socket_connect_timeout=REDIS_TIMEOUT_S,
-                retry=Retry(NoBackoff(), 0),  # an outage falls back to "closed" at once
-            )
-        return cls.create(configs, client=client)
+            # An outage falls back to "closed" at once.
+            client = fail_fast_client(settings.redis_url, timeout_s=REDIS_TIMEOUT_S)
+        return cls.create(configs, client=client, not_failures=not_failures)
 
     def __iter__(self) -> Iterator[Breaker]:
         return iter((self.engine, self.encoder, self.llm))
@@ -313,10 +312,3 @@ class Breakers:
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
-
-
-@functools.cache
-def default_breakers() -> Breakers:
-    """This process's breakers with the default settings, in memory: what a ``JobRunner`` given
-    none uses. One set per process, so failures add up across the jobs a worker runs."""
-    return Breakers.create()

@@ -8,32 +8,54 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Iterator
 
 from musewave.jobs.events import JobEvent
 
 SUBSCRIBER_BUFFER = 256  # events; a client this far behind is dropped, not allowed to grow RAM
+_RECENT_TEXTS = 16  # events whose JSON EventBus.json_of keeps
 
 
 class Subscription:
-    """Events for one job, in order. ``None`` means the bus closed (server shutting down)."""
+    """Events for one job, in order, for one reader. ``None`` means the stream is over: the
+    bus closed (server shutting down), or the reader fell :data:`SUBSCRIBER_BUFFER` events
+    behind (``overflowed``).
+
+    A deque and one future rather than an ``asyncio.Queue``: a publish offers each event to
+    every subscriber of the job (1,000 sockets: 1,000 offers), so this is the fan-out's
+    per-socket cost. Cancelling :meth:`next` (e.g. ``asyncio.wait_for``) loses no event.
+    """
+
+    __slots__ = ("_events", "_waiter", "job_id", "overflowed")
 
     def __init__(self, job_id: str):
         self.job_id = job_id
-        self.queue: asyncio.Queue[JobEvent | None] = asyncio.Queue(SUBSCRIBER_BUFFER)
         self.overflowed = False
+        self._events: deque[JobEvent | None] = deque()
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, event: JobEvent | None) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        """Queue ``event`` (call on the event loop thread); never blocks."""
+        if len(self._events) >= SUBSCRIBER_BUFFER:
             self.overflowed = True
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            self._events.popleft()
+            event = None  # the reader gets what it had, then the end of the stream
+        self._events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next(self) -> JobEvent | None:
-        return await self.queue.get()
+        """The next event, waiting for one if none is queued."""
+        while not self._events:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        return self._events.popleft()
 
 
 class EventBus:
@@ -42,6 +64,8 @@ class EventBus:
         self._empty = asyncio.Event()  # set while nobody is subscribed
         self._empty.set()
         self.closed = False
+        # id(event) → (event, its JSON) for the last few events (kept: no id is reused).
+        self._texts: dict[int, tuple[JobEvent, str]] = {}
 
     @contextlib.contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
@@ -64,6 +88,26 @@ class EventBus:
         """Deliver ``event`` to every subscriber of its job. Call on the event loop thread."""
         for subscription in list(self._subscribers.get(event.job_id, ())):
             subscription.offer(event)
+
+    def json_of(self, event: JobEvent) -> str:
+        """``event.model_dump_json()``, made once for all the sockets that send ``event``.
+
+        A publish hands the same (frozen) event to every subscriber of its job, and each one
+        sends it as JSON: serializing it once saves ~2 us per socket. Call on the event loop
+        thread.
+        """
+        cached = self._texts.get(id(event))
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        text = event.model_dump_json()
+        if len(self._texts) >= _RECENT_TEXTS:
+            del self._texts[next(iter(self._texts))]  # the oldest
+        self._texts[id(event)] = (event, text)
+        return text
+
+    def job_ids(self) -> list[str]:
+        """The jobs someone is subscribed to now."""
+        return list(self._subscribers)
 
     def subscriber_count(self, job_id: str | None = None) -> int:
         if job_id is not None:

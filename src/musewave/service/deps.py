@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
-from musewave.jobs import JobRecord
+from musewave.jobs import JobsService
 from musewave.service.services import Services
 
 
@@ -15,11 +15,9 @@ def get_services(request: Request) -> Services:
     return services
 
 
+def get_jobs(request: Request) -> JobsService:
+    return get_services(request).jobs
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def job_or_404(services: Services, job_id: str) -> JobRecord:
-    job = services.queue.get(job_id)
-    if job is None:
-        raise HTTPException(status_code=404, detail=f"no job {job_id!r}")
-    return job
+JobsDep = Annotated[JobsService, Depends(get_jobs)]

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from musewave.engine.request import GenerationRequest
+from musewave.engine.genres import GENRES
+from musewave.engine.request import API_DURATION_RANGE_S, AUDIO_FORMATS, GenerationRequest
 from musewave.jobs import AssetRecord, JobRecord, JobState, Priority
 
 _REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
+API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
 
 
 def _alias(*names: str) -> Any:
@@ -25,7 +27,27 @@ class GenerationBody(GenerationRequest):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     prompt: Annotated[str, Field(min_length=1, max_length=500), _alias("prompt", "musicPrompt")]
-    duration_s: Annotated[float, _alias("duration_s", "durationSec")] = 60.0
+    duration_s: Annotated[
+        float,
+        _alias("duration_s", "durationSec"),
+        Field(json_schema_extra={"minimum": API_MIN_S, "maximum": API_MAX_S}),
+    ] = 60.0
+    genres: Annotated[
+        list[str],
+        Field(
+            max_length=3,
+            description="Genres; synonyms and any case are understood (`lo-fi`, `Drum and Bass`)",
+            json_schema_extra={"items": {"type": "string", "examples": sorted(GENRES)}},
+        ),
+    ] = Field(default_factory=list)
+    formats: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            max_length=5,
+            json_schema_extra={"items": {"type": "string", "enum": list(AUDIO_FORMATS)}},
+        ),
+    ] = Field(default_factory=lambda: ["mp3", "wav"])
     artist_inspiration: Annotated[
         str | None,
         Field(max_length=200),
@@ -69,13 +91,6 @@ def job_links(job_id: str) -> Links:
         cancel=f"/v1/jobs/{job_id}/cancel",
         assets=f"/v1/jobs/{job_id}/assets",
     )
-
-
-class SubmitResponse(BaseModel):
-    job_id: str
-    status: JobState
-    created: bool
-    links: Links
 
 
 class AssetView(BaseModel):
@@ -154,10 +169,17 @@ class JobView(BaseModel):
         )
 
 
+class SubmitResponse(JobView):
+    """The job that answers a submission: ``created`` is False when an existing job does (the
+    same ``Idempotency-Key``, or an identical seeded request: running, or finished)."""
+
+    created: bool
+
+    @classmethod
+    def of_submission(cls, job: JobRecord, created: bool) -> SubmitResponse:
+        return cls(**JobView.of(job).model_dump(), created=created)
+
+
 class JobPage(BaseModel):
     jobs: list[JobView]
     next_cursor: str | None
-
-
-class Problem(BaseModel):
-    detail: str

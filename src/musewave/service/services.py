@@ -7,58 +7,45 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
-
 from musewave.cache import Cache
 from musewave.config import Settings
-from musewave.jobs import JobRecord, LocalQueue
-from musewave.jobs.events import JobEvent
-from musewave.jobs.local_pool import LocalWorkerPool
+from musewave.jobs import JobEvent, JobQueue, JobsService, PublishEvent
 from musewave.resilience import Breakers
 from musewave.service.bus import EventBus
-from musewave.service.schemas import AssetView
 
 
-def event_result(job: JobRecord) -> dict[str, Any]:
-    """What a ``completed`` event carries: the seed used and links to every asset."""
-    return {
-        "seed": job.seed,
-        "assets": [AssetView.of(job.id, a).model_dump(mode="json") for a in job.assets],
-    }
+def asset_url(job_id: str, name: str) -> str:
+    return f"/v1/jobs/{job_id}/assets/{name}"
 
 
-def final_event(job: JobRecord) -> JobEvent | None:
-    """The event that describes a finished job to a late subscriber (None while it runs)."""
-    common = {"job_id": job.id, "attempt": job.attempts, "progress": job.progress}
-    if job.state == "completed":
-        return JobEvent(type="completed", stage="completed", result=event_result(job), **common)
-    if job.state in ("failed", "dead"):
-        return JobEvent(type="failed", stage=job.state.value, error=job.error, **common)
-    if job.state == "cancelled":
-        return JobEvent(type="cancelled", stage="cancelled", **common)
-    return None
+def with_asset_links(event: JobEvent) -> JobEvent:
+    """A ``completed`` event as clients get it: each file in its result with its URL."""
+    if event.result is None or not event.result.get("assets"):
+        return event
+    assets: list[dict[str, Any]] = [
+        {**asset, "url": asset_url(event.job_id, asset["name"])} for asset in event.result["assets"]
+    ]
+    return event.model_copy(update={"result": {**event.result, "assets": assets}})
 
 
 @dataclass
 class Services:
     settings: Settings
-    queue: LocalQueue
-    engine: Engine
+    queue: JobQueue
+    jobs: JobsService
     bus: EventBus
-    loop: asyncio.AbstractEventLoop
     cache: Cache
-    pool: LocalWorkerPool | None = None
     # This process's view of the circuit breakers (shared with workers only through Redis).
     breakers: Breakers = field(default_factory=Breakers.create)
-    relay: Any = None  # production mode: the QueueEvents relay (see service.queue_events)
     accepting: bool = True
-    background: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def on_worker_event(self, event: JobEvent) -> None:
-        """Called on the pool's pump thread: enrich final events, hand over to the loop."""
-        if event.type == "completed":
-            job = self.queue.get(event.job_id)
-            if job is not None:
-                event = event.model_copy(update={"result": event_result(job)})
+
+def event_publisher(bus: EventBus, loop: asyncio.AbstractEventLoop) -> PublishEvent:
+    """A publish function for the job core, callable from any thread: the event goes to the
+    bus on ``loop``, completed ones with their asset links."""
+
+    def publish(event: JobEvent) -> None:
         with contextlib.suppress(RuntimeError):  # loop already closed during shutdown
-            self.loop.call_soon_threadsafe(self.bus.publish, event)
+            loop.call_soon_threadsafe(bus.publish, with_asset_links(event))
+
+    return publish

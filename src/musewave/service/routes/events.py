@@ -11,16 +11,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from musewave.jobs import JobRecord
-from musewave.jobs.events import JobEvent
+from musewave.jobs import JobEvent, JobNotFound, JobRecord, connected_event, final_event
 from musewave.observability import metrics
 from musewave.service.bus import Subscription
 from musewave.service.deps import ServicesDep
-from musewave.service.services import Services, final_event
+from musewave.service.problems import problem_responses
+from musewave.service.services import Services, with_asset_links
 
 router = APIRouter(tags=["progress"])
 
@@ -28,15 +28,9 @@ CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_UNKNOWN_JOB = 1000, 1001, 4404
 SSE_HEARTBEAT_S = 15.0
 
 
-def connected_event(job: JobRecord) -> JobEvent:
-    return JobEvent(
-        type="connected",
-        job_id=job.id,
-        stage=job.stage,
-        progress=job.progress,
-        attempt=job.attempts,
-        message=job.state.value,
-    )
+def _final_event(job: JobRecord) -> JobEvent | None:
+    event = final_event(job)
+    return None if event is None else with_asset_links(event)
 
 
 async def _events(
@@ -45,7 +39,7 @@ async def _events(
     """The stream for one subscriber: connected, then live events until a final one.
     Yields ``None`` last when the server is shutting down."""
     yield connected_event(job)
-    final = final_event(job)
+    final = _final_event(job)
     if final is not None:
         yield final
         return
@@ -66,8 +60,9 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
     services = _services_of(websocket)
     await websocket.accept()
     with services.bus.subscribe(job_id) as sub, metrics.websocket_connection():
-        job = await run_in_threadpool(services.queue.get, job_id)
-        if job is None:
+        try:
+            job = await run_in_threadpool(services.jobs.get, job_id)
+        except JobNotFound:
             await websocket.close(code=CLOSE_UNKNOWN_JOB, reason=f"no job {job_id}")
             return
         # A reader notices the client leaving while we wait for events that may never come.
@@ -98,23 +93,25 @@ async def _drain(websocket: WebSocket) -> None:
                 return
 
 
-@router.get("/v1/jobs/{job_id}/events", response_class=StreamingResponse)
+@router.get(
+    "/v1/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404)},
+)
 async def progress_stream(
     job_id: str, request: Request, services: ServicesDep
 ) -> StreamingResponse:
     """Server-Sent Events, one ``event: <type>`` per job event (same JSON as the WebSocket)."""
-    job = await run_in_threadpool(services.queue.get, job_id)
-    if job is None:
-        raise HTTPException(status_code=404, detail=f"no job {job_id!r}")
+    job = await run_in_threadpool(services.jobs.get, job_id)  # 404 before the stream starts
 
     def frame(event: JobEvent) -> str:
         return f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"
 
     async def stream() -> AsyncIterator[str]:
         with services.bus.subscribe(job_id) as sub:
-            current = await run_in_threadpool(services.queue.get, job_id) or job
+            current = await run_in_threadpool(services.queue.store.get, job_id) or job
             yield frame(connected_event(current))
-            final = final_event(current)
+            final = _final_event(current)
             if final is not None:
                 yield frame(final)
                 return

@@ -8,13 +8,12 @@ from fastapi import APIRouter, Header, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 from opentelemetry.trace import SpanKind
 
-from musewave.jobs.events import JobEvent
-from musewave.observability import metrics
+from musewave.jobs import JobState
 from musewave.observability.tracing import current_trace_context, span
-from musewave.resilience import REQUEST_RETRY
 from musewave.service.deps import ServicesDep
+from musewave.service.problems import problem_responses
 from musewave.service.request_context import RequestIdDep
-from musewave.service.schemas import GenerationBody, SubmitResponse, job_links
+from musewave.service.schemas import GenerationBody, SubmitResponse
 
 router = APIRouter(tags=["generations"])
 
@@ -23,7 +22,10 @@ router = APIRouter(tags=["generations"])
     "/v1/generations",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SubmitResponse,
-    responses={200: {"description": "An identical finished job (result cache hit)"}},
+    responses={
+        200: {"description": "An identical seeded request already finished (a cache hit)"},
+        **problem_responses(503),
+    },
 )
 @router.post("/generate", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
 async def submit_generation(
@@ -33,17 +35,16 @@ async def submit_generation(
     request_id: RequestIdDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SubmitResponse:
-    """Queue a track. 202 with the job's links; 200 when an identical seeded request already
-    finished (its assets are returned at once) — a running identical job is attached to."""
+    """Queue a track: 202 with the job. An identical seeded request that already finished
+    answers 200 with its assets at once; a running one is attached to (202, ``created``
+    false); so is a repeated ``Idempotency-Key``."""
     if not services.accepting:
         raise HTTPException(status_code=503, detail="server is shutting down")
     with span(
         "job.enqueue", kind=SpanKind.PRODUCER, attributes={"request_id": request_id}
     ) as enqueue:
         job, created = await run_in_threadpool(
-            REQUEST_RETRY.call,  # a database/Redis blip should not fail the request
-            "enqueue job",
-            services.queue.enqueue,
+            services.jobs.submit,
             body.to_request(),
             priority=body.priority,
             idempotency_key=idempotency_key,
@@ -51,11 +52,6 @@ async def submit_generation(
             trace_context=current_trace_context(),  # the job's attempts link to this span
         )
         enqueue.set_attributes({"job.id": job.id, "job.created": created})
-    if created:
-        metrics.job_enqueued(body.priority)
-        services.bus.publish(JobEvent(type="progress", job_id=job.id, stage="queued"))
-        if services.pool is not None:
-            services.pool.notify()
-    if job.state == "completed":
+    if job.state is JobState.COMPLETED:
         response.status_code = status.HTTP_200_OK
-    return SubmitResponse(job_id=job.id, status=job.state, created=created, links=job_links(job.id))
+    return SubmitResponse.of_submission(job, created)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import platform
 import shutil
-import uuid
-from pathlib import Path
 from typing import Any
 
 import psutil
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from musewave import __version__
 from musewave.db import current_revision, head_revision
@@ -25,8 +22,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 def _check_database(services: Services) -> dict[str, Any]:
     try:
-        with services.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        services.queue.store.ping()
         revision = current_revision(services.settings.resolved_database_url)
     except Exception as error:  # a probe reports, it never raises
         return {"ok": False, "error": str(error)}
@@ -35,17 +31,11 @@ def _check_database(services: Services) -> dict[str, Any]:
 
 
 def _check_storage(services: Services) -> dict[str, Any]:
-    root = Path(services.settings.storage_dir)
-    probe = root / f".probe-{uuid.uuid4().hex}"
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as error:
-        return {"ok": False, "error": str(error)}
-    free_mb = shutil.disk_usage(root).free / 2**20
     minimum = services.settings.min_free_disk_mb
-    return {"ok": free_mb >= minimum, "free_mb": round(free_mb), "min_free_mb": minimum}
+    check = services.jobs.storage.check(minimum)
+    if check.error is not None:
+        return {"ok": False, "error": check.error}
+    return {"ok": check.ok, "free_mb": check.free_mb, "min_free_mb": minimum}
 
 
 def _check_cache(services: Services) -> dict[str, Any]:
@@ -61,43 +51,8 @@ def _check_cache(services: Services) -> dict[str, Any]:
 
 
 def _check_queue(services: Services) -> dict[str, Any]:
-    if services.settings.redis_url:
-        return _check_bullmq(services)
-    alive = services.pool.alive() if services.pool is not None else 0
-    wanted = services.settings.concurrency
-    return {
-        "ok": services.accepting and alive > 0,
-        "backend": "local",
-        "workers_alive": alive,
-        "workers_configured": wanted,
-        "accepting": services.accepting,
-    }
-
-
-def _check_bullmq(services: Services) -> dict[str, Any]:
-    """Production mode: the API needs Redis and its event relay; workers run elsewhere (none
-    alive is an alert, not a reason to stop accepting jobs)."""
-    from musewave.jobs.bullmq_queue import BullMQQueue
-
-    queue = services.queue
-    assert isinstance(queue, BullMQQueue)
-    redis_ok = queue.ping()
-    relay_ok = services.relay is not None and services.relay.connected.is_set()
-    detail: dict[str, Any] = {
-        "ok": services.accepting and redis_ok and relay_ok,
-        "backend": "bullmq",
-        "queue": services.settings.queue_name,
-        "redis": redis_ok,
-        "events_relay": relay_ok,
-        "accepting": services.accepting,
-    }
-    if redis_ok:
-        try:
-            detail["workers_alive"] = queue.worker_count()
-            detail["bullmq_counts"] = queue.bull_counts()
-        except Exception as error:  # a probe reports, it never raises
-            detail["error"] = str(error)
-    return detail
+    detail = services.queue.health()
+    return {**detail, "ok": services.accepting and detail["ok"], "accepting": services.accepting}
 
 
 async def _components(services: Services) -> dict[str, dict[str, Any]]:
@@ -115,7 +70,7 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"description": "Not ready: `failing` names the parts"}})
 async def ready(services: ServicesDep) -> JSONResponse:
     components = await _components(services)
     ok = all(c["ok"] for c in components.values())
@@ -124,7 +79,7 @@ async def ready(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("")
+@router.get("", responses={503: {"description": "Degraded: see each component's `ok`"}})
 async def detail(services: ServicesDep) -> JSONResponse:
     components = await _components(services)
     ok = all(c["ok"] for c in components.values())

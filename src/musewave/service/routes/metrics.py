@@ -16,6 +16,6 @@ async def prometheus_metrics(services: ServicesDep) -> Response:
     """Every ``musewave_*`` series plus process and GC facts; queue depths are read now."""
     # Off the event loop: merging the worker processes' files and the queue query block.
     body, content_type = await run_in_threadpool(
-        metrics.exposition, metrics.QueueCollector(services.queue.stats)
+        metrics.exposition, metrics.QueueCollector(services.jobs.stats)
     )
     return Response(body, media_type=content_type)

@@ -1,25 +1,22 @@
-"""The local queue: durable on the SQL database, for worker processes sharing one database
-(SQLite on one machine, or PostgreSQL).
+"""The system of record: every job, its state, attempts and assets, in SQL.
+
+Both backends keep their jobs here; the local scheduler (:mod:`musewave.jobs.local_scheduler`)
+and BullMQ (:mod:`musewave.jobs.bullmq_backend`) only decide when and where a job runs.
 
 Every state change is one ``UPDATE jobs ... WHERE id = :id AND state = :expected [AND
 worker_id = :holder]`` whose row count says whether it happened, run inside a write
-transaction. Two workers can therefore never claim one job, and a worker that lost its job
+transaction. Two workers can therefore never hold one job, and a worker that lost its job
 (lease expired and re-queued, or re-claimed by someone else) can never complete, fail or
 cancel it.
 
 The few decisions that read before they write are made atomic per backend. SQLite: the write
 transaction is ``BEGIN IMMEDIATE``, so there is one writer at a time. PostgreSQL (READ
-COMMITTED): a claim picks its job with ``FOR UPDATE SKIP LOCKED`` (concurrent claims take
-different rows without waiting), counts recent starts for the rate limit under a
-transaction-level advisory lock (so concurrent claims cannot all see room for one more), and
-a seeded enqueue looks for a duplicate under an advisory lock on its fingerprint (so two
-identical requests at once make one job). Idempotency keys are unique in the table.
+COMMITTED): a seeded enqueue looks for a duplicate under an advisory lock on its fingerprint
+(so two identical requests at once make one job); idempotency keys are unique in the table.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,19 +32,18 @@ from sqlalchemy.sql.elements import ColumnElement
 from musewave.db.models import Asset, Job
 from musewave.db.session import read_transaction, transaction_lock, write_transaction
 from musewave.engine.request import GenerationRequest
+from musewave.jobs.events import Stage
+from musewave.jobs.paging import decode_cursor, encode_cursor
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
 from musewave.jobs.records import AssetRecord, AttemptStart, JobRecord, QueueStats, RemovedJob
 from musewave.jobs.states import FINISHED_STATES, JobState, Priority
 
 Clock = Callable[[], datetime]
 
-QUEUED_STAGE = "queued"
-COMPLETED_STAGE = "completed"
 MAX_PAGE_SIZE = 500
 MAX_ERROR_CHARS = 10_000
 _DELETE_CHUNK = 500
-# Names of the transaction locks (see musewave.db.transaction_lock; no-ops on SQLite).
-START_LOCK = "jobs:start"
+# The name of a transaction lock (see musewave.db.transaction_lock; a no-op on SQLite).
 FINGERPRINT_LOCK = "jobs:fingerprint:{fingerprint}"
 
 
@@ -55,23 +51,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def start_window(rate_limit_per_s: float) -> tuple[int, timedelta] | None:
-    """``(max_starts, window)`` so that no 1 s window sees more than ``rate_limit_per_s`` starts.
-
-    From 1/s up: ``floor(rate)`` starts per second. Below: one start per ``1 / rate`` seconds.
-    ``inf`` means no limit (None).
-    """
-    if math.isnan(rate_limit_per_s) or rate_limit_per_s <= 0:
-        raise ValueError(f"rate_limit_per_s must be > 0, got {rate_limit_per_s}")
-    if math.isinf(rate_limit_per_s):
-        return None
-    if rate_limit_per_s >= 1:
-        return int(rate_limit_per_s), timedelta(seconds=1)
-    return 1, timedelta(seconds=1 / rate_limit_per_s)
-
-
-class LocalQueue:
-    """A job queue on SQL tables, shared by any number of processes using one database.
+class JobStore:
+    """The jobs table and its assets, shared by any number of processes using one database.
 
     All methods are synchronous and short (one transaction each); call them from worker
     threads, not an event loop. ``clock`` returns timezone-aware UTC "now" (inject one in
@@ -84,20 +65,11 @@ class LocalQueue:
         session_factory: sessionmaker[Session],
         policy: RetryPolicy,
         *,
-        rate_limit_per_s: float = 10.0,
         clock: Clock = utc_now,
     ) -> None:
-        self._sessions = session_factory
-        self._policy = policy
-        self._start_window = start_window(rate_limit_per_s)
+        self.sessions = session_factory
+        self.policy = policy
         self._clock = clock
-
-    @property
-    def policy(self) -> RetryPolicy:
-        return self._policy
-
-    def close(self) -> None:
-        """Release what the queue holds beyond the database engine (here: nothing)."""
 
     def enqueue(
         self,
@@ -115,19 +87,19 @@ class LocalQueue:
         fingerprint (a result-cache hit) or a queued/active one (attach to it). Unseeded
         requests always make a new job. Concurrent identical requests get one job.
         """
-        now = self._now()
+        now = self.now()
         fingerprint = request.fingerprint()
         try:
-            with write_transaction(self._sessions) as session:
+            with write_transaction(self.sessions) as session:
                 if request.seed is not None:
                     transaction_lock(session, FINGERPRINT_LOCK.format(fingerprint=fingerprint))
                 existing = _find_duplicate(session, idempotency_key, request.seed, fingerprint)
                 if existing is not None:
-                    return _record(existing), False
+                    return record_of(existing), False
                 job = Job(
                     id=uuid4().hex,
                     state=JobState.QUEUED,
-                    stage=QUEUED_STAGE,
+                    stage=Stage.QUEUED,
                     progress=0.0,
                     priority=priority.rank,
                     request=request.canonical(),
@@ -135,7 +107,7 @@ class LocalQueue:
                     seed=request.seed,
                     idempotency_key=idempotency_key,
                     attempts=0,
-                    max_attempts=self._policy.max_attempts,
+                    max_attempts=self.policy.max_attempts,
                     cancel_requested=False,
                     run_after=now,
                     created_at=now,
@@ -145,22 +117,37 @@ class LocalQueue:
                 )
                 session.add(job)
                 session.flush()
-                return _record(job), True
+                return record_of(job), True
         except IntegrityError:
             # Another process committed the same idempotency key between our lookup and insert
             # (possible on PostgreSQL, which has no BEGIN IMMEDIATE).
             if idempotency_key is None:
                 raise
-            with read_transaction(self._sessions) as session:
+            with read_transaction(self.sessions) as session:
                 existing = _find_duplicate(session, idempotency_key, None, fingerprint)
                 if existing is None:
                     raise
-                return _record(existing), False
+                return record_of(existing), False
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with read_transaction(self.sessions) as session:
+            session.execute(select(1))
 
     def get(self, job_id: str) -> JobRecord | None:
-        with read_transaction(self._sessions) as session:
+        with read_transaction(self.sessions) as session:
             job = session.get(Job, job_id)
-            return None if job is None else _record(job)
+            return None if job is None else record_of(job)
+
+    def finished_among(self, job_ids: Collection[str], *, before: datetime) -> list[JobRecord]:
+        """The jobs of ``job_ids`` (at most 500 are looked at) that finished before ``before``."""
+        ids = list(job_ids)[:MAX_PAGE_SIZE]
+        if not ids:
+            return []
+        finished = [state.value for state in FINISHED_STATES]
+        stmt = select(Job).where(Job.id.in_(ids), Job.state.in_(finished), Job.finished_at < before)
+        with read_transaction(self.sessions) as session:
+            return [record_of(job) for job in session.scalars(stmt)]
 
     def list_jobs(
         self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
@@ -177,7 +164,7 @@ class LocalQueue:
         if state is not None:
             stmt = stmt.where(Job.state == state)
         if cursor is not None:
-            created_at, job_id = _decode_cursor(cursor)
+            created_at, job_id = decode_cursor(cursor)
             stmt = stmt.where(
                 or_(
                     Job.created_at < created_at,
@@ -185,15 +172,15 @@ class LocalQueue:
                 )
             )
         stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
-        with read_transaction(self._sessions) as session:
+        with read_transaction(self.sessions) as session:
             jobs = list(session.scalars(stmt))
-        page = [_record(job) for job in jobs[:limit]]
-        next_cursor = _encode_cursor(page[-1]) if len(jobs) > limit else None
+        page = [record_of(job) for job in jobs[:limit]]
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(jobs) > limit else None
         return page, next_cursor
 
     def stats(self) -> QueueStats:
-        now = self._now()
-        with read_transaction(self._sessions) as session:
+        now = self.now()
+        with read_transaction(self.sessions) as session:
             rows = session.execute(select(Job.state, func.count()).group_by(Job.state))
             counts = {state: count for state, count in rows}
             delayed = session.scalar(
@@ -204,21 +191,14 @@ class LocalQueue:
             delayed=delayed or 0,
         )
 
-    def next_run_after(self) -> datetime | None:
-        """The earliest ``run_after`` of any queued job (it may be in the past), or None."""
-        with read_transaction(self._sessions) as session:
-            return session.scalar(
-                select(func.min(Job.run_after)).where(Job.state == JobState.QUEUED)
-            )
-
     def cancel(self, job_id: str) -> JobRecord | None:
         """Cancel a job: queued ones at once; active ones get ``cancel_requested`` and their
         worker stops at its next checkpoint. Finished jobs are returned unchanged; unknown
         ids give None.
         """
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            cancelled = _transition(
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            cancelled = transition(
                 session,
                 job_id,
                 {JobState.QUEUED},
@@ -228,68 +208,19 @@ class LocalQueue:
                 updated_at=now,
             )
             if not cancelled:
-                _transition(
+                transition(
                     session, job_id, {JobState.ACTIVE}, cancel_requested=True, updated_at=now
                 )
-            job = _load(session, job_id)
-            return None if job is None else _record(job)
+            job = load_job(session, job_id)
+            return None if job is None else record_of(job)
 
     def is_cancel_requested(self, job_id: str) -> bool:
         """True when the job should stop: cancel requested, cancelled, or gone."""
-        with read_transaction(self._sessions) as session:
+        with read_transaction(self.sessions) as session:
             row = session.execute(
                 select(Job.cancel_requested, Job.state).where(Job.id == job_id)
             ).first()
         return row is None or row.cancel_requested or row.state == JobState.CANCELLED
-
-    def claim(self, worker_id: str, lease_ms: int) -> JobRecord | None:
-        """Start the next job: highest priority first, oldest first within a priority, only
-        jobs whose ``run_after`` has come. Returns None when nothing is ready or the global
-        start rate limit is reached. The job becomes active, held by ``worker_id`` for
-        ``lease_ms`` (renew it with :meth:`renew_lease`), and its attempt count goes up.
-
-        With a rate limit, claims from all processes are serialized (on PostgreSQL by an
-        advisory lock held until commit) so the count of recent starts they check is exact.
-        """
-        if lease_ms <= 0:
-            raise ValueError(f"lease_ms must be > 0, got {lease_ms}")
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            if self._start_window is not None:
-                transaction_lock(session, START_LOCK)
-            if self._start_limit_reached(session, now):
-                return None
-            next_id = (
-                select(Job.id)
-                .where(Job.state == JobState.QUEUED, Job.run_after <= now)
-                .order_by(Job.priority, Job.created_at, Job.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            # SKIP LOCKED: a row another claim is taking is passed over, not waited for. A lost
-            # race (not expected: the row is locked until commit) just means: try the next one.
-            for _ in range(3):
-                job_id = session.scalar(next_id)
-                if job_id is None:
-                    return None
-                claimed = _transition(
-                    session,
-                    job_id,
-                    {JobState.QUEUED},
-                    state=JobState.ACTIVE,
-                    attempts=Job.attempts + 1,
-                    worker_id=worker_id,
-                    lease_until=now + timedelta(milliseconds=lease_ms),
-                    started_at=now,
-                    finished_at=None,
-                    duration_ms=None,
-                    progress=0.0,
-                    updated_at=now,
-                )
-                if claimed:
-                    job = _load(session, job_id)
-                    return None if job is None else _record(job)
-        return None
 
     def begin_attempt(
         self, job_id: str, worker_id: str, attempt: int, lease_ms: int
@@ -305,19 +236,19 @@ class LocalQueue:
         jobs are returned unchanged, so the caller can settle a re-delivered job without running
         it again; unknown ids give None.
         """
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            job = _load(session, job_id)
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            job = load_job(session, job_id)
             if job is None:
                 return None
             if job.state not in (JobState.QUEUED, JobState.ACTIVE):
-                return AttemptStart(job=_record(job), took_over=False, settled=False)
+                return AttemptStart(job=record_of(job), took_over=False, settled=False)
             took_over = job.state == JobState.ACTIVE
             attempts = max(job.attempts + 1, attempt)
             running = {JobState.QUEUED, JobState.ACTIVE}
             settled = job.cancel_requested or attempts > job.max_attempts
             if settled:
-                values = _after_failure(job, _GIVE_UP, now)  # cancelled, else dead
+                values = after_failure(job, _GIVE_UP, now)  # cancelled, else dead
                 if not job.cancel_requested:
                     error = f"attempt {job.attempts} of {job.max_attempts} ended with its worker"
                     values.update(error=error, error_kind=STALLED)
@@ -330,35 +261,35 @@ class LocalQueue:
                     "started_at": now,
                     "finished_at": None,
                     "duration_ms": None,
-                    "stage": QUEUED_STAGE,
+                    "stage": Stage.QUEUED,
                     "progress": 0.0,
                     "updated_at": now,
                 }
-            _transition(session, job_id, running, **values)
-            job = _load(session, job_id)
+            transition(session, job_id, running, **values)
+            job = load_job(session, job_id)
             if job is None:
                 return None
-            return AttemptStart(job=_record(job), took_over=took_over, settled=settled)
+            return AttemptStart(job=record_of(job), took_over=took_over, settled=settled)
 
     def settle_lost(self, job_id: str, reason: str) -> JobRecord | None:
         """The scheduler gave up on a job no worker could report on (e.g. it stalled more
         often than allowed): a queued or active job goes to ``dead`` (or ``cancelled`` if that
         was requested). Returns the job if it changed, else None."""
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            job = _load(session, job_id)
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            job = load_job(session, job_id)
             if job is None or job.state not in (JobState.QUEUED, JobState.ACTIVE):
                 return None
-            changed = _transition(
+            changed = transition(
                 session,
                 job_id,
                 {JobState.QUEUED, JobState.ACTIVE},
                 error=reason[:MAX_ERROR_CHARS],
                 error_kind=STALLED,
-                **_after_failure(job, _GIVE_UP, now),  # cancelled, else dead
+                **after_failure(job, _GIVE_UP, now),  # cancelled, else dead
             )
-            job = _load(session, job_id)
-            return _record(job) if changed and job is not None else None
+            job = load_job(session, job_id)
+            return record_of(job) if changed and job is not None else None
 
     def unfinished(
         self,
@@ -385,14 +316,14 @@ class LocalQueue:
                     Job.created_at > created_at, and_(Job.created_at == created_at, Job.id > job_id)
                 )
             )
-        with read_transaction(self._sessions) as session:
-            return [_record(job) for job in session.scalars(stmt).all()]
+        with read_transaction(self.sessions) as session:
+            return [record_of(job) for job in session.scalars(stmt).all()]
 
     def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool:
         """Extend the lease to now + ``lease_ms``. False: the worker no longer holds the job."""
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            return _transition(
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            return transition(
                 session,
                 job_id,
                 {JobState.ACTIVE},
@@ -403,9 +334,9 @@ class LocalQueue:
 
     def update_progress(self, job_id: str, worker_id: str, stage: str, progress: float) -> bool:
         """Record the stage and progress (percent, clamped to 0-100) of a held job."""
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            return _transition(
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            return transition(
                 session,
                 job_id,
                 {JobState.ACTIVE},
@@ -427,18 +358,18 @@ class LocalQueue:
         names = [asset.name for asset in assets]
         if len(set(names)) != len(names):
             raise ValueError(f"asset names must be unique within a job: {names}")
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            job = _load(session, job_id)
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            job = load_job(session, job_id)
             if job is None or job.state != JobState.ACTIVE or job.worker_id != worker_id:
                 return False
-            completed = _transition(
+            completed = transition(
                 session,
                 job_id,
                 {JobState.ACTIVE},
                 holder=worker_id,
                 state=JobState.COMPLETED,
-                stage=COMPLETED_STAGE,
+                stage=Stage.COMPLETED,
                 progress=100.0,
                 seed=seed,
                 fingerprint=_seeded_fingerprint(job, seed),
@@ -465,34 +396,34 @@ class LocalQueue:
         ``cancelled``); a job whose cancellation was requested also ends ``cancelled``.
         Returns the updated job, or None when ``worker_id`` does not hold it.
         """
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            job = _load(session, job_id)
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            job = load_job(session, job_id)
             if job is None or job.state != JobState.ACTIVE or job.worker_id != worker_id:
                 return None
-            decision = self._policy.decide(job.attempts, error_kind)
-            changed = _transition(
+            decision = self.policy.decide(job.attempts, error_kind)
+            changed = transition(
                 session,
                 job_id,
                 {JobState.ACTIVE},
                 holder=worker_id,
                 error=error[:MAX_ERROR_CHARS],
                 error_kind=error_kind,
-                **_after_failure(job, decision, now),
+                **after_failure(job, decision, now),
             )
             if not changed:
                 return None
-            job = _load(session, job_id)
-            return None if job is None else _record(job)
+            job = load_job(session, job_id)
+            return None if job is None else record_of(job)
 
     def mark_cancelled(self, job_id: str, worker_id: str) -> bool:
         """The worker stopped a held job on request: it ends ``cancelled``."""
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            job = _load(session, job_id)
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            job = load_job(session, job_id)
             if job is None or job.state != JobState.ACTIVE or job.worker_id != worker_id:
                 return False
-            return _transition(
+            return transition(
                 session,
                 job_id,
                 {JobState.ACTIVE},
@@ -500,47 +431,19 @@ class LocalQueue:
                 **_ended(job, JobState.CANCELLED, now),
             )
 
-    def requeue_stalled(self) -> list[str]:
-        """Active jobs whose lease expired (their worker died or hung) go back to ``queued``.
-
-        The lost attempt counts: the retry policy decides with error kind ``stalled``, so a
-        job whose attempts are used up goes to ``dead``. Returns the ids of jobs moved.
-        """
-        now = self._now()
-        return self._abandon(
-            Job.lease_until < now, now, "lease expired: worker {worker} stopped renewing it"
-        )
-
-    def recover_all_active(self) -> list[str]:
-        """Start-up of a process that owns every worker: all active jobs are orphans.
-
-        Handled like :meth:`requeue_stalled` without waiting for the leases to expire.
-        """
-        now = self._now()
-        return self._abandon(None, now, "worker {worker} was gone when the service restarted")
-
-    def release_worker(self, worker_id_prefix: str) -> list[str]:
-        """A worker process exited while holding jobs (ids starting ``worker_id_prefix``): its
-        jobs go back to the queue now, handled like :meth:`requeue_stalled`."""
-        now = self._now()
-        pattern = worker_id_prefix.replace("%", r"\%").replace("_", r"\_") + "%"
-        return self._abandon(
-            Job.worker_id.like(pattern, escape="\\"), now, "worker {worker} exited"
-        )
-
     def redrive(self, job_id: str) -> JobRecord | None:
         """Give a dead (or failed) job a fresh set of attempts. Other states: unchanged."""
-        now = self._now()
-        with write_transaction(self._sessions) as session:
-            _transition(
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            transition(
                 session,
                 job_id,
                 {JobState.DEAD, JobState.FAILED},
                 state=JobState.QUEUED,
-                stage=QUEUED_STAGE,
+                stage=Stage.QUEUED,
                 progress=0.0,
                 attempts=0,
-                max_attempts=self._policy.max_attempts,
+                max_attempts=self.policy.max_attempts,
                 error=None,
                 error_kind=None,
                 cancel_requested=False,
@@ -552,32 +455,24 @@ class LocalQueue:
                 duration_ms=None,
                 updated_at=now,
             )
-            job = _load(session, job_id)
-            return None if job is None else _record(job)
+            job = load_job(session, job_id)
+            return None if job is None else record_of(job)
 
     def clean(
         self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
-    ) -> list[str]:
-        """Delete jobs in ``states`` that finished more than ``older_than_s`` ago; their ids.
-
-        Asset files stay on disk: use :meth:`clean_with_assets` to learn their paths.
-        """
-        return [removed.job_id for removed in self.clean_with_assets(older_than_s, states)]
-
-    def clean_with_assets(
-        self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
     ) -> list[RemovedJob]:
-        """Like :meth:`clean`, returning each deleted job's asset paths for the caller to
-        remove from storage. Only finished states may be cleaned (``ValueError`` otherwise).
+        """Delete jobs in ``states`` that finished more than ``older_than_s`` ago, with their
+        asset rows; returns each one's asset keys, for the caller to remove from storage.
+        Only finished states may be cleaned (``ValueError`` otherwise).
         """
         unfinished = set(states) - FINISHED_STATES
         if unfinished:
             raise ValueError(f"only finished jobs can be cleaned, not {sorted(unfinished)}")
         if older_than_s < 0:
             raise ValueError(f"older_than_s must be >= 0, got {older_than_s}")
-        cutoff = self._now() - timedelta(seconds=older_than_s)
+        cutoff = self.now() - timedelta(seconds=older_than_s)
         state_values = [JobState(state).value for state in states]
-        with write_transaction(self._sessions) as session:
+        with write_transaction(self.sessions) as session:
             jobs = session.scalars(
                 select(Job).where(Job.state.in_(state_values), Job.finished_at < cutoff)
             ).all()
@@ -595,61 +490,24 @@ class LocalQueue:
                 )
         return removed
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """The clock's "now", checked to be timezone-aware and in UTC."""
         now = self._clock()
         if now.tzinfo is None:
             raise ValueError("the queue clock must return timezone-aware datetimes")
         return now.astimezone(UTC)
-
-    def _start_limit_reached(self, session: Session, now: datetime) -> bool:
-        if self._start_window is None:
-            return False
-        max_starts, window = self._start_window
-        recent = session.scalar(select(func.count()).where(Job.started_at > now - window))
-        return (recent or 0) >= max_starts
-
-    def _abandon(
-        self, expired: ColumnElement[bool] | None, now: datetime, reason: str
-    ) -> list[str]:
-        moved: list[str] = []
-        with write_transaction(self._sessions) as session:
-            # Rows locked in id order (so two checkers cannot deadlock); rows another
-            # transaction holds (a lease being renewed, a job being completed) are skipped.
-            stmt = (
-                select(Job)
-                .where(Job.state == JobState.ACTIVE)
-                .order_by(Job.id)
-                .with_for_update(skip_locked=True)
-            )
-            if expired is not None:
-                stmt = stmt.where(expired)
-            for job in session.scalars(stmt).all():
-                decision = self._policy.decide(max(job.attempts, 1), STALLED)
-                changed = _transition(
-                    session,
-                    job.id,
-                    {JobState.ACTIVE},
-                    holder=job.worker_id,
-                    where=expired,
-                    error=reason.format(worker=job.worker_id),
-                    error_kind=STALLED,
-                    **_after_failure(job, decision, now),
-                )
-                if changed:
-                    moved.append(job.id)
-        return moved
 
 
 # An attempt that ended without a worker's report, when no retry is granted.
 _GIVE_UP = RetryDecision(retry=False, delay_s=0.0, final_state=JobState.DEAD)
 
 
-def _after_failure(job: Job, decision: RetryDecision, now: datetime) -> dict[str, Any]:
+def after_failure(job: Job, decision: RetryDecision, now: datetime) -> dict[str, Any]:
     """Column values for a job whose attempt just ended without success."""
     if decision.retry and not job.cancel_requested:
         return {
             "state": JobState.QUEUED,
-            "stage": QUEUED_STAGE,
+            "stage": Stage.QUEUED,
             "progress": 0.0,
             "run_after": now + timedelta(seconds=decision.delay_s),
             "worker_id": None,
@@ -670,7 +528,7 @@ def _ended(job: Job, state: JobState, now: datetime) -> dict[str, Any]:
     }
 
 
-def _transition(
+def transition(
     session: Session,
     job_id: str,
     from_states: Iterable[JobState],
@@ -692,7 +550,7 @@ def _transition(
     return result.rowcount == 1
 
 
-def _load(session: Session, job_id: str) -> Job | None:
+def load_job(session: Session, job_id: str) -> Job | None:
     """The job as it is now in the database (guarded UPDATEs bypass the identity map)."""
     return session.scalar(
         select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
@@ -720,14 +578,14 @@ def _find_duplicate(
 
 def _seeded_fingerprint(job: Job, seed: int) -> str:
     try:
-        request = _record(job).generation_request()
+        request = record_of(job).generation_request()
     except ValidationError:
         # Stored under older validation rules; keep the fingerprint it was queued with.
         return job.fingerprint
     return request.with_seed(seed).fingerprint()
 
 
-def _record(job: Job) -> JobRecord:
+def record_of(job: Job) -> JobRecord:
     return JobRecord.model_validate(job)
 
 
@@ -737,20 +595,3 @@ def _elapsed_ms(start: datetime | None, end: datetime) -> int | None:
 
 def _percent(progress: float) -> float:
     return 0.0 if math.isnan(progress) else min(100.0, max(0.0, progress))
-
-
-def _encode_cursor(job: JobRecord) -> str:
-    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, job_id = raw.split("|", 1)
-        created_at = datetime.fromisoformat(created)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise ValueError(f"invalid cursor {cursor!r}") from error
-    if created_at.tzinfo is None or not job_id:
-        raise ValueError(f"invalid cursor {cursor!r}")
-    return created_at, job_id

@@ -2,13 +2,13 @@
 reconciler that keeps the database and BullMQ in step.
 
 Workers publish each job event with ``job.updateProgress``; the reader turns those back into
-:class:`JobEvent` and hands them to the process's :class:`~musewave.service.bus.EventBus`
-(every WebSocket and SSE client of this process listens there; no socket ever opens its own
-Redis connection). Final events have one source: BullMQ's own ``completed``, ``failed`` and
-``removed`` events make every API process send the job's final event from the database, so
-streams end however the job ended (another replica cancelled it while queued, a worker died).
-A ``failed`` event for a job the database still thinks is running means BullMQ gave up on it
-without a worker reporting (it stalled too often): the job is settled as dead first.
+:class:`JobEvent` and hands them to the process's publisher (the API fans them out to every
+WebSocket and SSE client of this process; no socket ever opens its own Redis connection). Final
+events have one source: BullMQ's own ``completed``, ``failed`` and ``removed`` events make
+every API process send the job's final event from the database, so streams end however the job
+ended (another replica cancelled it while queued, a worker died). A ``failed`` event for a job
+the database still thinks is running means BullMQ gave up on it without a worker reporting (it
+stalled too often): the job is settled as dead first.
 
 QueueEvents' read loop ends for good on a Redis error, so it is supervised: restarted after a
 pause, from the last event id it delivered, so no event in the stream is skipped.
@@ -22,20 +22,19 @@ import functools
 import logging
 from typing import Any
 
-import redis.asyncio as aioredis
 from bullmq import QueueEvents
-from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from musewave.jobs.bullmq_options import connection_options, queue_events_options
-from musewave.jobs.bullmq_queue import BullMQQueue
-from musewave.jobs.events import JobEvent
+from musewave.config import Settings
+from musewave.jobs.bullmq_backend import BullMQBackend
+from musewave.jobs.bullmq_options import queue_events_options
+from musewave.jobs.events import JobEvent, PublishEvent, final_event
 from musewave.observability import metrics
-from musewave.service.services import Services, final_event
+from musewave.redis_connections import blocking_client
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,12 @@ RELAYED_KINDS = ("progress", "completed", "failed", "removed")
 
 
 class QueueEventsRelay:
-    """Reads the queue's event stream and publishes to the bus, in stream order."""
+    """Reads the queue's event stream and hands its events to ``publish``, in stream order."""
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, backend: BullMQBackend, settings: Settings, publish: PublishEvent):
+        self.backend = backend
+        self.settings = settings
+        self.publish = publish
         self.last_event_id = "$"  # new events only: late subscribers read state from the DB
         self.restarts = 0
         self._inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
@@ -70,13 +71,13 @@ class QueueEventsRelay:
                 await delivering
 
     async def _read_until_error(self) -> bool:
-        settings = self.services.settings
+        settings = self.settings
         assert settings.redis_url is not None
         # A client that gives up on a lost Redis within about a second: bullmq's default one
         # retries for minutes, which would keep this reader (and every progress stream) silent
         # long after Redis is back; the restart loop here retries instead.
-        client = aioredis.Redis(
-            **connection_options(settings.redis_url),
+        client = blocking_client(
+            settings.redis_url,
             decode_responses=True,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
@@ -117,7 +118,7 @@ class QueueEventsRelay:
                 log.exception("could not relay a %s event: %s", kind, args)
                 continue
             if event is not None:
-                self.services.bus.publish(event)
+                self.publish(event)
 
     async def _to_event(self, kind: str, args: dict[str, Any]) -> JobEvent | None:
         if kind == "progress":
@@ -129,38 +130,36 @@ class QueueEventsRelay:
             except ValidationError:
                 return None
             return None if event.is_terminal else event  # final events: see below
-        queue = self.services.queue
-        assert isinstance(queue, BullMQQueue)
         job_id = str(args.get("jobId", ""))
         if kind == "failed":
             # News for the database only when no worker settled the job (BullMQ gave up on it).
             reason = str(args.get("failedReason") or "BullMQ failed the job")
-            settled = await run_in_threadpool(queue.settle_if_failed, job_id, reason)
+            settled = await asyncio.to_thread(self.backend.settle_if_failed, job_id, reason)
             if settled is not None:
                 metrics.job_abandoned(settled.state)  # counted once: one process settles it
         # BullMQ is done with the job (completed, failed, or removed by a cancel): every API
         # process tells the job's streams how it ended, from the database (with the result).
-        job = await run_in_threadpool(queue.get, job_id)
+        job = await asyncio.to_thread(self.backend.store.get, job_id)
         return final_event(job) if job is not None else None
 
 
-async def reconcile_forever(services: Services) -> None:
+async def reconcile_forever(
+    backend: BullMQBackend, settings: Settings, publish: PublishEvent
+) -> None:
     """Every stalled-check interval: hand BullMQ the jobs it lost, settle the ones it gave up."""
-    queue = services.queue
-    assert isinstance(queue, BullMQQueue)
     while True:
-        await asyncio.sleep(services.settings.stalled_check_s)
+        await asyncio.sleep(settings.stalled_check_s)
         try:
-            actions = await run_in_threadpool(queue.reconcile)
+            actions = await asyncio.to_thread(backend.reconcile)
         except Exception as error:  # Redis or the database briefly unavailable: next round
             log.warning("reconcile skipped: %s", error)
             continue
         for job_id in actions["settled"]:
-            job = await run_in_threadpool(queue.get, job_id)
+            job = await asyncio.to_thread(backend.store.get, job_id)
             if job is not None:
                 metrics.job_abandoned(job.state)
             final = final_event(job) if job is not None else None
             if final is not None:
-                services.bus.publish(final)
+                publish(final)
         if actions["resubmitted"]:
             log.info("reconcile: %d jobs handed to BullMQ again", len(actions["resubmitted"]))

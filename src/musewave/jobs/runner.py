@@ -1,42 +1,58 @@
 """Running one claimed job: the engine call, progress, cancellation, lease renewal, outcome.
 
-Backend-neutral apart from the queue object it is given; the local worker pool and the BullMQ
-worker both drive jobs through :class:`JobRunner`.
+Backend-neutral: the local worker pool and the BullMQ worker both drive jobs through
+:class:`JobRunner`, each with the :class:`AttemptStore` it reports to.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 import structlog
 from opentelemetry import trace
 
+from musewave.config import Settings
 from musewave.engine import Cancelled, GenerationResult, ProgressEvent, generate, resolve_seed
+from musewave.engine.errors import InvalidRequest
 from musewave.engine.pipeline import remove_stale_staging
-from musewave.jobs.events import EventType, JobEvent
+from musewave.jobs.events import EventType, JobEvent, PublishEvent, Stage, completion_result
 from musewave.jobs.policy import error_kind_of
 from musewave.jobs.records import AssetRecord, JobRecord
 from musewave.jobs.states import JobState
 from musewave.observability import metrics
 from musewave.observability.logging import get_logger
 from musewave.observability.tracing import StageSpans, job_attempt_span
-from musewave.resilience import JOB_STATE_RETRY, Breakers, TransientRetry, default_breakers
+from musewave.resilience import JOB_STATE_RETRY, Breakers, TransientRetry
+from musewave.storage import Storage
 
 log = get_logger("musewave.worker")
 
-EmitEvent = Callable[[JobEvent], None]
+# A job's own cancellation or invalid request says nothing about the engine's health.
+NOT_ENGINE_FAILURES = (Cancelled, InvalidRequest)
+
+
+def job_breakers(settings: Settings) -> Breakers:
+    """The breakers a worker process guards its jobs with, shared through Redis when the
+    settings name one. Make one set per process, so failures add up across its jobs."""
+    return Breakers.from_settings(settings, not_failures=NOT_ENGINE_FAILURES)
+
+
+@functools.cache
+def _default_breakers() -> Breakers:
+    """This process's breakers with the default settings, in memory: what a runner given none
+    uses (one set per process, like :func:`job_breakers`)."""
+    return Breakers.create(not_failures=NOT_ENGINE_FAILURES)
 
 
 class InjectedFault(RuntimeError):
     """Raised on purpose by ``fail_attempts`` (a test-only setting) to exercise retries."""
 
 
-class JobQueue(Protocol):
-    """The part of a queue backend a runner needs."""
+class AttemptStore(Protocol):
+    """What a runner reports an attempt to (the :class:`~musewave.jobs.store.JobStore`)."""
 
     def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool: ...
     def update_progress(self, job_id: str, worker_id: str, stage: str, progress: float) -> bool: ...
@@ -54,7 +70,7 @@ class _LeaseKeeper:
     """Renews the job's lease every third of its length until stopped."""
 
     def __init__(
-        self, queue: JobQueue, job_id: str, worker_id: str, lease_ms: int, retry: TransientRetry
+        self, queue: AttemptStore, job_id: str, worker_id: str, lease_ms: int, retry: TransientRetry
     ):
         self._stop = threading.Event()
         self._retry = retry
@@ -62,7 +78,7 @@ class _LeaseKeeper:
             target=self._run, args=(queue, job_id, worker_id, lease_ms), daemon=True
         )
 
-    def _run(self, queue: JobQueue, job_id: str, worker_id: str, lease_ms: int) -> None:
+    def _run(self, queue: AttemptStore, job_id: str, worker_id: str, lease_ms: int) -> None:
         while not self._stop.wait(lease_ms / 3000):
             self._retry.call("renew job lease", queue.renew_lease, job_id, worker_id, lease_ms)
 
@@ -76,35 +92,35 @@ class _LeaseKeeper:
 
 
 class JobRunner:
-    """Runs jobs for one worker slot. ``fail_attempts`` > 0 makes the first N attempts of every
-    job fail before rendering (a test hook for the retry path; 0 in production).
+    """Runs jobs for one worker slot, rendering into ``storage``. ``fail_attempts`` > 0 makes
+    the first N attempts of every job fail before rendering (a test hook for the retry path;
+    0 in production).
 
     The engine call goes through ``breakers.engine`` and its encoding stage through
-    ``breakers.encoder`` (default: one in-memory set per process with the default settings;
-    pass one ``Breakers.from_settings(settings)`` per process to configure and share them,
-    the same for every runner). Queue calls are
-    retried on transient database/Redis errors by ``retry``."""
+    ``breakers.encoder``: pass one :func:`job_breakers` per process, the same for every
+    runner (default: one in-memory set per process with the default settings). Queue calls
+    are retried on transient database/Redis errors by ``retry``."""
 
     def __init__(
         self,
-        queue: JobQueue,
-        storage_root: Path,
+        queue: AttemptStore,
+        storage: Storage,
         worker_id: str,
         *,
         lease_ms: int,
-        emit: EmitEvent,
+        emit: PublishEvent,
         fail_attempts: int = 0,
         breakers: Breakers | None = None,
         retry: TransientRetry = JOB_STATE_RETRY,
     ):
         self.queue = queue
-        self.storage_root = storage_root
+        self.storage = storage
         self.worker_id = worker_id
         self.lease_ms = lease_ms
         self.emit = emit
         self.fail_attempts = fail_attempts
         metrics.worker_process_started()
-        self.breakers = breakers or default_breakers()
+        self.breakers = breakers or _default_breakers()
         self.retry = retry
 
     def run(self, job: JobRecord) -> JobState:
@@ -137,7 +153,7 @@ class JobRunner:
         started = time.monotonic()
         log.info("job started", worker_id=self.worker_id, priority=job.priority.value)
         request = resolve_seed(job.generation_request())
-        out_dir = self.storage_root / job.id
+        out_dir = self.storage.render_dir(job.id)
 
         def on_progress(event: ProgressEvent) -> None:
             if stage_spans.enter(event.stage):
@@ -172,8 +188,6 @@ class JobRunner:
                 out_dir,
                 on_progress,
                 should_cancel,
-                stems=True,
-                midi=True,
                 guard_encode=self.breakers.encoder.call,
             )
 
@@ -187,17 +201,20 @@ class JobRunner:
             log.info("job cancelled", duration_ms=_ms_since(started))
             self.retry.call("mark job cancelled", self.queue.mark_cancelled, job.id, self.worker_id)
             metrics.job_attempt_finished(JobState.CANCELLED, time.monotonic() - started)
-            self.emit(JobEvent(type="cancelled", job_id=job.id, stage="cancelled", attempt=attempt))
+            self.emit(
+                JobEvent(type="cancelled", job_id=job.id, stage=JobState.CANCELLED, attempt=attempt)
+            )
             return JobState.CANCELLED
         except Exception as error:  # every failure is recorded; the policy decides what next
             return self._failed(job, attempt, error, _ms_since(started))
         assert result.plan.seed is not None
+        assets = self._publish(result, job.id)
         if not self.retry.call(
             "complete job",
             self.queue.complete,
             job.id,
             self.worker_id,
-            _assets(result, job.id),
+            assets,
             seed=result.plan.seed,
         ):
             log.warning("job finished after losing its lease; another worker owns it now")
@@ -211,10 +228,31 @@ class JobRunner:
         metrics.job_completed(time.monotonic() - started, result.timings_s, result.plan.duration_s)
         self.emit(
             JobEvent(
-                type="completed", job_id=job.id, stage="completed", progress=100, attempt=attempt
+                type="completed",
+                job_id=job.id,
+                stage=Stage.COMPLETED,
+                progress=100,
+                attempt=attempt,
+                result=completion_result(result.plan.seed, assets),
             )
         )
         return JobState.COMPLETED
+
+    def _publish(self, result: GenerationResult, job_id: str) -> list[AssetRecord]:
+        """The rendered files, made readable under their storage keys."""
+        keys = self.storage.publish(job_id, [f.name for f in result.files])
+        return [
+            AssetRecord(
+                name=f.name,
+                kind=f.kind,
+                path=key,
+                media_type=f.media_type,
+                size_bytes=f.size_bytes,
+                sha256=f.sha256,
+                duration_s=f.duration_s,
+            )
+            for f, key in zip(result.files, keys, strict=True)
+        ]
 
     def _failed(
         self, job: JobRecord, attempt: int, error: Exception, duration_ms: float
@@ -257,9 +295,11 @@ class JobRunner:
                 job_id=job.id,
                 stage=state.value,
                 progress=0,
-                message="will retry" if state is JobState.QUEUED else "",
+                message="will retry" if will_retry else "",
                 attempt=attempt,
                 error=message,
+                ts=record.updated_at,  # when the store recorded it, the clock of retry_at
+                retry_at=record.run_after if will_retry else None,
             )
         )
         return state
@@ -267,18 +307,3 @@ class JobRunner:
 
 def _ms_since(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
-
-
-def _assets(result: GenerationResult, job_id: str) -> list[AssetRecord]:
-    return [
-        AssetRecord(
-            name=f.name,
-            kind=f.kind,
-            path=f"{job_id}/{f.name}",
-            media_type=f.media_type,
-            size_bytes=f.size_bytes,
-            sha256=f.sha256,
-            duration_s=f.duration_s,
-        )
-        for f in result.files
-    ]

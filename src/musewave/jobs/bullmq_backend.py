@@ -13,8 +13,12 @@ The dead-letter queue is BullMQ's failed set, mirrored by the database state ``d
 
 Enqueueing writes the database first, then adds the BullMQ job. If Redis is unreachable at that
 moment, or loses a write (an AOF restart can drop the last second), the job is still accepted:
-:meth:`BullMQQueue.reconcile`, run periodically by every API process, adds queued jobs BullMQ
+:meth:`BullMQBackend.reconcile`, run periodically by every API process, adds queued jobs BullMQ
 does not know and settles jobs BullMQ gave up on.
+
+Every API process holds one :class:`~musewave.jobs.bullmq_events.QueueEventsRelay` (started by
+:meth:`BullMQBackend.start`), which turns the workers' progress and BullMQ's own completed,
+failed and removed events into job events for that process's streams.
 """
 
 from __future__ import annotations
@@ -23,13 +27,12 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Collection, Coroutine
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bullmq import Queue
 from redis.exceptions import RedisError
-from sqlalchemy.orm import Session, sessionmaker
 
 from musewave.config import Settings
 from musewave.engine.request import GenerationRequest
@@ -40,10 +43,11 @@ from musewave.jobs.bullmq_options import (
     queue_options,
 )
 from musewave.jobs.errors import QueueUnavailable
-from musewave.jobs.local import Clock, LocalQueue, utc_now
-from musewave.jobs.policy import RetryPolicy
+from musewave.jobs.events import PublishEvent
 from musewave.jobs.records import JobRecord, RemovedJob
-from musewave.jobs.states import FINISHED_STATES, JobState, Priority
+from musewave.jobs.states import JobState, Priority
+from musewave.jobs.store import JobStore
+from musewave.redis_connections import require_noeviction
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +58,6 @@ REDIS_CALL_TIMEOUT_S = 10.0
 ENQUEUE_TIMEOUT_S = 2.0
 RECONCILE_GRACE_S = 10.0  # younger jobs may still be on their way into BullMQ
 _REDIS_ERRORS = (RedisError, OSError, TimeoutError)
-
-
-class EvictionPolicyError(RuntimeError):
-    """The queue's Redis may evict keys, which would silently drop jobs."""
 
 
 class _LoopThread:
@@ -111,58 +111,69 @@ def job_payload(job: JobRecord) -> dict[str, Any]:
     }
 
 
-async def eviction_policy(client: Any) -> str:
-    info = await client.info("memory")
-    return str(info.get("maxmemory_policy", "unknown"))
-
-
-def check_eviction_policy(policy: str, *, required: bool) -> None:
-    """Refuse (``required``) or warn loudly when the queue's Redis may evict keys."""
-    if policy == "noeviction":
-        return
-    message = (
-        f"the queue's Redis has maxmemory-policy {policy!r}: it may evict queued jobs. "
-        "Set `maxmemory-policy noeviction` on it (a cache may use a separate Redis)"
-    )
-    if required:
-        raise EvictionPolicyError(message + ", or MUSEWAVE_REQUIRE_NOEVICTION=false to only warn.")
-    log.warning(message)
-
-
-class BullMQQueue(LocalQueue):
-    """:class:`LocalQueue` (the database side) plus the BullMQ queue that schedules jobs.
+class BullMQBackend:
+    """The :class:`JobStore` (the system of record) plus the BullMQ queue that schedules jobs.
 
     Only the operations that change what should run touch Redis: enqueue, cancel, re-drive and
-    clean. Reads (get, list, stats) are the database's. Workers use :meth:`begin_attempt`
-    and the other worker-side methods inherited from :class:`LocalQueue`; BullMQ hands them
-    jobs (see :mod:`musewave.jobs.bullmq_worker`). Close it with :meth:`close`.
+    clean. Reads are the store's. Workers report to the store too; BullMQ hands them jobs (see
+    :mod:`musewave.jobs.bullmq_worker`). Close it with :meth:`close`.
     """
 
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        policy: RetryPolicy,
-        settings: Settings,
-        *,
-        clock: Clock = utc_now,
-    ) -> None:
-        super().__init__(
-            session_factory, policy, rate_limit_per_s=settings.rate_limit_per_s, clock=clock
-        )
+    name = "bullmq"
+
+    def __init__(self, store: JobStore, settings: Settings) -> None:
         if settings.redis_url is None:
-            raise ValueError("BullMQQueue needs settings.redis_url")
+            raise ValueError("BullMQBackend needs settings.redis_url")
+        self.store = store
         self._settings = settings
         self._reconciled_up_to: tuple[datetime, str] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.relay: Any = None  # the QueueEventsRelay, once started
         self._io = _LoopThread()
         self._bull: Queue = self._io.run(self._open())
 
     async def _open(self) -> Queue:
         return Queue(self._settings.queue_name, queue_options(self._settings))
 
-    def check_redis(self) -> None:
+    def check(self) -> None:
         """Fail (or warn, see Settings.require_noeviction) unless the Redis is fit for a queue."""
-        policy = self._io.run(eviction_policy(self._bull.client))
-        check_eviction_policy(policy, required=self._settings.require_noeviction)
+        assert self._settings.redis_url is not None
+        require_noeviction(self._settings.redis_url, required=self._settings.require_noeviction)
+
+    def health(self) -> dict[str, Any]:
+        """The API needs Redis and its event relay; workers run elsewhere (none alive is an
+        alert, not a reason to stop accepting jobs)."""
+        redis_ok = self.ping()
+        relay_ok = self.relay is not None and self.relay.connected.is_set()
+        detail: dict[str, Any] = {
+            "ok": redis_ok and relay_ok,
+            "backend": self.name,
+            "queue": self._settings.queue_name,
+            "redis": redis_ok,
+            "events_relay": relay_ok,
+        }
+        if redis_ok:
+            try:
+                detail["workers_alive"] = self.worker_count()
+                detail["bullmq_counts"] = self.bull_counts()
+            except Exception as error:  # a probe reports, it never raises
+                detail["error"] = str(error)
+        return detail
+
+    async def start(self, publish: PublishEvent, *, run_workers: bool = True) -> None:
+        """Relay the queue's events to ``publish`` and reconcile every stalled-check interval
+        (``musewave worker`` processes run the jobs, whatever ``run_workers`` says)."""
+        from musewave.jobs.bullmq_events import QueueEventsRelay, reconcile_forever
+
+        self.relay = QueueEventsRelay(self, self._settings, publish)
+        self._tasks.append(asyncio.create_task(self.relay.run_forever()))
+        self._tasks.append(asyncio.create_task(reconcile_forever(self, self._settings, publish)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
 
     def ping(self) -> bool:
         try:
@@ -188,7 +199,7 @@ class BullMQQueue(LocalQueue):
         request_id: str | None = None,
         trace_context: dict[str, str] | None = None,
     ) -> tuple[JobRecord, bool]:
-        job, created = super().enqueue(
+        job, created = self.store.enqueue(
             request,
             priority=priority,
             idempotency_key=idempotency_key,
@@ -214,7 +225,7 @@ class BullMQQueue(LocalQueue):
         self._io.run(add, timeout_s, keep_trying=True)
 
     def cancel(self, job_id: str) -> JobRecord | None:
-        job = super().cancel(job_id)
+        job = self.store.cancel(job_id)
         if job is None:
             return None
         try:
@@ -231,24 +242,22 @@ class BullMQQueue(LocalQueue):
         return job
 
     def redrive(self, job_id: str) -> JobRecord | None:
-        before = self.get(job_id)
+        before = self.store.get(job_id)
         if before is None or before.state not in (JobState.DEAD, JobState.FAILED):
-            return super().redrive(job_id)  # unchanged: nothing to re-drive
+            return before  # unchanged: nothing to re-drive
         # The failed BullMQ job goes first: left in place, it would make reconcile() settle
         # the re-driven job as lost again. Without Redis nothing changes.
         try:
             self._io.run(self._bull.remove(job_id))
         except _REDIS_ERRORS as error:
             raise QueueUnavailable(f"cannot re-drive job {job_id} now (Redis: {error})") from None
-        job = super().redrive(job_id)
+        job = self.store.redrive(job_id)
         if job is not None and job.state is JobState.QUEUED:
             self._submit_or_defer(job)  # a fresh BullMQ job (full attempts), same id
         return job
 
-    def clean_with_assets(
-        self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
-    ) -> list[RemovedJob]:
-        removed = super().clean_with_assets(older_than_s, states)
+    def clean(self, older_than_s: float) -> list[RemovedJob]:
+        removed = self.store.clean(older_than_s)
         for job in removed:
             try:
                 self._io.run(self._bull.remove(job.job_id))
@@ -262,9 +271,11 @@ class BullMQQueue(LocalQueue):
         """Queued or active jobs in the database that BullMQ lost are added again; jobs BullMQ
         failed without a worker reporting (stalled too often) are settled as dead. Returns the
         ids handled, by action. Safe to run from several processes at once."""
-        cutoff = self._now() - timedelta(seconds=RECONCILE_GRACE_S)
+        cutoff = self.store.now() - timedelta(seconds=RECONCILE_GRACE_S)
         # A page per call, the next one on the next call, so a long backlog is covered in turn.
-        jobs = self.unfinished(created_before=cutoff, limit=limit, after=self._reconciled_up_to)
+        jobs = self.store.unfinished(
+            created_before=cutoff, limit=limit, after=self._reconciled_up_to
+        )
         self._reconciled_up_to = (jobs[-1].created_at, jobs[-1].id) if len(jobs) == limit else None
         actions: dict[str, list[str]] = {"resubmitted": [], "settled": []}
         for job in jobs:
@@ -274,7 +285,7 @@ class BullMQQueue(LocalQueue):
                 actions["resubmitted"].append(job.id)
             elif state == "failed":
                 reason = self._io.run(self._failed_reason(job.id))
-                if self.settle_lost(job.id, reason) is not None:
+                if self.store.settle_lost(job.id, reason) is not None:
                     actions["settled"].append(job.id)
         return actions
 
@@ -283,7 +294,7 @@ class BullMQQueue(LocalQueue):
         late or replayed ``failed`` event must not undo a re-drive."""
         if self._io.run(self._bull.getJobState(job_id)) != "failed":
             return None
-        return self.settle_lost(job_id, reason)
+        return self.store.settle_lost(job_id, reason)
 
     async def _failed_reason(self, job_id: str) -> str:
         bull_job = await self._bull.getJob(job_id)

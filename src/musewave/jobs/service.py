@@ -1,0 +1,141 @@
+"""What operators and clients do with jobs: submit, cancel, re-drive, clean, read.
+
+The API's routes and the operator CLI both call :class:`JobsService`, so both publish the same
+events, count the same metrics and invalidate the same cached views. Methods block (database,
+Redis): call them off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from musewave.cache import Cache
+from musewave.engine.request import GenerationRequest
+from musewave.jobs.errors import JobConflict, JobNotFound
+from musewave.jobs.events import PublishEvent, final_event, queued_event
+from musewave.jobs.queue import JobQueue
+from musewave.jobs.records import JobRecord, QueueStats
+from musewave.jobs.states import JobState, Priority
+from musewave.observability import metrics
+from musewave.resilience import REQUEST_RETRY, TransientRetry
+from musewave.storage import Storage
+
+T = TypeVar("T")
+
+# Views of finished jobs, cached by the API; whoever changes or removes a job drops its entry.
+JOB_VIEWS = "job-views"
+REDRIVABLE = frozenset({JobState.DEAD, JobState.FAILED})
+
+
+def _ignore(_event: object) -> None:
+    pass
+
+
+class JobsService:
+    """Job operations on ``queue``, with files in ``storage``. ``publish`` gets the events they
+    cause (default: none, for a process that streams to nobody); ``retry`` retries each call
+    on transient database/Redis errors."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        storage: Storage,
+        cache: Cache,
+        *,
+        publish: PublishEvent = _ignore,
+        retry: TransientRetry = REQUEST_RETRY,
+    ) -> None:
+        self.queue = queue
+        self.storage = storage
+        self.cache = cache
+        self.publish = publish
+        self.retry = retry
+
+    def _call(self, operation: str, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        return self.retry.call(operation, fn, *args, **kwargs)
+
+    def submit(
+        self,
+        request: GenerationRequest,
+        *,
+        priority: Priority = Priority.NORMAL,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Queue ``request``: ``(job, created)``. An existing job answers a repeated
+        idempotency key or seeded request (see :meth:`JobStore.enqueue`)."""
+        job, created = self._call(
+            "enqueue job",
+            self.queue.enqueue,
+            request,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            trace_context=trace_context,
+        )
+        if created:
+            metrics.job_enqueued(priority)
+            self.publish(queued_event(job))
+        return job, created
+
+    def get(self, job_id: str) -> JobRecord:
+        job = self._call("read job", self.queue.store.get, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    def list_jobs(
+        self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[JobRecord], str | None]:
+        """Newest first; raises ``ValueError`` for a malformed cursor."""
+        return self._call(
+            "list jobs", self.queue.store.list_jobs, state=state, limit=limit, cursor=cursor
+        )
+
+    def stats(self) -> QueueStats:
+        return self._call("count jobs", self.queue.store.stats)
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """A queued job ends ``cancelled`` now; an active one stops at its next checkpoint.
+        Raises :class:`JobNotFound`, or :class:`JobConflict` for a finished job."""
+        job = self.get(job_id)
+        if job.state.is_finished:
+            raise JobConflict(f"job {job_id} is already {job.state.value}")
+        updated = self._call("cancel job", self.queue.cancel, job_id)
+        if updated is None:
+            raise JobNotFound(job_id)
+        if updated.state is JobState.CANCELLED:  # it was queued (a running job stops later)
+            metrics.job_cancelled()  # an active job's cancel is counted by its worker
+            self._ended(updated)
+        return updated
+
+    def redrive(self, job_id: str) -> JobRecord:
+        """A dead or failed job goes back to the queue with a fresh set of attempts. Raises
+        :class:`JobNotFound`, :class:`JobConflict` for other states, and
+        :class:`~musewave.jobs.errors.QueueUnavailable` when the scheduler is unreachable."""
+        job = self.get(job_id)
+        if job.state not in REDRIVABLE:
+            raise JobConflict(f"only dead or failed jobs can be re-driven; {job_id} is {job.state}")
+        updated = self._call("re-drive job", self.queue.redrive, job_id)
+        if updated is None:
+            raise JobNotFound(job_id)
+        self.cache.delete(JOB_VIEWS, job_id)
+        if updated.state is JobState.QUEUED:
+            self.publish(queued_event(updated))
+        return updated
+
+    def clean(self, older_than_s: float) -> list[str]:
+        """Delete finished jobs older than ``older_than_s`` with their files; their ids."""
+        removed = self._call("clean jobs", self.queue.clean, older_than_s)
+        for job in removed:
+            self.cache.delete(JOB_VIEWS, job.job_id)
+            self.storage.remove(job.job_id)
+        return [job.job_id for job in removed]
+
+    def _ended(self, job: JobRecord) -> None:
+        self.cache.delete(JOB_VIEWS, job.id)
+        event = final_event(job)
+        if event is not None:
+            self.publish(event)

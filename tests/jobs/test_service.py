@@ -1,0 +1,126 @@
+"""JobsService: the operations the routes and the operator CLI share, on the local backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musewave.cache import LocalCache
+from musewave.config import Settings
+from musewave.jobs import (
+    JOB_VIEWS,
+    JobConflict,
+    JobEvent,
+    JobNotFound,
+    JobsService,
+    JobState,
+    JobStore,
+    RetryPolicy,
+)
+from musewave.jobs.local_backend import LocalBackend
+from musewave.jobs.local_scheduler import LocalScheduler
+from musewave.storage import LocalStorage
+from tests.jobs.support import LEASE_MS, FakeClock, MakeStore, make_asset, make_request
+
+
+@pytest.fixture
+def events() -> list[JobEvent]:
+    return []
+
+
+@pytest.fixture
+def jobs(store: JobStore, tmp_path: Path, events: list[JobEvent]) -> JobsService:
+    backend = LocalBackend(store, Settings(data_dir=tmp_path))
+    return JobsService(
+        backend, LocalStorage(tmp_path / "assets"), LocalCache(), publish=events.append
+    )
+
+
+def test_submit_publishes_queued_once_and_a_repeat_returns_the_same_job(
+    jobs: JobsService, events: list[JobEvent]
+) -> None:
+    job, created = jobs.submit(make_request("same seed", seed=3))
+    again, created_again = jobs.submit(make_request("same seed", seed=3))
+
+    assert (created, created_again) == (True, False)
+    assert again.id == job.id
+    assert [(e.type, e.stage, e.job_id) for e in events] == [("progress", "queued", job.id)]
+
+
+def test_cancel_of_a_queued_job_publishes_its_final_event_and_drops_its_cached_view(
+    jobs: JobsService, events: list[JobEvent]
+) -> None:
+    job, _ = jobs.submit(make_request())
+    jobs.cache.set(JOB_VIEWS, job.id, b"stale view")
+
+    cancelled = jobs.cancel(job.id)
+
+    assert cancelled.state is JobState.CANCELLED
+    assert events[-1].type == "cancelled" and events[-1].job_id == job.id
+    assert jobs.cache.get(JOB_VIEWS, job.id) is None
+    with pytest.raises(JobConflict, match="already cancelled"):
+        jobs.cancel(job.id)
+
+
+def test_cancel_of_an_active_job_only_asks_its_worker_to_stop(
+    jobs: JobsService, scheduler: LocalScheduler, events: list[JobEvent]
+) -> None:
+    job, _ = jobs.submit(make_request())
+    assert scheduler.claim("w1", LEASE_MS) is not None
+
+    requested = jobs.cancel(job.id)
+
+    assert requested.state is JobState.ACTIVE and requested.cancel_requested
+    assert [e.type for e in events] == ["progress"]  # the worker sends the final event
+
+
+def test_unknown_jobs_raise_job_not_found(jobs: JobsService) -> None:
+    for operation in (jobs.get, jobs.cancel, jobs.redrive):
+        with pytest.raises(JobNotFound, match="no job 'nope'"):
+            operation("nope")
+
+
+def test_redrive_requeues_a_dead_job_and_publishes_queued(
+    make_store: MakeStore, tmp_path: Path, clock: FakeClock, events: list[JobEvent]
+) -> None:
+    store = make_store(policy=RetryPolicy(delays_s=()))
+    jobs = JobsService(
+        LocalBackend(store, Settings(data_dir=tmp_path)),
+        LocalStorage(tmp_path),
+        LocalCache(),
+        publish=events.append,
+    )
+    job, _ = jobs.submit(make_request())
+    with pytest.raises(JobConflict, match="only dead or failed"):
+        jobs.redrive(job.id)
+    assert LocalScheduler(store).claim("w1", LEASE_MS) is not None
+    assert store.fail(job.id, "w1", "boom", "internal") is not None  # no retries: dead
+
+    redriven = jobs.redrive(job.id)
+
+    assert (redriven.state, redriven.attempts) == (JobState.QUEUED, 0)
+    assert [e.type for e in events] == ["progress", "progress"]
+
+
+def test_clean_removes_old_finished_jobs_their_files_and_cached_views(
+    jobs: JobsService, store: JobStore, scheduler: LocalScheduler, clock: FakeClock
+) -> None:
+    done, _ = jobs.submit(make_request("finished"))
+    clock.advance(1)
+    waiting, _ = jobs.submit(make_request("waiting"))
+    assert scheduler.claim("w1", LEASE_MS) is not None
+    folder = jobs.storage.render_dir(done.id)
+    folder.mkdir(parents=True)
+    (folder / "mix.mp3").write_bytes(b"mp3")
+    assert store.complete(done.id, "w1", [make_asset(done.id)], seed=1)
+    jobs.cache.set(JOB_VIEWS, done.id, b"view")
+    clock.advance(60)
+
+    assert jobs.clean(older_than_s=30) == [done.id]
+
+    assert jobs.storage.local_path(f"{done.id}/mix.mp3") is None
+    assert jobs.cache.get(JOB_VIEWS, done.id) is None
+    assert jobs.get(waiting.id).state is JobState.QUEUED
+    with pytest.raises(JobNotFound):
+        jobs.get(done.id)

@@ -1,0 +1,94 @@
+"""The OpenAPI document is true: every status a route answers is documented for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from musewave.config import Settings
+from musewave.service.app import create_app
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=tmp_path), start_workers=False)) as client:
+        yield client
+
+
+def documented(openapi: dict[str, Any], method: str, path: str) -> set[str]:
+    return set(openapi["paths"][path][method.lower()]["responses"])
+
+
+def test_every_status_a_route_answers_is_in_its_documented_responses(client: TestClient) -> None:
+    openapi = client.get("/openapi.json").json()
+    job_id = client.post("/v1/generations", json={"prompt": "contract", "seed": 1}).json()["id"]
+    done_id = client.post("/v1/generations", json={"prompt": "to cancel"}).json()["id"]
+    client.post(f"/v1/jobs/{done_id}/cancel")
+    job = "/v1/jobs/{job_id}"
+    asset = "/v1/jobs/{job_id}/assets/{name}"
+    cases: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("POST", "/v1/generations", "/v1/generations", {"json": {"prompt": "ok"}}),
+        ("POST", "/v1/generations", "/v1/generations", {"json": {"prompt": ""}}),
+        (
+            "POST",
+            "/v1/generations",
+            "/v1/generations",
+            {
+                "content": b'{"prompt": "x", "bpm": 1e400}',
+                "headers": {"content-type": "application/json"},
+            },
+        ),
+        ("GET", "/v1/jobs", "/v1/jobs", {}),
+        ("GET", "/v1/jobs", "/v1/jobs", {"params": {"cursor": "garbage"}}),
+        ("GET", "/v1/jobs", "/v1/jobs", {"params": {"limit": 0}}),
+        ("GET", job, f"/v1/jobs/{job_id}", {}),
+        ("GET", job, "/v1/jobs/nope", {}),
+        ("POST", job + "/cancel", f"/v1/jobs/{done_id}/cancel", {}),
+        ("POST", job + "/cancel", "/v1/jobs/nope/cancel", {}),
+        ("GET", job + "/assets", f"/v1/jobs/{job_id}/assets", {}),
+        ("GET", job + "/assets", "/v1/jobs/nope/assets", {}),
+        ("GET", asset, f"/v1/jobs/{job_id}/assets/mix.wav", {}),
+        ("HEAD", asset, "/v1/jobs/nope/assets/mix.wav", {}),
+        ("GET", job + "/events", "/v1/jobs/nope/events", {}),
+        ("GET", job + "/events", f"/v1/jobs/{done_id}/events", {}),
+        ("GET", "/v1/admin/queue", "/v1/admin/queue", {}),
+        ("GET", "/v1/admin/dead", "/v1/admin/dead", {"params": {"cursor": "garbage"}}),
+        ("POST", "/v1/admin/jobs/{job_id}/redrive", f"/v1/admin/jobs/{job_id}/redrive", {}),
+        ("POST", "/v1/admin/jobs/{job_id}/redrive", "/v1/admin/jobs/nope/redrive", {}),
+        ("POST", "/v1/admin/clean", "/v1/admin/clean", {"params": {"older_than_s": -1}}),
+        ("POST", "/v1/admin/clean", "/v1/admin/clean", {"params": {"older_than_s": 1e6}}),
+        ("GET", "/health/ready", "/health/ready", {}),
+        ("GET", "/health", "/health", {}),
+        ("GET", "/health/live", "/health/live", {}),
+    ]
+    answered: list[tuple[str, str, int]] = []
+    for method, route, url, kwargs in cases:
+        response = client.request(method, url, **kwargs)
+        doc_method = "get" if method == "HEAD" else method
+        assert str(response.status_code) in documented(openapi, doc_method, route), (
+            method,
+            url,
+            response.status_code,
+            response.text[:200],
+        )
+        if response.status_code >= 400 and method != "HEAD" and not route.startswith("/health"):
+            assert response.headers["content-type"] == "application/problem+json"
+        answered.append((method, route, response.status_code))
+    # The battery reaches the error paths it means to (not just 200s).
+    assert {status for _, _, status in answered} >= {200, 202, 404, 409, 422, 503}
+
+
+def test_the_document_states_enums_ranges_and_problem_media_types(client: TestClient) -> None:
+    openapi = client.get("/openapi.json").json()
+    schemas = openapi["components"]["schemas"]
+    body = schemas["GenerationBody"]["properties"]
+    assert set(body["genres"]["items"]["examples"]) >= {"lofi", "synthwave", "dnb"}
+    assert set(body["formats"]["items"]["enum"]) == {"wav", "flac", "mp3", "ogg", "opus"}
+    assert (body["duration_s"]["minimum"], body["duration_s"]["maximum"]) == (30, 120)
+    submit = openapi["paths"]["/v1/generations"]["post"]["responses"]
+    assert "application/problem+json" in submit["422"]["content"]
+    assert "application/problem+json" in submit["503"]["content"]
