@@ -92,3 +92,11 @@ def test_the_document_states_enums_ranges_and_problem_media_types(client: TestCl
     submit = openapi["paths"]["/v1/generations"]["post"]["responses"]
     assert "application/problem+json" in submit["422"]["content"]
     assert "application/problem+json" in submit["503"]["content"]
+
+
+def test_a_cursor_the_server_never_gave_out_is_a_field_error(client: TestClient) -> None:
+    for path in ("/v1/jobs", "/v1/admin/dead"):
+        response = client.get(path, params={"cursor": "garbage!"})
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["query", "cursor"] and "garbage" not in response.text

@@ -29,7 +29,7 @@ import logging
 import threading
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from bullmq import Queue
 from redis.exceptions import RedisError
@@ -44,8 +44,8 @@ from musewave.jobs.bullmq_options import (
 )
 from musewave.jobs.errors import QueueUnavailable
 from musewave.jobs.events import PublishEvent
-from musewave.jobs.records import JobRecord, RemovedJob
-from musewave.jobs.states import JobState, Priority
+from musewave.jobs.records import EnqueueOptions, JobRecord, RemovedJob
+from musewave.jobs.states import JobState
 from musewave.jobs.store import JobStore
 from musewave.redis_connections import require_noeviction
 
@@ -191,21 +191,9 @@ class BullMQBackend:
     # --- producer side -----------------------------------------------------------------------
 
     def enqueue(
-        self,
-        request: GenerationRequest,
-        *,
-        priority: Priority = Priority.NORMAL,
-        idempotency_key: str | None = None,
-        request_id: str | None = None,
-        trace_context: dict[str, str] | None = None,
+        self, request: GenerationRequest, **options: Unpack[EnqueueOptions]
     ) -> tuple[JobRecord, bool]:
-        job, created = self.store.enqueue(
-            request,
-            priority=priority,
-            idempotency_key=idempotency_key,
-            request_id=request_id,
-            trace_context=trace_context,
-        )
+        job, created = self.store.enqueue(request, **options)
         if created:
             self._submit_or_defer(job)
         return job, created

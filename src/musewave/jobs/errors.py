@@ -18,3 +18,7 @@ class JobNotFound(LookupError):
 
 class JobConflict(RuntimeError):
     """The job's state does not allow the operation (the API answers 409)."""
+
+
+class InvalidCursor(ValueError):
+    """A page cursor this server did not give out (the API answers 422)."""

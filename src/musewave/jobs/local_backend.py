@@ -4,15 +4,15 @@ this (the ``musewave serve``) process."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Unpack
 
 from musewave.config import Settings
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.events import PublishEvent
 from musewave.jobs.local_pool import LocalWorkerPool, worker_id_prefix
 from musewave.jobs.local_scheduler import LocalScheduler
-from musewave.jobs.records import JobRecord, RemovedJob
-from musewave.jobs.states import JobState, Priority
+from musewave.jobs.records import EnqueueOptions, JobRecord, RemovedJob
+from musewave.jobs.states import JobState
 from musewave.jobs.store import JobStore
 from musewave.observability import metrics
 
@@ -38,21 +38,9 @@ class LocalBackend:
         self._tasks: list[asyncio.Task[None]] = []
 
     def enqueue(
-        self,
-        request: GenerationRequest,
-        *,
-        priority: Priority = Priority.NORMAL,
-        idempotency_key: str | None = None,
-        request_id: str | None = None,
-        trace_context: dict[str, str] | None = None,
+        self, request: GenerationRequest, **options: Unpack[EnqueueOptions]
     ) -> tuple[JobRecord, bool]:
-        job, created = self.store.enqueue(
-            request,
-            priority=priority,
-            idempotency_key=idempotency_key,
-            request_id=request_id,
-            trace_context=trace_context,
-        )
+        job, created = self.store.enqueue(request, **options)
         if created:
             self._wake(1)
         return job, created

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from musewave.config import Settings
 from musewave.db import make_engine, make_session_factory
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.events import PublishEvent
 from musewave.jobs.policy import RetryPolicy
-from musewave.jobs.records import JobRecord, RemovedJob
-from musewave.jobs.states import Priority
+from musewave.jobs.records import EnqueueOptions, JobRecord, RemovedJob
 from musewave.jobs.store import JobStore
 
 
@@ -29,13 +28,7 @@ class JobQueue(Protocol):
     store: JobStore
 
     def enqueue(
-        self,
-        request: GenerationRequest,
-        *,
-        priority: Priority = Priority.NORMAL,
-        idempotency_key: str | None = None,
-        request_id: str | None = None,
-        trace_context: dict[str, str] | None = None,
+        self, request: GenerationRequest, **options: Unpack[EnqueueOptions]
     ) -> tuple[JobRecord, bool]:
         """Accept a job (or find the one that answers it): ``(job, created)``; see
         :meth:`JobStore.enqueue`."""

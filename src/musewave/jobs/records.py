@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -91,6 +91,15 @@ class JobRecord(BaseModel):
         return GenerationRequest.model_validate(
             self.request, context={DURATION_RANGE_CONTEXT: CLI_DURATION_RANGE_S}
         )
+
+
+class EnqueueOptions(TypedDict, total=False):
+    """What a front door knows of a request beyond the request itself."""
+
+    priority: Priority
+    idempotency_key: str | None
+    request_id: str | None  # the HTTP request's id, carried into the job's logs
+    trace_context: dict[str, str] | None  # W3C context of the enqueuing span
 
 
 class AttemptStart(BaseModel):

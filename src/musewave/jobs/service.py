@@ -8,15 +8,15 @@ Redis): call them off the event loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 from musewave.cache import Cache
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.errors import JobConflict, JobNotFound
 from musewave.jobs.events import PublishEvent, final_event, queued_event
 from musewave.jobs.queue import JobQueue
-from musewave.jobs.records import JobRecord, QueueStats
-from musewave.jobs.states import JobState, Priority
+from musewave.jobs.records import EnqueueOptions, JobRecord, QueueStats
+from musewave.jobs.states import JobState
 from musewave.observability import metrics
 from musewave.resilience import REQUEST_RETRY, TransientRetry
 from musewave.storage import Storage
@@ -56,27 +56,13 @@ class JobsService:
         return self.retry.call(operation, fn, *args, **kwargs)
 
     def submit(
-        self,
-        request: GenerationRequest,
-        *,
-        priority: Priority = Priority.NORMAL,
-        idempotency_key: str | None = None,
-        request_id: str | None = None,
-        trace_context: dict[str, str] | None = None,
+        self, request: GenerationRequest, **options: Unpack[EnqueueOptions]
     ) -> tuple[JobRecord, bool]:
         """Queue ``request``: ``(job, created)``. An existing job answers a repeated
         idempotency key or seeded request (see :meth:`JobStore.enqueue`)."""
-        job, created = self._call(
-            "enqueue job",
-            self.queue.enqueue,
-            request,
-            priority=priority,
-            idempotency_key=idempotency_key,
-            request_id=request_id,
-            trace_context=trace_context,
-        )
+        job, created = self._call("enqueue job", self.queue.enqueue, request, **options)
         if created:
-            metrics.job_enqueued(priority)
+            metrics.job_enqueued(job.priority)
             self.publish(queued_event(job))
         return job, created
 

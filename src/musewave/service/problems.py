@@ -52,7 +52,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from musewave.jobs.errors import JobConflict, JobNotFound, QueueUnavailable
+from musewave.jobs.errors import InvalidCursor, JobConflict, JobNotFound, QueueUnavailable
 from musewave.observability.logging import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -155,6 +155,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(QueueUnavailable, _queue_unavailable)
     app.add_exception_handler(JobNotFound, _job_error)
     app.add_exception_handler(JobConflict, _job_error)
+    app.add_exception_handler(InvalidCursor, _invalid_cursor)
     # Errors raised outside the user middlewares (where _UnhandledErrors cannot see them)
     # reach Starlette's ServerErrorMiddleware, which answers with this handler.
     app.add_exception_handler(Exception, _unhandled_error)
@@ -270,6 +271,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         detail=_summary(errors, len(raw)) if errors else "The request is not valid.",
         instance=_instance(request),
         errors=errors,
+    )
+    return problem_response(problem)
+
+
+async def _invalid_cursor(request: Request, exc: Exception) -> Response:
+    error = FieldError(loc=["query", "cursor"], msg=str(exc), type="value_error")
+    problem = Problem(
+        type=VALIDATION_TYPE,
+        title="Your request is not valid",
+        status=422,
+        detail=_summary([error], 1),
+        instance=_instance(request),
+        errors=[error],
     )
     return problem_response(problem)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -31,12 +31,9 @@ async def dead_letters(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> JobPage:
-    try:
-        page, next_cursor = await run_in_threadpool(
-            jobs.list_jobs, state=JobState.DEAD, limit=limit, cursor=cursor
-        )
-    except ValueError as error:
-        raise HTTPException(status_code=422, detail=f"bad cursor: {error}") from error
+    page, next_cursor = await run_in_threadpool(
+        jobs.list_jobs, state=JobState.DEAD, limit=limit, cursor=cursor
+    )
     return JobPage(jobs=[JobView.of(j) for j in page], next_cursor=next_cursor)
 
 

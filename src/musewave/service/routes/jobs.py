@@ -46,12 +46,9 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> JobPage:
-    try:
-        page, next_cursor = await run_in_threadpool(
-            jobs.list_jobs, state=state, limit=limit, cursor=cursor
-        )
-    except ValueError as error:
-        raise HTTPException(status_code=422, detail=f"bad cursor: {error}") from error
+    page, next_cursor = await run_in_threadpool(
+        jobs.list_jobs, state=state, limit=limit, cursor=cursor
+    )
     return JobPage(jobs=[JobView.of(j) for j in page], next_cursor=next_cursor)
 
 
