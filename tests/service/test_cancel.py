@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.cli.support import musewave
-from tests.service.conftest import BACKENDS, StartServer
+from tests.service.conftest import StartServer
 from tests.service.support import (
     ServerProcess,
     WsWatcher,
@@ -66,14 +64,14 @@ def test_cancel_queued_then_active_job(server: ServerProcess) -> None:
         assert again.status_code == 409
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_cancel_from_the_operator_cli_ends_streams_like_one_through_the_api(
-    start_server: StartServer, backend: str
+    start_server: StartServer,
 ) -> None:
     """Both go through JobsService; the CLI's process streams to nobody, so the server ends
-    the stream from the database (locally) or BullMQ's removed event (production)."""
+    the stream from the database. (In production mode BullMQ's removed event ends it, as for
+    a cancel through another replica: tests/service/test_replicas.py.)"""
     # One start per 1,000 s: after the first job, every job stays queued.
-    server = start_server(backend=backend, MUSEWAVE_RATE_LIMIT_PER_S="0.001")
+    server = start_server(MUSEWAVE_RATE_LIMIT_PER_S="0.001")
     with server.client() as client:
         first = submit(client, track("takes the only start"))["id"]
         with WsWatcher(server, first) as watcher:

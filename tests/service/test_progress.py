@@ -143,6 +143,12 @@ def test_submit_stream_and_download_every_asset(server: ServerProcess, tmp_path:
         assert tail.status_code == 206 and tail.content == full[-100:]
         beyond = client.get(wav["url"], headers={"Range": f"bytes={len(full) + 10}-"})
         assert beyond.status_code == 416
+        assert beyond.headers["content-type"] == "application/problem+json"
+        assert beyond.headers["content-range"] == f"bytes */{len(full)}"
+        for malformed in ("garbage", "bytes=5-2"):
+            bad = client.get(wav["url"], headers={"Range": malformed})
+            assert bad.status_code == 400, malformed
+            assert bad.headers["content-type"] == "application/problem+json"
 
         # HEAD: the headers a GET would send, no body; the ETag is the file's SHA-256.
         head = client.head(wav["url"])

@@ -45,7 +45,7 @@ from musewave.jobs.bullmq_options import (
 from musewave.jobs.errors import QueueUnavailable
 from musewave.jobs.events import PublishEvent
 from musewave.jobs.records import EnqueueOptions, JobRecord, RemovedJob
-from musewave.jobs.states import JobState
+from musewave.jobs.states import REDRIVABLE_STATES, JobState
 from musewave.jobs.store import JobStore
 from musewave.redis_connections import require_noeviction
 
@@ -130,7 +130,11 @@ class BullMQBackend:
         self._tasks: list[asyncio.Task[None]] = []
         self.relay: Any = None  # the QueueEventsRelay, once started
         self._io = _LoopThread()
-        self._bull: Queue = self._io.run(self._open())
+        try:
+            self._bull: Queue = self._io.run(self._open())
+        except BaseException:
+            self._io.close()
+            raise
 
     async def _open(self) -> Queue:
         return Queue(self._settings.queue_name, queue_options(self._settings))
@@ -231,7 +235,7 @@ class BullMQBackend:
 
     def redrive(self, job_id: str) -> JobRecord | None:
         before = self.store.get(job_id)
-        if before is None or before.state not in (JobState.DEAD, JobState.FAILED):
+        if before is None or before.state not in REDRIVABLE_STATES:
             return before  # unchanged: nothing to re-drive
         # The failed BullMQ job goes first: left in place, it would make reconcile() settle
         # the re-driven job as lost again. Without Redis nothing changes.

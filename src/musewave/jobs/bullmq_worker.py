@@ -60,48 +60,48 @@ class RetryableAttemptError(RuntimeError):
         self.retry_delay_ms = retry_delay_ms
 
 
-class _SignalledQueue:
-    """The database queue as a :class:`JobRunner` sees it, where "cancel requested" also
-    means the job's BullMQ abort signal fired (a cancel from the API, via Redis pub/sub)."""
+class _SignalledStore:
+    """The job store as a :class:`JobRunner` sees it, where "cancel requested" also means the
+    job's BullMQ abort signal fired (a cancel from the API, via Redis pub/sub)."""
 
-    def __init__(self, db: JobStore):
-        self.db = db
+    def __init__(self, store: JobStore):
+        self.store = store
         self.signals: dict[str, Any] = {}
 
     def renew_lease(self, job_id: str, worker_id: str, lease_ms: int) -> bool:
-        return self.db.renew_lease(job_id, worker_id, lease_ms)
+        return self.store.renew_lease(job_id, worker_id, lease_ms)
 
     def update_progress(self, job_id: str, worker_id: str, stage: str, progress: float) -> bool:
-        return self.db.update_progress(job_id, worker_id, stage, progress)
+        return self.store.update_progress(job_id, worker_id, stage, progress)
 
     def is_cancel_requested(self, job_id: str) -> bool:
         abort_signal = self.signals.get(job_id)
         if abort_signal is not None and abort_signal.aborted:
             return True
-        return self.db.is_cancel_requested(job_id)
+        return self.store.is_cancel_requested(job_id)
 
     def complete(
         self, job_id: str, worker_id: str, assets: list[AssetRecord], *, seed: int
     ) -> bool:
-        return self.db.complete(job_id, worker_id, assets, seed=seed)
+        return self.store.complete(job_id, worker_id, assets, seed=seed)
 
     def fail(self, job_id: str, worker_id: str, error: str, error_kind: str) -> JobRecord | None:
-        return self.db.fail(job_id, worker_id, error, error_kind)
+        return self.store.fail(job_id, worker_id, error, error_kind)
 
     def mark_cancelled(self, job_id: str, worker_id: str) -> bool:
-        return self.db.mark_cancelled(job_id, worker_id)
+        return self.store.mark_cancelled(job_id, worker_id)
 
 
 class JobProcessor:
     """BullMQ's processor for MuseWave jobs (``process`` takes the abort signal, so
     ``Worker.cancelJob`` reaches it)."""
 
-    def __init__(self, settings: Settings, db: JobStore, storage: Storage, worker_id: str):
+    def __init__(self, settings: Settings, store: JobStore, storage: Storage, worker_id: str):
         self.settings = settings
-        self.db = db
+        self.store = store
         self.storage = storage
         self.worker_id = worker_id
-        self.queue = _SignalledQueue(db)
+        self.signalled = _SignalledStore(store)
         self.breakers = job_breakers(settings)  # shared through Redis
 
     async def process(self, job: Any, token: str, abort_signal: Any) -> dict[str, Any]:
@@ -110,7 +110,7 @@ class JobProcessor:
         # without raising attemptsMade): a killed attempt counts, as in embedded mode.
         attempt = max(int(job.attemptsMade) + 1, int(job.attemptsStarted or 0))
         start = await asyncio.to_thread(
-            self.db.begin_attempt, job_id, self.worker_id, attempt, self.settings.lease_ms
+            self.store.begin_attempt, job_id, self.worker_id, attempt, self.settings.lease_ms
         )
         if start is None:
             raise UnrecoverableError(f"job {job_id} is not in the database")
@@ -130,7 +130,7 @@ class JobProcessor:
         if state is JobState.COMPLETED:
             return {"state": "completed"}
         if state is JobState.QUEUED:
-            latest = await asyncio.to_thread(self.db.get, job_id)
+            latest = await asyncio.to_thread(self.store.get, job_id)
             if latest is None:
                 raise RetryableAttemptError("failed", None)
             delay_s = (latest.run_after - datetime.now(UTC)).total_seconds()
@@ -147,7 +147,7 @@ class JobProcessor:
             loop.call_soon_threadsafe(events.put_nowait, event)
 
         runner = JobRunner(
-            self.queue,
+            self.signalled,
             self.storage,
             self.worker_id,
             lease_ms=self.settings.lease_ms,
@@ -156,11 +156,11 @@ class JobProcessor:
             breakers=self.breakers,
         )
         pump = asyncio.create_task(_pump(job, events))
-        self.queue.signals[record.id] = abort_signal
+        self.signalled.signals[record.id] = abort_signal
         try:
             return await asyncio.to_thread(runner.run, record)
         finally:
-            self.queue.signals.pop(record.id, None)
+            self.signalled.signals.pop(record.id, None)
             events.put_nowait(None)
             await pump
 
@@ -205,13 +205,13 @@ async def listen_for_cancels(worker: Worker, settings: Settings) -> None:
 async def serve_jobs(settings: Settings, slot: int, stop: Any) -> None:
     """Run a BullMQ worker until ``stop`` (a multiprocessing Event) is set, then finish the
     current job and close."""
-    with open_store(settings, pool_size=2, max_overflow=2) as db:
-        await _serve_jobs(settings, db, slot, stop)
+    with open_store(settings, pool_size=2, max_overflow=2) as store:
+        await _serve_jobs(settings, store, slot, stop)
 
 
-async def _serve_jobs(settings: Settings, db: JobStore, slot: int, stop: Any) -> None:
+async def _serve_jobs(settings: Settings, store: JobStore, slot: int, stop: Any) -> None:
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
-    processor = JobProcessor(settings, db, open_storage(settings.storage_dir), worker_id)
+    processor = JobProcessor(settings, store, open_storage(settings.storage_dir), worker_id)
     metrics.worker_process_started()  # alive from now on, busy or not
     options = {**worker_options(settings, name=worker_id), "autorun": False}
     worker = Worker(settings.queue_name, processor.process, options)

@@ -15,6 +15,9 @@ from musewave.jobs.records import EnqueueOptions, JobRecord, RemovedJob
 from musewave.jobs.states import JobState
 from musewave.jobs.store import JobStore
 from musewave.observability import metrics
+from musewave.observability.logging import get_logger
+
+log = get_logger(__name__)
 
 WORKER_CHECK_S = 1.0
 
@@ -115,7 +118,10 @@ class LocalBackend:
         """Jobs whose worker stopped renewing its lease go back to the queue."""
         while True:
             await asyncio.sleep(self.settings.stalled_check_s)
-            await self._settle_abandoned(self.scheduler.requeue_stalled)
+            try:
+                await self._settle_abandoned(self.scheduler.requeue_stalled)
+            except Exception as error:  # the database briefly unavailable: next round
+                log.warning("stalled-job check skipped", error=str(error))
 
     async def _replace_dead_workers_forever(self) -> None:
         """A worker that died (crash, OOM kill) is restarted and its jobs re-queued at once,
@@ -125,4 +131,9 @@ class LocalBackend:
             await asyncio.sleep(WORKER_CHECK_S)
             for pid in self.pool.replace_dead():
                 metrics.mark_process_dead(pid)  # its gauges go: no longer a live worker
-                await self._settle_abandoned(self.scheduler.release_worker, worker_id_prefix(pid))
+                try:
+                    await self._settle_abandoned(
+                        self.scheduler.release_worker, worker_id_prefix(pid)
+                    )
+                except Exception as error:  # its leases expire: the stalled check has them
+                    log.warning("could not re-queue a dead worker's jobs", error=str(error))

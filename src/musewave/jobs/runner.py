@@ -70,17 +70,17 @@ class _LeaseKeeper:
     """Renews the job's lease every third of its length until stopped."""
 
     def __init__(
-        self, queue: AttemptStore, job_id: str, worker_id: str, lease_ms: int, retry: TransientRetry
+        self, store: AttemptStore, job_id: str, worker_id: str, lease_ms: int, retry: TransientRetry
     ):
         self._stop = threading.Event()
         self._retry = retry
         self._thread = threading.Thread(
-            target=self._run, args=(queue, job_id, worker_id, lease_ms), daemon=True
+            target=self._run, args=(store, job_id, worker_id, lease_ms), daemon=True
         )
 
-    def _run(self, queue: AttemptStore, job_id: str, worker_id: str, lease_ms: int) -> None:
+    def _run(self, store: AttemptStore, job_id: str, worker_id: str, lease_ms: int) -> None:
         while not self._stop.wait(lease_ms / 3000):
-            self._retry.call("renew job lease", queue.renew_lease, job_id, worker_id, lease_ms)
+            self._retry.call("renew job lease", store.renew_lease, job_id, worker_id, lease_ms)
 
     def __enter__(self) -> _LeaseKeeper:
         self._thread.start()
@@ -103,7 +103,7 @@ class JobRunner:
 
     def __init__(
         self,
-        queue: AttemptStore,
+        store: AttemptStore,
         storage: Storage,
         worker_id: str,
         *,
@@ -113,7 +113,7 @@ class JobRunner:
         breakers: Breakers | None = None,
         retry: TransientRetry = JOB_STATE_RETRY,
     ):
-        self.queue = queue
+        self.store = store
         self.storage = storage
         self.worker_id = worker_id
         self.lease_ms = lease_ms
@@ -160,7 +160,7 @@ class JobRunner:
                 log.debug("job stage", stage=event.stage, message=event.message)
             self.retry.call(
                 "update job progress",
-                self.queue.update_progress,
+                self.store.update_progress,
                 job.id,
                 self.worker_id,
                 event.stage,
@@ -180,7 +180,7 @@ class JobRunner:
         def should_cancel() -> bool:
             # The engine checks in here between steps: an overdue call stops at the next one.
             self.breakers.engine.raise_if_overdue(started)
-            return self.retry.call("check for cancel", self.queue.is_cancel_requested, job.id)
+            return self.retry.call("check for cancel", self.store.is_cancel_requested, job.id)
 
         def render() -> GenerationResult:
             return generate(
@@ -192,14 +192,18 @@ class JobRunner:
             )
 
         try:
-            with _LeaseKeeper(self.queue, job.id, self.worker_id, self.lease_ms, self.retry):
+            with _LeaseKeeper(self.store, job.id, self.worker_id, self.lease_ms, self.retry):
                 remove_stale_staging(out_dir)  # an earlier attempt may have been killed
                 if attempt <= self.fail_attempts:
                     raise InjectedFault(f"injected failure on attempt {attempt}")
                 result = self.breakers.engine.call(render)
+                assert result.plan.seed is not None
+                # Inside the lease and the failure handling: an upload to an object store can
+                # take a while, and fail like any other step.
+                assets = self._publish(result, job.id)
         except Cancelled:
             log.info("job cancelled", duration_ms=_ms_since(started))
-            self.retry.call("mark job cancelled", self.queue.mark_cancelled, job.id, self.worker_id)
+            self.retry.call("mark job cancelled", self.store.mark_cancelled, job.id, self.worker_id)
             metrics.job_attempt_finished(JobState.CANCELLED, time.monotonic() - started)
             self.emit(
                 JobEvent(type="cancelled", job_id=job.id, stage=JobState.CANCELLED, attempt=attempt)
@@ -207,11 +211,9 @@ class JobRunner:
             return JobState.CANCELLED
         except Exception as error:  # every failure is recorded; the policy decides what next
             return self._failed(job, attempt, error, _ms_since(started))
-        assert result.plan.seed is not None
-        assets = self._publish(result, job.id)
         if not self.retry.call(
             "complete job",
-            self.queue.complete,
+            self.store.complete,
             job.id,
             self.worker_id,
             assets,
@@ -260,7 +262,7 @@ class JobRunner:
         message = f"{type(error).__name__}: {error}"
         error_kind = error_kind_of(error)
         record = self.retry.call(
-            "record job failure", self.queue.fail, job.id, self.worker_id, message, error_kind
+            "record job failure", self.store.fail, job.id, self.worker_id, message, error_kind
         )
         if record is None:
             # The job is another worker's now (this one lost it), and so is its outcome: no

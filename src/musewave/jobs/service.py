@@ -16,7 +16,7 @@ from musewave.jobs.errors import JobConflict, JobNotFound
 from musewave.jobs.events import PublishEvent, final_event, queued_event
 from musewave.jobs.queue import JobQueue
 from musewave.jobs.records import EnqueueOptions, JobRecord, QueueStats
-from musewave.jobs.states import JobState
+from musewave.jobs.states import REDRIVABLE_STATES, JobState
 from musewave.observability import metrics
 from musewave.resilience import REQUEST_RETRY, TransientRetry
 from musewave.storage import Storage
@@ -25,7 +25,6 @@ T = TypeVar("T")
 
 # Views of finished jobs, cached by the API; whoever changes or removes a job drops its entry.
 JOB_VIEWS = "job-views"
-REDRIVABLE = frozenset({JobState.DEAD, JobState.FAILED})
 
 
 def _ignore(_event: object) -> None:
@@ -75,7 +74,8 @@ class JobsService:
     def list_jobs(
         self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[JobRecord], str | None]:
-        """Newest first; raises ``ValueError`` for a malformed cursor."""
+        """Newest first; raises :class:`~musewave.jobs.errors.InvalidCursor` for a cursor
+        this server did not give out."""
         return self._call(
             "list jobs", self.queue.store.list_jobs, state=state, limit=limit, cursor=cursor
         )
@@ -102,7 +102,7 @@ class JobsService:
         :class:`JobNotFound`, :class:`JobConflict` for other states, and
         :class:`~musewave.jobs.errors.QueueUnavailable` when the scheduler is unreachable."""
         job = self.get(job_id)
-        if job.state not in REDRIVABLE:
+        if job.state not in REDRIVABLE_STATES:
             raise JobConflict(f"only dead or failed jobs can be re-driven; {job_id} is {job.state}")
         updated = self._call("re-drive job", self.queue.redrive, job_id)
         if updated is None:
@@ -114,7 +114,9 @@ class JobsService:
 
     def clean(self, older_than_s: float) -> list[str]:
         """Delete finished jobs older than ``older_than_s`` with their files; their ids."""
-        removed = self._call("clean jobs", self.queue.clean, older_than_s)
+        # Not retried: a delete whose reply was lost would be retried into an empty answer,
+        # and the files of the jobs it did delete would stay behind.
+        removed = self.queue.clean(older_than_s)
         for job in removed:
             self.cache.delete(JOB_VIEWS, job.job_id)
             self.storage.remove(job.job_id)

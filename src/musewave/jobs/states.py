@@ -31,6 +31,10 @@ FINISHED_STATES: frozenset[JobState] = frozenset(
 )
 
 
+# Dead or failed jobs may be sent back to the queue with a fresh set of attempts.
+REDRIVABLE_STATES: frozenset[JobState] = frozenset({JobState.DEAD, JobState.FAILED})
+
+
 class Priority(StrEnum):
     """Scheduling priority. ``rank`` is the stored number: lower runs first (as in BullMQ)."""
 

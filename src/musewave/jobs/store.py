@@ -36,7 +36,7 @@ from musewave.jobs.events import Stage
 from musewave.jobs.paging import decode_cursor, encode_cursor
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
 from musewave.jobs.records import AssetRecord, AttemptStart, JobRecord, QueueStats, RemovedJob
-from musewave.jobs.states import FINISHED_STATES, JobState, Priority
+from musewave.jobs.states import FINISHED_STATES, REDRIVABLE_STATES, JobState, Priority
 
 Clock = Callable[[], datetime]
 
@@ -139,15 +139,18 @@ class JobStore:
             job = session.get(Job, job_id)
             return None if job is None else record_of(job)
 
-    def finished_among(self, job_ids: Collection[str], *, before: datetime) -> list[JobRecord]:
-        """The jobs of ``job_ids`` (at most 500 are looked at) that finished before ``before``."""
-        ids = list(job_ids)[:MAX_PAGE_SIZE]
-        if not ids:
-            return []
+    def finished_among(self, job_ids: Sequence[str], *, before: datetime) -> list[JobRecord]:
+        """The jobs of ``job_ids`` that finished before ``before``."""
         finished = [state.value for state in FINISHED_STATES]
-        stmt = select(Job).where(Job.id.in_(ids), Job.state.in_(finished), Job.finished_at < before)
+        records: list[JobRecord] = []
         with read_transaction(self.sessions) as session:
-            return [record_of(job) for job in session.scalars(stmt)]
+            for start in range(0, len(job_ids), MAX_PAGE_SIZE):
+                chunk = job_ids[start : start + MAX_PAGE_SIZE]
+                stmt = select(Job).where(
+                    Job.id.in_(chunk), Job.state.in_(finished), Job.finished_at < before
+                )
+                records += [record_of(job) for job in session.scalars(stmt)]
+        return records
 
     def list_jobs(
         self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
@@ -438,7 +441,7 @@ class JobStore:
             transition(
                 session,
                 job_id,
-                {JobState.DEAD, JobState.FAILED},
+                REDRIVABLE_STATES,
                 state=JobState.QUEUED,
                 stage=Stage.QUEUED,
                 progress=0.0,

@@ -15,17 +15,17 @@ from musewave import __version__
 from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
-from musewave.jobs import JobsService, final_event, open_queue
+from musewave.jobs import JobsService, open_queue
+from musewave.jobs.runner import job_breakers
 from musewave.observability.logging import get_logger
 from musewave.observability.tracing import instrument_app
-from musewave.resilience import Breakers
 from musewave.service.bus import EventBus
 from musewave.service.docs import install_docs
 from musewave.service.http_metrics import HttpMetricsMiddleware
 from musewave.service.problems import install_problem_handlers
 from musewave.service.request_context import RequestContextMiddleware
 from musewave.service.routes import admin, events, generations, health, jobs, metrics
-from musewave.service.services import Services, event_publisher, with_asset_links
+from musewave.service.services import Services, event_publisher, final_event_with_links
 from musewave.storage import open_storage
 
 log = get_logger(__name__)
@@ -41,6 +41,7 @@ STREAM_SYNC_GRACE_S = 2.0
 async def _end_finished_streams_forever(services: Services) -> None:
     """One query per period, whatever the number of sockets: subscribed jobs that finished get
     their final event (a stream that already had it has ended and unsubscribed)."""
+    failing = False
     while True:
         await asyncio.sleep(STREAM_SYNC_S)
         job_ids = services.bus.job_ids()
@@ -52,12 +53,15 @@ async def _end_finished_streams_forever(services: Services) -> None:
                 partial(services.queue.store.finished_among, job_ids, before=before)
             )
         except Exception as error:  # the database briefly unavailable: next round
-            log.warning("stream sync skipped", error=str(error))
+            if not failing:  # once per outage, not once a second
+                log.warning("stream sync skipped until the database answers", error=str(error))
+            failing = True
             continue
+        failing = False
         for job in finished:
-            event = final_event(job)
+            event = final_event_with_links(job)
             if event is not None:
-                services.bus.publish(with_asset_links(event))
+                services.bus.publish(event)
 
 
 async def end_streams(app: FastAPI, timeout_s: float = STREAM_DRAIN_TIMEOUT_S) -> None:
@@ -81,27 +85,29 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         bus = EventBus()
         publish = event_publisher(bus, asyncio.get_running_loop())
         cache = make_cache(settings.cache_url)
-        breakers = await run_in_threadpool(Breakers.from_settings, settings)
+        # The API's own copy, for /health (workers guard their jobs with theirs).
+        breakers = await run_in_threadpool(job_breakers, settings)
+        # Opening and closing the queue block (Redis, the database): off the event loop.
+        resources = contextlib.ExitStack()
         try:
-            with open_queue(settings) as queue:
-                await run_in_threadpool(queue.check)
-                jobs = JobsService(
-                    queue, open_storage(settings.storage_dir), cache, publish=publish
-                )
-                services = Services(settings, queue, jobs, bus, cache, breakers)
-                sync = asyncio.create_task(_end_finished_streams_forever(services))
-                try:
-                    await queue.start(publish, run_workers=start_workers)
-                    app.state.services = services
-                    yield
-                finally:
-                    services.accepting = False
-                    bus.close()
-                    sync.cancel()
-                    await asyncio.gather(sync, return_exceptions=True)
-                    # Background work unwinds before the queue it uses closes.
-                    await queue.stop()
+            queue = await run_in_threadpool(resources.enter_context, open_queue(settings))
+            await run_in_threadpool(queue.check)
+            jobs = JobsService(queue, open_storage(settings.storage_dir), cache, publish=publish)
+            services = Services(settings, queue, jobs, bus, cache, breakers)
+            sync = asyncio.create_task(_end_finished_streams_forever(services))
+            try:
+                await queue.start(publish, run_workers=start_workers)
+                app.state.services = services
+                yield
+            finally:
+                services.accepting = False
+                bus.close()
+                sync.cancel()
+                await asyncio.gather(sync, return_exceptions=True)
+                # Background work unwinds before the queue it uses closes.
+                await queue.stop()
         finally:
+            await run_in_threadpool(resources.close)
             cache.close()
             breakers.close()
 

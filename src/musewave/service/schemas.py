@@ -93,6 +93,10 @@ def job_links(job_id: str) -> Links:
     )
 
 
+def asset_url(job_id: str, name: str) -> str:
+    return f"/v1/jobs/{job_id}/assets/{name}"
+
+
 class AssetView(BaseModel):
     name: str
     kind: str
@@ -111,7 +115,7 @@ class AssetView(BaseModel):
             size_bytes=asset.size_bytes,
             sha256=asset.sha256,
             duration_s=asset.duration_s,
-            url=f"/v1/jobs/{job_id}/assets/{asset.name}",
+            url=asset_url(job_id, asset.name),
         )
 
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from musewave.cache import Cache
 from musewave.config import Settings
-from musewave.jobs import JobEvent, JobQueue, JobsService, PublishEvent
+from musewave.jobs import JobEvent, JobQueue, JobRecord, JobsService, PublishEvent, final_event
 from musewave.resilience import Breakers
 from musewave.service.bus import EventBus
-
-
-def asset_url(job_id: str, name: str) -> str:
-    return f"/v1/jobs/{job_id}/assets/{name}"
+from musewave.service.schemas import asset_url
 
 
 def with_asset_links(event: JobEvent) -> JobEvent:
@@ -28,6 +25,12 @@ def with_asset_links(event: JobEvent) -> JobEvent:
     return event.model_copy(update={"result": {**event.result, "assets": assets}})
 
 
+def final_event_with_links(job: JobRecord) -> JobEvent | None:
+    """How a finished job ended, as its streams send it (None while it may still run)."""
+    event = final_event(job)
+    return None if event is None else with_asset_links(event)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -36,7 +39,7 @@ class Services:
     bus: EventBus
     cache: Cache
     # This process's view of the circuit breakers (shared with workers only through Redis).
-    breakers: Breakers = field(default_factory=Breakers.create)
+    breakers: Breakers
     accepting: bool = True
 
 

@@ -15,22 +15,17 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from musewave.jobs import JobEvent, JobNotFound, JobRecord, connected_event, final_event
+from musewave.jobs import JobEvent, JobNotFound, JobRecord, connected_event
 from musewave.observability import metrics
 from musewave.service.bus import Subscription
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
-from musewave.service.services import Services, with_asset_links
+from musewave.service.services import Services, final_event_with_links
 
 router = APIRouter(tags=["progress"])
 
 CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_UNKNOWN_JOB = 1000, 1001, 4404
 SSE_HEARTBEAT_S = 15.0
-
-
-def _final_event(job: JobRecord) -> JobEvent | None:
-    event = final_event(job)
-    return None if event is None else with_asset_links(event)
 
 
 async def _events(
@@ -39,7 +34,7 @@ async def _events(
     """The stream for one subscriber: connected, then live events until a final one.
     Yields ``None`` last when the server is shutting down."""
     yield connected_event(job)
-    final = _final_event(job)
+    final = final_event_with_links(job)
     if final is not None:
         yield final
         return
@@ -111,7 +106,7 @@ async def progress_stream(
         with services.bus.subscribe(job_id) as sub:
             current = await run_in_threadpool(services.queue.store.get, job_id) or job
             yield frame(connected_event(current))
-            final = _final_event(current)
+            final = final_event_with_links(current)
             if final is not None:
                 yield frame(final)
                 return

@@ -23,7 +23,10 @@ router = APIRouter(tags=["generations"])
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SubmitResponse,
     responses={
-        200: {"description": "An identical seeded request already finished (a cache hit)"},
+        200: {
+            "model": SubmitResponse,
+            "description": "An identical seeded request already finished (a cache hit)",
+        },
         **problem_responses(503),
     },
 )
@@ -39,7 +42,9 @@ async def submit_generation(
     answers 200 with its assets at once; a running one is attached to (202, ``created``
     false); so is a repeated ``Idempotency-Key``."""
     if not services.accepting:
-        raise HTTPException(status_code=503, detail="server is shutting down")
+        raise HTTPException(
+            status_code=503, detail="server is shutting down", headers={"Retry-After": "5"}
+        )
     with span(
         "job.enqueue", kind=SpanKind.PRODUCER, attributes={"request_id": request_id}
     ) as enqueue:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from musewave.jobs import JOB_VIEWS, JobsService, JobState
 from musewave.service.deps import JobsDep
@@ -73,7 +75,7 @@ ASSET_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file (HEAD: its headers only)", "content": {"*/*": {}}},
     206: {"description": "The byte range asked for with `Range`", "content": {"*/*": {}}},
     304: {"description": "`If-None-Match` names the file's current ETag"},
-    **problem_responses(404, 416),
+    **problem_responses(400, 404, 416),
 }
 
 
@@ -86,17 +88,43 @@ async def download_asset(job_id: str, name: str, jobs: JobsDep, request: Request
     job = await run_in_threadpool(jobs.get, job_id)
     asset = next((a for a in job.assets if a.name == name), None)
     if asset is None:
-        raise HTTPException(status_code=404, detail=f"job {job_id!r} has no asset {name!r}")
+        raise HTTPException(status_code=404, detail="the job has no file of that name")
     path = await run_in_threadpool(jobs.storage.local_path, asset.path)
-    if path is None:
-        raise HTTPException(status_code=404, detail=f"asset {name!r} is missing from storage")
+    try:
+        stat = await run_in_threadpool(os.stat, path) if path is not None else None
+    except FileNotFoundError:  # removed by a clean since it was looked up
+        stat = None
+    if path is None or stat is None:
+        raise HTTPException(status_code=404, detail="the file is missing from storage")
     # A job's files never change once published: clients may keep them, revalidating by ETag.
     headers = {"ETag": f'"{asset.sha256}"', "Cache-Control": "private, max-age=86400"}
     if _matches(request.headers.get("if-none-match"), asset.sha256):
         return Response(status_code=304, headers=headers)
+    _check_range(request.headers.get("range"), stat.st_size)
     return FileResponse(
-        path, media_type=asset.media_type, filename=Path(asset.name).name, headers=headers
+        path,
+        media_type=asset.media_type,
+        filename=Path(asset.name).name,
+        headers=headers,
+        stat_result=stat,
     )
+
+
+def _check_range(http_range: str | None, size: int) -> None:
+    """Answer a ``Range`` the file cannot serve with a problem (FileResponse would answer in
+    plain text): 400 when malformed, 416 when outside the file."""
+    if http_range is None:
+        return
+    try:
+        FileResponse._parse_range_header(http_range, size)  # Starlette's own parser
+    except MalformedRangeHeader as error:
+        raise HTTPException(status_code=400, detail=error.content) from None
+    except RangeNotSatisfiable:
+        raise HTTPException(
+            status_code=416,
+            detail=f"the file has {size} bytes",
+            headers={"Content-Range": f"bytes */{size}"},
+        ) from None
 
 
 def _matches(if_none_match: str | None, sha256: str) -> bool:

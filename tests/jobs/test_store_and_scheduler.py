@@ -1,3 +1,5 @@
+"""The job store (system of record) and the local scheduler on it, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import multiprocessing
