@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     storage_dir: Path = DEFAULT_DATA_DIR / "assets"
 
     host: str = "127.0.0.1"
+    # Who may call the API. "auto": anonymous use only while the server binds loopback
+    # addresses (any other bind needs an API key, and a key to exist); "required": an API key
+    # on every /v1 route and stream; "off": anyone, as an admin (logged loudly at start).
+    auth: Literal["auto", "required", "off"] = "auto"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     # Where `musewave worker` serves its /metrics (0: not served); the API serves its own.
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464

@@ -35,6 +35,7 @@ EXPECTED_JOB_INDEXES = {
     "ix_jobs_fingerprint": ["fingerprint"],
     "ix_jobs_started_at": ["started_at"],
     "ix_jobs_finished_at": ["finished_at"],
+    "ix_jobs_owner_created_at_id": ["owner", "created_at", "id"],
 }
 
 
@@ -51,10 +52,10 @@ def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
 
     upgrade(database_url)
 
-    assert current_revision(database_url) == head_revision() == "0003"
+    assert current_revision(database_url) == head_revision() == "0004"
     engine = make_engine(database_url)
     schema = inspect(engine)
-    assert {"jobs", "assets", "alembic_version"} <= set(schema.get_table_names())
+    assert {"jobs", "assets", "api_keys", "alembic_version"} <= set(schema.get_table_names())
     indexes = {
         ix["name"]: ix["column_names"]
         for ix in schema.get_indexes("jobs")
@@ -64,7 +65,9 @@ def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
     assert indexes == EXPECTED_JOB_INDEXES
     job_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("jobs")]
     asset_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("assets")]
-    assert job_uniques == [["idempotency_key"]]
+    assert job_uniques == [["owner", "idempotency_key"]]
+    key_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("api_keys")]
+    assert key_uniques == [["secret_sha256"]]
     assert asset_uniques == [["job_id", "name"]]
     [foreign_key] = schema.get_foreign_keys("assets")
     assert foreign_key["referred_table"] == "jobs"

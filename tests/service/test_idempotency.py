@@ -33,15 +33,17 @@ def test_idempotency_key_and_seeded_duplicates(server: ServerProcess) -> None:
             reordered["prompt"] = f"  {seeded['prompt']}  "
             assert submit(client, reordered)["id"] == job_id
 
-            # The same Idempotency-Key returns the same job, whatever the body says.
+            # The same Idempotency-Key with the same body returns the same job...
             key = {"Idempotency-Key": f"key-{uuid.uuid4().hex}"}
             keyed_body = track("keyed request")
             keyed = submit(client, keyed_body, headers=key)
             assert keyed["created"] is True and keyed["id"] != job_id
             again = submit(client, keyed_body, headers=key)
             assert again == {**keyed, "created": False}
-            other_body = submit(client, track("another body"), headers=key)
-            assert other_body["id"] == keyed["id"] and other_body["created"] is False
+            # ... but never for a different request: that is a mistake worth saying.
+            reused = client.post("/v1/generations", json=track("another body"), headers=key)
+            assert reused.status_code == 409, reused.text
+            assert "different request" in reused.json()["detail"]
             # A different key is a different job.
             fresh_key = {"Idempotency-Key": f"key-{uuid.uuid4().hex}"}
             assert submit(client, keyed_body, headers=fresh_key)["id"] != keyed["id"]

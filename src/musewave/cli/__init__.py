@@ -7,6 +7,7 @@ import typer
 from musewave import __version__
 from musewave.cli.console import out_console
 from musewave.cli.generate import generate_command
+from musewave.cli.keys import keys_app
 from musewave.cli.ops import db_app, jobs_app, queue_app
 from musewave.cli.serve import serve_command
 from musewave.cli.worker import worker_command
@@ -23,6 +24,7 @@ app.command("worker")(worker_command)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(queue_app, name="queue")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()

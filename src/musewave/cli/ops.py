@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from musewave.access import OPERATOR
 from musewave.cache import make_cache
 from musewave.cli.console import fail, out_console
 from musewave.config import Settings
@@ -24,6 +25,7 @@ from musewave.jobs import (
     open_queue,
 )
 from musewave.observability import metrics
+from musewave.observability.logging import configure_logging
 from musewave.storage import open_storage
 
 jobs_app = typer.Typer(help="Inspect and steer jobs.", no_args_is_help=True)
@@ -37,6 +39,7 @@ def _jobs() -> Iterator[JobsService]:
     JobNotFound, JobConflict or QueueUnavailable ends the command with one line (exit 1)."""
     settings = Settings()
     upgrade(settings.resolved_database_url)
+    configure_logging(settings)  # audit lines go to stderr, as the server's logs do
     cache = make_cache(settings.cache_url)
     try:
         with open_queue(settings) as queue:
@@ -74,7 +77,7 @@ def list_jobs(
 ) -> None:
     """Newest jobs first."""
     with _jobs() as jobs:
-        page, _cursor = jobs.list_jobs(state=state, limit=limit)
+        page, _cursor = jobs.list_jobs(OPERATOR, state=state, limit=limit)
     out_console.print(_table(page))
 
 
@@ -82,7 +85,7 @@ def list_jobs(
 def show_job(job_id: str) -> None:
     """Everything about one job, as JSON."""
     with _jobs() as jobs:
-        job = jobs.get(job_id)
+        job = jobs.get(job_id, OPERATOR)
     out_console.print_json(job.model_dump_json())
 
 
@@ -93,7 +96,7 @@ def cancel_job(job_id: str) -> None:
     settings = Settings()
     metrics.attach_multiprocess_dir(metrics.serve_metrics_dir(settings.data_dir, settings.port))
     with _jobs() as jobs:
-        updated = jobs.cancel(job_id)
+        updated = jobs.cancel(job_id, OPERATOR)
     note = "cancelled" if updated.state == JobState.CANCELLED else "cancel requested"
     out_console.print(f"{job_id}: {note}")
 
@@ -102,7 +105,7 @@ def cancel_job(job_id: str) -> None:
 def retry_job(job_id: str) -> None:
     """Re-drive a dead or failed job with a fresh set of attempts."""
     with _jobs() as jobs:
-        jobs.redrive(job_id)
+        jobs.redrive(job_id, OPERATOR)
     out_console.print(f"{job_id}: queued again")
 
 
@@ -118,7 +121,7 @@ def queue_stats() -> None:
 def dead_letters(limit: Annotated[int, typer.Option(min=1, max=500)] = 50) -> None:
     """Jobs that used up their retries."""
     with _jobs() as jobs:
-        page, _cursor = jobs.list_jobs(state=JobState.DEAD, limit=limit)
+        page, _cursor = jobs.list_jobs(OPERATOR, state=JobState.DEAD, limit=limit)
     out_console.print(_table(page))
 
 
@@ -128,7 +131,7 @@ def clean(
 ) -> None:
     """Delete finished jobs older than N hours, with their files."""
     with _jobs() as jobs:
-        removed = jobs.clean(older_than_h * 3600)
+        removed = jobs.clean(older_than_h * 3600, OPERATOR)
     out_console.print(f"removed {len(removed)} jobs")
 
 

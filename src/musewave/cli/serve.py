@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from musewave.cli.preflight import check_stores
+from musewave.cli.preflight import check_access, check_stores
 from musewave.config import Settings
 from musewave.observability.metrics import prepare_multiprocess_dir, serve_metrics_dir
 
@@ -27,6 +27,7 @@ def serve_command(
     # imports prometheus_client and before the workers start (they inherit the location).
     prepare_multiprocess_dir(serve_metrics_dir(settings.data_dir, settings.port))
     check_stores(settings, "server")
+    check_access(settings)
     from musewave.service.server import run_server  # the web stack loads only for `serve`
 
     run_server(settings)

@@ -1,4 +1,5 @@
-"""Tables: jobs (one per generation) and their assets. Migrations live in ``migrations/``.
+"""Tables: jobs (one per generation), their assets, and API keys. Migrations live in
+``migrations/``.
 
 Changing a model means adding a migration; ``tests/db/test_migrations.py`` checks they agree.
 """
@@ -103,7 +104,9 @@ class Job(Base):
     request: Mapped[dict[str, Any]]
     fingerprint: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int | None] = mapped_column(BigInteger)
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The API key that made the job ("" for anonymous use); idempotency keys are per owner.
+    owner: Mapped[str] = mapped_column(String(32), server_default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
@@ -142,6 +145,9 @@ class Job(Base):
         # the start rate limit counts recent starts
         Index("ix_jobs_started_at", "started_at"),
         Index("ix_jobs_finished_at", "finished_at"),
+        # an owner's jobs, newest first
+        Index("ix_jobs_owner_created_at_id", "owner", "created_at", "id"),
+        UniqueConstraint("owner", "idempotency_key"),
     )
 
 
@@ -164,3 +170,17 @@ class Asset(Base):
     job: Mapped[Job] = relationship(back_populates="assets")
 
     __table_args__ = (UniqueConstraint("job_id", "name"),)
+
+
+class ApiKey(Base):
+    """An API key. Only the SHA-256 of its secret is kept; the secret is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(Label(16))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    rate: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -6,7 +6,13 @@ is the system of record, the retry policy, and the operations the API and CLI sh
         job, created = jobs.submit(request)
 """
 
-from musewave.jobs.errors import JobConflict, JobNotFound, QueueUnavailable
+from musewave.jobs.errors import (
+    IdempotencyConflict,
+    InvalidCursor,
+    JobConflict,
+    JobNotFound,
+    QueueUnavailable,
+)
 from musewave.jobs.events import (
     JobEvent,
     PublishEvent,
@@ -26,6 +32,8 @@ __all__ = [
     "FINISHED_STATES",
     "JOB_VIEWS",
     "AssetRecord",
+    "IdempotencyConflict",
+    "InvalidCursor",
     "JobConflict",
     "JobEvent",
     "JobNotFound",

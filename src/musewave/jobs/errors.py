@@ -20,5 +20,9 @@ class JobConflict(RuntimeError):
     """The job's state does not allow the operation (the API answers 409)."""
 
 
+class IdempotencyConflict(RuntimeError):
+    """An ``Idempotency-Key`` was used again for a different request (the API answers 409)."""
+
+
 class InvalidCursor(ValueError):
     """A page cursor this server did not give out (the API answers 422)."""

@@ -52,6 +52,7 @@ class JobRecord(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
 
     id: str
+    owner: str = ""  # the API key that made the job; "" for anonymous use
     state: JobState
     stage: str
     progress: float
@@ -96,6 +97,7 @@ class JobRecord(BaseModel):
 class EnqueueOptions(TypedDict, total=False):
     """What a front door knows of a request beyond the request itself."""
 
+    owner: str  # the caller's API key id ("" for anonymous use)
     priority: Priority
     idempotency_key: str | None
     request_id: str | None  # the HTTP request's id, carried into the job's logs

@@ -3,6 +3,10 @@
 The API's routes and the operator CLI both call :class:`JobsService`, so both publish the same
 events, count the same metrics and invalidate the same cached views. Methods block (database,
 Redis): call them off the event loop.
+
+Every operation names its :class:`~musewave.access.Caller`. A job belongs to the key that made
+it: other user keys are told it does not exist; admins see every job, and what they do to
+other keys' jobs (and every re-drive and clean) is written to the audit log.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar, Unpack
 
+from musewave.access import Caller
+from musewave.access.audit import audit
 from musewave.cache import Cache
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.errors import JobConflict, JobNotFound
@@ -55,38 +61,56 @@ class JobsService:
         return self.retry.call(operation, fn, *args, **kwargs)
 
     def submit(
-        self, request: GenerationRequest, **options: Unpack[EnqueueOptions]
+        self, request: GenerationRequest, caller: Caller, **options: Unpack[EnqueueOptions]
     ) -> tuple[JobRecord, bool]:
-        """Queue ``request``: ``(job, created)``. An existing job answers a repeated
-        idempotency key or seeded request (see :meth:`JobStore.enqueue`)."""
-        job, created = self._call("enqueue job", self.queue.enqueue, request, **options)
+        """Queue ``request`` as ``caller``'s: ``(job, created)``. An existing job of the
+        caller answers a repeated idempotency key or seeded request (see
+        :meth:`JobStore.enqueue`)."""
+        job, created = self._call(
+            "enqueue job", self.queue.enqueue, request, **{**options, "owner": caller.owner}
+        )
         if created:
             metrics.job_enqueued(job.priority)
             self.publish(queued_event(job))
         return job, created
 
-    def get(self, job_id: str) -> JobRecord:
+    def get(self, job_id: str, caller: Caller) -> JobRecord:
+        """The job, if ``caller`` may see it; else :class:`JobNotFound`."""
         job = self._call("read job", self.queue.store.get, job_id)
-        if job is None:
+        if job is None or not (caller.is_admin or job.owner == caller.owner):
             raise JobNotFound(job_id)
         return job
 
     def list_jobs(
-        self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        caller: Caller,
+        *,
+        state: JobState | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> tuple[list[JobRecord], str | None]:
-        """Newest first; raises :class:`~musewave.jobs.errors.InvalidCursor` for a cursor
-        this server did not give out."""
+        """The jobs ``caller`` may see, newest first; raises
+        :class:`~musewave.jobs.errors.InvalidCursor` for a cursor this server did not give
+        out."""
+        owner = None if caller.is_admin else caller.owner
         return self._call(
-            "list jobs", self.queue.store.list_jobs, state=state, limit=limit, cursor=cursor
+            "list jobs",
+            self.queue.store.list_jobs,
+            state=state,
+            owner=owner,
+            limit=limit,
+            cursor=cursor,
         )
 
     def stats(self) -> QueueStats:
         return self._call("count jobs", self.queue.store.stats)
 
-    def cancel(self, job_id: str) -> JobRecord:
+    def cancel(self, job_id: str, caller: Caller) -> JobRecord:
         """A queued job ends ``cancelled`` now; an active one stops at its next checkpoint.
         Raises :class:`JobNotFound`, or :class:`JobConflict` for a finished job."""
-        job = self.get(job_id)
+        job = self.get(job_id, caller)
+        if job.owner != caller.owner:
+            audit("cancel", caller, job_id=job_id, owner=job.owner)
         if job.state.is_finished:
             raise JobConflict(f"job {job_id} is already {job.state.value}")
         updated = self._call("cancel job", self.queue.cancel, job_id)
@@ -97,11 +121,12 @@ class JobsService:
             self._ended(updated)
         return updated
 
-    def redrive(self, job_id: str) -> JobRecord:
+    def redrive(self, job_id: str, caller: Caller) -> JobRecord:
         """A dead or failed job goes back to the queue with a fresh set of attempts. Raises
         :class:`JobNotFound`, :class:`JobConflict` for other states, and
         :class:`~musewave.jobs.errors.QueueUnavailable` when the scheduler is unreachable."""
-        job = self.get(job_id)
+        job = self.get(job_id, caller)
+        audit("redrive", caller, job_id=job_id, owner=job.owner)
         if job.state not in REDRIVABLE_STATES:
             raise JobConflict(f"only dead or failed jobs can be re-driven; {job_id} is {job.state}")
         updated = self._call("re-drive job", self.queue.redrive, job_id)
@@ -112,11 +137,12 @@ class JobsService:
             self.publish(queued_event(updated))
         return updated
 
-    def clean(self, older_than_s: float) -> list[str]:
+    def clean(self, older_than_s: float, caller: Caller) -> list[str]:
         """Delete finished jobs older than ``older_than_s`` with their files; their ids."""
         # Not retried: a delete whose reply was lost would be retried into an empty answer,
         # and the files of the jobs it did delete would stay behind.
         removed = self.queue.clean(older_than_s)
+        audit("clean", caller, older_than_s=older_than_s, removed=len(removed))
         for job in removed:
             self.cache.delete(JOB_VIEWS, job.job_id)
             self.storage.remove(job.job_id)

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from musewave.db.models import Asset, Job
 from musewave.db.session import read_transaction, transaction_lock, write_transaction
 from musewave.engine.request import GenerationRequest
+from musewave.jobs.errors import IdempotencyConflict
 from musewave.jobs.events import Stage
 from musewave.jobs.paging import decode_cursor, encode_cursor
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
@@ -75,17 +76,20 @@ class JobStore:
         self,
         request: GenerationRequest,
         *,
+        owner: str = "",
         priority: Priority = Priority.NORMAL,
         idempotency_key: str | None = None,
         request_id: str | None = None,
         trace_context: dict[str, str] | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Queue ``request``; returns ``(job, created)``.
+        """Queue ``request`` for ``owner`` (an API key's id, "" when anonymous); returns
+        ``(job, created)``.
 
-        ``created`` is False when an existing job answers the request: the job holding
-        ``idempotency_key``; or, for a seeded request, a completed job with the same
-        fingerprint (a result-cache hit) or a queued/active one (attach to it). Unseeded
-        requests always make a new job. Concurrent identical requests get one job.
+        ``created`` is False when an existing job of the same owner answers the request: the
+        job holding ``idempotency_key``; or, for a seeded request, a completed job with the
+        same fingerprint (a result-cache hit) or a queued/active one (attach to it). Unseeded
+        requests always make a new job. Concurrent identical requests get one job. Raises
+        :class:`IdempotencyConflict` when the key was used for another request.
         """
         now = self.now()
         fingerprint = request.fingerprint()
@@ -93,11 +97,14 @@ class JobStore:
             with write_transaction(self.sessions) as session:
                 if request.seed is not None:
                     transaction_lock(session, FINGERPRINT_LOCK.format(fingerprint=fingerprint))
-                existing = _find_duplicate(session, idempotency_key, request.seed, fingerprint)
+                existing = _find_duplicate(
+                    session, owner, idempotency_key, request, request.seed, fingerprint
+                )
                 if existing is not None:
                     return record_of(existing), False
                 job = Job(
                     id=uuid4().hex,
+                    owner=owner,
                     state=JobState.QUEUED,
                     stage=Stage.QUEUED,
                     progress=0.0,
@@ -124,7 +131,9 @@ class JobStore:
             if idempotency_key is None:
                 raise
             with read_transaction(self.sessions) as session:
-                existing = _find_duplicate(session, idempotency_key, None, fingerprint)
+                existing = _find_duplicate(
+                    session, owner, idempotency_key, request, None, fingerprint
+                )
                 if existing is None:
                     raise
                 return record_of(existing), False
@@ -153,9 +162,15 @@ class JobStore:
         return records
 
     def list_jobs(
-        self, *, state: JobState | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        *,
+        state: JobState | None = None,
+        owner: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> tuple[list[JobRecord], str | None]:
-        """Jobs newest first, ``limit`` (at most 500) per page, and the cursor of the next page.
+        """Jobs newest first (only ``owner``'s when given), ``limit`` (at most 500) per page,
+        and the cursor of the next page.
 
         The cursor is opaque; pass it back unchanged. None means this was the last page.
         Raises ``ValueError`` for a malformed cursor or a limit below 1.
@@ -164,6 +179,8 @@ class JobStore:
             raise ValueError(f"limit must be >= 1, got {limit}")
         limit = min(limit, MAX_PAGE_SIZE)
         stmt = select(Job)
+        if owner is not None:
+            stmt = stmt.where(Job.owner == owner)
         if state is not None:
             stmt = stmt.where(Job.state == state)
         if cursor is not None:
@@ -561,17 +578,32 @@ def load_job(session: Session, job_id: str) -> Job | None:
 
 
 def _find_duplicate(
-    session: Session, idempotency_key: str | None, seed: int | None, fingerprint: str
+    session: Session,
+    owner: str,
+    idempotency_key: str | None,
+    request: GenerationRequest,
+    seed: int | None,
+    fingerprint: str,
 ) -> Job | None:
+    """The owner's job that answers this request, if any (owners never share jobs: a prompt
+    is private to whoever sent it)."""
     if idempotency_key is not None:
-        job = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
+        job = session.scalar(
+            select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key)
+        )
         if job is not None:
+            if job.request != request.canonical():
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was used for a different request; "
+                    "use a new key for a new request"
+                )
             return job
     if seed is None:
         return None
     reusable = (JobState.COMPLETED, JobState.ACTIVE, JobState.QUEUED)
     return session.scalar(
         select(Job)
+        .where(Job.owner == owner)
         .where(Job.fingerprint == fingerprint, Job.state.in_([s.value for s in reusable]))
         # A finished result beats attaching to a render in flight.
         .order_by(case((Job.state == JobState.COMPLETED, 0), else_=1), Job.created_at.desc())

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from musewave import __version__
+from musewave.access import KeyStore
 from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
@@ -19,6 +20,7 @@ from musewave.jobs import JobsService, open_queue
 from musewave.jobs.runner import job_breakers
 from musewave.observability.logging import get_logger
 from musewave.observability.tracing import instrument_app
+from musewave.service.auth import Authenticator
 from musewave.service.bus import EventBus
 from musewave.service.docs import install_docs
 from musewave.service.http_metrics import HttpMetricsMiddleware
@@ -93,7 +95,10 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             queue = await run_in_threadpool(resources.enter_context, open_queue(settings))
             await run_in_threadpool(queue.check)
             jobs = JobsService(queue, open_storage(settings.storage_dir), cache, publish=publish)
-            services = Services(settings, queue, jobs, bus, cache, breakers)
+            auth = Authenticator(KeyStore(queue.store.sessions), settings)
+            if settings.auth == "off":
+                log.warning("MUSEWAVE_AUTH=off: anyone who reaches this server is an admin")
+            services = Services(settings, queue, jobs, bus, cache, auth, breakers)
             sync = asyncio.create_task(_end_finished_streams_forever(services))
             try:
                 await queue.start(publish, run_workers=start_workers)

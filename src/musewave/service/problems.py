@@ -52,7 +52,13 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from musewave.jobs.errors import InvalidCursor, JobConflict, JobNotFound, QueueUnavailable
+from musewave.jobs.errors import (
+    IdempotencyConflict,
+    InvalidCursor,
+    JobConflict,
+    JobNotFound,
+    QueueUnavailable,
+)
 from musewave.observability.logging import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -155,6 +161,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(QueueUnavailable, _queue_unavailable)
     app.add_exception_handler(JobNotFound, _job_error)
     app.add_exception_handler(JobConflict, _job_error)
+    app.add_exception_handler(IdempotencyConflict, _job_error)
     app.add_exception_handler(InvalidCursor, _invalid_cursor)
     # Errors raised outside the user middlewares (where _UnhandledErrors cannot see them)
     # reach Starlette's ServerErrorMiddleware, which answers with this handler.

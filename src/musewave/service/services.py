@@ -11,6 +11,7 @@ from musewave.cache import Cache
 from musewave.config import Settings
 from musewave.jobs import JobEvent, JobQueue, JobRecord, JobsService, PublishEvent, final_event
 from musewave.resilience import Breakers
+from musewave.service.auth import Authenticator
 from musewave.service.bus import EventBus
 from musewave.service.schemas import asset_url
 
@@ -38,6 +39,7 @@ class Services:
     jobs: JobsService
     bus: EventBus
     cache: Cache
+    auth: Authenticator
     # This process's view of the circuit breakers (shared with workers only through Redis).
     breakers: Breakers
     accepting: bool = True

@@ -1,7 +1,9 @@
-"""Operator endpoints: queue statistics, the dead-letter list, re-drive and cleaning."""
+"""Operator endpoints: queue statistics, the dead-letter list, re-drive and cleaning. Each
+needs an admin API key (or anonymous use of a loopback server)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,11 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from musewave.jobs import JobState, QueueStats
+from musewave.service.auth import AdminDep
 from musewave.service.deps import JobsDep
 from musewave.service.problems import problem_responses
 from musewave.service.schemas import JobPage, JobView
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403))
+
+MAX_AGE_S = 10 * 365 * 86_400  # beyond this "older than" means nothing (and overflows dates)
 
 
 class CleanResult(BaseModel):
@@ -21,18 +26,19 @@ class CleanResult(BaseModel):
 
 
 @router.get("/queue", response_model=QueueStats)
-async def queue_stats(jobs: JobsDep) -> QueueStats:
+async def queue_stats(jobs: JobsDep, caller: AdminDep) -> QueueStats:
     return await run_in_threadpool(jobs.stats)
 
 
 @router.get("/dead", response_model=JobPage)
 async def dead_letters(
     jobs: JobsDep,
+    caller: AdminDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> JobPage:
     page, next_cursor = await run_in_threadpool(
-        jobs.list_jobs, state=JobState.DEAD, limit=limit, cursor=cursor
+        partial(jobs.list_jobs, caller, state=JobState.DEAD, limit=limit, cursor=cursor)
     )
     return JobPage(jobs=[JobView.of(j) for j in page], next_cursor=next_cursor)
 
@@ -43,14 +49,16 @@ async def dead_letters(
     status_code=202,
     responses=problem_responses(404, 409, 503),
 )
-async def redrive(job_id: str, jobs: JobsDep) -> JobView:
+async def redrive(job_id: str, jobs: JobsDep, caller: AdminDep) -> JobView:
     """Send a dead (or failed) job back to the queue with a fresh set of attempts."""
-    return JobView.of(await run_in_threadpool(jobs.redrive, job_id))
+    return JobView.of(await run_in_threadpool(jobs.redrive, job_id, caller))
 
 
 @router.post("/clean", response_model=CleanResult)
 async def clean(
-    jobs: JobsDep, older_than_s: Annotated[float, Query(ge=0)] = 7 * 24 * 3600
+    jobs: JobsDep,
+    caller: AdminDep,
+    older_than_s: Annotated[float, Query(ge=0, le=MAX_AGE_S)] = 7 * 24 * 3600,
 ) -> CleanResult:
     """Delete finished jobs older than ``older_than_s`` and their files."""
-    return CleanResult(removed_jobs=await run_in_threadpool(jobs.clean, older_than_s))
+    return CleanResult(removed_jobs=await run_in_threadpool(jobs.clean, older_than_s, caller))

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from musewave.jobs import JobEvent, JobNotFound, JobRecord, connected_event
 from musewave.observability import metrics
+from musewave.service.auth import WS_SUBPROTOCOL, CallerDep, websocket_caller
 from musewave.service.bus import Subscription
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
@@ -24,7 +25,10 @@ from musewave.service.services import Services, final_event_with_links
 
 router = APIRouter(tags=["progress"])
 
-CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_UNKNOWN_JOB = 1000, 1001, 4404
+CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED, CLOSE_UNKNOWN_JOB = 1000, 1001, 4401, 4404
+REASON_GOING_AWAY = "server shutting down"
+REASON_UNAUTHORIZED = "a valid API key is needed"
+REASON_UNKNOWN_JOB = "no such job"  # the same for a job another key owns
 SSE_HEARTBEAT_S = 15.0
 
 
@@ -52,20 +56,32 @@ def _services_of(websocket: WebSocket) -> Services:
 
 @router.websocket("/ws/progress/{job_id}")
 async def progress_socket(websocket: WebSocket, job_id: str) -> None:
+    """Send the credentials as ``Authorization: Bearer <key>``, or (browsers) as the two
+    subprotocols ``bearer, <key>``; a refused key closes the socket with 4401."""
     services = _services_of(websocket)
-    await websocket.accept()
+    try:
+        caller = await websocket_caller(websocket)
+    except HTTPException:
+        await websocket.accept()
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason=REASON_UNAUTHORIZED)
+        return
+    offered = websocket.headers.get("sec-websocket-protocol", "")
+    await websocket.accept(
+        subprotocol=WS_SUBPROTOCOL if offered.startswith(WS_SUBPROTOCOL) else None
+    )
     with services.bus.subscribe(job_id) as sub, metrics.websocket_connection():
         try:
-            job = await run_in_threadpool(services.jobs.get, job_id)
+            job = await run_in_threadpool(services.jobs.get, job_id, caller)
         except JobNotFound:
-            await websocket.close(code=CLOSE_UNKNOWN_JOB, reason=f"no job {job_id}")
+            await websocket.close(code=CLOSE_UNKNOWN_JOB, reason=REASON_UNKNOWN_JOB)
             return
-        # A reader notices the client leaving while we wait for events that may never come.
-        reader = asyncio.create_task(_drain(websocket))
+        # A reader notices the client leaving and ends the stream at once, even while no
+        # event comes: the socket is forgotten the moment its client goes.
+        reader = asyncio.create_task(_drain(websocket, sub))
         try:
             async for event in _events(services, job, sub):
                 if event is None:
-                    await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+                    await websocket.close(code=CLOSE_GOING_AWAY, reason=REASON_GOING_AWAY)
                     return
                 if reader.done():
                     return
@@ -79,25 +95,26 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
                 await reader
 
 
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) client messages until it disconnects."""
+async def _drain(websocket: WebSocket, sub: Subscription) -> None:
+    """Read (and ignore) client messages until it disconnects; then end its stream."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                return
+                break
+    sub.offer(None)
 
 
 @router.get(
     "/v1/jobs/{job_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404)},
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(401, 404)},
 )
 async def progress_stream(
-    job_id: str, request: Request, services: ServicesDep
+    job_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> StreamingResponse:
     """Server-Sent Events, one ``event: <type>`` per job event (same JSON as the WebSocket)."""
-    job = await run_in_threadpool(services.jobs.get, job_id)  # 404 before the stream starts
+    job = await run_in_threadpool(services.jobs.get, job_id, caller)  # 404 before it starts
 
     def frame(event: JobEvent) -> str:
         return f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"

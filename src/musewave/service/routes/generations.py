@@ -10,12 +10,13 @@ from opentelemetry.trace import SpanKind
 
 from musewave.jobs import JobState
 from musewave.observability.tracing import current_trace_context, span
+from musewave.service.auth import CallerDep
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
 from musewave.service.request_context import RequestIdDep
 from musewave.service.schemas import GenerationBody, SubmitResponse
 
-router = APIRouter(tags=["generations"])
+router = APIRouter(tags=["generations"], responses=problem_responses(401))
 
 
 @router.post(
@@ -27,7 +28,7 @@ router = APIRouter(tags=["generations"])
             "model": SubmitResponse,
             "description": "An identical seeded request already finished (a cache hit)",
         },
-        **problem_responses(503),
+        **problem_responses(409, 503),
     },
 )
 @router.post("/generate", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
@@ -36,11 +37,13 @@ async def submit_generation(
     services: ServicesDep,
     response: Response,
     request_id: RequestIdDep,
+    caller: CallerDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SubmitResponse:
     """Queue a track: 202 with the job. An identical seeded request that already finished
     answers 200 with its assets at once; a running one is attached to (202, ``created``
-    false); so is a repeated ``Idempotency-Key``."""
+    false); so is a repeated ``Idempotency-Key`` (per API key; 409 when the key was used for
+    another request)."""
     if not services.accepting:
         raise HTTPException(
             status_code=503, detail="server is shutting down", headers={"Retry-After": "5"}
@@ -51,6 +54,7 @@ async def submit_generation(
         job, created = await run_in_threadpool(
             services.jobs.submit,
             body.to_request(),
+            caller,
             priority=body.priority,
             idempotency_key=idempotency_key,
             request_id=request_id,  # the middleware's: the client's X-Request-ID or a new one

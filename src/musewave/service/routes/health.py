@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from musewave import __version__
 from musewave.db import current_revision, head_revision
 from musewave.engine import ENGINE_VERSION
+from musewave.service.auth import AdminDep
 from musewave.service.deps import ServicesDep
+from musewave.service.problems import problem_responses
 from musewave.service.services import Services
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -79,16 +81,24 @@ async def ready(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("", responses={503: {"description": "Degraded: see each component's `ok`"}})
-async def detail(services: ServicesDep) -> JSONResponse:
+@router.get(
+    "",
+    responses={
+        503: {"description": "Degraded: see each component's `ok`"},
+        **problem_responses(401, 403),
+    },
+)
+async def detail(services: ServicesDep, caller: AdminDep) -> JSONResponse:
+    """Every component's detail (admins: errors may name hosts)."""
     components = await _components(services)
     ok = all(c["ok"] for c in components.values())
     body = {"status": "ok" if ok else "degraded", "components": components}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("/system")
-async def system() -> dict[str, Any]:
+@router.get("/system", responses=problem_responses(401, 403))
+async def system(caller: AdminDep) -> dict[str, Any]:
+    """Versions and process facts (admins only: they help an attacker too)."""
     memory = psutil.virtual_memory()
     process = psutil.Process()
     return {

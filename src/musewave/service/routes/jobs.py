@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,12 +12,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
-from musewave.jobs import JOB_VIEWS, JobsService, JobState
+from musewave.access import Caller
+from musewave.jobs import JOB_VIEWS, JobNotFound, JobsService, JobState
+from musewave.service.auth import CallerDep
 from musewave.service.deps import JobsDep
 from musewave.service.problems import problem_responses
 from musewave.service.schemas import AssetView, JobPage, JobView
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=problem_responses(401))
 
 
 # Views of completed jobs never change (until cleaned), so status polls are served from the
@@ -24,32 +27,38 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 JOB_VIEW_TTL_S = 60.0
 
 
-def _job_view_json(jobs: JobsService, job_id: str) -> bytes:
+def _job_view_json(jobs: JobsService, job_id: str, caller: Caller) -> bytes:
+    # Cached as "<owner>\n<view>": the owner check needs no database read either.
     cached = jobs.cache.get(JOB_VIEWS, job_id)
     if cached is not None:
-        return cached
-    job = jobs.get(job_id)
+        owner, _, body = cached.partition(b"\n")
+        if caller.is_admin or owner.decode() == caller.owner:
+            return body
+        raise JobNotFound(job_id)
+    job = jobs.get(job_id, caller)
     body = JobView.of(job).model_dump_json().encode()
     if job.state == JobState.COMPLETED:
-        jobs.cache.set(JOB_VIEWS, job_id, body, ttl_s=JOB_VIEW_TTL_S)
+        entry = job.owner.encode() + b"\n" + body
+        jobs.cache.set(JOB_VIEWS, job_id, entry, ttl_s=JOB_VIEW_TTL_S)
     return body
 
 
 @router.get("/{job_id}", response_model=JobView, responses=problem_responses(404))
-async def get_job(job_id: str, jobs: JobsDep) -> Response:
-    body = await run_in_threadpool(_job_view_json, jobs, job_id)
+async def get_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> Response:
+    body = await run_in_threadpool(_job_view_json, jobs, job_id, caller)
     return Response(body, media_type="application/json")
 
 
 @router.get("", response_model=JobPage)
 async def list_jobs(
     jobs: JobsDep,
+    caller: CallerDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> JobPage:
     page, next_cursor = await run_in_threadpool(
-        jobs.list_jobs, state=state, limit=limit, cursor=cursor
+        partial(jobs.list_jobs, caller, state=state, limit=limit, cursor=cursor)
     )
     return JobPage(jobs=[JobView.of(j) for j in page], next_cursor=next_cursor)
 
@@ -60,14 +69,14 @@ async def list_jobs(
     status_code=202,
     responses=problem_responses(404, 409),
 )
-async def cancel_job(job_id: str, jobs: JobsDep) -> JobView:
+async def cancel_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> JobView:
     """Queued jobs are cancelled at once; active ones stop at the engine's next checkpoint."""
-    return JobView.of(await run_in_threadpool(jobs.cancel, job_id))
+    return JobView.of(await run_in_threadpool(jobs.cancel, job_id, caller))
 
 
 @router.get("/{job_id}/assets", response_model=list[AssetView], responses=problem_responses(404))
-async def list_assets(job_id: str, jobs: JobsDep) -> list[AssetView]:
-    job = await run_in_threadpool(jobs.get, job_id)
+async def list_assets(job_id: str, jobs: JobsDep, caller: CallerDep) -> list[AssetView]:
+    job = await run_in_threadpool(jobs.get, job_id, caller)
     return [AssetView.of(job_id, a) for a in job.assets]
 
 
@@ -81,11 +90,13 @@ ASSET_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{job_id}/assets/{name:path}", response_class=FileResponse, responses=ASSET_RESPONSES)
 @router.head("/{job_id}/assets/{name:path}", include_in_schema=False)
-async def download_asset(job_id: str, name: str, jobs: JobsDep, request: Request) -> Response:
+async def download_asset(
+    job_id: str, name: str, jobs: JobsDep, caller: CallerDep, request: Request
+) -> Response:
     """Serves only files registered to the job, looked up by exact name (never used as a
     path), with Range support so players can seek. The ETag is the file's SHA-256, so a client
     that has it gets 304 for ``If-None-Match``."""
-    job = await run_in_threadpool(jobs.get, job_id)
+    job = await run_in_threadpool(jobs.get, job_id, caller)
     asset = next((a for a in job.assets if a.name == name), None)
     if asset is None:
         raise HTTPException(status_code=404, detail="the job has no file of that name")
