@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # addresses (any other bind needs an API key, and a key to exist); "required": an API key
     # on every /v1 route and stream; "off": anyone, as an admin (logged loudly at start).
     auth: Literal["auto", "required", "off"] = "auto"
+    # Generations a key may submit (its own --rate overrides), and an anonymous client IP;
+    # counted in redis_url's Redis when set, in memory otherwise.
+    rate_generations: str = "60/minute"
+    rate_anonymous: str = "600/minute"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     # Where `musewave worker` serves its /metrics (0: not served); the API serves its own.
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
@@ -109,6 +113,14 @@ class Settings(BaseSettings):
     def _finite_non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(not math.isfinite(delay) or delay < 0 for delay in value):
             raise ValueError("retry delays must be finite and >= 0 seconds")
+        return value
+
+    @field_validator("rate_generations", "rate_anonymous")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        from limits import parse  # a rate the limits library reads: "60/minute", "5/second"
+
+        parse(value)  # ValueError: pydantic names the variable
         return value
 
     @field_validator("log_level", mode="before")

@@ -151,6 +151,9 @@ def launch(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) ->
         {
             "MUSEWAVE_DATA_DIR": str(data_dir),
             "MUSEWAVE_LOG_LEVEL": "warning",
+            # Tests submit far faster than a person: their own rate-limit tests set these.
+            "MUSEWAVE_RATE_ANONYMOUS": "100000/minute",
+            "MUSEWAVE_RATE_GENERATIONS": "100000/minute",
             # `musewave worker` serves no /metrics unless a test asks: workers would share a port.
             "MUSEWAVE_METRICS_PORT": "0",
             "OMP_NUM_THREADS": "1",

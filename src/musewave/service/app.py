@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from musewave import __version__
 from musewave.access import KeyStore
+from musewave.access.rate_limits import GenerationLimits
 from musewave.cache import make_cache
 from musewave.config import Settings
 from musewave.db import upgrade
@@ -98,7 +99,12 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             auth = Authenticator(KeyStore(queue.store.sessions), settings)
             if settings.auth == "off":
                 log.warning("MUSEWAVE_AUTH=off: anyone who reaches this server is an admin")
-            services = Services(settings, queue, jobs, bus, cache, auth, breakers)
+            limits = GenerationLimits(
+                settings.redis_url or "memory://",
+                default_rate=settings.rate_generations,
+                anonymous_rate=settings.rate_anonymous,
+            )
+            services = Services(settings, queue, jobs, bus, cache, auth, limits, breakers)
             sync = asyncio.create_task(_end_finished_streams_forever(services))
             try:
                 await queue.start(publish, run_workers=start_workers)

@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from musewave.access.rate_limits import GenerationLimits
 from musewave.cache import Cache
 from musewave.config import Settings
 from musewave.jobs import JobEvent, JobQueue, JobRecord, JobsService, PublishEvent, final_event
@@ -40,6 +41,7 @@ class Services:
     bus: EventBus
     cache: Cache
     auth: Authenticator
+    limits: GenerationLimits
     # This process's view of the circuit breakers (shared with workers only through Redis).
     breakers: Breakers
     accepting: bool = True

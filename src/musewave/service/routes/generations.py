@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from opentelemetry.trace import SpanKind
 
@@ -28,13 +28,14 @@ router = APIRouter(tags=["generations"], responses=problem_responses(401))
             "model": SubmitResponse,
             "description": "An identical seeded request already finished (a cache hit)",
         },
-        **problem_responses(409, 503),
+        **problem_responses(409, 429, 503),
     },
 )
 @router.post("/generate", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
 async def submit_generation(
     body: GenerationBody,
     services: ServicesDep,
+    request: Request,
     response: Response,
     request_id: RequestIdDep,
     caller: CallerDep,
@@ -48,6 +49,15 @@ async def submit_generation(
         raise HTTPException(
             status_code=503, detail="server is shutting down", headers={"Retry-After": "5"}
         )
+    client_ip = request.client.host if request.client else "unknown"
+    verdict = await run_in_threadpool(services.limits.hit, caller, client_ip)
+    if not verdict.allowed:
+        raise HTTPException(
+            status_code=429,
+            detail=f"at most {verdict.limit} generations in this window; retry later",
+            headers=verdict.headers(),
+        )
+    response.headers.update(verdict.headers())
     with span(
         "job.enqueue", kind=SpanKind.PRODUCER, attributes={"request_id": request_id}
     ) as enqueue:

@@ -1,0 +1,68 @@
+"""Rate limits on generations (the ``limits`` library): per API key (the key's own rate, or
+``MUSEWAVE_RATE_GENERATIONS``), per client IP for anonymous use. Counts live in Redis when one
+is configured, so every API replica shares them, and in this process's memory otherwise.
+
+A limit that cannot be checked (Redis unreachable) lets the request through and says so in the
+log: the queue and its own start-rate limit still protect the workers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from musewave.access.keys import Caller
+from musewave.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+NAMESPACE = "musewave-generations"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a request may go on, and what to tell the client (``RateLimit-*`` headers)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after_s: int
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_after_s),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_after_s))
+        return headers
+
+
+class GenerationLimits:
+    """One moving window per key (or anonymous IP). ``storage_uri``: ``memory://`` or a
+    ``redis://`` URL. Calls may touch Redis: make them off the event loop."""
+
+    def __init__(self, storage_uri: str, *, default_rate: str, anonymous_rate: str) -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.default_rate = parse(default_rate)
+        self.anonymous_rate = parse(anonymous_rate)
+
+    def hit(self, caller: Caller, client_ip: str) -> Verdict:
+        """Count one generation for ``caller`` (from ``client_ip``)."""
+        rate: RateLimitItem = self.anonymous_rate if caller.anonymous else self.default_rate
+        if caller.rate is not None:
+            rate = parse(caller.rate)
+        who = caller.owner or f"ip:{client_ip}"
+        try:
+            allowed = self._limiter.hit(rate, NAMESPACE, who)
+            stats = self._limiter.get_window_stats(rate, NAMESPACE, who)
+        except Exception as error:  # the counter's store is down: let the request through
+            log.warning("rate limit not checked", error=str(error))
+            return Verdict(True, rate.amount, rate.amount, 0)
+        reset_after_s = max(0, round(stats.reset_time - time.time()))
+        return Verdict(allowed, rate.amount, stats.remaining, reset_after_s)
