@@ -13,15 +13,23 @@ meanwhile, sharing the machine's cores with the API and with this client.
 
 Latency is measured from each request's scheduled send time (no coordinated omission).
 Prints a Markdown table.
+
+The status load must not be limited by the client: it comes from ``--clients`` processes
+(default 2) that share the schedule, each with a minimal keep-alive HTTP/1.1 client (an
+``httpx`` request costs ~1-3 ms of client CPU, more than the server spends on it). The "CPU %"
+column shows the API process's and the clients' CPU use during each status run (% of one
+core): a client near 100 % would mean the client, not the server, limits the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import math
+import multiprocessing
 import os
 import signal
 import socket
@@ -30,15 +38,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psutil
 from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
+
+T = TypeVar("T")
 
 READY_TIMEOUT_S = 60.0
 TRACK = {"duration_s": 30, "formats": ["wav"]}
@@ -82,6 +97,7 @@ def server(root: Path, name: str, **env: str) -> Iterator[Server]:
     full_env |= {
         "MUSEWAVE_DATA_DIR": str(data_dir),
         "MUSEWAVE_LOG_LEVEL": "warning",
+        "MUSEWAVE_RATE_ANONYMOUS": "1000000/minute",  # the load itself is the point here
         "MUSEWAVE_SHUTDOWN_GRACE_S": "1",
         **env,
     }
@@ -144,31 +160,161 @@ class Run:
     ok: int
     seconds: float
     latencies_ms: list[float]
+    client_cpu_s: float = 0.0  # CPU time of the client process(es) during the run
+    server_cpu_s: float | None = None  # CPU time of the API process during the run
 
     @property
     def throughput(self) -> float:
         return self.ok / self.seconds
 
+    @staticmethod
+    def merge(runs: list[Run]) -> Run:
+        return Run(
+            sum(run.sent for run in runs),
+            sum(run.ok for run in runs),
+            max(run.seconds for run in runs),
+            [latency for run in runs for latency in run.latencies_ms],
+            sum(run.client_cpu_s for run in runs),
+        )
 
-async def steady(rate: float, seconds: float, call: Callable[[int], Awaitable[bool]]) -> Run:
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, one request at a time; responses must carry a
+    Content-Length (the API's JSON responses do)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionError("connection closed"))
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is None or self.waiter.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        length = None
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                self.closed = True
+        if length is None:
+            self.waiter.set_exception(RuntimeError(f"no Content-Length in {head[0]!r}"))
+            return
+        if len(self.buffer) < end + 4 + length:
+            return
+        del self.buffer[: end + 4 + length]
+        self.waiter.set_result(int(head[0].split(" ", 2)[1]))
+
+    async def request(self, raw: bytes) -> int:
+        assert self.transport is not None
+        if self.closed or self.transport.is_closing():
+            raise ConnectionError("connection closed")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(raw)
+        return await self.waiter
+
+
+class LeanClient:
+    """GET requests over a pool of at most ``connections`` keep-alive connections."""
+
+    def __init__(self, host: str, port: int, connections: int) -> None:
+        self.host, self.port = host, port
+        self.free: list[_Connection] = []
+        self.slots = asyncio.Semaphore(connections)
+
+    async def get(self, path: str) -> int:
+        """The status of ``GET path``."""
+        raw = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode("latin-1")
+        async with self.slots:
+            connection = self._idle()
+            if connection is not None:
+                try:
+                    return await self._request(connection, raw)
+                except ConnectionError:
+                    pass  # the server closed it as we sent: once more on a new connection
+            return await self._request(await self._connect(), raw)
+
+    async def _request(self, connection: _Connection, raw: bytes) -> int:
+        try:
+            status = await connection.request(raw)
+        except BaseException:
+            if connection.transport is not None:
+                connection.transport.close()
+            raise
+        if not connection.closed:
+            self.free.append(connection)
+        return status
+
+    def _idle(self) -> _Connection | None:
+        """The most recently used open connection (the server closes idle ones after 5 s)."""
+        while self.free:
+            connection = self.free.pop()
+            if not connection.closed:
+                return connection
+        return None
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        _, connection = await loop.create_connection(_Connection, self.host, self.port)
+        return connection
+
+    def close(self) -> None:
+        for connection in self.free:
+            if connection.transport is not None:
+                connection.transport.close()
+
+
+async def steady(
+    rate: float,
+    seconds: float,
+    call: Callable[[int], Awaitable[bool]],
+    *,
+    t0: float | None = None,
+    share: tuple[int, int] = (0, 1),
+) -> Run:
     """Open loop: call number i starts at t0 + i/rate whatever the earlier ones are doing;
-    its latency counts from that scheduled time."""
+    its latency counts from that scheduled time. With ``share=(k, n)`` this process makes
+    only the calls i ≡ k (mod n) of the schedule (``t0`` on ``loop.time()``'s clock).
+
+    Each call's task is made when it is due (not all up front: making thousands of tasks at
+    the start would delay the first calls, and count that against the server)."""
     loop = asyncio.get_running_loop()
     total = int(rate * seconds)
     latencies: list[float] = []
     ok = 0
-    t0 = loop.time() + 0.05
+    t0 = loop.time() + 0.05 if t0 is None else t0
+    k, n = share
 
-    async def one(i: int) -> None:
+    async def one(i: int, scheduled: float) -> None:
         nonlocal ok
-        scheduled = t0 + i / rate
-        await asyncio.sleep(max(0.0, scheduled - loop.time()))
         success = await call(i)
         latencies.append((loop.time() - scheduled) * 1000)
         ok += success
 
-    await asyncio.gather(*(one(i) for i in range(total)))
-    return Run(total, ok, loop.time() - t0, latencies)
+    calls = []
+    for i in range(k, total, n):
+        scheduled = t0 + i / rate
+        if scheduled > loop.time():
+            await asyncio.sleep(scheduled - loop.time())
+        calls.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.gather(*calls)
+    return Run(len(calls), ok, loop.time() - t0, latencies)
 
 
 async def closed_loop(workers: int, seconds: float, call: Callable[[int], Awaitable[bool]]) -> Run:
@@ -192,8 +338,110 @@ async def closed_loop(workers: int, seconds: float, call: Callable[[int], Awaita
     return Run(len(latencies), ok, loop.time() - start, latencies)
 
 
+@dataclass(frozen=True)
+class StatusLoad:
+    """One client process's share of a status run: open loop at ``rate`` (its share ``k`` of
+    ``n``), or closed loop with ``workers`` callers when ``rate`` is None; it starts at the
+    wall-clock time ``start``."""
+
+    port: int
+    paths: list[str]
+    seconds: float
+    start: float
+    share: tuple[int, int]
+    rate: float | None = None
+    workers: int = 0
+    connections: int = 64
+
+
+def _run_client(main: Coroutine[Any, Any, T]) -> T:
+    """Run a client process's work on uvloop (as the server does) when it is installed: the
+    client's own event loop costs less of the CPU it shares with the server."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def _status_process(load: StatusLoad) -> Run:
+    return _run_client(_status_load(load))
+
+
+def _client_ready() -> int:
+    return os.getpid()
+
+
+async def _status_load(load: StatusLoad) -> Run:
+    loop = asyncio.get_running_loop()
+    client = LeanClient("127.0.0.1", load.port, load.connections)
+
+    async def status(i: int) -> bool:
+        return await client.get(load.paths[i % len(load.paths)]) == 200
+
+    try:
+        # Open the connections before the start (and warm the server's code paths).
+        await asyncio.gather(*(client.get(p) for p in load.paths[: load.connections]))
+        t0 = loop.time() + (load.start - time.time())
+        await asyncio.sleep(max(0.0, t0 - loop.time()))
+        cpu = time.process_time()
+        if load.rate is None:
+            run = await closed_loop(load.workers, load.seconds, status)
+        else:
+            run = await steady(load.rate, load.seconds, status, t0=t0, share=load.share)
+        run.client_cpu_s = time.process_time() - cpu
+        return run
+    finally:
+        client.close()
+
+
+async def status_from_processes(
+    pool: concurrent.futures.Executor,
+    clients: int,
+    srv: Server,
+    paths: list[str],
+    seconds: float,
+    *,
+    rate: float | None = None,
+    workers: int = 0,
+) -> Run:
+    """A status run shared by ``clients`` processes of ``pool`` (their results merged)."""
+    loop = asyncio.get_running_loop()
+    start = time.time() + 0.5  # time for every process to connect first
+    loads = [
+        StatusLoad(
+            port=srv.port,
+            paths=paths,
+            seconds=seconds,
+            start=start,
+            share=(k, clients),
+            rate=rate,
+            workers=max(1, workers // clients),
+            connections=max(1, 64 // clients),
+        )
+        for k in range(clients)
+    ]
+    server = psutil.Process(srv.process.pid)
+    measured = asyncio.gather(
+        *(loop.run_in_executor(pool, _status_process, load) for load in loads)
+    )
+    await asyncio.sleep(max(0.0, start - time.time()))
+    before = server.cpu_times()
+    runs = await measured
+    after = server.cpu_times()
+    run = Run.merge(list(runs))
+    run.server_cpu_s = after.user + after.system - before.user - before.system
+    return run
+
+
 async def enqueue_and_status(
-    srv: Server, rate: float, status_rates: list[float], seconds: float, *, settle: bool
+    srv: Server,
+    rate: float,
+    status_rates: list[float],
+    seconds: float,
+    *,
+    settle: bool,
+    clients: int = 2,
 ) -> dict[str, Run]:
     """With ``settle``, the first warm-up job (the only one the idle server starts) finishes
     before measuring."""
@@ -205,7 +453,7 @@ async def enqueue_and_status(
             body = {"prompt": f"benchmark request {i}", **TRACK}
             response = await client.post("/v1/generations", json=body)
             if response.status_code == 202:
-                ids.append(response.json()["job_id"])
+                ids.append(response.json()["id"])
             return response.status_code == 202
 
         for i in range(20):  # warm up connections and code paths
@@ -214,20 +462,24 @@ async def enqueue_and_status(
             await _wait_event(srv, ids[0], lambda e: e["type"] in TERMINAL, 120)
         enqueue = await steady(rate, seconds, submit)
 
-        async def status(i: int) -> bool:
-            response = await client.get(f"/v1/jobs/{ids[i % len(ids)]}")
-            return response.status_code == 200
-
-        gate = asyncio.Semaphore(64)  # bounded concurrency for the open-loop status run
-
-        async def bounded_status(i: int) -> bool:
-            async with gate:
-                return await status(i)
-
+    # Status runs: at most 64 requests in flight in all (open loop), 32 (closed loop).
+    paths = [f"/v1/jobs/{job_id}" for job_id in ids]
+    spawn = multiprocessing.get_context("spawn")  # children inherit this process's CPU
+    with concurrent.futures.ProcessPoolExecutor(clients, mp_context=spawn) as pool:
+        await asyncio.gather(
+            *(
+                asyncio.get_running_loop().run_in_executor(pool, _client_ready)
+                for _ in range(clients)
+            )
+        )
         runs = {"enqueue": enqueue}
         for status_rate in status_rates:
-            runs[f"status@{status_rate:g}"] = await steady(status_rate, seconds, bounded_status)
-        runs["status max"] = await closed_loop(32, min(seconds, 5.0), status)
+            runs[f"status@{status_rate:g}"] = await status_from_processes(
+                pool, clients, srv, paths, seconds, rate=status_rate
+            )
+        runs["status max"] = await status_from_processes(
+            pool, clients, srv, paths, min(seconds, 5.0), workers=32
+        )
     return runs
 
 
@@ -242,8 +494,108 @@ async def _wait_event(
     raise RuntimeError(f"job {job_id}: stream ended before the awaited event")
 
 
-async def fan_out(srv: Server, sockets: int) -> dict[str, Any]:
-    """``sockets`` subscribers to one job that starts once all of them are connected."""
+class _Subscriber(asyncio.Protocol):
+    """One progress WebSocket, read with websockets' sans-I/O protocol: each message is timed
+    as soon as its bytes arrive (kept raw, parsed after the run), so 1,000 sockets cost the
+    client a few microseconds a message rather than the asyncio client's ~20."""
+
+    def __init__(self, uri: str, compression: str | None) -> None:
+        extensions = [ClientPerMessageDeflateFactory()] if compression == "deflate" else None
+        self.protocol = ClientProtocol(parse_uri(uri), extensions=extensions)
+        loop = asyncio.get_running_loop()
+        self.first: asyncio.Future[str] = loop.create_future()  # the `connected` event
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.messages: list[tuple[str, float]] = []
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.protocol.receive_data(data)
+        at = time.time()
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if self.protocol.handshake_exc is not None and not self.first.done():
+                    self.first.set_exception(self.protocol.handshake_exc)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                text = bytes(event.data).decode()
+                if self.first.done():
+                    self.messages.append((text, at))
+                else:
+                    self.first.set_result(text)
+        self._flush()
+
+    def eof_received(self) -> bool:
+        self.protocol.receive_eof()
+        self._flush()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.first.done():
+            self.first.set_exception(exc or ConnectionError("closed before `connected`"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+
+
+@dataclass(frozen=True)
+class FanOutShare:
+    """One client process's share of the fan-out subscribers; it puts its pid in ``ready``
+    once every one of its sockets has had the `connected` event."""
+
+    port: int
+    job_id: str
+    sockets: int
+    ready: Any  # a multiprocessing Manager queue
+
+
+@dataclass
+class FanOutResult:
+    messages: list[list[tuple[str, float]]]  # per socket: (raw JSON, receive time)
+    close_codes: list[int | None]
+    cpu_s: float  # this process's CPU time from `connected` to the last close
+
+
+def _fan_out_process(share: FanOutShare) -> FanOutResult:
+    return _run_client(_fan_out_share(share))
+
+
+async def _fan_out_share(share: FanOutShare) -> FanOutResult:
+    loop = asyncio.get_running_loop()
+    uri = f"ws://127.0.0.1:{share.port}/ws/progress/{share.job_id}"
+    subscribers = [_Subscriber(uri, COMPRESSION) for _ in range(share.sockets)]
+
+    async def connect_one(subscriber: _Subscriber) -> None:
+        await loop.create_connection(lambda: subscriber, "127.0.0.1", share.port)
+
+    await asyncio.gather(*(connect_one(s) for s in subscribers))
+    for first in await asyncio.gather(*(s.first for s in subscribers)):
+        event = json.loads(first)
+        assert event["type"] == "connected", event
+    share.ready.put(os.getpid())
+    cpu = time.process_time()
+    await asyncio.gather(*(s.closed for s in subscribers))
+    return FanOutResult(
+        [s.messages for s in subscribers],
+        [s.protocol.close_code for s in subscribers],
+        time.process_time() - cpu,
+    )
+
+
+async def fan_out(srv: Server, sockets: int, clients: int = 2) -> dict[str, Any]:
+    """``sockets`` subscribers to one job that starts once all of them are connected, held by
+    ``clients`` processes."""
     async with httpx.AsyncClient(base_url=srv.url, timeout=30) as client:
         # The only worker renders 120 s tracks (up to BLOCKERS of them) until every socket is
         # connected; the watched job has low priority, so it starts only once they are gone.
@@ -253,7 +605,7 @@ async def fan_out(srv: Server, sockets: int) -> dict[str, Any]:
                     "/v1/generations",
                     json={"prompt": f"busy worker {n}", **TRACK, "duration_s": 120},
                 )
-            ).json()["job_id"]
+            ).json()["id"]
             for n in range(BLOCKERS)
         ]
         await _wait_event(srv, blockers[0], lambda e: e["type"] == "progress", 60)
@@ -263,26 +615,6 @@ async def fan_out(srv: Server, sockets: int) -> dict[str, Any]:
         ]
 
         rss_idle = srv.rss_mb()
-        connected = asyncio.Event()
-        ready = 0
-        received: list[list[tuple[dict[str, Any], float]]] = [[] for _ in range(sockets)]
-        close_codes: list[int | None] = [None] * sockets
-
-        async def subscriber(n: int) -> None:
-            nonlocal ready
-            async with connect(
-                srv.ws(job_id), open_timeout=60, max_queue=None, compression=COMPRESSION
-            ) as ws:
-                first = json.loads(await ws.recv())
-                assert first["type"] == "connected", first
-                ready += 1
-                if ready == sockets:
-                    connected.set()
-                with contextlib.suppress(Exception):
-                    async for raw in ws:
-                        received[n].append((json.loads(raw), time.time()))
-                close_codes[n] = ws.close_code
-
         peak_rss = rss_idle
 
         async def sample_rss() -> None:
@@ -291,17 +623,43 @@ async def fan_out(srv: Server, sockets: int) -> dict[str, Any]:
                 peak_rss = max(peak_rss, srv.rss_mb())
                 await asyncio.sleep(0.05)
 
-        sampler = asyncio.create_task(sample_rss())
-        connect_start = time.monotonic()
-        tasks = [asyncio.create_task(subscriber(n)) for n in range(sockets)]
-        await asyncio.wait_for(connected.wait(), 120)
-        connect_s = time.monotonic() - connect_start
-        rss_connected = srv.rss_mb()
-        for blocker in blockers:
-            await client.post(f"/v1/jobs/{blocker}/cancel")
-        await asyncio.wait_for(asyncio.gather(*tasks), 300)
-        sampler.cancel()
+        loop = asyncio.get_running_loop()
+        spawn = multiprocessing.get_context("spawn")
+        with (
+            spawn.Manager() as manager,
+            concurrent.futures.ProcessPoolExecutor(clients, mp_context=spawn) as pool,
+        ):
+            await asyncio.gather(
+                *(loop.run_in_executor(pool, _client_ready) for _ in range(clients))
+            )
+            ready = manager.Queue()
+            shares = [
+                FanOutShare(srv.port, job_id, sockets // clients + (k < sockets % clients), ready)
+                for k in range(clients)
+            ]
+            sampler = asyncio.create_task(sample_rss())
+            connect_start = time.monotonic()
+            results = asyncio.gather(
+                *(loop.run_in_executor(pool, _fan_out_process, share) for share in shares)
+            )
+            for _ in shares:  # each process says when all its sockets have had `connected`
+                await loop.run_in_executor(None, ready.get, True, 120)
+            connect_s = time.monotonic() - connect_start
+            rss_connected = srv.rss_mb()
+            server = psutil.Process(srv.process.pid)
+            before = server.cpu_times()
+            for blocker in blockers:
+                await client.post(f"/v1/jobs/{blocker}/cancel")
+            done = await asyncio.wait_for(results, 300)
+            after = server.cpu_times()
+            sampler.cancel()
 
+    received = [
+        [(json.loads(raw), at) for raw, at in messages]
+        for share in done
+        for messages in share.messages
+    ]
+    close_codes = [code for share in done for code in share.close_codes]
     reference = [event for event, _ in received[0]]
     complete = sum(1 for events in received if [e for e, _ in events] == reference)
     latencies = [
@@ -327,7 +685,22 @@ async def fan_out(srv: Server, sockets: int) -> dict[str, Any]:
         "rss_idle_mb": rss_idle,
         "rss_connected_mb": rss_connected,
         "rss_peak_mb": peak_rss,
+        "server_cpu_s": after.user + after.system - before.user - before.system,
+        "client_cpu_s": sum(share.cpu_s for share in done),
     }
+
+
+def _cpu_cells(run: Run) -> str:
+    """CPU use during the run, in % of one core: a client near 100 % is the bottleneck."""
+    if run.server_cpu_s is None:
+        return "-"
+    return (
+        f"{100 * run.server_cpu_s / run.seconds:.0f} / {100 * run.client_cpu_s / run.seconds:.0f}"
+    )
+
+
+def _load_average() -> str:
+    return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def row(name: str, *cells: object) -> str:
@@ -347,6 +720,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--parts", default="idle,rendering,fanout", help="what to run")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=2,
+        help="client processes sharing each status run and the fan-out's sockets",
+    )
     args = parser.parse_args()
 
     parts = set(args.parts.split(","))
@@ -360,20 +739,28 @@ def main() -> None:
             env = {"MUSEWAVE_CONCURRENCY": "1", "MUSEWAVE_RATE_LIMIT_PER_S": "0.001"}
             with server(root, "idle", **env) as s, pinned(s):
                 results["idle, API and client on 1 core each"] = asyncio.run(
-                    enqueue_and_status(s, args.rate, status_rates, args.seconds, settle=True)
+                    enqueue_and_status(
+                        s, args.rate, status_rates, args.seconds, settle=True, clients=args.clients
+                    )
                 )
         if "rendering" in parts:
             with server(root, "rendering") as s:  # defaults: 2 workers render what we submit
                 results["2 workers rendering, all sharing the cores"] = asyncio.run(
-                    enqueue_and_status(s, args.rate, status_rates, args.seconds, settle=False)
+                    enqueue_and_status(
+                        s, args.rate, status_rates, args.seconds, settle=False, clients=args.clients
+                    )
                 )
         if "fanout" in parts:
             with server(root, "fanout", MUSEWAVE_CONCURRENCY="1") as s:
-                fan = asyncio.run(fan_out(s, args.sockets))
+                fan = asyncio.run(fan_out(s, args.sockets, args.clients))
 
     print(f"\nMuseWave service benchmark — {os.cpu_count()} CPUs\n")
-    print("| measurement | server | requests (ok) | achieved/s | p50 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"status load: {args.clients} client process(es); load average {_load_average()}\n")
+    print(
+        "| measurement | server | requests (ok) | achieved/s | p50 ms | p99 ms | max ms "
+        "| CPU % API / client |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for label, runs in results.items():
         titles = {"enqueue": f"POST /v1/generations @ {args.rate:g}/s"}
         titles |= {f"status@{r:g}": f"GET /v1/jobs/{{id}} @ {r:g}/s" for r in status_rates}
@@ -390,6 +777,7 @@ def main() -> None:
                     ms(statistics.median(lat)),
                     ms(percentile(lat, 99)),
                     ms(max(lat)),
+                    _cpu_cells(run),
                 )
             )
     if fan is None:
@@ -408,6 +796,13 @@ def main() -> None:
     print(row("per event: first socket / last socket, median ms", " / ".join(
         ms(statistics.median(fan[k])) for k in ("first_ms", "last_ms")
     )))  # fmt: skip
+    events = max(1, fan["events_per_socket"])
+    print(
+        row(
+            "CPU per event, API / clients ms",
+            " / ".join(f"{fan[k] * 1000 / events:.1f}" for k in ("server_cpu_s", "client_cpu_s")),
+        )
+    )
     print(
         row(
             "server RSS idle / 1,000 connected / peak MB",

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
+    from prometheus_client import Counter, Histogram
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import Collector
 
@@ -415,15 +416,29 @@ def count_breaker_failure(name: str) -> None:
     _metrics().breaker_failures.labels(name).inc()
 
 
+# (method, route, status) → that series' request counter and duration histogram: looking a
+# labelled child up (a lock and a tuple of strings each time) costs more than updating it.
+_http_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def http_request(method: str, route: str | None, status: int, duration_ms: float) -> None:
     """One HTTP response. ``route``: the matched route's template (``/v1/jobs/{job_id}``),
     None when nothing matched; raw paths never become labels (one series per id would grow
     without bound), nor do unknown methods."""
-    method = method if method in HTTP_METHODS else "other"
-    labels = (method, route or UNMATCHED_ROUTE, str(status))
-    metrics = _metrics()
-    metrics.http_requests.labels(*labels).inc()
-    metrics.http_duration_ms.labels(*labels).observe(duration_ms)
+    if method not in HTTP_METHODS:
+        method = "other"
+    key = (method, route or UNMATCHED_ROUTE, status)
+    series = _http_series.get(key)
+    if series is None:
+        metrics = _metrics()
+        labels = (key[0], key[1], str(status))
+        series = (
+            metrics.http_requests.labels(*labels),
+            metrics.http_duration_ms.labels(*labels),
+        )
+        _http_series[key] = series
+    series[0].inc()
+    series[1].observe(duration_ms)
 
 
 @contextlib.contextmanager

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from musewave.observability import metrics
+from musewave.service.route_template import route_template
 
-
-def route_template(scope: Scope) -> str | None:
-    """The template of the route the router matched (``/v1/jobs/{job_id}``), None if none.
-
-    Starlette puts the matched route in the scope while routing; a ``{name:path}`` parameter
-    is shown as ``{name}``.
-    """
-    route = scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return template if isinstance(template, str) else None
+__all__ = ["HttpMetricsMiddleware", "route_template"]
 
 
 class HttpMetricsMiddleware:
@@ -26,7 +18,8 @@ class HttpMetricsMiddleware:
     Latency is the time until the response headers are sent: the server's work, not a
     client's download or how long a progress stream stays open. A request that raised before
     any response is counted with status 500 (what the error handler outside answers); one
-    abandoned by its client (cancelled) is not counted.
+    abandoned by its client (cancelled) is not counted. The route label is
+    :func:`~musewave.service.route_template.route_template`, the same as the access log's.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -36,23 +29,23 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         responded = False
-
-        def record(status: int) -> None:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            metrics.http_request(scope["method"], route_template(scope), status, elapsed_ms)
 
         async def send_counted(message: Message) -> None:
             nonlocal responded
-            if message["type"] == "http.response.start" and not responded:
+            if not responded and message["type"] == "http.response.start":
                 responded = True
-                record(message["status"])
+                elapsed_ms = (perf_counter() - started) * 1000
+                metrics.http_request(
+                    scope["method"], route_template(scope), message["status"], elapsed_ms
+                )
             await send(message)
 
         try:
             await self.app(scope, receive, send_counted)
         except Exception:
             if not responded:
-                record(500)
+                elapsed_ms = (perf_counter() - started) * 1000
+                metrics.http_request(scope["method"], route_template(scope), 500, elapsed_ms)
             raise
