@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import psutil
@@ -189,8 +189,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -509,8 +508,7 @@ class _Subscriber(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.protocol.send_request(self.protocol.connect())
         self._flush()
 
@@ -611,7 +609,7 @@ async def fan_out(srv: Server, sockets: int, clients: int = 2) -> dict[str, Any]
         await _wait_event(srv, blockers[0], lambda e: e["type"] == "progress", 60)
         body = {"prompt": "fan-out track", "formats": ["mp3", "wav"], "priority": "low"}
         job_id = (await client.post("/v1/generations", json={**body, "duration_s": 30})).json()[
-            "job_id"
+            "id"
         ]
 
         rss_idle = srv.rss_mb()

@@ -18,16 +18,17 @@ from musewave.service.app import create_app, end_streams
 
 WS_PING_INTERVAL_S = 30.0
 # Progress events are ~200-byte JSON messages, each sent to every subscriber of a job. With
-# permessage-deflate every socket keeps its own compressor (~40 KB) and compresses every
-# message again (~3 us more per send, and the client inflates it); 1,000 sockets: 205 MB
-# RSS instead of 167 MB, and a slower fan-out. Clients that offer it get plain frames.
+# permessage-deflate every socket keeps its own compressor and compresses every message again
+# (and the client inflates it): 1,000 sockets cost the API ~42 ms of CPU per event instead of
+# ~31 ms, and 200 MB of RSS instead of 163 MB. Clients that offer it get plain frames.
 WS_PER_MESSAGE_DEFLATE = False
 STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, ending the progress streams (WebSockets close with 1001) before it drops
-    connections on shutdown (it would close WebSockets with 1012 Service Restart)."""
+    """uvicorn, with the objects made at startup kept out of the garbage collector's way, and
+    ending the progress streams (WebSockets close with 1001) before it drops connections on
+    shutdown (it would close WebSockets with 1012 Service Restart)."""
 
     def __init__(self, config: uvicorn.Config, app: FastAPI):
         super().__init__(config)
