@@ -264,7 +264,7 @@ def test_asyncapi_sse_framing_is_the_codes(asyncapi: dict[str, Any]) -> None:
     assert sse["heartbeat"]["after-idle-seconds"] == event_routes.SSE_HEARTBEAT_S
     source = inspect.getsource(event_routes)
     assert f'"{sse["heartbeat"]["comment"]}\\n\\n"' in source
-    assert 'f"event: {event.type}\\ndata: {event.model_dump_json()}\\n\\n"' in source
+    assert 'f"event: {event.type}\\ndata: {services.bus.json_of(event)}\\n\\n"' in source
     shutdown = asyncapi["components"]["messages"]["SseShuttingDown"]["payload"]
     detail = shutdown["properties"]["detail"]["const"]
     assert f"event: error\\ndata: {json.dumps({'detail': detail})}\\n\\n" in source

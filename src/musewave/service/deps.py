@@ -10,13 +10,15 @@ from musewave.jobs import JobsService
 from musewave.service.services import Services
 
 
-def get_services(request: Request) -> Services:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_jobs(request: Request) -> JobsService:
-    return get_services(request).jobs
+async def get_jobs(request: Request) -> JobsService:
+    jobs: JobsService = request.app.state.services.jobs
+    return jobs
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

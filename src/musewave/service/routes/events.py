@@ -85,7 +85,7 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
                     return
                 if reader.done():
                     return
-                await websocket.send_text(event.model_dump_json())
+                await websocket.send_text(services.bus.json_of(event))
             await websocket.close(code=CLOSE_NORMAL)
         except (WebSocketDisconnect, RuntimeError):
             return
@@ -117,7 +117,7 @@ async def progress_stream(
     job = await run_in_threadpool(services.jobs.get, job_id, caller)  # 404 before it starts
 
     def frame(event: JobEvent) -> str:
-        return f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"
+        return f"event: {event.type}\ndata: {services.bus.json_of(event)}\n\n"
 
     async def stream() -> AsyncIterator[str]:
         with services.bus.subscribe(job_id) as sub:
