@@ -130,3 +130,13 @@ def test_outputs_beyond_the_mix_are_opt_in_and_part_of_the_fingerprint() -> None
     assert len(fingerprints) == 3
     with pytest.raises(ValidationError, match="unknown stems"):
         GenerationRequest.model_validate({"prompt": "x", "stems": ["vocals"]})
+
+
+def test_lyrics_mean_a_vocal_track() -> None:
+    request = GenerationRequest(prompt="a song", lyrics="la la la")
+    assert request.instrumental is False
+    # The request validates again from its own dump (as the job queue stores it).
+    assert GenerationRequest.model_validate(request.canonical()) == request
+    with pytest.raises(ValidationError, match="instrumental is true"):
+        GenerationRequest(prompt="a song", lyrics="la la la", instrumental=True)
+    assert GenerationRequest(prompt="no words").instrumental is True

@@ -72,6 +72,33 @@ def test_an_exception_in_a_request_is_logged_as_json_with_its_stack_trace(
     assert (access["status"], access["route"], access["request_id"]) == (500, "/boom", "boom-1")
 
 
+def test_development_logs_a_plain_traceback_without_locals(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(Settings(env="development", log_level="info"), stream=stream)
+    try:
+        app = create_app(Settings(data_dir=tmp_path), start_workers=False)
+        secret_body = "a-secret-the-route-held"
+
+        def fail_holding_a_secret() -> None:
+            held = secret_body  # a local that a traceback with locals would print
+            raise RenderFailedOnPurpose(f"failed after {len(held)} characters")
+
+        app.add_api_route("/boom-secret", fail_holding_a_secret, methods=["GET"])
+        with TestClient(app, raise_server_exceptions=False) as client:
+            assert client.get("/boom-secret").status_code == 500
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        structlog.reset_defaults()
+    text = stream.getvalue()
+    assert "Traceback (most recent call last)" in text
+    assert "RenderFailedOnPurpose: failed after 23 characters" in text
+    assert secret_body not in text
+    assert len(text.splitlines()) < 200  # a traceback, not thousands of lines of locals
+
+
 def test_stdlib_records_share_the_pipeline_and_the_bound_request_id(
     log_stream: io.StringIO,
 ) -> None:

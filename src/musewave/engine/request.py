@@ -124,10 +124,18 @@ class GenerationRequest(BaseModel):
     def wants_stem(self, name: str) -> bool:
         return self.stems is True or (isinstance(self.stems, list) and name in self.stems)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lyrics_mean_vocals(cls, data: Any) -> Any:
+        # Lyrics imply a vocal track: set instrumental false, so the request says what it is
+        # (and validates again the same way from its own dump).
+        if isinstance(data, dict) and data.get("lyrics") and "instrumental" not in data:
+            return {**data, "instrumental": False}
+        return data
+
     @model_validator(mode="after")
     def _lyrics_need_vocals(self) -> GenerationRequest:
-        # Lyrics imply a vocal track; an explicit instrumental flag with lyrics is contradictory.
-        if self.lyrics and self.instrumental and "instrumental" in self.model_fields_set:
+        if self.lyrics and self.instrumental:
             raise ValueError("lyrics were given but instrumental is true; drop one of them")
         return self
 

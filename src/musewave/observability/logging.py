@@ -86,8 +86,14 @@ def make_formatter(production: bool, *, colors: bool) -> structlog.stdlib.Proces
             structlog.processors.JSONRenderer(),
         ]
     else:
-        # ConsoleRenderer prints exceptions itself (with rich when installed).
-        renderer = [structlog.dev.ConsoleRenderer(colors=colors)]
+        # A plain traceback: rich's (ConsoleRenderer's default when rich is installed) shows
+        # every frame's locals, request bodies and secrets included, and took seconds of the
+        # event loop per error.
+        renderer = [
+            structlog.dev.ConsoleRenderer(
+                colors=colors, exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             *_shared_processors(),
