@@ -62,6 +62,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return ["test services: " + ", ".join(shown) + (" [CI]" if in_ci() else "")]
 
 
+@pytest.fixture(autouse=True)
+def in_process_app_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps built in this process serve Starlette's TestClient (``Host: testserver``) and take
+    requests far faster than people send them. Tests of those limits set their own."""
+    monkeypatch.setenv("MUSEWAVE_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+    monkeypatch.setenv("MUSEWAVE_RATE_INGRESS", "100000/second")
+
+
 @pytest.fixture(scope="session")
 def render(tmp_path_factory: pytest.TempPathFactory) -> RenderFn:
     """``render(prompt=..., genres=[...], ...)`` → a cached GenerationResult for that request."""

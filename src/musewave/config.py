@@ -18,12 +18,14 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("musewave-data")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class Settings(BaseSettings):
     """Service-wide settings. Construct directly in tests: ``Settings(data_dir=tmp_path)``.
 
-    Units are in the names: ``_s`` seconds, ``_ms`` milliseconds, ``_mb`` megabytes.
+    Units are in the names: ``_s`` seconds, ``_ms`` milliseconds, ``_kb`` kibibytes,
+    ``_mb`` megabytes.
     """
 
     model_config = SettingsConfigDict(env_prefix="MUSEWAVE_", extra="ignore")
@@ -44,6 +46,20 @@ class Settings(BaseSettings):
     # counted in redis_url's Redis when set, in memory otherwise.
     rate_generations: str = "60/minute"
     rate_anonymous: str = "600/minute"
+    # A ceiling on state-changing /v1 requests (POST, PUT, PATCH, DELETE) from all clients
+    # together, shared through redis_url's Redis when set. Reads are not counted: they are
+    # cheap, and a status poller must not starve the submissions.
+    rate_ingress: str = "100/second"
+    # Edge limits, enforced before a request reaches a route.
+    max_body_kb: Annotated[int, Field(ge=1)] = 64  # a generation request is a few KB at most
+    max_header_kb: Annotated[int, Field(ge=1)] = 16  # the request line and all headers
+    # A client has this long to send a request's line and headers, and again its body.
+    client_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    # Host header names the API answers (DNS rebinding); "*" answers any. A port is ignored.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = LOOPBACK_NAMES
+    # Web origins allowed to call the API from a browser (CORS), e.g. https://studio.example;
+    # none by default. Requests from other origins need an API key to change anything.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     # Where `musewave worker` serves its /metrics (0: not served); the API serves its own.
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
@@ -108,6 +124,21 @@ class Settings(BaseSettings):
             return [part for part in (p.strip() for p in text.split(",")) if part]
         return value
 
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _parse_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in (p.strip() for p in value.split(",")) if part]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an origin like https://studio.example")
+        return tuple(origin.rstrip("/") for origin in value)
+
     @field_validator("retry_delays_s")
     @classmethod
     def _finite_non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
@@ -115,7 +146,7 @@ class Settings(BaseSettings):
             raise ValueError("retry delays must be finite and >= 0 seconds")
         return value
 
-    @field_validator("rate_generations", "rate_anonymous")
+    @field_validator("rate_generations", "rate_anonymous", "rate_ingress")
     @classmethod
     def _a_rate(cls, value: str) -> str:
         from limits import parse  # a rate the limits library reads: "60/minute", "5/second"

@@ -1,6 +1,8 @@
-"""Rate limits on generations (the ``limits`` library): per API key (the key's own rate, or
-``MUSEWAVE_RATE_GENERATIONS``), per client IP for anonymous use. Counts live in Redis when one
-is configured, so every API replica shares them, and in this process's memory otherwise.
+"""Rate limits (the ``limits`` library): generations per API key (the key's own rate, or
+``MUSEWAVE_RATE_GENERATIONS``) and per client IP for anonymous use, and the ingress ceiling on
+state-changing requests from all clients together (``MUSEWAVE_RATE_INGRESS``). Counts live in
+Redis when one is configured, so every API replica shares them, and in this process's memory
+otherwise.
 
 A limit that cannot be checked (Redis unreachable) lets the request through and says so in the
 log: the queue and its own start-rate limit still protect the workers.
@@ -21,6 +23,7 @@ from musewave.observability.logging import get_logger
 log = get_logger(__name__)
 
 NAMESPACE = "musewave-generations"
+INGRESS_NAMESPACE = "musewave-ingress"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +47,35 @@ class Verdict:
 
 
 class GenerationLimits:
-    """One moving window per key (or anonymous IP). ``storage_uri``: ``memory://`` or a
-    ``redis://`` URL. Calls may touch Redis: make them off the event loop."""
+    """One moving window per key (or anonymous IP), and one for the ingress ceiling.
+    ``storage_uri``: ``memory://`` or a ``redis://`` URL. When :attr:`remote`, calls ask Redis:
+    make them off the event loop."""
 
-    def __init__(self, storage_uri: str, *, default_rate: str, anonymous_rate: str) -> None:
+    def __init__(
+        self,
+        storage_uri: str,
+        *,
+        default_rate: str,
+        anonymous_rate: str,
+        ingress_rate: str = "100/second",
+    ) -> None:
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.remote = not storage_uri.startswith("memory://")
         self.default_rate = parse(default_rate)
         self.anonymous_rate = parse(anonymous_rate)
+        self.ingress_rate = parse(ingress_rate)
+
+    def ingress(self) -> int | None:
+        """Count one state-changing request against the ceiling: ``None`` when it may go on,
+        else the seconds to wait before trying again."""
+        try:
+            if self._limiter.hit(self.ingress_rate, INGRESS_NAMESPACE):
+                return None
+            stats = self._limiter.get_window_stats(self.ingress_rate, INGRESS_NAMESPACE)
+        except Exception as error:  # the counter's store is down: let the request through
+            log.warning("ingress ceiling not checked", error=str(error))
+            return None
+        return max(1, round(stats.reset_time - time.time()))
 
     def hit(self, caller: Caller, client_ip: str) -> Verdict:
         """Count one generation for ``caller`` (from ``client_ip``)."""

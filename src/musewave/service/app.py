@@ -10,24 +10,27 @@ from functools import partial
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 
 from musewave import __version__
 from musewave.access import KeyStore
 from musewave.access.rate_limits import GenerationLimits
 from musewave.cache import make_cache
-from musewave.config import Settings
+from musewave.config import LOOPBACK_NAMES, Settings
 from musewave.db import upgrade
 from musewave.jobs import JobsService, open_queue
 from musewave.jobs.runner import job_breakers
 from musewave.observability.logging import get_logger
 from musewave.observability.tracing import instrument_app
-from musewave.service.auth import Authenticator
+from musewave.service.auth import Authenticator, is_loopback
 from musewave.service.bus import EventBus
 from musewave.service.docs import install_docs
 from musewave.service.http_metrics import HttpMetricsMiddleware
 from musewave.service.problems import install_problem_handlers
 from musewave.service.request_context import RequestContextMiddleware
+from musewave.service.request_guard import RequestGuard
 from musewave.service.routes import admin, events, generations, health, jobs, metrics
+from musewave.service.security_headers import SecurityHeaders
 from musewave.service.services import Services, event_publisher, final_event_with_links
 from musewave.storage import open_storage
 
@@ -39,6 +42,17 @@ STREAM_DRAIN_TIMEOUT_S = 2.0
 # job's own final event, and the progress before it, arrive first.
 STREAM_SYNC_S = 1.0
 STREAM_SYNC_GRACE_S = 2.0
+# What a browser page of an allowed origin may send, and read, beyond the CORS basics.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
+CORS_RESPONSE_HEADERS = [
+    "X-Request-ID",
+    "Location",
+    "ETag",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+]
 
 
 async def _end_finished_streams_forever(services: Services) -> None:
@@ -78,6 +92,15 @@ async def end_streams(app: FastAPI, timeout_s: float = STREAM_DRAIN_TIMEOUT_S) -
     await services.bus.drain(timeout_s)
 
 
+async def _ingress_ceiling(app: FastAPI) -> int | None:
+    services: Services | None = getattr(app.state, "services", None)
+    if services is None:  # not started yet
+        return None
+    if services.limits.remote:
+        return await run_in_threadpool(services.limits.ingress)
+    return services.limits.ingress()
+
+
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
     settings = settings or Settings()
 
@@ -99,10 +122,16 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             auth = Authenticator(KeyStore(queue.store.sessions), settings)
             if settings.auth == "off":
                 log.warning("MUSEWAVE_AUTH=off: anyone who reaches this server is an admin")
+            if not is_loopback(settings.host) and settings.allowed_hosts == LOOPBACK_NAMES:
+                log.warning(
+                    "only loopback Host names are answered: set MUSEWAVE_ALLOWED_HOSTS to the "
+                    "names clients use to reach this server"
+                )
             limits = GenerationLimits(
                 settings.redis_url or "memory://",
                 default_rate=settings.rate_generations,
                 anonymous_rate=settings.rate_anonymous,
+                ingress_rate=settings.rate_ingress,
             )
             services = Services(settings, queue, jobs, bus, cache, auth, limits, breakers)
             sync = asyncio.create_task(_end_finished_streams_forever(services))
@@ -134,6 +163,20 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     install_docs(app)
     for module in (generations, jobs, events, admin, health, metrics):
         app.include_router(module.router)
+    # add_middleware puts each one outside those added before: the guard is innermost, so
+    # its refusals get CORS headers (a browser can read them), security headers, metrics
+    # and an access log line like any answer.
+    app.add_middleware(RequestGuard, settings=settings, ceiling=partial(_ingress_ceiling, app))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     instrument_app(app)  # a span per request when tracing is on; outside every middleware

@@ -22,6 +22,8 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from musewave.service.security_headers import page_security_policy
+
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_URL = "/docs/static"
 SWAGGER_URL = "/docs"
@@ -54,31 +56,41 @@ def install_docs(app: FastAPI) -> None:
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{root}{STATIC_URL}/{SWAGGER_JS}",
-            swagger_css_url=f"{root}{STATIC_URL}/{SWAGGER_CSS}",
-            swagger_favicon_url=f"{root}{STATIC_URL}/{FAVICON}",
-            oauth2_redirect_url=root + oauth2_redirect_url if oauth2_redirect_url else None,
-            init_oauth=app.swagger_ui_init_oauth,
-            swagger_ui_parameters={**_SWAGGER_PARAMETERS, **(app.swagger_ui_parameters or {})},
+        return _with_policy(
+            get_swagger_ui_html(
+                openapi_url=root + openapi_url,
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{root}{STATIC_URL}/{SWAGGER_JS}",
+                swagger_css_url=f"{root}{STATIC_URL}/{SWAGGER_CSS}",
+                swagger_favicon_url=f"{root}{STATIC_URL}/{FAVICON}",
+                oauth2_redirect_url=root + oauth2_redirect_url if oauth2_redirect_url else None,
+                init_oauth=app.swagger_ui_init_oauth,
+                swagger_ui_parameters={**_SWAGGER_PARAMETERS, **(app.swagger_ui_parameters or {})},
+            )
         )
 
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_redoc_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{STATIC_URL}/{REDOC_JS}",
-            redoc_favicon_url=f"{root}{STATIC_URL}/{FAVICON}",
-            with_google_fonts=False,
+        return _with_policy(
+            get_redoc_html(
+                openapi_url=root + openapi_url,
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{root}{STATIC_URL}/{REDOC_JS}",
+                redoc_favicon_url=f"{root}{STATIC_URL}/{FAVICON}",
+                with_google_fonts=False,
+            )
         )
 
     async def swagger_ui_redirect(request: Request) -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _with_policy(get_swagger_ui_oauth2_redirect_html())
 
     app.add_route(SWAGGER_URL, swagger_ui, include_in_schema=False)
     app.add_route(REDOC_URL, redoc, include_in_schema=False)
     if oauth2_redirect_url:
         app.add_route(oauth2_redirect_url, swagger_ui_redirect, include_in_schema=False)
+
+
+def _with_policy(page: HTMLResponse) -> HTMLResponse:
+    """``page`` allowed to run its own files and inline scripts, and nothing else."""
+    page.headers["Content-Security-Policy"] = page_security_policy(bytes(page.body).decode())
+    return page

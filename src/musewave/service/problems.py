@@ -194,7 +194,7 @@ def _instance(conn: HTTPConnection) -> str | None:
     return path if len(path) <= MAX_INSTANCE_CHARS else None
 
 
-def _instance_of(scope: Scope) -> str | None:
+def instance_of(scope: Scope) -> str | None:
     try:
         return _instance(HTTPConnection(scope))
     except Exception:  # a scope too broken to build a URL from
@@ -349,7 +349,7 @@ class _UnhandledErrors:
                 raise
             log.exception("unhandled error", method=scope.get("method"), path=scope.get("path"))
             trace.get_current_span().record_exception(error)
-            response = problem_response(_internal_problem(_instance_of(scope)))
+            response = problem_response(_internal_problem(instance_of(scope)))
             await response(scope, receive, send)
 
 

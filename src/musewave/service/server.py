@@ -15,6 +15,7 @@ from musewave.config import Settings
 from musewave.observability.logging import configure_logging
 from musewave.observability.tracing import configure_tracing
 from musewave.service.app import create_app, end_streams
+from musewave.service.http_protocol import guarded_http_protocol
 
 WS_PING_INTERVAL_S = 30.0
 # Progress events are ~200-byte JSON messages, each sent to every subscriber of a job. With
@@ -22,6 +23,9 @@ WS_PING_INTERVAL_S = 30.0
 # (and the client inflates it): 1,000 sockets cost the API ~42 ms of CPU per event instead of
 # ~31 ms, and 200 MB of RSS instead of 163 MB. Clients that offer it get plain frames.
 WS_PER_MESSAGE_DEFLATE = False
+# Clients only listen on a progress socket (a message from them is read and dropped): a
+# frame this small is plenty, and a flood of large frames costs nothing to refuse.
+WS_MAX_MESSAGE_BYTES = 4096
 STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start
 
 
@@ -64,6 +68,10 @@ def run_server(settings: Settings) -> None:
         ws_ping_interval=WS_PING_INTERVAL_S,
         ws_ping_timeout=WS_PING_INTERVAL_S,
         ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        http=guarded_http_protocol(
+            max_head_bytes=settings.max_header_kb * 1024, head_timeout_s=settings.client_timeout_s
+        ),
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
         log_level=settings.log_level,
         log_config=None,  # uvicorn's loggers propagate to the handler configure_logging set
