@@ -23,7 +23,10 @@ def test_killed_worker_is_replaced_and_its_job_completes(start_server: StartServ
     # A 10-minute lease: only the dead-worker check can bring the job back this quickly.
     server = start_server(MUSEWAVE_CONCURRENCY="1", MUSEWAVE_RETRY_DELAYS_S="0.2,0.2,0.2")
     with server.client() as client:
-        job_id = submit(client, track("crash test", duration_s=60))["id"]
+        # Long enough (~6 s of rendering on one core) that the kill lands during it even on
+        # a machine busy with other work.
+        long = track("crash test", duration_s=120, formats=["mp3", "wav", "flac"])
+        job_id = submit(client, long)["id"]
         with WsWatcher(server, job_id) as watcher:
             watcher.wait_for(at_stage("rendering"))
             [worker] = worker_processes(server.pid)
