@@ -71,8 +71,10 @@ class GenerationBody(GenerationRequest):
         return value
 
     def to_request(self) -> GenerationRequest:
-        data = {k: v for k, v in self.model_dump().items() if k in _REQUEST_FIELDS}
-        return GenerationRequest.model_validate(data)
+        # Only the fields the client set: a default passed on would count as set, and
+        # lyrics with the default ``instrumental`` would then read as a contradiction.
+        data = self.model_dump(exclude_unset=True)
+        return GenerationRequest.model_validate({k: data[k] for k in data if k in _REQUEST_FIELDS})
 
 
 class Links(BaseModel):
