@@ -36,6 +36,10 @@ BAD_BODIES: list[tuple[str, dict[str, Any], tuple[str, ...], str]] = [
     ("format", {"prompt": "x", "formats": ["aiff"]}, ("body", "formats"), "aiff"),
     ("seed", {"prompt": "x", "seed": -1}, ("body", "seed"), "greater than or equal"),
     ("no prompt", {"duration_s": 30}, ("body", "prompt"), "required"),
+    # JSON types are not coerced: 0 is not false, "7" is not 7.
+    ("number as bool", {"prompt": "x", "loop": 0}, ("body", "loop"), "boolean"),
+    ("text as int", {"prompt": "x", "seed": "7"}, ("body", "seed"), "integer"),
+    ("text as number", {"prompt": "x", "duration_s": "60"}, ("body", "duration_s"), "number"),
 ]
 
 

@@ -24,7 +24,9 @@ class GenerationBody(GenerationRequest):
     """``POST /v1/generations``. Legacy names (``musicPrompt``, ``durationSec``,
     ``artistInspiration``, ``vocalLanguages``, ``generateVideo``, ``videoStyles``) are accepted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Strict: a JSON value of another type is refused, not coerced (0 is not false, "60" is
+    # not 60), as the document's types say.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
     prompt: Annotated[str, Field(min_length=1, max_length=500), _alias("prompt", "musicPrompt")]
     duration_s: Annotated[
@@ -60,7 +62,7 @@ class GenerationBody(GenerationRequest):
     video_styles: Annotated[
         list[str], Field(max_length=3), _alias("video_styles", "videoStyles")
     ] = Field(default_factory=list)
-    priority: Priority = Priority.NORMAL
+    priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
 
     @field_validator("generate_video")
     @classmethod
