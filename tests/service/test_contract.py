@@ -47,6 +47,12 @@ def test_every_status_a_route_answers_is_in_its_documented_responses(client: Tes
                 "headers": {"content-type": "application/json"},
             },
         ),
+        (
+            "POST",
+            "/v1/generations",
+            "/v1/generations",
+            {"content": b'{"prompt": "\xff"}', "headers": {"content-type": "application/json"}},
+        ),
         ("GET", "/v1/jobs", "/v1/jobs", {}),
         ("GET", "/v1/jobs", "/v1/jobs", {"params": {"cursor": "garbage"}}),
         ("GET", "/v1/jobs", "/v1/jobs", {"params": {"limit": 0}}),
@@ -84,7 +90,7 @@ def test_every_status_a_route_answers_is_in_its_documented_responses(client: Tes
             assert response.headers["content-type"] == "application/problem+json"
         answered.append((method, route, response.status_code))
     # The battery reaches the error paths it means to (not just 200s).
-    assert {status for _, _, status in answered} >= {200, 202, 404, 409, 422, 503}
+    assert {status for _, _, status in answered} >= {200, 202, 400, 404, 409, 422, 503}
 
 
 def test_the_document_states_enums_ranges_and_problem_media_types(client: TestClient) -> None:
