@@ -93,6 +93,12 @@ def test_every_status_a_route_answers_is_in_its_documented_responses(client: Tes
     assert {status for _, _, status in answered} >= {200, 202, 400, 404, 409, 422, 503}
 
 
+def test_a_method_an_asset_does_not_take_is_405_naming_get(client: TestClient) -> None:
+    for method in ("OPTIONS", "POST", "DELETE"):
+        response = client.request(method, "/v1/jobs/nope/assets/mix.wav")
+        assert (response.status_code, response.headers["allow"]) == (405, "GET"), method
+
+
 def test_the_document_states_enums_ranges_and_problem_media_types(client: TestClient) -> None:
     openapi = client.get("/openapi.json").json()
     schemas = openapi["components"]["schemas"]
