@@ -138,6 +138,13 @@ def test_lyrics_with_an_explicit_instrumental_are_outside_the_document(client: T
     assert response.status_code == 422
 
 
+def test_an_integral_number_is_an_integer_as_in_json() -> None:
+    assert GenerationBody.model_validate({"prompt": "x", "seed": 7.0}).seed == 7
+    for seed in ("7", True, 7.5):
+        with pytest.raises(ValidationError):
+            GenerationBody.model_validate({"prompt": "x", "seed": seed})
+
+
 def test_a_cursor_the_server_never_gave_out_is_a_field_error(client: TestClient) -> None:
     for path in ("/v1/jobs", "/v1/admin/dead"):
         response = client.get(path, params={"cursor": "garbage!"})

@@ -40,6 +40,7 @@ BAD_BODIES: list[tuple[str, dict[str, Any], tuple[str, ...], str]] = [
     ("number as bool", {"prompt": "x", "loop": 0}, ("body", "loop"), "boolean"),
     ("text as int", {"prompt": "x", "seed": "7"}, ("body", "seed"), "integer"),
     ("text as number", {"prompt": "x", "duration_s": "60"}, ("body", "duration_s"), "number"),
+    ("fraction as int", {"prompt": "x", "seed": 7.5}, ("body", "seed"), "integer"),
 ]
 
 

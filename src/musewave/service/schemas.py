@@ -6,12 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from musewave.engine.genres import GENRE_SYNONYMS, GENRES
 from musewave.engine.request import (
     API_DURATION_RANGE_S,
     AUDIO_FORMATS,
+    MAX_SEED,
     TIME_SIGNATURES,
     GenerationRequest,
 )
@@ -27,6 +35,14 @@ NOT_BLANK = r"\S"
 
 def _alias(*names: str) -> Any:
     return Field(validation_alias=AliasChoices(*names))
+
+
+def _integral(value: Any) -> Any:
+    """``1.0`` as ``1``: JSON (and JSON Schema's ``integer``) does not tell them apart, and
+    strict mode would refuse the float."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _any_case(words: str) -> str:
@@ -133,6 +149,9 @@ class GenerationBody(GenerationRequest):
             },
         ),
     ] = None
+    seed: Annotated[Annotated[int, Field(ge=0, le=MAX_SEED)] | None, BeforeValidator(_integral)] = (
+        None
+    )
     time_signature: Annotated[str, Field(json_schema_extra={"enum": list(TIME_SIGNATURES)})] = (
         TIME_SIGNATURES[0]
     )
