@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from musewave.config import Settings
 from musewave.service.app import create_app
+from musewave.service.schemas import GenerationBody, key_pattern
 
 
 @pytest.fixture
@@ -41,6 +46,12 @@ def test_every_status_a_route_answers_is_in_its_documented_responses(client: Tes
                 "content": b'{"prompt": "x", "bpm": 1e400}',
                 "headers": {"content-type": "application/json"},
             },
+        ),
+        (
+            "POST",
+            "/v1/generations",
+            "/v1/generations",
+            {"content": b'{"prompt": "\xff"}', "headers": {"content-type": "application/json"}},
         ),
         ("GET", "/v1/jobs", "/v1/jobs", {}),
         ("GET", "/v1/jobs", "/v1/jobs", {"params": {"cursor": "garbage"}}),
@@ -79,7 +90,13 @@ def test_every_status_a_route_answers_is_in_its_documented_responses(client: Tes
             assert response.headers["content-type"] == "application/problem+json"
         answered.append((method, route, response.status_code))
     # The battery reaches the error paths it means to (not just 200s).
-    assert {status for _, _, status in answered} >= {200, 202, 404, 409, 422, 503}
+    assert {status for _, _, status in answered} >= {200, 202, 400, 404, 409, 422, 503}
+
+
+def test_a_method_an_asset_does_not_take_is_405_naming_get(client: TestClient) -> None:
+    for method in ("OPTIONS", "POST", "DELETE"):
+        response = client.request(method, "/v1/jobs/nope/assets/mix.wav")
+        assert (response.status_code, response.headers["allow"]) == (405, "GET"), method
 
 
 def test_the_document_states_enums_ranges_and_problem_media_types(client: TestClient) -> None:
@@ -89,9 +106,43 @@ def test_the_document_states_enums_ranges_and_problem_media_types(client: TestCl
     assert set(body["genres"]["items"]["examples"]) >= {"lofi", "synthwave", "dnb"}
     assert set(body["formats"]["items"]["enum"]) == {"wav", "flac", "mp3", "ogg", "opus"}
     assert (body["duration_s"]["minimum"], body["duration_s"]["maximum"]) == (30, 120)
+    assert set(body["genres"]["items"]["enum"]) >= {"lofi", "lo fi hip hop", "drum and bass"}
+    assert body["time_signature"]["enum"] == ["4/4", "3/4"]
+    assert body["generate_video"]["const"] is False
     submit = openapi["paths"]["/v1/generations"]["post"]["responses"]
     assert "application/problem+json" in submit["422"]["content"]
     assert "application/problem+json" in submit["503"]["content"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.from_regex(key_pattern()))
+def test_every_key_the_document_allows_is_read(key: str) -> None:
+    assert GenerationBody.model_validate({"prompt": "x", "key": key}).key is not None or (
+        not key.strip()
+    )
+
+
+@pytest.mark.parametrize("key", ["H minor", "C lydianish", "Cm7", "#C", "C _"])
+def test_keys_the_server_refuses_are_outside_the_document(key: str) -> None:
+    assert re.search(key_pattern(), key) is None
+    with pytest.raises(ValidationError):
+        GenerationBody.model_validate({"prompt": "x", "key": key})
+
+
+def test_lyrics_with_an_explicit_instrumental_are_outside_the_document(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["GenerationBody"]
+    assert schema["not"]["required"] == ["lyrics", "instrumental"]
+    assert schema["not"]["properties"]["instrumental"] == {"const": True}
+    contradiction = {"prompt": "x", "lyrics": "la", "instrumental": True}
+    response = client.post("/v1/generations", json=contradiction)
+    assert response.status_code == 422
+
+
+def test_an_integral_number_is_an_integer_as_in_json() -> None:
+    assert GenerationBody.model_validate({"prompt": "x", "seed": 7.0}).seed == 7
+    for seed in ("7", True, 7.5):
+        with pytest.raises(ValidationError):
+            GenerationBody.model_validate({"prompt": "x", "seed": seed})
 
 
 def test_a_cursor_the_server_never_gave_out_is_a_field_error(client: TestClient) -> None:

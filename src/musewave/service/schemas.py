@@ -6,27 +6,91 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
-from musewave.engine.genres import GENRES
-from musewave.engine.request import API_DURATION_RANGE_S, AUDIO_FORMATS, GenerationRequest
+from musewave.engine.genres import GENRE_SYNONYMS, GENRES
+from musewave.engine.request import (
+    API_DURATION_RANGE_S,
+    AUDIO_FORMATS,
+    MAX_SEED,
+    TIME_SIGNATURES,
+    GenerationRequest,
+)
+from musewave.engine.score import STEM_NAMES
+from musewave.engine.theory import MODE_SYNONYMS, MODES
 from musewave.jobs import AssetRecord, JobRecord, JobState, Priority
 
 _REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
 API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
+# A string with something besides whitespace (Python's \s, which str.strip() also removes).
+NOT_BLANK = r"\S"
 
 
 def _alias(*names: str) -> Any:
     return Field(validation_alias=AliasChoices(*names))
 
 
+def _integral(value: Any) -> Any:
+    """``1.0`` as ``1``: JSON (and JSON Schema's ``integer``) does not tell them apart, and
+    strict mode would refuse the float."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _any_case(words: str) -> str:
+    """A regex for ``words`` in any letter case, words apart by spaces or underscores."""
+    parts = ["".join(f"[{c.upper()}{c.lower()}]" for c in word) for word in words.split()]
+    return "[ _]+".join(parts)
+
+
+def key_pattern() -> str:
+    """The keys ``parse_key`` reads, as a regex for the document: a tonic, an optional
+    accidental and an optional mode (``"D minor"``, ``"F# dorian"``, ``"Bb"``, ``"C#m"``),
+    or a blank string (no key). Mode names are matched in any case."""
+    modes = sorted({*MODES, *MODE_SYNONYMS} - {"harmonic_minor"}, key=lambda m: (-len(m), m))
+    mode = "|".join(_any_case(m) for m in modes)
+    return rf"^\s*(?:[A-Ga-g][#♯b♭]?\s*(?:{mode})?\s*)?$"
+
+
+# Lyrics need vocals: a request may not give both lyrics and an explicit ``instrumental: true``.
+_LYRICS_NEED_VOCALS: dict[str, Any] = {
+    "not": {
+        "required": ["lyrics", "instrumental"],
+        "properties": {
+            "lyrics": {"type": "string", "pattern": NOT_BLANK},
+            "instrumental": {"const": True},
+        },
+    }
+}
+
+
 class GenerationBody(GenerationRequest):
     """``POST /v1/generations``. Legacy names (``musicPrompt``, ``durationSec``,
     ``artistInspiration``, ``vocalLanguages``, ``generateVideo``, ``videoStyles``) are accepted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Strict: a JSON value of another type is refused, not coerced (0 is not false, "60" is
+    # not 60), as the document's types say.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        strict=True,
+        json_schema_extra=_LYRICS_NEED_VOCALS,
+    )
 
-    prompt: Annotated[str, Field(min_length=1, max_length=500), _alias("prompt", "musicPrompt")]
+    prompt: Annotated[
+        str,
+        Field(min_length=1, max_length=500, json_schema_extra={"pattern": NOT_BLANK}),
+        _alias("prompt", "musicPrompt"),
+    ]
     duration_s: Annotated[
         float,
         _alias("duration_s", "durationSec"),
@@ -36,8 +100,17 @@ class GenerationBody(GenerationRequest):
         list[str],
         Field(
             max_length=3,
-            description="Genres; synonyms and any case are understood (`lo-fi`, `Drum and Bass`)",
-            json_schema_extra={"items": {"type": "string", "examples": sorted(GENRES)}},
+            description=(
+                "Genres, by name or synonym; any case, and `-` or `_` for spaces, are"
+                " understood too (`Lo-Fi`, `Drum and Bass`)"
+            ),
+            json_schema_extra={
+                "items": {
+                    "type": "string",
+                    "enum": sorted(GENRE_SYNONYMS),
+                    "examples": sorted(GENRES),
+                }
+            },
         ),
     ] = Field(default_factory=list)
     formats: Annotated[
@@ -56,11 +129,50 @@ class GenerationBody(GenerationRequest):
     vocal_languages: Annotated[
         list[str], Field(max_length=3), _alias("vocal_languages", "vocalLanguages")
     ] = Field(default_factory=list)
-    generate_video: Annotated[bool, _alias("generate_video", "generateVideo")] = False
+    generate_video: Annotated[
+        bool,
+        _alias("generate_video", "generateVideo"),
+        Field(
+            description="Not available yet: only `false` is accepted",
+            json_schema_extra={"const": False},
+        ),
+    ] = False
     video_styles: Annotated[
         list[str], Field(max_length=3), _alias("video_styles", "videoStyles")
     ] = Field(default_factory=list)
-    priority: Priority = Priority.NORMAL
+    key: Annotated[
+        str | None,
+        Field(
+            description="A tonic and a mode (`D minor`, `F# dorian`, `Bb`, `C#m`); blank: none",
+            json_schema_extra={
+                "anyOf": [{"type": "string", "pattern": key_pattern()}, {"type": "null"}]
+            },
+        ),
+    ] = None
+    seed: Annotated[Annotated[int, Field(ge=0, le=MAX_SEED)] | None, BeforeValidator(_integral)] = (
+        None
+    )
+    time_signature: Annotated[str, Field(json_schema_extra={"enum": list(TIME_SIGNATURES)})] = (
+        TIME_SIGNATURES[0]
+    )
+    stems: Annotated[
+        bool | Annotated[list[str], Field(max_length=len(STEM_NAMES))],
+        Field(
+            description="Stems to write beside the mix: all (`true`), none, or those named",
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "boolean"},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "enum": list(STEM_NAMES)},
+                        "maxItems": len(STEM_NAMES),
+                    },
+                ]
+            },
+        ),
+    ] = False
+    lyrics: Annotated[str | None, Field(max_length=5000)] = None
+    priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
 
     @field_validator("generate_video")
     @classmethod
@@ -71,8 +183,10 @@ class GenerationBody(GenerationRequest):
         return value
 
     def to_request(self) -> GenerationRequest:
-        data = {k: v for k, v in self.model_dump().items() if k in _REQUEST_FIELDS}
-        return GenerationRequest.model_validate(data)
+        # Only the fields the client set: a default passed on would count as set, and
+        # lyrics with the default ``instrumental`` would then read as a contradiction.
+        data = self.model_dump(exclude_unset=True)
+        return GenerationRequest.model_validate({k: data[k] for k in data if k in _REQUEST_FIELDS})
 
 
 class Links(BaseModel):

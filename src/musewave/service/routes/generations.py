@@ -28,7 +28,8 @@ router = APIRouter(tags=["generations"], responses=problem_responses(401))
             "model": SubmitResponse,
             "description": "An identical seeded request already finished (a cache hit)",
         },
-        **problem_responses(409, 429, 503),
+        # 400: a body that is not text at all (not UTF-8); 422 is for anything else wrong.
+        **problem_responses(400, 409, 429, 503),
     },
 )
 @router.post("/generate", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)

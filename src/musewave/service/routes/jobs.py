@@ -88,8 +88,10 @@ ASSET_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{job_id}/assets/{name:path}", response_class=FileResponse, responses=ASSET_RESPONSES)
+# HEAD is registered after GET: a 405 (OPTIONS, POST…) takes its Allow header from the first
+# route that matches the path, and should name GET (HEAD goes with GET, RFC 9110 §9.3.2).
 @router.head("/{job_id}/assets/{name:path}", include_in_schema=False)
+@router.get("/{job_id}/assets/{name:path}", response_class=FileResponse, responses=ASSET_RESPONSES)
 async def download_asset(
     job_id: str, name: str, jobs: JobsDep, caller: CallerDep, request: Request
 ) -> Response:
