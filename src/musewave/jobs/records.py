@@ -138,9 +138,9 @@ class QueueStats(BaseModel):
 
 
 class RemovedJob(BaseModel):
-    """A job :meth:`JobStore.clean` deleted, and the asset files it left behind."""
+    """A job :meth:`JobStore.clean` deleted; its files (under its storage prefix) are the
+    caller's to remove."""
 
     model_config = ConfigDict(frozen=True)
 
     job_id: str
-    asset_paths: list[str]

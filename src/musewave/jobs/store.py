@@ -495,7 +495,7 @@ class JobStore:
         self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES
     ) -> list[RemovedJob]:
         """Delete jobs in ``states`` that finished more than ``older_than_s`` ago, with their
-        asset rows; returns each one's asset keys, for the caller to remove from storage.
+        asset rows; returns them, for the caller to remove their files from storage.
         Only finished states may be cleaned (``ValueError`` otherwise).
         """
         unfinished = set(states) - FINISHED_STATES
@@ -506,14 +506,9 @@ class JobStore:
         cutoff = self.now() - timedelta(seconds=older_than_s)
         state_values = [JobState(state).value for state in states]
         with write_transaction(self.sessions) as session:
-            jobs = session.scalars(
-                select(Job).where(Job.state.in_(state_values), Job.finished_at < cutoff)
+            ids = session.scalars(
+                select(Job.id).where(Job.state.in_(state_values), Job.finished_at < cutoff)
             ).all()
-            removed = [
-                RemovedJob(job_id=job.id, asset_paths=[asset.path for asset in job.assets])
-                for job in jobs
-            ]
-            ids = [job.job_id for job in removed]
             for start in range(0, len(ids), _DELETE_CHUNK):
                 # Assets go with their job (ON DELETE CASCADE).
                 session.execute(
@@ -521,7 +516,7 @@ class JobStore:
                     .where(Job.id.in_(ids[start : start + _DELETE_CHUNK]))
                     .execution_options(synchronize_session=False)
                 )
-        return removed
+        return [RemovedJob(job_id=job_id) for job_id in ids]
 
     def now(self) -> datetime:
         """The clock's "now", checked to be timezone-aware and in UTC."""
