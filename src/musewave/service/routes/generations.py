@@ -2,21 +2,68 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from opentelemetry.trace import SpanKind
 
-from musewave.jobs import JobState
+from musewave.access import Caller
+from musewave.jobs import JobRecord, JobState
 from musewave.observability.tracing import current_trace_context, span
 from musewave.service.auth import CallerDep
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
 from musewave.service.request_context import RequestIdDep
 from musewave.service.schemas import GenerationBody, SubmitResponse
+from musewave.service.services import Services
 
 router = APIRouter(tags=["generations"], responses=problem_responses(401))
+
+MAX_WAIT_S = 60
+# RFC 7240: "wait" alone, or "wait=N" (seconds), among other preferences.
+_WAIT = re.compile(r"(?:^|[,;])\s*wait\s*(?:=\s*\"?(\d{1,9})\"?)?\s*(?=[,;]|$)", re.IGNORECASE)
+_PREFERENCE_APPLIED = {
+    "Preference-Applied": {
+        "description": "`wait=N` when the request asked to wait (`Prefer: wait=N`).",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def requested_wait_s(prefer: str | None) -> int | None:
+    """The seconds a ``Prefer`` header asks to wait for the job to finish (at most
+    :data:`MAX_WAIT_S`; ``wait`` alone is the most), or None. A preference the server does not
+    understand is ignored, as RFC 7240 says."""
+    match = _WAIT.search(prefer or "")
+    if match is None:
+        return None
+    return MAX_WAIT_S if match.group(1) is None else min(int(match.group(1)), MAX_WAIT_S)
+
+
+async def _wait_until_finished(
+    services: Services, job: JobRecord, caller: Caller, wait_s: int
+) -> JobRecord:
+    """The job once it has finished, or as it is after ``wait_s`` seconds."""
+    deadline = time.monotonic() + wait_s
+    with services.bus.subscribe(job.id) as sub:
+        # Read after subscribing: an end between the submission and here is not missed.
+        job = await run_in_threadpool(services.jobs.get, job.id, caller)
+        while not job.state.is_finished:
+            try:
+                event = await asyncio.wait_for(sub.next(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if event is None:  # the server is shutting down
+                break
+            if event.is_terminal:
+                break
+        if not job.state.is_finished:
+            job = await run_in_threadpool(services.jobs.get, job.id, caller)
+    return job
 
 
 @router.post(
@@ -26,8 +73,13 @@ router = APIRouter(tags=["generations"], responses=problem_responses(401))
     responses={
         200: {
             "model": SubmitResponse,
-            "description": "An identical seeded request already finished (a cache hit)",
+            "description": (
+                "The job has finished: within the wait a `Prefer: wait=N` header asked for, "
+                "or before (an identical seeded request: a cache hit)"
+            ),
+            "headers": _PREFERENCE_APPLIED,
         },
+        202: {"description": "The job is queued or running", "headers": _PREFERENCE_APPLIED},
         # 400: a body that is not text at all (not UTF-8); 422 is for anything else wrong.
         **problem_responses(400, 409, 429, 503),
     },
@@ -41,11 +93,20 @@ async def submit_generation(
     request_id: RequestIdDep,
     caller: CallerDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description=f"`wait=N`: answer once the job has finished, waiting at most N "
+            f"seconds (at most {MAX_WAIT_S}); `wait` alone waits {MAX_WAIT_S} s",
+        ),
+    ] = None,
 ) -> SubmitResponse:
     """Queue a track: 202 with the job. An identical seeded request that already finished
     answers 200 with its assets at once; a running one is attached to (202, ``created``
     false); so is a repeated ``Idempotency-Key`` (per API key; 409 when the key was used for
-    another request)."""
+    another request). With ``Prefer: wait=N``, the answer waits up to N seconds for the job
+    to finish: 200 with the finished job (its assets linked), else 202 as usual."""
     if not services.accepting:
         raise HTTPException(
             status_code=503, detail="server is shutting down", headers={"Retry-After": "5"}
@@ -72,6 +133,13 @@ async def submit_generation(
             trace_context=current_trace_context(),  # the job's attempts link to this span
         )
         enqueue.set_attributes({"job.id": job.id, "job.created": created})
+    wait_s = requested_wait_s(prefer)
+    if wait_s is not None:
+        response.headers["Preference-Applied"] = f"wait={wait_s}"
+        if not job.state.is_finished:
+            job = await _wait_until_finished(services, job, caller, wait_s)
+        if job.state.is_finished:
+            response.status_code = status.HTTP_200_OK
     if job.state is JobState.COMPLETED:
         response.status_code = status.HTTP_200_OK
     return SubmitResponse.of_submission(job, created)
