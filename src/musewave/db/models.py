@@ -123,6 +123,8 @@ class Job(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
     # W3C trace context (traceparent/tracestate) of the enqueuing request, for span links.
     trace_context: Mapped[dict[str, Any] | None]
+    # Milliseconds per engine stage of the attempt that completed the job.
+    stage_ms: Mapped[dict[str, Any] | None]
 
     assets: Mapped[list[Asset]] = relationship(
         back_populates="job",

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,15 @@ class _SignalledStore:
         return self.store.is_cancel_requested(job_id)
 
     def complete(
-        self, job_id: str, worker_id: str, assets: list[AssetRecord], *, seed: int
+        self,
+        job_id: str,
+        worker_id: str,
+        assets: list[AssetRecord],
+        *,
+        seed: int,
+        stage_ms: Mapping[str, int] | None = None,
     ) -> bool:
-        return self.store.complete(job_id, worker_id, assets, seed=seed)
+        return self.store.complete(job_id, worker_id, assets, seed=seed, stage_ms=stage_ms)
 
     def fail(self, job_id: str, worker_id: str, error: str, error_kind: str) -> JobRecord | None:
         return self.store.fail(job_id, worker_id, error, error_kind)

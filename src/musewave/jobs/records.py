@@ -76,6 +76,7 @@ class JobRecord(BaseModel):
     duration_ms: int | None
     request_id: str | None
     trace_context: dict[str, str] | None = None
+    stage_ms: dict[str, int] | None = None  # per engine stage, once completed
     assets: list[AssetRecord] = []
 
     @field_validator("priority", mode="before")

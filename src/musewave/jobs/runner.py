@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
 import structlog
@@ -58,7 +59,13 @@ class AttemptStore(Protocol):
     def update_progress(self, job_id: str, worker_id: str, stage: str, progress: float) -> bool: ...
     def is_cancel_requested(self, job_id: str) -> bool: ...
     def complete(
-        self, job_id: str, worker_id: str, assets: list[AssetRecord], *, seed: int
+        self,
+        job_id: str,
+        worker_id: str,
+        assets: list[AssetRecord],
+        *,
+        seed: int,
+        stage_ms: Mapping[str, int] | None = None,
     ) -> bool: ...
     def fail(
         self, job_id: str, worker_id: str, error: str, error_kind: str
@@ -218,6 +225,7 @@ class JobRunner:
             self.worker_id,
             assets,
             seed=result.plan.seed,
+            stage_ms={stage: round(s * 1000) for stage, s in result.timings_s.items()},
         ):
             log.warning("job finished after losing its lease; another worker owns it now")
             return JobState.ACTIVE

@@ -18,7 +18,7 @@ COMMITTED): a seeded enqueue looks for a duplicate under an advisory lock on its
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import uuid4
@@ -380,9 +380,16 @@ class JobStore:
             )
 
     def complete(
-        self, job_id: str, worker_id: str, assets: Sequence[AssetRecord], *, seed: int
+        self,
+        job_id: str,
+        worker_id: str,
+        assets: Sequence[AssetRecord],
+        *,
+        seed: int,
+        stage_ms: Mapping[str, int] | None = None,
     ) -> bool:
-        """Mark a held, active job completed, storing its ``assets`` and the ``seed`` used.
+        """Mark a held, active job completed, storing its ``assets``, the ``seed`` used and
+        how long each engine stage took (``stage_ms``).
 
         The fingerprint is recomputed with that seed, so an unseeded job's result is also
         found by a later request that names the seed. False (and nothing stored) when
@@ -411,6 +418,7 @@ class JobStore:
                 lease_until=None,
                 finished_at=now,
                 duration_ms=_elapsed_ms(job.started_at, now),
+                stage_ms=dict(stage_ms) if stage_ms is not None else None,
                 updated_at=now,
             )
             if not completed:

@@ -241,6 +241,46 @@ class Timings(BaseModel):
     duration_ms: int | None
 
 
+class JobMetrics(BaseModel):
+    """How the job went, once it ran."""
+
+    queue_wait_ms: int | None = Field(
+        description="From submission to the start of the attempt that ran last."
+    )
+    run_ms: int | None = Field(description="The last attempt, from start to finish.")
+    stage_ms: dict[str, int] = Field(
+        description="Milliseconds per engine stage of the attempt that completed the job "
+        "(planning, composing, rendering, mixing, mastering, encoding…); empty until then."
+    )
+    real_time_factor: float | None = Field(
+        description="Seconds of audio made per second of the completed attempt's run."
+    )
+    attempts: int
+    worker_id: str | None = Field(description="The worker that ran the last attempt.")
+
+    @classmethod
+    def of(cls, job: JobRecord) -> JobMetrics:
+        queue_wait_ms = (
+            None
+            if job.started_at is None
+            else round((job.started_at - job.created_at).total_seconds() * 1000)
+        )
+        real_time_factor = None
+        if job.state is JobState.COMPLETED and job.duration_ms:
+            audio_s = next(
+                (a.duration_s for a in job.assets if a.kind == "mix" and a.duration_s), None
+            ) or float(job.request.get("duration_s", 0.0))
+            real_time_factor = round(audio_s / (job.duration_ms / 1000), 2)
+        return cls(
+            queue_wait_ms=queue_wait_ms,
+            run_ms=job.duration_ms,
+            stage_ms=job.stage_ms or {},
+            real_time_factor=real_time_factor,
+            attempts=job.attempts,
+            worker_id=job.worker_id,
+        )
+
+
 class JobView(BaseModel):
     id: str
     state: JobState
@@ -257,6 +297,7 @@ class JobView(BaseModel):
     error: str | None
     error_kind: str | None
     assets: list[AssetView]
+    metrics: JobMetrics
     links: Links
 
     @classmethod
@@ -283,6 +324,7 @@ class JobView(BaseModel):
             error=job.error,
             error_kind=job.error_kind,
             assets=[AssetView.of(job.id, a) for a in job.assets],
+            metrics=JobMetrics.of(job),
             links=job_links(job.id),
         )
 
