@@ -174,6 +174,21 @@ class Asset(Base):
     __table_args__ = (UniqueConstraint("job_id", "name"),)
 
 
+class Variant(Base):
+    """One of the renders a request for ``n`` variants made: the job at ``position`` of the
+    generation named by its first job's id."""
+
+    __tablename__ = "variants"
+
+    generation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    job_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("jobs.id", ondelete="CASCADE"), index=True
+    )
+
+
 class ApiKey(Base):
     """An API key. Only the SHA-256 of its secret is kept; the secret is shown once."""
 

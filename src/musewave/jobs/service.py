@@ -11,13 +11,15 @@ other keys' jobs (and every re-drive and clean) is written to the audit log.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Callable
 from typing import TypeVar, Unpack
 
 from musewave.access import Caller
 from musewave.access.audit import audit
 from musewave.cache import Cache
-from musewave.engine.request import GenerationRequest
+from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.jobs.errors import JobConflict, JobNotFound
 from musewave.jobs.events import PublishEvent, final_event, queued_event
 from musewave.jobs.queue import JobQueue
@@ -35,6 +37,11 @@ JOB_VIEWS = "job-views"
 
 def _ignore(_event: object) -> None:
     pass
+
+
+def _seed_of(idempotency_key: str) -> int:
+    digest = hashlib.sha256(idempotency_key.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (MAX_SEED + 1)
 
 
 class JobsService:
@@ -73,6 +80,47 @@ class JobsService:
             metrics.job_enqueued(job.priority)
             self.publish(queued_event(job))
         return job, created
+
+    def submit_variants(
+        self, request: GenerationRequest, caller: Caller, n: int, **options: Unpack[EnqueueOptions]
+    ) -> list[tuple[JobRecord, bool]]:
+        """Queue ``n`` renders of ``request`` with the seeds ``seed``, ``seed + 1``…, recorded
+        as one generation named by the first job. Without a seed the first is random, or made
+        from the ``Idempotency-Key`` (so that a repeated request is the same request).
+        Variant ``i > 0`` of an ``Idempotency-Key`` is held by ``<key>#<i>``."""
+        if n == 1:
+            return [self.submit(request, caller, **options)]
+        key = options.get("idempotency_key")
+        first_seed = request.seed
+        if first_seed is None:
+            first_seed = _seed_of(key) if key is not None else secrets.randbelow(MAX_SEED)
+        submitted = []
+        for i in range(n):
+            variant_options: EnqueueOptions = {**options}
+            if key is not None and i > 0:
+                variant_options["idempotency_key"] = f"{key}#{i}"
+            seed = (first_seed + i) % (MAX_SEED + 1)
+            submitted.append(self.submit(request.with_seed(seed), caller, **variant_options))
+        self._call("record variants", self.queue.store.add_variants, [j.id for j, _ in submitted])
+        return submitted
+
+    def generation(self, generation_id: str, caller: Caller) -> list[JobRecord]:
+        """The jobs of a generation (a job made alone is a generation of one), in order."""
+        first = self.get(generation_id, caller)
+        job_ids = self._call("read variants", self.queue.store.variants, generation_id)
+        return [first if job_id == first.id else self.get(job_id, caller) for job_id in job_ids]
+
+    def cancel_generation(self, generation_id: str, caller: Caller) -> list[JobRecord]:
+        """Cancel every unfinished job of a generation; the jobs as they are after."""
+        jobs = []
+        for job in self.generation(generation_id, caller):
+            if not job.state.is_finished:
+                try:
+                    job = self.cancel(job.id, caller)
+                except JobConflict:  # it finished meanwhile
+                    job = self.get(job.id, caller)
+            jobs.append(job)
+        return jobs
 
     def get(self, job_id: str, caller: Caller) -> JobRecord:
         """The job, if ``caller`` may see it; else :class:`JobNotFound`."""

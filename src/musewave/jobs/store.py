@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from musewave.db.models import Asset, Job
+from musewave.db.models import Asset, Job, Variant
 from musewave.db.session import read_transaction, transaction_lock, write_transaction
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.errors import IdempotencyConflict
@@ -498,6 +498,32 @@ class JobStore:
             )
             job = load_job(session, job_id)
             return None if job is None else record_of(job)
+
+    def add_variants(self, job_ids: Sequence[str]) -> None:
+        """Record ``job_ids`` as one generation, in order, named by the first. Recording the
+        same generation again (a repeated request) changes nothing."""
+        rows = [
+            Variant(generation_id=job_ids[0], position=position, job_id=job_id)
+            for position, job_id in enumerate(job_ids)
+        ]
+        try:
+            with write_transaction(self.sessions) as session:
+                named = select(Variant.position).where(Variant.generation_id == job_ids[0])
+                if session.scalars(named.limit(1)).first() is None:
+                    session.add_all(rows)
+        except IntegrityError:  # a concurrent identical request recorded it first
+            pass
+
+    def variants(self, generation_id: str) -> list[str]:
+        """The ids of the jobs of generation ``generation_id`` in order: just itself for a job
+        made alone."""
+        with read_transaction(self.sessions) as session:
+            ids = session.scalars(
+                select(Variant.job_id)
+                .where(Variant.generation_id == generation_id)
+                .order_by(Variant.position)
+            ).all()
+        return list(ids) or [generation_id]
 
     def clean(
         self, older_than_s: float, states: Collection[JobState] = FINISHED_STATES

@@ -31,6 +31,7 @@ _REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
 API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
 # A string with something besides whitespace (Python's \s, which str.strip() also removes).
 NOT_BLANK = r"\S"
+MAX_VARIANTS = 4
 
 
 def _alias(*names: str) -> Any:
@@ -173,6 +174,15 @@ class GenerationBody(GenerationRequest):
     ] = False
     lyrics: Annotated[str | None, Field(max_length=5000)] = None
     priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
+    n: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=MAX_VARIANTS,
+            description="Variants: renders of this request with the seeds seed, seed + 1…, "
+            "each its own job, listed together at /v1/generations/{id}",
+        ),
+    ] = 1
 
     @field_validator("generate_video")
     @classmethod
@@ -331,13 +341,30 @@ class JobView(BaseModel):
 
 class SubmitResponse(JobView):
     """The job that answers a submission: ``created`` is False when an existing job does (the
-    same ``Idempotency-Key``, or an identical seeded request: running, or finished)."""
+    same ``Idempotency-Key``, or an identical seeded request: running, or finished). With
+    ``n`` > 1 it is the first variant, and ``variants`` lists them all."""
 
     created: bool
+    variants: list[str] = Field(
+        description="The ids of the generation's jobs, in order (this one first)."
+    )
 
     @classmethod
-    def of_submission(cls, job: JobRecord, created: bool) -> SubmitResponse:
-        return cls(**JobView.of(job).model_dump(), created=created)
+    def of_submission(
+        cls, job: JobRecord, created: bool, variants: list[str] | None = None
+    ) -> SubmitResponse:
+        return cls(**JobView.of(job).model_dump(), created=created, variants=variants or [job.id])
+
+
+class GenerationView(BaseModel):
+    """The jobs one request made (one, or ``n`` variants), in order."""
+
+    id: str = Field(description="The generation's id: its first job's.")
+    jobs: list[JobView]
+
+    @classmethod
+    def of(cls, jobs: list[JobRecord]) -> GenerationView:
+        return cls(id=jobs[0].id, jobs=[JobView.of(job) for job in jobs])
 
 
 class JobPage(BaseModel):

@@ -18,7 +18,7 @@ from musewave.service.auth import CallerDep
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
 from musewave.service.request_context import RequestIdDep
-from musewave.service.schemas import GenerationBody, SubmitResponse
+from musewave.service.schemas import GenerationBody, GenerationView, SubmitResponse
 from musewave.service.services import Services
 
 router = APIRouter(tags=["generations"], responses=problem_responses(401))
@@ -45,7 +45,7 @@ def requested_wait_s(prefer: str | None) -> int | None:
 
 
 async def _wait_until_finished(
-    services: Services, job: JobRecord, caller: Caller, wait_s: int
+    services: Services, job: JobRecord, caller: Caller, wait_s: float
 ) -> JobRecord:
     """The job once it has finished, or as it is after ``wait_s`` seconds."""
     deadline = time.monotonic() + wait_s
@@ -123,23 +123,56 @@ async def submit_generation(
     with span(
         "job.enqueue", kind=SpanKind.PRODUCER, attributes={"request_id": request_id}
     ) as enqueue:
-        job, created = await run_in_threadpool(
-            services.jobs.submit,
+        submitted = await run_in_threadpool(
+            services.jobs.submit_variants,
             body.to_request(),
             caller,
+            body.n,
             priority=body.priority,
             idempotency_key=idempotency_key,
             request_id=request_id,  # the middleware's: the client's X-Request-ID or a new one
             trace_context=current_trace_context(),  # the job's attempts link to this span
         )
+        job, created = submitted[0]
         enqueue.set_attributes({"job.id": job.id, "job.created": created})
+    jobs = [variant for variant, _ in submitted]
     wait_s = requested_wait_s(prefer)
     if wait_s is not None:
         response.headers["Preference-Applied"] = f"wait={wait_s}"
-        if not job.state.is_finished:
-            job = await _wait_until_finished(services, job, caller, wait_s)
-        if job.state.is_finished:
+        deadline = time.monotonic() + wait_s
+        for i, variant in enumerate(jobs):
+            if not variant.state.is_finished:
+                left_s = max(0.0, deadline - time.monotonic())
+                jobs[i] = await _wait_until_finished(services, variant, caller, left_s)
+        if all(variant.state.is_finished for variant in jobs):
             response.status_code = status.HTTP_200_OK
-    if job.state is JobState.COMPLETED:
+    if all(variant.state is JobState.COMPLETED for variant in jobs):  # waited, or cached
         response.status_code = status.HTTP_200_OK
-    return SubmitResponse.of_submission(job, created)
+    return SubmitResponse.of_submission(jobs[0], created, [variant.id for variant in jobs])
+
+
+@router.get(
+    "/v1/generations/{generation_id}",
+    response_model=GenerationView,
+    responses=problem_responses(404),
+)
+async def get_generation(
+    generation_id: str, services: ServicesDep, caller: CallerDep
+) -> GenerationView:
+    """The jobs one request made: its ``n`` variants in order (one job when ``n`` was 1)."""
+    jobs = await run_in_threadpool(services.jobs.generation, generation_id, caller)
+    return GenerationView.of(jobs)
+
+
+@router.post(
+    "/v1/generations/{generation_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=GenerationView,
+    responses=problem_responses(404),
+)
+async def cancel_generation(
+    generation_id: str, services: ServicesDep, caller: CallerDep
+) -> GenerationView:
+    """Cancel every unfinished job of the generation (finished ones are left as they are)."""
+    jobs = await run_in_threadpool(services.jobs.cancel_generation, generation_id, caller)
+    return GenerationView.of(jobs)
