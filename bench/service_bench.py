@@ -88,10 +88,10 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def server(root: Path, name: str, **env: str) -> Iterator[Server]:
-    """A server with its own data dir and ``MUSEWAVE_*`` overrides; SIGTERM (then SIGKILL)
-    when done."""
+    """A server with its own data dir (which may hold a prepared database) and ``MUSEWAVE_*``
+    overrides; SIGTERM (then SIGKILL) when done."""
     data_dir = root / name
-    data_dir.mkdir()
+    data_dir.mkdir(exist_ok=True)
     port = _free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEWAVE_")}
     full_env |= {
