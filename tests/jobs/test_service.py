@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import redis
 
 from musewave.access import Caller, Scope
-from musewave.cache import LocalCache
+from musewave.cache import LocalCache, RedisCache
 from musewave.config import Settings
 from musewave.jobs import (
     JOB_VIEWS,
@@ -80,6 +81,15 @@ def test_cancel_of_an_active_job_only_asks_its_worker_to_stop(
 
     assert requested.state is JobState.ACTIVE and requested.cancel_requested
     assert [e.type for e in events] == ["progress"]  # the worker sends the final event
+
+
+def test_status_reads_may_use_the_event_loop_only_with_embedded_sqlite_and_a_local_cache(
+    jobs: JobsService, database_url: str
+) -> None:
+    embedded = database_url.startswith("sqlite")
+    assert jobs.reads_fit_event_loop is embedded
+    shared_cache = JobsService(jobs.queue, jobs.storage, RedisCache(redis.Redis()))
+    assert not shared_cache.reads_fit_event_loop  # a Redis read is a network wait
 
 
 def test_unknown_jobs_raise_job_not_found(jobs: JobsService) -> None:

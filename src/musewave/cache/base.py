@@ -29,6 +29,10 @@ class Cache(ABC):
     ``ttl_s`` arguments are seconds (fractions allowed); ``None`` means the cache's default.
     """
 
+    # Whether get() may be called on an event loop: True only for an in-process cache, whose
+    # read never waits on I/O.
+    reads_fit_event_loop = False
+
     def __init__(self, *, default_ttl_s: float = DEFAULT_TTL_S) -> None:
         self.default_ttl_s = _checked_ttl_s(default_ttl_s)
         self._stats = StatsCounter()

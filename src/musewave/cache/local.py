@@ -34,6 +34,8 @@ class LocalCache(Cache):
     recently used.
     """
 
+    reads_fit_event_loop = True  # a dict lookup under a lock held for microseconds
+
     def __init__(
         self,
         *,

@@ -139,6 +139,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def reads_are_local(sessions: sessionmaker[Session]) -> bool:
+    """Whether ``sessions`` read a SQLite file in this process: a point read is then a
+    fraction of a millisecond with no network wait (WAL: readers never wait for the writer).
+    Not for ``:memory:`` databases, whose connection is per thread."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return False
+    database = bind.url.database
+    return bool(database) and database != ":memory:" and "mode=memory" not in str(bind.url)
+
+
 @contextmanager
 def read_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session in a transaction that is committed on success, rolled back on error."""

@@ -2,7 +2,8 @@
 
 The API's routes and the operator CLI both call :class:`JobsService`, so both publish the same
 events, count the same metrics and invalidate the same cached views. Methods block (database,
-Redis): call them off the event loop.
+Redis): call them off the event loop, except :meth:`JobsService.get` where
+:attr:`JobsService.reads_fit_event_loop` says so.
 
 Every operation names its :class:`~musewave.access.Caller`. A job belongs to the key that made
 it: other user keys are told it does not exist; admins see every job, and what they do to
@@ -121,6 +122,13 @@ class JobsService:
                     job = self.get(job.id, caller)
             jobs.append(job)
         return jobs
+
+    @property
+    def reads_fit_event_loop(self) -> bool:
+        """Whether :meth:`get` and cached job views may be read on the event loop: the store
+        and the cache are both in-process (embedded SQLite, local cache), so the read costs
+        less than handing it to a worker thread. Never with PostgreSQL or Redis."""
+        return self.queue.store.reads_fit_event_loop and self.cache.reads_fit_event_loop
 
     def get(self, job_id: str, caller: Caller) -> JobRecord:
         """The job, if ``caller`` may see it; else :class:`JobNotFound`."""

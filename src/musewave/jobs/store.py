@@ -30,7 +30,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from musewave.db.models import Asset, Job, Variant
-from musewave.db.session import read_transaction, transaction_lock, write_transaction
+from musewave.db.session import (
+    read_transaction,
+    reads_are_local,
+    transaction_lock,
+    write_transaction,
+)
 from musewave.engine.request import GenerationRequest
 from musewave.jobs.errors import IdempotencyConflict
 from musewave.jobs.events import Stage
@@ -64,9 +69,9 @@ class JobStore:
     """The jobs table and its assets, shared by any number of processes using one database.
 
     All methods are synchronous and short (one transaction each); call them from worker
-    threads, not an event loop. ``clock`` returns timezone-aware UTC "now" (inject one in
-    tests). Worker ids identify who holds a job: use one per concurrent execution slot, e.g.
-    ``f"{hostname}:{pid}:{slot}"``.
+    threads, not an event loop, except :meth:`get` where :attr:`reads_fit_event_loop` says
+    so. ``clock`` returns timezone-aware UTC "now" (inject one in tests). Worker ids identify
+    who holds a job: use one per concurrent execution slot, e.g. ``f"{hostname}:{pid}:{slot}"``.
     """
 
     def __init__(
@@ -79,6 +84,9 @@ class JobStore:
         self.sessions = session_factory
         self.policy = policy
         self._clock = clock
+        # Embedded SQLite: a read by primary key (~250 us) costs less than the hop to a
+        # worker thread and back. A server database's round trip must not stall the loop.
+        self.reads_fit_event_loop = reads_are_local(session_factory)
 
     def enqueue(
         self,

@@ -25,23 +25,37 @@ class Subscription:
     A deque and one future rather than an ``asyncio.Queue``: a publish offers each event to
     every subscriber of the job (1,000 sockets: 1,000 offers), so this is the fan-out's
     per-socket cost. Cancelling :meth:`next` (e.g. ``asyncio.wait_for``) loses no event.
+
+    A reader that is behind gets intermediate percent updates coalesced: a queued, still
+    unsent update within a stage is replaced by the next event, which carries a later
+    percent (``progress`` is the job's, not the stage's). Stage changes, errors and final
+    events are always delivered; a reader that keeps up gets every event.
     """
 
-    __slots__ = ("_events", "_waiter", "job_id", "overflowed")
+    __slots__ = ("_events", "_tail_is_update", "_waiter", "job_id", "overflowed")
 
     def __init__(self, job_id: str):
         self.job_id = job_id
         self.overflowed = False
         self._events: deque[JobEvent | None] = deque()
+        self._tail_is_update = False  # whether the last queued event may be replaced
         self._waiter: asyncio.Future[None] | None = None
 
-    def offer(self, event: JobEvent | None) -> None:
-        """Queue ``event`` (call on the event loop thread); never blocks."""
+    def offer(self, event: JobEvent | None, *, update: bool = False) -> None:
+        """Queue ``event`` (call on the event loop thread); never blocks. ``update``: the event
+        is a progress update within the stage of the job's previous event, which a later
+        event may replace while it waits here (a burst of events then costs a reader that
+        is behind fewer sends)."""
+        if event is not None and self._tail_is_update and self._events:
+            self._events[-1] = event  # supersedes a percent the reader was never sent
+            self._tail_is_update = update
+            return
         if len(self._events) >= SUBSCRIBER_BUFFER:
             self.overflowed = True
             self._events.popleft()
-            event = None  # the reader gets what it had, then the end of the stream
+            event, update = None, False  # the reader gets what it had, then the end
         self._events.append(event)
+        self._tail_is_update = update
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -66,6 +80,8 @@ class EventBus:
         self.closed = False
         # id(event) → (event, its JSON) for the last few events (kept: no id is reused).
         self._texts: dict[int, tuple[JobEvent, str]] = {}
+        # The stage of each subscribed job's last event: tells updates from stage changes.
+        self._stages: dict[str, str] = {}
 
     @contextlib.contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
@@ -81,13 +97,19 @@ class EventBus:
             subscribers.discard(subscription)
             if not subscribers:
                 self._subscribers.pop(job_id, None)
+                self._stages.pop(job_id, None)
             if not self._subscribers:
                 self._empty.set()
 
     def publish(self, event: JobEvent) -> None:
         """Deliver ``event`` to every subscriber of its job. Call on the event loop thread."""
-        for subscription in list(self._subscribers.get(event.job_id, ())):
-            subscription.offer(event)
+        subscribers = self._subscribers.get(event.job_id)
+        if not subscribers:
+            return
+        update = event.type == "progress" and self._stages.get(event.job_id) == event.stage
+        self._stages[event.job_id] = event.stage
+        for subscription in list(subscribers):
+            subscription.offer(event, update=update)
 
     def json_of(self, event: JobEvent) -> str:
         """``event.model_dump_json()``, made once for all the sockets that send ``event``.
