@@ -36,6 +36,7 @@ EXPECTED_JOB_INDEXES = {
     "ix_jobs_started_at": ["started_at"],
     "ix_jobs_finished_at": ["finished_at"],
     "ix_jobs_owner_created_at_id": ["owner", "created_at", "id"],
+    "ix_jobs_deadline_at": ["deadline_at"],
 }
 
 
@@ -52,7 +53,7 @@ def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
 
     upgrade(database_url)
 
-    assert current_revision(database_url) == head_revision() == "0006"
+    assert current_revision(database_url) == head_revision() == "0007"
     engine = make_engine(database_url)
     schema = inspect(engine)
     assert {"jobs", "assets", "api_keys", "alembic_version"} <= set(schema.get_table_names())

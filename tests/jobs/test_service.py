@@ -185,3 +185,44 @@ def test_admin_actions_on_other_keys_jobs_are_audited(
         ("clean", "key-admin"),
     ]
     assert audits[0]["job_id"] == job.id and audits[0]["owner"] == "key-a"
+
+
+def test_a_deadline_aborts_a_job_that_never_started_and_cancels_one_that_did(
+    jobs: JobsService, scheduler: LocalScheduler, clock: FakeClock, events: list[JobEvent]
+) -> None:
+    retrying, _ = jobs.submit(make_request("retrying"), USER_A, deadline_s=60)
+    clock.advance(0.001)  # submitted in this order
+    running, _ = jobs.submit(make_request("running"), USER_A, deadline_s=60)
+    clock.advance(0.001)
+    later, _ = jobs.submit(make_request("later"), USER_A, deadline_s=600)
+    plain, _ = jobs.submit(make_request("no deadline"), USER_A)
+    claimed = scheduler.claim("w1", LEASE_MS)
+    assert claimed is not None and claimed.id == retrying.id  # the oldest runs first...
+    jobs.queue.store.fail(retrying.id, "w1", "boom", "engine")  # ...fails, and waits to retry
+    assert scheduler.claim("w1", LEASE_MS) is not None  # "running" starts
+    assert jobs.enforce_deadlines() == []  # nothing is due yet
+
+    clock.advance(61)
+    stopped = {job.id: job for job in jobs.enforce_deadlines()}
+
+    assert set(stopped) == {retrying.id, running.id}
+    assert stopped[retrying.id].state is JobState.CANCELLED  # it had started once: cancelled
+    assert stopped[running.id].state is JobState.ACTIVE  # its worker stops at a checkpoint
+    assert stopped[running.id].cancel_requested
+    assert jobs.get(later.id, USER_A).state is JobState.QUEUED
+    assert jobs.get(plain.id, USER_A).state is JobState.QUEUED
+    assert jobs.enforce_deadlines() == []  # each is stopped once
+
+    clock.advance(600)
+    [aborted] = jobs.enforce_deadlines()
+    assert (aborted.id, aborted.state, aborted.error_kind) == (
+        later.id,
+        JobState.ABORTED,
+        "deadline",
+    )
+    assert (events[-1].type, events[-1].stage, events[-1].job_id) == (
+        "cancelled",
+        "aborted",
+        later.id,
+    )
+    assert jobs.queue.store.stats().aborted == 1

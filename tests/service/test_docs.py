@@ -227,7 +227,7 @@ def test_asyncapi_event_payload_is_job_event(asyncapi: dict[str, Any]) -> None:
 
 def test_asyncapi_stages_are_the_codes(asyncapi: dict[str, Any]) -> None:
     stage = asyncapi["components"]["schemas"]["JobEvent"]["properties"]["stage"]
-    endings = {JobState.CANCELLED, JobState.FAILED, JobState.DEAD}  # see jobs.events.final_event
+    endings = {JobState.CANCELLED, JobState.ABORTED, JobState.FAILED, JobState.DEAD}  # final_event
     assert set(stage["examples"]) == {s.value for s in Stage} | {s.value for s in endings}
 
 

@@ -125,6 +125,8 @@ class Job(Base):
     trace_context: Mapped[dict[str, Any] | None]
     # Milliseconds per engine stage of the attempt that completed the job.
     stage_ms: Mapped[dict[str, Any] | None]
+    # Past it, an unfinished job is cancelled (aborted if it never started).
+    deadline_at: Mapped[datetime | None]
 
     assets: Mapped[list[Asset]] = relationship(
         back_populates="job",
@@ -147,6 +149,7 @@ class Job(Base):
         # the start rate limit counts recent starts
         Index("ix_jobs_started_at", "started_at"),
         Index("ix_jobs_finished_at", "finished_at"),
+        Index("ix_jobs_deadline_at", "deadline_at"),
         # an owner's jobs, newest first
         Index("ix_jobs_owner_created_at_id", "owner", "created_at", "id"),
         UniqueConstraint("owner", "idempotency_key"),

@@ -233,6 +233,15 @@ class BullMQBackend:
             log.warning("cancel of job %s reached the database only (Redis: %s)", job_id, error)
         return job
 
+    def abort(self, job_id: str) -> JobRecord | None:
+        job = self.store.abort(job_id)
+        if job is not None and job.state is JobState.ABORTED:
+            try:  # as for a cancel: a worker that took it meanwhile sees the state and skips
+                self._io.run(self._bull.remove(job_id))
+            except _REDIS_ERRORS as error:
+                log.warning("abort of job %s reached the database only (Redis: %s)", job_id, error)
+        return job
+
     def redrive(self, job_id: str) -> JobRecord | None:
         before = self.store.get(job_id)
         if before is None or before.state not in REDRIVABLE_STATES:

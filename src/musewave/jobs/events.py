@@ -42,7 +42,8 @@ class JobEvent(BaseModel):
     """``progress`` is 0–100. ``result`` rides on ``completed``; ``error`` on ``failed`` and on
     ``error`` (an attempt failed and will be retried at ``retry_at``; ``ts`` is then when the
     failure was recorded). ``stage`` is a :class:`Stage`, or the final state (``cancelled``,
-    ``failed``, ``dead``) on the event that ends a job."""
+    ``aborted``, ``failed``, ``dead``) on the event that ends a job: ``aborted`` rides on a
+    ``cancelled`` event, for a job whose deadline passed before it started."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -101,6 +102,6 @@ def final_event(job: JobRecord) -> JobEvent | None:
         return JobEvent(type="completed", stage=Stage.COMPLETED, result=result, **common)
     if job.state in (JobState.FAILED, JobState.DEAD):
         return JobEvent(type="failed", stage=job.state.value, error=job.error, **common)
-    if job.state is JobState.CANCELLED:
-        return JobEvent(type="cancelled", stage=JobState.CANCELLED.value, **common)
+    if job.state in (JobState.CANCELLED, JobState.ABORTED):
+        return JobEvent(type="cancelled", stage=job.state.value, **common)
     return None

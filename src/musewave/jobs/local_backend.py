@@ -51,6 +51,9 @@ class LocalBackend:
     def cancel(self, job_id: str) -> JobRecord | None:
         return self.store.cancel(job_id)
 
+    def abort(self, job_id: str) -> JobRecord | None:
+        return self.store.abort(job_id)
+
     def redrive(self, job_id: str) -> JobRecord | None:
         job = self.store.redrive(job_id)
         if job is not None and job.state is JobState.QUEUED:

@@ -38,6 +38,10 @@ class JobQueue(Protocol):
         """Queued: cancelled at once. Active: stops at its next checkpoint."""
         ...
 
+    def abort(self, job_id: str) -> JobRecord | None:
+        """A queued job that never started ends ``aborted`` (its deadline passed)."""
+        ...
+
     def redrive(self, job_id: str) -> JobRecord | None:
         """A dead or failed job gets a fresh set of attempts. Raises
         :class:`~musewave.jobs.errors.QueueUnavailable` when the scheduler cannot take it."""

@@ -77,6 +77,7 @@ class JobRecord(BaseModel):
     request_id: str | None
     trace_context: dict[str, str] | None = None
     stage_ms: dict[str, int] | None = None  # per engine stage, once completed
+    deadline_at: datetime | None = None
     assets: list[AssetRecord] = []
 
     @field_validator("priority", mode="before")
@@ -103,6 +104,7 @@ class EnqueueOptions(TypedDict, total=False):
     idempotency_key: str | None
     request_id: str | None  # the HTTP request's id, carried into the job's logs
     trace_context: dict[str, str] | None  # W3C context of the enqueuing span
+    deadline_s: float | None  # cancelled (aborted if not started) this long after enqueue
 
 
 class AttemptStart(BaseModel):
@@ -128,11 +130,12 @@ class QueueStats(BaseModel):
     failed: int = 0
     cancelled: int = 0
     dead: int = 0
+    aborted: int = 0
     delayed: int = 0
 
     @property
     def total(self) -> int:
-        return self.queued + self.active + self.completed + self.failed + self.cancelled + self.dead
+        return sum(self.count(state) for state in JobState)
 
     def count(self, state: JobState) -> int:
         return int(getattr(self, state.value))

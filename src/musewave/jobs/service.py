@@ -177,6 +177,23 @@ class JobsService:
             self._ended(updated)
         return updated
 
+    def enforce_deadlines(self) -> list[JobRecord]:
+        """Stop the jobs whose deadline has passed: one that never started ends ``aborted``,
+        one that did is cancelled (a running one at its next checkpoint). Returns them as
+        they are after; safe to run from every API process at once."""
+        stopped = []
+        for job in self._call("find jobs past their deadline", self.queue.store.past_deadline):
+            if job.state is JobState.QUEUED and job.attempts == 0:
+                updated = self._call("abort job", self.queue.abort, job.id)
+            else:
+                updated = self._call("cancel job", self.queue.cancel, job.id)
+            if updated is None:
+                continue
+            if updated.state.is_finished:
+                self._ended(updated)
+            stopped.append(updated)
+        return stopped
+
     def redrive(self, job_id: str, caller: Caller) -> JobRecord:
         """A dead or failed job goes back to the queue with a fresh set of attempts. Raises
         :class:`JobNotFound`, :class:`JobConflict` for other states, and

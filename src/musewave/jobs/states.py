@@ -10,7 +10,8 @@ class JobState(StrEnum):
 
     ``queued → active → completed | failed | cancelled``. A failed attempt with retries left
     goes back to ``queued`` (after its backoff delay); with none left it goes to ``dead``, the
-    dead-letter state an admin can re-drive from.
+    dead-letter state an admin can re-drive from. A job whose deadline passes before it ever
+    started goes from ``queued`` to ``aborted``; one that had started is ``cancelled``.
     """
 
     QUEUED = "queued"
@@ -19,6 +20,7 @@ class JobState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     DEAD = "dead"
+    ABORTED = "aborted"
 
     @property
     def is_finished(self) -> bool:
@@ -27,7 +29,7 @@ class JobState(StrEnum):
 
 
 FINISHED_STATES: frozenset[JobState] = frozenset(
-    {JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.DEAD}
+    {JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.DEAD, JobState.ABORTED}
 )
 
 

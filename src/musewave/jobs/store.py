@@ -97,6 +97,7 @@ class JobStore:
         idempotency_key: str | None = None,
         request_id: str | None = None,
         trace_context: dict[str, str] | None = None,
+        deadline_s: float | None = None,
     ) -> tuple[JobRecord, bool]:
         """Queue ``request`` for ``owner`` (an API key's id, "" when anonymous); returns
         ``(job, created)``.
@@ -137,6 +138,7 @@ class JobStore:
                     updated_at=now,
                     request_id=request_id,
                     trace_context=trace_context,
+                    deadline_at=None if deadline_s is None else now + timedelta(seconds=deadline_s),
                 )
                 session.add(job)
                 session.flush()
@@ -252,6 +254,45 @@ class JobStore:
                 transition(
                     session, job_id, {JobState.ACTIVE}, cancel_requested=True, updated_at=now
                 )
+            job = load_job(session, job_id)
+            return None if job is None else record_of(job)
+
+    def past_deadline(self, limit: int = 100) -> list[JobRecord]:
+        """Unfinished jobs whose deadline has passed and that nobody has stopped yet: queued
+        ones, and active ones not yet asked to cancel."""
+        now = self.now()
+        with read_transaction(self.sessions) as session:
+            jobs = session.scalars(
+                select(Job)
+                .where(
+                    Job.deadline_at <= now,
+                    (Job.state == JobState.QUEUED)
+                    | ((Job.state == JobState.ACTIVE) & Job.cancel_requested.is_(False)),
+                )
+                .order_by(Job.deadline_at)
+                .limit(limit)
+            ).all()
+            return [record_of(job) for job in jobs]
+
+    def abort(self, job_id: str) -> JobRecord | None:
+        """End a queued job that never started as ``aborted`` (its deadline passed). Other
+        jobs are returned unchanged; unknown ids give None."""
+        now = self.now()
+        with write_transaction(self.sessions) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.QUEUED, Job.attempts == 0)
+                .values(
+                    state=JobState.ABORTED,
+                    stage=JobState.ABORTED.value,
+                    cancel_requested=True,
+                    error="its deadline passed before it started",
+                    error_kind="deadline",
+                    finished_at=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
             job = load_job(session, job_id)
             return None if job is None else record_of(job)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -42,6 +42,9 @@ STREAM_DRAIN_TIMEOUT_S = 2.0
 # job's own final event, and the progress before it, arrive first.
 STREAM_SYNC_S = 1.0
 STREAM_SYNC_GRACE_S = 2.0
+# How often jobs past their deadline are looked for: a deadline is kept to within this (and,
+# for a running job, the engine's next checkpoint).
+DEADLINE_CHECK_S = 1.0
 # What a browser page of an allowed origin may send, and read, beyond the CORS basics.
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
 CORS_RESPONSE_HEADERS = [
@@ -55,30 +58,43 @@ CORS_RESPONSE_HEADERS = [
 ]
 
 
-async def _end_finished_streams_forever(services: Services) -> None:
-    """One query per period, whatever the number of sockets: subscribed jobs that finished get
-    their final event (a stream that already had it has ended and unsubscribed)."""
+async def _every(period_s: float, what: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` every ``period_s`` until cancelled. A round that fails (the database or
+    Redis briefly unavailable) is logged once per outage, not once a round; the next tries."""
     failing = False
     while True:
-        await asyncio.sleep(STREAM_SYNC_S)
-        job_ids = services.bus.job_ids()
-        if not job_ids:
-            continue
+        await asyncio.sleep(period_s)
         try:
-            before = datetime.now(UTC) - timedelta(seconds=STREAM_SYNC_GRACE_S)
-            finished = await run_in_threadpool(
-                partial(services.queue.store.finished_among, job_ids, before=before)
-            )
-        except Exception as error:  # the database briefly unavailable: next round
-            if not failing:  # once per outage, not once a second
-                log.warning("stream sync skipped until the database answers", error=str(error))
+            await work()
+        except Exception as error:
+            if not failing:
+                log.warning(f"{what} skipped until the queue answers", error=str(error))
             failing = True
             continue
         failing = False
-        for job in finished:
-            event = final_event_with_links(job)
-            if event is not None:
-                services.bus.publish(event)
+
+
+async def _end_finished_streams(services: Services) -> None:
+    """One query per round, whatever the number of sockets: subscribed jobs that finished get
+    their final event (a stream that already had it has ended and unsubscribed)."""
+    job_ids = services.bus.job_ids()
+    if not job_ids:
+        return
+    before = datetime.now(UTC) - timedelta(seconds=STREAM_SYNC_GRACE_S)
+    finished = await run_in_threadpool(
+        partial(services.queue.store.finished_among, job_ids, before=before)
+    )
+    for job in finished:
+        event = final_event_with_links(job)
+        if event is not None:
+            services.bus.publish(event)
+
+
+async def _enforce_deadlines(services: Services) -> None:
+    """Abort or cancel the jobs whose deadline passed (every API process does; the store's
+    guarded transitions make the second one a no-op)."""
+    for job in await run_in_threadpool(services.jobs.enforce_deadlines):
+        log.info("job stopped at its deadline", job_id=job.id, state=job.state.value)
 
 
 async def end_streams(app: FastAPI, timeout_s: float = STREAM_DRAIN_TIMEOUT_S) -> None:
@@ -134,7 +150,12 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 ingress_rate=settings.rate_ingress,
             )
             services = Services(settings, queue, jobs, bus, cache, auth, limits, breakers)
-            sync = asyncio.create_task(_end_finished_streams_forever(services))
+            sync = asyncio.create_task(
+                _every(STREAM_SYNC_S, "stream sync", partial(_end_finished_streams, services))
+            )
+            deadlines = asyncio.create_task(
+                _every(DEADLINE_CHECK_S, "deadline check", partial(_enforce_deadlines, services))
+            )
             try:
                 await queue.start(publish, run_workers=start_workers)
                 app.state.services = services
@@ -143,7 +164,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 services.accepting = False
                 bus.close()
                 sync.cancel()
-                await asyncio.gather(sync, return_exceptions=True)
+                deadlines.cancel()
+                await asyncio.gather(sync, deadlines, return_exceptions=True)
                 # Background work unwinds before the queue it uses closes.
                 await queue.stop()
         finally:

@@ -32,6 +32,7 @@ API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
 # A string with something besides whitespace (Python's \s, which str.strip() also removes).
 NOT_BLANK = r"\S"
 MAX_VARIANTS = 4
+MAX_DEADLINE_S = 86_400.0
 
 
 def _alias(*names: str) -> Any:
@@ -183,6 +184,16 @@ class GenerationBody(GenerationRequest):
             "each its own job, listed together at /v1/generations/{id}",
         ),
     ] = 1
+    deadline_s: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=MAX_DEADLINE_S,
+            description="Seconds after submission by which the job must have finished: past "
+            "them it is cancelled, or ends `aborted` if it never started (the `Cancel-After` "
+            "header says the same as a duration, e.g. `90s`, `5m`; the sooner one counts)",
+        ),
+    ] = None
 
     @field_validator("generate_video")
     @classmethod

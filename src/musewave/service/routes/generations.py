@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from opentelemetry.trace import SpanKind
 
 from musewave.access import Caller
@@ -18,7 +19,12 @@ from musewave.service.auth import CallerDep
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
 from musewave.service.request_context import RequestIdDep
-from musewave.service.schemas import GenerationBody, GenerationView, SubmitResponse
+from musewave.service.schemas import (
+    MAX_DEADLINE_S,
+    GenerationBody,
+    GenerationView,
+    SubmitResponse,
+)
 from musewave.service.services import Services
 
 router = APIRouter(tags=["generations"], responses=problem_responses(401))
@@ -32,6 +38,32 @@ _PREFERENCE_APPLIED = {
         "schema": {"type": "string"},
     }
 }
+
+
+# Cancel-After: a duration such as "90s", "5m", "1h30m", or plain seconds.
+_DURATION = re.compile(r"(?:(\d{1,5})h)?(?:(\d{1,7})m)?(?:(\d{1,9}(?:\.\d+)?)s?)?")
+
+
+def cancel_after_s(header: str | None) -> float | None:
+    """The seconds a ``Cancel-After`` header gives (None without one); 422 when it is not a
+    duration between 0 and a day."""
+    if header is None:
+        return None
+    text = header.strip().lower()
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        raise _invalid_cancel_after(f"{header[:40]!r} is not a duration such as 90s or 5m")
+    hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if not 0 < total <= MAX_DEADLINE_S:
+        raise _invalid_cancel_after(f"must be over 0 and at most {MAX_DEADLINE_S:g} seconds")
+    return total
+
+
+def _invalid_cancel_after(message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("header", "cancel-after"), "msg": message, "type": "value_error"}]
+    )
 
 
 def requested_wait_s(prefer: str | None) -> int | None:
@@ -101,6 +133,14 @@ async def submit_generation(
             f"seconds (at most {MAX_WAIT_S}); `wait` alone waits {MAX_WAIT_S} s",
         ),
     ] = None,
+    cancel_after: Annotated[
+        str | None,
+        Header(
+            max_length=40,
+            description="A deadline as a duration (`90s`, `5m`, `1h30m`): past it the job is "
+            "cancelled, or ends `aborted` if it never started",
+        ),
+    ] = None,
 ) -> SubmitResponse:
     """Queue a track: 202 with the job. An identical seeded request that already finished
     answers 200 with its assets at once; a running one is attached to (202, ``created``
@@ -111,6 +151,7 @@ async def submit_generation(
         raise HTTPException(
             status_code=503, detail="server is shutting down", headers={"Retry-After": "5"}
         )
+    deadlines = [d for d in (body.deadline_s, cancel_after_s(cancel_after)) if d is not None]
     client_ip = request.client.host if request.client else "unknown"
     verdict = await run_in_threadpool(services.limits.hit, caller, client_ip)
     if not verdict.allowed:
@@ -132,6 +173,7 @@ async def submit_generation(
             idempotency_key=idempotency_key,
             request_id=request_id,  # the middleware's: the client's X-Request-ID or a new one
             trace_context=current_trace_context(),  # the job's attempts link to this span
+            deadline_s=min(deadlines, default=None),
         )
         job, created = submitted[0]
         enqueue.set_attributes({"job.id": job.id, "job.created": created})
