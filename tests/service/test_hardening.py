@@ -137,6 +137,47 @@ def test_a_chunked_body_is_cut_off_at_the_limit(edge: ServerProcess) -> None:
         assert client.get("/health/live").status_code == 200
 
 
+def test_a_body_on_any_method_or_route_is_bounded(edge: ServerProcess) -> None:
+    # A GET declaring a huge body, and a chunked body sent to a route that never reads one.
+    declared = head(edge, "GET", "/health/live", "Content-Length: 104857600")
+    assert raw_exchange(edge, declared).status == 413
+    start = head(edge, "POST", "/v1/jobs/nope/cancel", "Transfer-Encoding: chunked")
+    chunk = b"a" * 16384
+    answer = raw_exchange(edge, start, *[b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 64)
+    assert answer.closed and answer.status in (404, 413)  # answered, then cut off at 64 KB
+    slow = raw_exchange(edge, start, b"5\r\nhello\r\n")  # and never the last chunk
+    assert slow.closed and slow.status in (404, 408)
+
+
+def test_bytes_after_an_answer_are_timed_like_a_request_head(edge: ServerProcess) -> None:
+    # A blank line begins no request, but stops uvicorn's keep-alive timer.
+    answer = raw_exchange(edge, head(edge, "GET", "/health/live"), b"\r\n")
+    assert answer.closed
+    assert answer.status == 200
+    assert b"408" in answer.body  # the second answer, after the first one's body
+
+
+def test_a_pipelined_head_is_not_timed_out_while_the_answer_before_it_is_made(
+    edge: ServerProcess,
+) -> None:
+    # The first request takes up to 2 s (Prefer: wait), over the 1 s head timeout; the
+    # second request's head arrives, half of it, while it waits.
+    body = json.dumps(track("pipelined")).encode()
+    first = head(
+        edge,
+        "POST",
+        "/v1/generations",
+        "Content-Type: application/json",
+        "Prefer: wait=2",
+        f"Content-Length: {len(body)}",
+    )
+    answer = raw_exchange(edge, first + body + b"GET /health/live HTTP/1.1\r\n")
+    assert answer.status in (200, 202)
+    view, _, rest = answer.body.partition(b"HTTP/1.1 ")
+    assert json.loads(view)["id"]  # a whole answer
+    assert rest.startswith(b"408")  # then the half head, timed from the end of that answer
+
+
 def test_deep_nesting_and_long_arrays_are_clear_4xx(edge: ServerProcess) -> None:
     with edge.client() as client:
         nested = client.post(
@@ -188,13 +229,17 @@ def test_a_cross_site_page_cannot_change_anything_without_a_key(edge: ServerProc
         assert keyed.status_code == 401
 
 
-def test_a_cross_site_page_cannot_open_a_progress_socket_without_a_key(
-    edge: ServerProcess,
-) -> None:
+def test_a_cross_site_page_cannot_open_a_progress_socket(edge: ServerProcess) -> None:
     url = edge.ws_url("0" * 32)
-    with pytest.raises(InvalidStatus) as refused:
-        connect(url, origin=EVIL, open_timeout=READ_LIMIT_S).close()  # type: ignore[arg-type]
-    assert refused.value.response.status_code == 403
+    for subprotocols in (None, ["bearer", "forged"]):  # any page can offer these
+        with pytest.raises(InvalidStatus) as refused:
+            connect(
+                url,
+                origin=EVIL,  # type: ignore[arg-type]
+                subprotocols=subprotocols,  # type: ignore[arg-type]
+                open_timeout=READ_LIMIT_S,
+            ).close()
+        assert refused.value.response.status_code == 403
     socket_ = connect(url, origin=STUDIO, open_timeout=READ_LIMIT_S)  # type: ignore[arg-type]
     with socket_, pytest.raises(ConnectionClosed):
         socket_.recv(timeout=READ_LIMIT_S)
@@ -248,6 +293,7 @@ def test_the_ingress_ceiling_limits_changes_not_reads(tmp_path: Path) -> None:
             assert answers == [404, 404, 404]
             over = client.post("/v1/generations", json=track("ceiling"))
             assert over.status_code == 429
+            assert client.post("/generate", json=track("alias")).status_code == 429
             assert int(over.headers["retry-after"]) >= 1
             assert over.headers["content-type"] == "application/problem+json"
             reads = [client.get("/v1/jobs").status_code for _ in range(10)]

@@ -3,16 +3,17 @@ factor, attempts and worker; on both backends."""
 
 from __future__ import annotations
 
-from tests.service.support import ServerProcess, get_job, submit, track
+from tests.service.support import ServerProcess, WsWatcher, get_job, is_terminal, submit, track
 
 
 def test_a_completed_job_says_how_it_went(server: ServerProcess) -> None:
-    with server.client(timeout=90) as client:
-        done = client.post(
-            "/v1/generations", json=track("measured"), headers={"Prefer": "wait=60"}
-        ).json()
+    with server.client() as client:
+        job_id = submit(client, track("measured"))["id"]
+        with WsWatcher(server, job_id) as watcher:
+            watcher.wait_for(is_terminal)
+        done = get_job(client, job_id)
         assert done["state"] == "completed"
-        metrics = get_job(client, done["id"])["metrics"]
+        metrics = done["metrics"]
 
     timings = done["timings"]
     assert metrics["attempts"] == 1

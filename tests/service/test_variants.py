@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.service.support import ServerProcess, submit, track
+from tests.service.conftest import StartServer
+from tests.service.support import ServerProcess, WsWatcher, is_terminal, submit, track
 
 
 def test_variants_are_jobs_with_consecutive_seeds_and_different_results(
     server: ServerProcess,
 ) -> None:
-    with server.client(timeout=120) as client:
-        response = client.post(
-            "/v1/generations",
-            json=track("three takes", seed=1000, n=3),
-            headers={"Prefer": "wait=60"},
-        )
-        assert response.status_code == 200, response.text
-        first = response.json()
+    with server.client() as client:
+        first = submit(client, track("three takes", seed=1000, n=3))
+        for job_id in first["variants"]:
+            with WsWatcher(server, job_id) as watcher:
+                watcher.wait_for(is_terminal)
         generation = client.get(f"/v1/generations/{first['id']}").json()
         mixes = [
             client.get(f"/v1/jobs/{job['id']}/assets/mix.wav").content for job in generation["jobs"]
@@ -66,3 +64,27 @@ def test_a_job_made_alone_is_a_generation_of_one(server: ServerProcess) -> None:
         too_many = client.post("/v1/generations", json=track("five", n=5))
         assert too_many.status_code == 422
         assert too_many.json()["errors"][0]["loc"] == ["body", "n"]
+
+
+def test_a_key_reused_for_another_number_of_variants_is_a_conflict(server: ServerProcess) -> None:
+    body = track("counted", seed=5)
+    key = {"Idempotency-Key": "k3"}
+    with server.client() as client:
+        made = submit(client, {**body, "n": 3}, headers=key)
+        other_n = client.post("/v1/generations", json={**body, "n": 2}, headers=key)
+        generation = client.get(f"/v1/generations/{made['id']}").json()
+        client.post(f"/v1/generations/{made['id']}/cancel")
+    assert other_n.status_code == 409
+    assert "3 variant" in other_n.json()["detail"]
+    assert [job["id"] for job in generation["jobs"]] == made["variants"]  # nothing added
+
+
+def test_each_variant_counts_against_the_rate_limit(start_server: StartServer) -> None:
+    server = start_server(MUSEWAVE_RATE_ANONYMOUS="4/minute", MUSEWAVE_CONCURRENCY="1")
+    with server.client() as client:
+        three = client.post("/v1/generations", json=track("three", n=3))
+        two_more = client.post("/v1/generations", json=track("two", n=2))
+        one_more = client.post("/v1/generations", json=track("one"))
+    assert three.status_code == 202 and three.headers["ratelimit-remaining"] == "1"
+    assert two_more.status_code == 429
+    assert one_more.status_code == 202

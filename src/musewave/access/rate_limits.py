@@ -77,14 +77,15 @@ class GenerationLimits:
             return None
         return max(1, round(stats.reset_time - time.time()))
 
-    def hit(self, caller: Caller, client_ip: str) -> Verdict:
-        """Count one generation for ``caller`` (from ``client_ip``)."""
+    def hit(self, caller: Caller, client_ip: str, cost: int = 1) -> Verdict:
+        """Count ``cost`` generations (a request's variants) for ``caller`` (from
+        ``client_ip``)."""
         rate: RateLimitItem = self.anonymous_rate if caller.anonymous else self.default_rate
         if caller.rate is not None:
             rate = parse(caller.rate)
         who = caller.owner or f"ip:{client_ip}"
         try:
-            allowed = self._limiter.hit(rate, NAMESPACE, who)
+            allowed = self._limiter.hit(rate, NAMESPACE, who, cost=cost)
             stats = self._limiter.get_window_stats(rate, NAMESPACE, who)
         except Exception as error:  # the counter's store is down: let the request through
             log.warning("rate limit not checked", error=str(error))

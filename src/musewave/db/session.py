@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 # Execution option read by the SQLite "begin" hook: which BEGIN to emit.
@@ -44,13 +45,15 @@ def make_engine(
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
     pool_timeout_s: float = 30.0,
     echo: bool = False,
+    single_connection: bool = False,
 ) -> Engine:
     """An engine for ``database_url``. For a SQLite file, its directory is created if missing.
 
     Server databases get a pool of ``pool_size`` connections kept open, up to
     ``max_overflow`` more under load, waiting at most ``pool_timeout_s`` for a free one, and a
     liveness check before each checkout (a restarted server costs no failed request).
-    ``busy_timeout_ms`` applies to SQLite only.
+    ``busy_timeout_ms`` applies to SQLite only, and so does ``single_connection``: one
+    connection, opened on first use, for one thread's use (the event loop's reads).
 
     Create engines after forking: a process must not reuse its parent's pooled connections.
     """
@@ -75,7 +78,12 @@ def make_engine(
 
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo)
+    if single_connection:
+        engine = create_engine(
+            url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        engine = create_engine(url, echo=echo)
     _configure_sqlite(engine, busy_timeout_ms)
     return engine
 

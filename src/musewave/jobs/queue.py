@@ -78,9 +78,11 @@ def open_store(settings: Settings, **engine_options: Any) -> Iterator[JobStore]:
     """The job store on the settings' database, with the settings' retry policy; the
     database engine is disposed of on exit."""
     engine = make_engine(settings.resolved_database_url, **engine_options)
+    store = JobStore(make_session_factory(engine), RetryPolicy.from_settings(settings))
     try:
-        yield JobStore(make_session_factory(engine), RetryPolicy.from_settings(settings))
+        yield store
     finally:
+        store.close()
         engine.dispose()
 
 

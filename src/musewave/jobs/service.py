@@ -21,7 +21,7 @@ from musewave.access import Caller
 from musewave.access.audit import audit
 from musewave.cache import Cache
 from musewave.engine.request import MAX_SEED, GenerationRequest
-from musewave.jobs.errors import JobConflict, JobNotFound
+from musewave.jobs.errors import IdempotencyConflict, JobConflict, JobNotFound
 from musewave.jobs.events import PublishEvent, final_event, queued_event
 from musewave.jobs.queue import JobQueue
 from musewave.jobs.records import EnqueueOptions, JobRecord, QueueStats
@@ -87,23 +87,36 @@ class JobsService:
     ) -> list[tuple[JobRecord, bool]]:
         """Queue ``n`` renders of ``request`` with the seeds ``seed``, ``seed + 1``…, recorded
         as one generation named by the first job. Without a seed the first is random, or made
-        from the ``Idempotency-Key`` (so that a repeated request is the same request).
-        Variant ``i > 0`` of an ``Idempotency-Key`` is held by ``<key>#<i>``."""
-        if n == 1:
-            return [self.submit(request, caller, **options)]
+        from the ``Idempotency-Key`` (so that a repeated request is the same request). The key
+        holds the first variant; variant ``i`` is held by ``<key>\\n<i>`` (a header value has
+        no line feed, so no client key is one of these). A key reused with another ``n`` is
+        an :class:`IdempotencyConflict`."""
         key = options.get("idempotency_key")
         first_seed = request.seed
-        if first_seed is None:
+        if n > 1 and first_seed is None:
             first_seed = _seed_of(key) if key is not None else secrets.randbelow(MAX_SEED)
-        submitted = []
+        submitted: list[tuple[JobRecord, bool]] = []
         for i in range(n):
+            seed = None if first_seed is None else (first_seed + i) % (MAX_SEED + 1)
+            variant = request if seed is None else request.with_seed(seed)
             variant_options: EnqueueOptions = {**options}
             if key is not None and i > 0:
-                variant_options["idempotency_key"] = f"{key}#{i}"
-            seed = (first_seed + i) % (MAX_SEED + 1)
-            submitted.append(self.submit(request.with_seed(seed), caller, **variant_options))
-        self._call("record variants", self.queue.store.add_variants, [j.id for j, _ in submitted])
+                variant_options["idempotency_key"] = f"{key}\n{i}"
+            submitted.append(self.submit(variant, caller, **variant_options))
+            if i == 0 and key is not None and not submitted[0][1]:
+                self._same_variant_count(submitted[0][0], n)
+        if n > 1:
+            job_ids = [job.id for job, _ in submitted]
+            self._call("record variants", self.queue.store.add_variants, job_ids)
         return submitted
+
+    def _same_variant_count(self, first: JobRecord, n: int) -> None:
+        """A key that answers with an existing job must have asked for as many variants."""
+        made = self._call("read variants", self.queue.store.variants, first.id)
+        if len(made) != n:
+            raise IdempotencyConflict(
+                f"this Idempotency-Key was used for a request of {len(made)} variant(s)"
+            )
 
     def generation(self, generation_id: str, caller: Caller) -> list[JobRecord]:
         """The jobs of a generation (a job made alone is a generation of one), in order."""
@@ -130,9 +143,14 @@ class JobsService:
         less than handing it to a worker thread. Never with PostgreSQL or Redis."""
         return self.queue.store.reads_fit_event_loop and self.cache.reads_fit_event_loop
 
-    def get(self, job_id: str, caller: Caller) -> JobRecord:
-        """The job, if ``caller`` may see it; else :class:`JobNotFound`."""
-        job = self._call("read job", self.queue.store.get, job_id)
+    def get(self, job_id: str, caller: Caller, *, on_loop: bool = False) -> JobRecord:
+        """The job, if ``caller`` may see it; else :class:`JobNotFound`. ``on_loop``: called
+        on the event loop (see :attr:`reads_fit_event_loop`): one try, never a retry's sleep;
+        a database error is the caller's to handle."""
+        if on_loop:
+            job = self.queue.store.get(job_id, on_loop=True)
+        else:
+            job = self._call("read job", self.queue.store.get, job_id)
         if job is None or not (caller.is_admin or job.owner == caller.owner):
             raise JobNotFound(job_id)
         return job

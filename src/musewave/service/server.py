@@ -70,7 +70,9 @@ def run_server(settings: Settings) -> None:
         ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         http=guarded_http_protocol(
-            max_head_bytes=settings.max_header_kb * 1024, head_timeout_s=settings.client_timeout_s
+            max_head_bytes=settings.max_header_kb * 1024,
+            max_body_bytes=settings.max_body_kb * 1024,
+            client_timeout_s=settings.client_timeout_s,
         ),
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
         log_level=settings.log_level,

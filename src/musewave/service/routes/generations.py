@@ -153,7 +153,7 @@ async def submit_generation(
         )
     deadlines = [d for d in (body.deadline_s, cancel_after_s(cancel_after)) if d is not None]
     client_ip = request.client.host if request.client else "unknown"
-    verdict = await run_in_threadpool(services.limits.hit, caller, client_ip)
+    verdict = await run_in_threadpool(services.limits.hit, caller, client_ip, body.n)
     if not verdict.allowed:
         raise HTTPException(
             status_code=429,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import partial
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from musewave.access import Caller
@@ -27,7 +29,9 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=problem_responses
 JOB_VIEW_TTL_S = 60.0
 
 
-def _job_view_json(jobs: JobsService, job_id: str, caller: Caller) -> bytes:
+def _job_view_json(
+    jobs: JobsService, job_id: str, caller: Caller, *, on_loop: bool = False
+) -> bytes:
     # Cached as "<owner>\n<view>": the owner check needs no database read either.
     cached = jobs.cache.get(JOB_VIEWS, job_id)
     if cached is not None:
@@ -35,7 +39,7 @@ def _job_view_json(jobs: JobsService, job_id: str, caller: Caller) -> bytes:
         if caller.is_admin or owner.decode() == caller.owner:
             return body
         raise JobNotFound(job_id)
-    job = jobs.get(job_id, caller)
+    job = jobs.get(job_id, caller, on_loop=on_loop)
     body = JobView.of(job).model_dump_json().encode()
     if job.state == JobState.COMPLETED:
         entry = job.owner.encode() + b"\n" + body
@@ -47,9 +51,11 @@ def _job_view_json(jobs: JobsService, job_id: str, caller: Caller) -> bytes:
 async def get_job(job_id: str, jobs: JobsDep, caller: CallerDep) -> Response:
     # The hottest route: where the read is in-process, a thread-pool hop (two GIL hand-offs
     # under load) costs more than the read itself.
+    body = None
     if jobs.reads_fit_event_loop:
-        body = _job_view_json(jobs, job_id, caller)
-    else:
+        with contextlib.suppress(SQLAlchemyError):  # locked for a moment: a thread retries
+            body = _job_view_json(jobs, job_id, caller, on_loop=True)
+    if body is None:
         body = await run_in_threadpool(_job_view_json, jobs, job_id, caller)
     return Response(body, media_type="application/json")
 
