@@ -78,6 +78,8 @@ class JobRecord(BaseModel):
     trace_context: dict[str, str] | None = None
     stage_ms: dict[str, int] | None = None  # per engine stage, once completed
     assets: list[AssetRecord] = []
+    webhook: str | None = None  # where the job's webhooks go (musewave.webhooks)
+    webhook_events_filter: list[str] | None = None
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -103,6 +105,8 @@ class EnqueueOptions(TypedDict, total=False):
     idempotency_key: str | None
     request_id: str | None  # the HTTP request's id, carried into the job's logs
     trace_context: dict[str, str] | None  # W3C context of the enqueuing span
+    webhook: str | None  # a URL the job's events are POSTed to (musewave.webhooks)
+    webhook_events_filter: list[str] | None  # which: "start", "progress", "completed"
 
 
 class AttemptStart(BaseModel):

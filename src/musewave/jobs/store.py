@@ -97,6 +97,8 @@ class JobStore:
         idempotency_key: str | None = None,
         request_id: str | None = None,
         trace_context: dict[str, str] | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: list[str] | None = None,
     ) -> tuple[JobRecord, bool]:
         """Queue ``request`` for ``owner`` (an API key's id, "" when anonymous); returns
         ``(job, created)``.
@@ -137,6 +139,8 @@ class JobStore:
                     updated_at=now,
                     request_id=request_id,
                     trace_context=trace_context,
+                    webhook=webhook,
+                    webhook_events_filter=webhook_events_filter if webhook else None,
                 )
                 session.add(job)
                 session.flush()
