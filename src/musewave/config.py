@@ -105,6 +105,17 @@ class Settings(BaseSettings):
     breaker_llm_reset_s: Annotated[float, Field(gt=0)] = 60.0
     # Test-only fault injection: the first N attempts of every job fail before rendering.
     test_fail_attempts: Annotated[int, Field(ge=0)] = 0
+    # Webhooks (musewave.webhooks). Destinations a webhook may reach although they resolve to
+    # loopback, private, link-local or metadata addresses: host names or CIDRs, e.g.
+    # "hooks.internal,10.1.0.0/16". None by default.
+    webhook_allow_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # Waits before the 2nd, 3rd... attempt of a delivery (Standard Webhooks' schedule,
+    # shortened); "5,30,300" or a JSON list.
+    webhook_retry_delays_s: Annotated[tuple[float, ...], NoDecode] = (5, 30, 300, 1800, 7200)
+    webhook_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0  # per attempt, all in
+    # After a secret rotation the previous secret signs too (a second signature) this long.
+    webhook_rotation_overlap_s: Annotated[float, Field(ge=0)] = 86_400.0
+    webhook_concurrency: Annotated[int, Field(ge=1, le=256)] = 8  # attempts in flight a process
 
     @model_validator(mode="before")
     @classmethod
@@ -114,7 +125,7 @@ class Settings(BaseSettings):
             return {**data, "storage_dir": data_dir / "assets"}
         return data
 
-    @field_validator("retry_delays_s", mode="before")
+    @field_validator("retry_delays_s", "webhook_retry_delays_s", mode="before")
     @classmethod
     def _parse_delays(cls, value: object) -> object:
         if isinstance(value, str):
@@ -124,7 +135,7 @@ class Settings(BaseSettings):
             return [part for part in (p.strip() for p in text.split(",")) if part]
         return value
 
-    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @field_validator("allowed_hosts", "cors_origins", "webhook_allow_hosts", mode="before")
     @classmethod
     def _parse_names(cls, value: object) -> object:
         if isinstance(value, str):
@@ -139,11 +150,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://studio.example")
         return tuple(origin.rstrip("/") for origin in value)
 
-    @field_validator("retry_delays_s")
+    @field_validator("retry_delays_s", "webhook_retry_delays_s")
     @classmethod
     def _finite_non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(not math.isfinite(delay) or delay < 0 for delay in value):
             raise ValueError("retry delays must be finite and >= 0 seconds")
+        return value
+
+    @field_validator("webhook_allow_hosts")
+    @classmethod
+    def _hosts_or_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from musewave.webhooks.destinations import AllowList  # ValueError names the entry
+
+        AllowList.parse(value)
         return value
 
     @field_validator("rate_generations", "rate_anonymous", "rate_ingress")

@@ -31,7 +31,14 @@ from tests.service.support import (
 
 StartServer = Callable[..., ServerProcess]
 
-SHARED_ENV = {"MUSEWAVE_CONCURRENCY": "1", "MUSEWAVE_RETRY_DELAYS_S": "0.2,0.2,0.2"}
+SHARED_ENV = {
+    "MUSEWAVE_CONCURRENCY": "1",
+    "MUSEWAVE_RETRY_DELAYS_S": "0.2,0.2,0.2",
+    # tests/service/test_webhooks.py: receivers on loopback, reached by the name "localhost"
+    # (so that the address 127.0.0.1 itself stays refused), and quick retries.
+    "MUSEWAVE_WEBHOOK_ALLOW_HOSTS": "localhost",
+    "MUSEWAVE_WEBHOOK_RETRY_DELAYS_S": "0.2,0.2,0.2,0.2",
+}
 
 
 BACKENDS = ("local", "bullmq")

@@ -40,6 +40,7 @@ class World:
     client: TestClient
     keys: dict[str, str | None]  # who → Authorization secret (None: no header)
     job_id: str
+    delivery_id: str
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         owner = {"Authorization": f"Bearer {keys['owner']}"}
         job_id = client.post("/v1/generations", json={"prompt": "mine"}, headers=owner).json()["id"]
         _complete_with_a_file(client, job_id, settings)
-        yield World(client, keys, job_id)
+        yield World(client, keys, job_id, _a_delivery(client, job_id))
 
 
 def _complete_with_a_file(client: TestClient, job_id: str, settings: Settings) -> None:
@@ -80,6 +81,21 @@ def _complete_with_a_file(client: TestClient, job_id: str, settings: Settings) -
     assert store.complete(job_id, "w", [asset], seed=1)
 
 
+def _a_delivery(client: TestClient, job_id: str) -> str:
+    """A webhook delivery of the job (to a name that never resolves: RFC 6761)."""
+    webhooks = client.app.state.services.webhooks.store  # type: ignore[attr-defined]
+    webhooks.record(
+        job_id=job_id,
+        owner="",
+        url="https://hooks.invalid/",
+        event_type="job.completed",
+        dedup_key="completed:test",
+        payload="{}",
+    )
+    delivery_id: str = webhooks.deliveries(job_id)[0].id
+    return delivery_id
+
+
 def _routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
     """Every route, those of included routers too (the app includes them without a prefix)."""
     for route in routes:
@@ -94,6 +110,7 @@ def _calls(world: World) -> Iterator[tuple[str, str, str]]:
             continue
         url = route.path.replace("{job_id}", world.job_id).replace("{name:path}", "mix.mp3")
         url = url.replace("{generation_id}", world.job_id)  # a job made alone: a generation
+        url = url.replace("{delivery_id}", world.delivery_id)
         for method in sorted(route.methods):
             yield method, route.path, url
 
@@ -165,3 +182,21 @@ def test_the_websocket_takes_the_key_as_a_header_or_subprotocol(world: World) ->
     assert close_code(headers=_headers(world.keys["other"])) == 4404
     assert close_code(headers=_headers(world.keys["owner"])) == 1000
     assert close_code(subprotocols=["bearer", str(world.keys["owner"])]) == 1000
+
+
+def test_each_key_reads_and_rotates_its_own_webhook_secret(world: World) -> None:
+    def secret(who: str) -> str:
+        response = world.client.get(
+            "/v1/webhooks/default/secret", headers=_headers(world.keys[who])
+        )
+        assert response.status_code == 200, response.text
+        key: str = response.json()["key"]
+        return key
+
+    owner, other = secret("owner"), secret("other")
+    assert owner != other and owner == secret("owner")
+    rotated = world.client.post(
+        "/v1/webhooks/default/secret/rotate", headers=_headers(world.keys["owner"])
+    )
+    assert rotated.json()["key"] == secret("owner") != owner
+    assert secret("other") == other

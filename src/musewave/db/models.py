@@ -127,6 +127,10 @@ class Job(Base):
     stage_ms: Mapped[dict[str, Any] | None]
     # Past it, an unfinished job is cancelled (aborted if it never started).
     deadline_at: Mapped[datetime | None]
+    # Where to send the job's webhooks (musewave.webhooks), and which events ("start",
+    # "progress", "completed"); both None without a webhook.
+    webhook: Mapped[str | None] = mapped_column(String(2048))
+    webhook_events_filter: Mapped[list[str] | None] = mapped_column(JSONDocument)
 
     assets: Mapped[list[Asset]] = relationship(
         back_populates="job",
@@ -204,3 +208,58 @@ class ApiKey(Base):
     rate: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class WebhookSecret(Base):
+    """The ``whsec_`` secret that signs the webhooks of one owner (an API key's id, "" for
+    anonymous use). Kept as is (an HMAC needs it); after a rotation ``previous`` signs too
+    until ``previous_until``."""
+
+    __tablename__ = "webhook_secrets"
+
+    owner: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))
+    previous_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One webhook message for one job event, and its attempts. ``id`` is the message's
+    ``webhook-id`` (the same on every attempt and re-send); ``payload`` is the exact body.
+    ``dedup_key`` names the event within the job, so that every API process that hears of it
+    records it once. ``state``: pending, delivered, failed (attempts exhausted or destination
+    refused), gone (the receiver answered 410), disabled (an earlier 410 for the job).
+    A pending row whose ``lease_until`` is in the future is being attempted by the process
+    holding ``lease_token``."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(2048))
+    event_type: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Label(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts made before the last manual re-send: the retry schedule restarts there.
+    schedule_base: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The latest attempts: [{"at", "status", "error", "duration_ms"}, ...]
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "dedup_key"),
+        # claim: WHERE state = 'pending' AND next_attempt_at <= now ORDER BY next_attempt_at
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )

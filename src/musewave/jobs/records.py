@@ -79,6 +79,8 @@ class JobRecord(BaseModel):
     stage_ms: dict[str, int] | None = None  # per engine stage, once completed
     deadline_at: datetime | None = None
     assets: list[AssetRecord] = []
+    webhook: str | None = None  # where the job's webhooks go (musewave.webhooks)
+    webhook_events_filter: list[str] | None = None
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -105,6 +107,8 @@ class EnqueueOptions(TypedDict, total=False):
     request_id: str | None  # the HTTP request's id, carried into the job's logs
     trace_context: dict[str, str] | None  # W3C context of the enqueuing span
     deadline_s: float | None  # cancelled (aborted if not started) this long after enqueue
+    webhook: str | None  # a URL the job's events are POSTed to (musewave.webhooks)
+    webhook_events_filter: list[str] | None  # which: "start", "progress", "completed"
 
 
 class AttemptStart(BaseModel):

@@ -128,6 +128,8 @@ class JobStore:
         request_id: str | None = None,
         trace_context: dict[str, str] | None = None,
         deadline_s: float | None = None,
+        webhook: str | None = None,
+        webhook_events_filter: list[str] | None = None,
     ) -> tuple[JobRecord, bool]:
         """Queue ``request`` for ``owner`` (an API key's id, "" when anonymous); returns
         ``(job, created)``.
@@ -169,6 +171,8 @@ class JobStore:
                     request_id=request_id,
                     trace_context=trace_context,
                     deadline_at=None if deadline_s is None else now + timedelta(seconds=deadline_s),
+                    webhook=webhook,
+                    webhook_events_filter=webhook_events_filter if webhook else None,
                 )
                 session.add(job)
                 session.flush()

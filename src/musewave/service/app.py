@@ -29,10 +29,16 @@ from musewave.service.http_metrics import HttpMetricsMiddleware
 from musewave.service.problems import install_problem_handlers
 from musewave.service.request_context import RequestContextMiddleware
 from musewave.service.request_guard import RequestGuard
-from musewave.service.routes import admin, events, generations, health, jobs, metrics
+from musewave.service.routes import admin, events, generations, health, jobs, metrics, webhooks
 from musewave.service.security_headers import SecurityHeaders
-from musewave.service.services import Services, event_publisher, final_event_with_links
+from musewave.service.services import (
+    Services,
+    event_publisher,
+    final_event_with_links,
+    webhook_data,
+)
 from musewave.storage import open_storage
+from musewave.webhooks import WebhookDispatcher, WebhookStore
 
 log = get_logger(__name__)
 
@@ -125,7 +131,6 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         await run_in_threadpool(upgrade, settings.resolved_database_url)
         settings.storage_dir.mkdir(parents=True, exist_ok=True)
         bus = EventBus()
-        publish = event_publisher(bus, asyncio.get_running_loop())
         cache = make_cache(settings.cache_url)
         # The API's own copy, for /health (workers guard their jobs with theirs).
         breakers = await run_in_threadpool(job_breakers, settings)
@@ -134,6 +139,10 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         try:
             queue = await run_in_threadpool(resources.enter_context, open_queue(settings))
             await run_in_threadpool(queue.check)
+            dispatcher = WebhookDispatcher(
+                WebhookStore(queue.store.sessions), queue.store.get, webhook_data, settings
+            )
+            publish = event_publisher(bus, asyncio.get_running_loop(), dispatcher)
             jobs = JobsService(queue, open_storage(settings.storage_dir), cache, publish=publish)
             auth = Authenticator(KeyStore(queue.store.sessions), settings)
             if settings.auth == "off":
@@ -149,13 +158,16 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 anonymous_rate=settings.rate_anonymous,
                 ingress_rate=settings.rate_ingress,
             )
-            services = Services(settings, queue, jobs, bus, cache, auth, limits, breakers)
+            services = Services(
+                settings, queue, jobs, bus, cache, auth, limits, breakers, webhooks=dispatcher
+            )
             sync = asyncio.create_task(
                 _every(STREAM_SYNC_S, "stream sync", partial(_end_finished_streams, services))
             )
             deadlines = asyncio.create_task(
                 _every(DEADLINE_CHECK_S, "deadline check", partial(_enforce_deadlines, services))
             )
+            dispatcher.start()
             try:
                 await queue.start(publish, run_workers=start_workers)
                 app.state.services = services
@@ -168,6 +180,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 await asyncio.gather(sync, deadlines, return_exceptions=True)
                 # Background work unwinds before the queue it uses closes.
                 await queue.stop()
+                await dispatcher.stop()
         finally:
             await run_in_threadpool(resources.close)
             cache.close()
@@ -183,7 +196,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     )
     install_problem_handlers(app)
     install_docs(app)
-    for module in (generations, jobs, events, admin, health, metrics):
+    for module in (generations, jobs, webhooks, events, admin, health, metrics):
         app.include_router(module.router)
     # add_middleware puts each one outside those added before: the guard is innermost, so
     # its refusals get CORS headers (a browser can read them), security headers, metrics

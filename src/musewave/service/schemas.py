@@ -4,7 +4,8 @@ job options, and also accepts the legacy camelCase field names."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -33,6 +34,9 @@ API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
 NOT_BLANK = r"\S"
 MAX_VARIANTS = 4
 MAX_DEADLINE_S = 86_400.0
+MAX_WEBHOOK_URL = 2048
+WEBHOOK_EVENTS = ("start", "progress", "completed")
+WebhookEvent = Literal["start", "progress", "completed"]
 
 
 def _alias(*names: str) -> Any:
@@ -195,6 +199,39 @@ class GenerationBody(GenerationRequest):
         ),
     ] = None
 
+    webhook: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_WEBHOOK_URL,
+            pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
+            description="An http(s) URL the job's events are POSTed to, signed per Standard "
+            "Webhooks with the key's secret (`GET /v1/webhooks/default/secret`)",
+        ),
+    ] = None
+    webhook_events_filter: Annotated[
+        list[WebhookEvent] | None,
+        Field(
+            min_length=1,
+            max_length=len(WEBHOOK_EVENTS),
+            description="Which events to send: `start`, `progress` (at most one per 500 ms), "
+            "`completed` (how the job ended: completed, failed or cancelled); default all",
+        ),
+    ] = None
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as error:
+            raise ValueError(f"not a URL: {error}") from None
+        if not parts.hostname or parts.username is not None or parts.password is not None:
+            raise ValueError("must be an http(s) URL with a host and no user name or password")
+        return value
+
     @field_validator("generate_video")
     @classmethod
     def _no_video_yet(cls, value: bool) -> bool:
@@ -202,6 +239,11 @@ class GenerationBody(GenerationRequest):
         if value:
             raise ValueError("video generation is not available on this server yet")
         return value
+
+    def webhook_events(self) -> list[str]:
+        """The events the webhook asked for, in the usual order (all by default)."""
+        wanted = set(self.webhook_events_filter or WEBHOOK_EVENTS)
+        return [event for event in WEBHOOK_EVENTS if event in wanted]
 
     def to_request(self) -> GenerationRequest:
         # Only the fields the client set: a default passed on would count as set, and
@@ -320,6 +362,8 @@ class JobView(BaseModel):
     assets: list[AssetView]
     metrics: JobMetrics
     links: Links
+    webhook: str | None = None
+    webhook_events_filter: list[str] | None = None
 
     @classmethod
     def of(cls, job: JobRecord) -> JobView:
@@ -347,6 +391,8 @@ class JobView(BaseModel):
             assets=[AssetView.of(job.id, a) for a in job.assets],
             metrics=JobMetrics.of(job),
             links=job_links(job.id),
+            webhook=job.webhook,
+            webhook_events_filter=job.webhook_events_filter,
         )
 
 
@@ -381,3 +427,44 @@ class GenerationView(BaseModel):
 class JobPage(BaseModel):
     jobs: list[JobView]
     next_cursor: str | None
+
+
+class WebhookSecretView(BaseModel):
+    """The secret that signs the caller's webhooks (Standard Webhooks: ``whsec_`` + base64)."""
+
+    key: str = Field(description="The current secret: verify `webhook-signature` with it")
+    previous_valid_until: datetime | None = Field(
+        description="After a rotation: until when the previous secret signs too (a second "
+        "signature in the header)"
+    )
+    rotated_at: datetime | None
+
+
+class WebhookAttemptView(BaseModel):
+    at: datetime
+    status: int | None = Field(description="The receiver's HTTP status; null: no answer")
+    error: str | None
+    duration_ms: int
+
+
+class WebhookDeliveryView(BaseModel):
+    """One webhook message of a job and its attempts. ``id`` is its ``webhook-id``, the same on
+    every attempt and re-send. ``state``: `pending`, `delivered`, `failed` (attempts used
+    up, or the destination refused), `gone` (the receiver answered 410: no more deliveries
+    for this job), `disabled` (left unsent after a 410)."""
+
+    id: str
+    type: str
+    state: str
+    url: str
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    log: list[WebhookAttemptView] = Field(description="The latest attempts, oldest first")
+
+
+class WebhookDeliveryPage(BaseModel):
+    deliveries: list[WebhookDeliveryView]

@@ -14,7 +14,8 @@ from musewave.jobs import JobEvent, JobQueue, JobRecord, JobsService, PublishEve
 from musewave.resilience import Breakers
 from musewave.service.auth import Authenticator
 from musewave.service.bus import EventBus
-from musewave.service.schemas import asset_url
+from musewave.service.schemas import JobView, asset_url
+from musewave.webhooks import WebhookDispatcher
 
 
 def with_asset_links(event: JobEvent) -> JobEvent:
@@ -45,14 +46,29 @@ class Services:
     # This process's view of the circuit breakers (shared with workers only through Redis).
     breakers: Breakers
     accepting: bool = True
+    # Records this process's webhook deliveries and makes them (None: not started).
+    webhooks: WebhookDispatcher | None = None
 
 
-def event_publisher(bus: EventBus, loop: asyncio.AbstractEventLoop) -> PublishEvent:
+def event_publisher(
+    bus: EventBus, loop: asyncio.AbstractEventLoop, webhooks: WebhookDispatcher | None = None
+) -> PublishEvent:
     """A publish function for the job core, callable from any thread: the event goes to the
-    bus on ``loop``, completed ones with their asset links."""
+    bus on ``loop``, completed ones with their asset links. Every job event of this process,
+    on either backend, passes here: ``webhooks`` gets each one too (it only queues it)."""
+
+    def on_loop(event: JobEvent) -> None:
+        bus.publish(with_asset_links(event))
+        if webhooks is not None:
+            webhooks.offer(event)
 
     def publish(event: JobEvent) -> None:
         with contextlib.suppress(RuntimeError):  # loop already closed during shutdown
-            loop.call_soon_threadsafe(bus.publish, with_asset_links(event))
+            loop.call_soon_threadsafe(on_loop, event)
 
     return publish
+
+
+def webhook_data(job: JobRecord) -> dict[str, Any]:
+    """A webhook payload's ``data``: the job view, as ``GET /v1/jobs/{id}`` answers it."""
+    return JobView.of(job).model_dump(mode="json")

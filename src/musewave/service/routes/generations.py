@@ -174,6 +174,8 @@ async def submit_generation(
             request_id=request_id,  # the middleware's: the client's X-Request-ID or a new one
             trace_context=current_trace_context(),  # the job's attempts link to this span
             deadline_s=min(deadlines, default=None),
+            webhook=body.webhook,
+            webhook_events_filter=body.webhook_events() if body.webhook else None,
         )
         job, created = submitted[0]
         enqueue.set_attributes({"job.id": job.id, "job.created": created})
