@@ -11,8 +11,10 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.conftest import in_ci
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Playwright's sync API runs an event loop in this thread while it is started: it stops
+    with each module, so no test elsewhere finds a loop running (``asyncio.run`` fails)."""
     executable = shutil.which("chromium")
     if executable is None:
         message = "chromium is not installed (scripts/test-services installs it)"

@@ -138,11 +138,15 @@ def test_lyrics_with_an_explicit_instrumental_are_outside_the_document(client: T
     assert response.status_code == 422
 
 
-def test_an_integral_number_is_an_integer_as_in_json() -> None:
-    assert GenerationBody.model_validate({"prompt": "x", "seed": 7.0}).seed == 7
-    for seed in ("7", True, 7.5):
+@pytest.mark.parametrize("field", ["seed", "n"])
+def test_an_integral_number_is_an_integer_as_in_json(field: str) -> None:
+    properties = GenerationBody.model_json_schema()["properties"]
+    integer_fields = {name for name, schema in properties.items() if "integer" in str(schema)}
+    assert integer_fields == {"seed", "n"}  # a new integer field needs this test too
+    assert getattr(GenerationBody.model_validate({"prompt": "x", field: 3.0}), field) == 3
+    for value in ("3", True, 3.5):
         with pytest.raises(ValidationError):
-            GenerationBody.model_validate({"prompt": "x", "seed": seed})
+            GenerationBody.model_validate({"prompt": "x", field: value})
 
 
 def test_a_cursor_the_server_never_gave_out_is_a_field_error(client: TestClient) -> None:

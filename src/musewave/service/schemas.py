@@ -181,6 +181,7 @@ class GenerationBody(GenerationRequest):
     priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
     n: Annotated[
         int,
+        BeforeValidator(_integral),
         Field(
             ge=1,
             le=MAX_VARIANTS,
