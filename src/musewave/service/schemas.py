@@ -192,7 +192,7 @@ class GenerationBody(GenerationRequest):
     deadline_s: Annotated[
         float | None,
         Field(
-            gt=0,
+            ge=0,
             le=MAX_DEADLINE_S,
             description="Seconds after submission by which the job must have finished: past "
             "them it is cancelled, or ends `aborted` if it never started (the `Cancel-After` "
