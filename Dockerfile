@@ -36,8 +36,8 @@ RUN apt-get update -qq \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 1001 musewave \
     && useradd --system --uid 1001 --gid 1001 --home-dir /data --shell /usr/sbin/nologin musewave \
-    && mkdir -p /data \
-    && chown 1001:1001 /data
+    && mkdir -p /data/assets \
+    && chown -R 1001:1001 /data
 COPY --from=build /opt/musewave /opt/musewave
 COPY deploy/docker/healthcheck.py /opt/musewave/healthcheck.py
 ENV PATH=/opt/musewave/bin:$PATH \

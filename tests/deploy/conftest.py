@@ -32,10 +32,11 @@ class Docker:
     client: str
 
     def run(
-        self, *args: str, check: bool = True, timeout: float = 600, capture: bool = True
+        self, *args: str, check: bool = True, timeout: float = 600
     ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DOCKER_BUILDKIT": "1"}
         result = subprocess.run(
-            [self.client, *args], capture_output=capture, text=True, timeout=timeout
+            [self.client, *args], capture_output=True, text=True, timeout=timeout, env=env
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -89,6 +90,10 @@ def pip_ca_bundle() -> str | None:
     return path if path and Path(path).is_file() else None
 
 
+STANDINS = ROOT / "tests" / "deploy" / "standins"
+STANDIN_TARGETS = ("redis", "postgres", "prometheus")
+
+
 @dataclass(frozen=True)
 class BuiltImage:
     tag: str
@@ -132,3 +137,30 @@ def image(docker: Docker, base_image: str) -> BuiltImage:
     assert result.returncode == 0, f"make image failed:\n{result.stdout}\n{result.stderr}"
     print(f"\nmake image: {build_s:.0f} s; {result.stdout.strip().splitlines()[-1]}")
     return BuiltImage(IMAGE, build_s)
+
+
+@pytest.fixture(scope="session")
+def standin_images(docker: Docker, base_image: str) -> dict[str, str]:
+    """Local stand-ins for the official Redis, PostgreSQL and Prometheus images (Debian
+    packages on the local base): target → tag."""
+    tags = {}
+    for target in STANDIN_TARGETS:
+        tag = f"musewave-standin-{target}:test"
+        docker.run(
+            "build", "--quiet", "--target", target, "--build-arg", f"BASE_IMAGE={base_image}",
+            "--tag", tag, str(STANDINS),
+            timeout=900,
+        )  # fmt: skip
+        tags[target] = tag
+    return tags
+
+
+@pytest.fixture(scope="session")
+def compose_command(docker: Docker) -> list[str]:
+    """docker-compose 1.29 (Debian, installed by scripts/test-services) or ``docker compose``."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if docker.run("compose", "version", check=False).returncode == 0:
+        return [docker.client, "compose"]
+    unavailable("neither docker-compose nor `docker compose` is installed")
+    raise AssertionError("unreachable")
