@@ -105,7 +105,7 @@ def stack(
         "POSTGRES_PASSWORD": uuid.uuid4().hex,
         "REDIS_PASSWORD": uuid.uuid4().hex,
         "GRAFANA_ADMIN_PASSWORD": uuid.uuid4().hex,
-        "MUSEWAVE_IMAGE": image.tag,
+        "IMAGE": image.tag,
         "REDIS_IMAGE": standin_images["redis"],
         "POSTGRES_IMAGE": standin_images["postgres"],
         "PROMETHEUS_IMAGE": standin_images["prometheus"],
