@@ -72,5 +72,10 @@ image:
 		$(if $(CA_BUNDLE),--secret id=ca$(comma)src=$(CA_BUNDLE)) .
 	@$(DOCKER) image inspect $(IMAGE) --format '$(IMAGE): {{.Size}} bytes'
 
+# A bounded Locust run (bench/locustfile.py) against a local server on loopback; writes
+# out/loadtest/summary.md. LOADTEST_DURATION, LOADTEST_USERS, LOADTEST_HOST: see scripts/loadtest.
+loadtest: install-dev
+	LOADTEST_PYTHON=$(BIN)/python scripts/loadtest
+
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis
