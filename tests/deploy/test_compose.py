@@ -164,13 +164,17 @@ def state(client: httpx.Client, job_id: str) -> str:
     return value
 
 
-def test_every_service_has_limits_and_the_workers_are_two(stack: Stack) -> None:
+def test_every_service_has_limits_and_the_workers_are_two_on_read_only_roots(
+    stack: Stack,
+) -> None:
     workers = stack.containers("worker")
     assert len(workers) == 2
     for service in ("api", "worker", "queue", "cache", "postgres", "prometheus"):
         for container in stack.containers(service):
             host = json.loads(stack.docker.out("inspect", container))[0]["HostConfig"]
             assert host["Memory"] > 0 and host["NanoCpus"] > 0, service
+            if service in ("api", "worker"):
+                assert host["ReadonlyRootfs"] is True, service
 
 
 def test_a_job_streams_its_events_and_its_mp3_decodes(stack: Stack) -> None:
