@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean
+.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean \
+	image loadtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +55,27 @@ bench-queue: install-dev
 # Re-fetch the Swagger UI and ReDoc files that /docs and /redoc serve (needs npm); commit them.
 vendor-docs-assets:
 	scripts/vendor-docs-assets
+
+# The container image (Dockerfile). IMAGE: its tag. BASE_IMAGE: a Debian-based Python image
+# (`scripts/docker-base-image` makes one where no registry is reachable). CA_BUNDLE: a CA file
+# the build's pip must trust (TLS-inspecting proxies), passed as a BuildKit secret, never
+# stored in the image. DOCKER: a client that builds with BuildKit (`scripts/docker-up` finds
+# one and starts the daemon).
+IMAGE ?= musewave:latest
+BASE_IMAGE ?= python:3.11-slim-bookworm
+CA_BUNDLE ?=
+DOCKER ?= docker
+
+image:
+	DOCKER_BUILDKIT=1 $(DOCKER) build --pull=false --tag $(IMAGE) \
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) \
+		$(if $(CA_BUNDLE),--secret id=ca$(comma)src=$(CA_BUNDLE)) .
+	@$(DOCKER) image inspect $(IMAGE) --format '$(IMAGE): {{.Size}} bytes'
+
+# A bounded Locust run (bench/locustfile.py) against a local server on loopback; writes
+# out/loadtest/summary.md. LOADTEST_DURATION, LOADTEST_USERS, LOADTEST_HOST: see scripts/loadtest.
+loadtest: install-dev
+	LOADTEST_PYTHON=$(BIN)/python scripts/loadtest
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

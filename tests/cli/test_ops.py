@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from musewave.config import Settings
 from musewave.db import current_revision, head_revision, make_engine, make_session_factory
 from musewave.jobs import JobState, JobStore, Priority, RetryPolicy
 from musewave.jobs.local_scheduler import LocalScheduler
 from tests.cli.support import musewave
+from tests.conftest import FreshDatabase
 from tests.jobs.support import FakeClock, make_asset, make_request
 
 
@@ -122,3 +124,22 @@ def test_queue_clean_removes_old_finished_jobs_and_files(
     assert result.returncode == 0 and "removed 1 jobs" in result.stdout
     assert store.get(done.id) is None and not files.exists()
     assert store.get(waiting.id) is not None
+
+
+def test_db_upgrade_keeps_the_database_password_out_of_its_output(
+    tmp_path: Path, fresh_database: FreshDatabase
+) -> None:
+    # The test server trusts every login, so any password works; none may be printed.
+    url = make_url(fresh_database("postgresql")).set(password="s3cret-pass")
+    result = musewave(
+        "db",
+        "upgrade",
+        env={
+            "MUSEWAVE_DATA_DIR": str(tmp_path),
+            "MUSEWAVE_DATABASE_URL": url.render_as_string(hide_password=False),
+            "COLUMNS": "200",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "database at head" in result.stdout
+    assert "s3cret-pass" not in result.stdout + result.stderr

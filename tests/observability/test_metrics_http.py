@@ -45,7 +45,7 @@ def test_requests_are_labelled_by_route_template(start_server: StartServer) -> N
     assert metrics.value(requests, method="other", route="/health/live", status="405") == 1
     assert metrics.value(requests, method="POST", route="/v1/generations", status="422") == 1
     # Every request is timed under the same labels.
-    duration = "musewave_http_request_duration_ms_count"
+    duration = "musewave_http_request_duration_seconds_count"
     assert metrics.value(duration, method="GET", route=JOB_ROUTE, status="404") == 3
     # No raw path (with an id in it) ever becomes a label value.
     assert not [key for key in metrics.samples if any(i in str(key) for i in ids)]

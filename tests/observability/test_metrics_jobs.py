@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 
 from musewave.engine.progress import STAGES as engine_stages
-from musewave.observability.metrics import ENGINE_STAGES
+from musewave.jobs.states import Priority
+from musewave.observability.metrics import ENGINE_STAGES, PRIORITIES, RENAMED_FROM_MS
 from tests.observability.conftest import Scrape, scrape, scrape_url, wait_until
 from tests.service.conftest import StartServer
 from tests.service.support import (
@@ -31,7 +32,7 @@ def counts(metrics: Scrape) -> dict[str, float]:
     for outcome in OUTCOMES:
         values[outcome] = metrics.value(f"musewave_jobs_{outcome}_total")
         values[f"{outcome} attempts"] = metrics.value(
-            "musewave_job_duration_ms_count", outcome=outcome
+            "musewave_job_duration_seconds_count", outcome=outcome
         )
     return values
 
@@ -53,6 +54,31 @@ def test_pre_created_stage_series_match_the_engine() -> None:
     assert engine_stages == ENGINE_STAGES
 
 
+def test_pre_created_priorities_match_the_job_priorities() -> None:
+    assert tuple(priority.value for priority in Priority) == PRIORITIES
+
+
+def test_labelled_series_exist_at_zero_before_the_first_job(start_server: StartServer) -> None:
+    metrics = scrape(start_server(MUSEWAVE_CONCURRENCY="1"))
+
+    def zero(name: str, **labels: str) -> bool:
+        return metrics.samples.get((name, frozenset(labels.items()))) == 0
+
+    for priority in PRIORITIES:
+        assert zero("musewave_jobs_enqueued_total", priority=priority), priority
+    for outcome in OUTCOMES:
+        assert zero(f"musewave_jobs_{outcome}_total"), outcome
+        assert zero("musewave_job_duration_seconds_count", outcome=outcome), outcome
+        assert zero("musewave_job_duration_seconds_bucket", outcome=outcome, le="+Inf")
+    for stage in ENGINE_STAGES:
+        assert zero("musewave_job_stage_duration_seconds_count", stage=stage), stage
+    for breaker in ("engine", "encoder", "llm"):
+        assert zero("musewave_circuit_breaker_failures_total", breaker=breaker), breaker
+    # Durations are in seconds now; the original backend's millisecond names are gone.
+    assert not {f"{old}_count" for old in RENAMED_FROM_MS} & metrics.names
+    assert {f"{new}_count" for new in RENAMED_FROM_MS.values()} <= metrics.names
+
+
 def test_completed_job_is_counted_once_with_its_durations(start_server: StartServer) -> None:
     server = start_server(**FAST_RETRIES)
     before = scrape(server)
@@ -68,19 +94,19 @@ def test_completed_job_is_counted_once_with_its_durations(start_server: StartSer
     assert after.value("musewave_jobs_enqueued_total", priority="normal") == 1
     assert moved(after, repeat) == {}
     # A 30 s track takes a second or more to render (never 0, never 300 s).
-    duration_ms = after.value("musewave_job_duration_ms_sum", outcome="completed")
-    assert 100 < duration_ms < 300_000
+    duration_s = after.value("musewave_job_duration_seconds_sum", outcome="completed")
+    assert 0.1 < duration_s < 300
     for stage in STAGES:
-        assert after.value("musewave_job_stage_duration_ms_count", stage=stage) == 1, stage
-        assert after.value("musewave_job_stage_duration_ms_sum", stage=stage) > 0, stage
-    stage_sum_ms = sum(
-        after.value("musewave_job_stage_duration_ms_sum", stage=stage) for stage in STAGES
+        assert after.value("musewave_job_stage_duration_seconds_count", stage=stage) == 1, stage
+        assert after.value("musewave_job_stage_duration_seconds_sum", stage=stage) > 0, stage
+    stage_sum_s = sum(
+        after.value("musewave_job_stage_duration_seconds_sum", stage=stage) for stage in STAGES
     )
-    assert stage_sum_ms <= duration_ms
+    assert stage_sum_s <= duration_s
     # Real-time factor: 30 s of audio over the attempt's wall time.
     assert after.value("musewave_engine_realtime_factor_count") == 1
     rtf = after.value("musewave_engine_realtime_factor_sum")
-    assert abs(rtf - 30_000 / duration_ms) < 0.01 * rtf
+    assert abs(rtf - 30 / duration_s) < 0.01 * rtf
     assert after.value("musewave_queue_completed") == 1
     assert after.value("musewave_worker_processes") == 1
 
@@ -154,6 +180,6 @@ def test_production_api_counts_submissions_and_leaves_outcomes_to_workers(
     worker = scrape_url(f"http://127.0.0.1:{worker_port}/metrics")
     assert worker.total("musewave_jobs_enqueued_total") == 0
     assert worker.value("musewave_jobs_completed_total") == 1
-    assert worker.value("musewave_job_duration_ms_count", outcome="completed") == 1
+    assert worker.value("musewave_job_duration_seconds_count", outcome="completed") == 1
     assert worker.value("musewave_engine_realtime_factor_count") == 1
     assert worker.value("musewave_worker_processes") == 1  # one process (concurrency 1)

@@ -88,7 +88,7 @@ def test_worker_parent_serves_the_sum_of_its_children(tmp_path: Path) -> None:
     values = samples(response.text)
     assert values[("musewave_jobs_completed_total", ())] == 2  # the exited child's count stays
     assert values[("musewave_jobs_retried_total", ())] == 2
-    assert values[("musewave_job_stage_duration_ms_count", (("stage", "mixing"),))] == 2
+    assert values[("musewave_job_stage_duration_seconds_count", (("stage", "mixing"),))] == 2
     assert values[("musewave_engine_realtime_factor_sum", ())] == 2 * 15.0
     assert values[("musewave_worker_processes", ())] == 1  # only the child still running
     assert values[("musewave_circuit_breaker_open", (("breaker", "engine"),))] == 1

@@ -37,20 +37,12 @@ REQUIRED = {
     ]
     + ["musewave_circuit_breaker_open", "musewave_websocket_connections"],
     "histogram": [
-        "musewave_job_duration_ms",
-        "musewave_job_stage_duration_ms",
-        "musewave_http_request_duration_ms",
+        "musewave_job_duration_seconds",
+        "musewave_job_stage_duration_seconds",
+        "musewave_http_request_duration_seconds",
         "musewave_engine_realtime_factor",
     ],
 }
-# The issue names these histograms in milliseconds; promtool's linter prefers base units and
-# says so (exit status 3). That remark is the only one accepted: parse errors exit with 1.
-MS_HISTOGRAMS = (
-    "musewave_job_duration_ms",
-    "musewave_job_stage_duration_ms",
-    "musewave_http_request_duration_ms",
-)
-UNIT_LINT = "metric names should not contain abbreviated units"
 METRIC_NAME = re.compile(r"\b((?:musewave|process|python)_[a-z0-9_]+)")
 # Series Prometheus itself adds to every scraped target.
 SCRAPE_SERIES = {"up"}
@@ -93,10 +85,8 @@ def dashboard_expressions() -> dict[str, list[str]]:
 
 def test_exposition_passes_promtool_check_metrics(exposition: Scrape, promtool: Promtool) -> None:
     result = promtool("check", "metrics", stdin=exposition.text)
-    remarks = {line.strip() for line in (result.stdout + result.stderr).splitlines() if line}
-    accepted = {f"{name} {UNIT_LINT}" for name in MS_HISTOGRAMS}
-    assert result.returncode in (0, 3), remarks
-    assert remarks <= accepted, remarks - accepted
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).strip() == ""
     # Every family once, with the issue's names and types, and the process/GC facts.
     types = re.findall(r"^# TYPE (\S+) (\S+)$", exposition.text, flags=re.MULTILINE)
     assert len(types) == len({name for name, _ in types}), "a metric family appears twice"

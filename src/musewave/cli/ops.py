@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from musewave.access import OPERATOR
 from musewave.cache import make_cache
@@ -140,4 +141,6 @@ def db_upgrade() -> None:
     """Apply migrations to MUSEWAVE_DATABASE_URL (or the default SQLite file)."""
     settings = Settings()
     upgrade(settings.resolved_database_url)
-    out_console.print(f"database at head: {settings.resolved_database_url}")
+    # The URL's password stays out of the output (and so out of container logs).
+    shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    out_console.print(f"database at head: {shown}")

@@ -62,23 +62,31 @@ UNMATCHED_ROUTE = "unmatched"
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Attempts take 0.1 s (an injected fault) to 300 s (the longest track on a slow machine).
-JOB_DURATION_BUCKETS_MS = (
-    100.0, 250.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 20_000.0, 30_000.0,
-    60_000.0, 120_000.0, 180_000.0, 300_000.0,
+JOB_DURATION_BUCKETS_S = (
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 180.0, 300.0,
 )  # fmt: skip
-STAGE_DURATION_BUCKETS_MS = (
-    10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0, 30_000.0,
-    60_000.0, 120_000.0,
+STAGE_DURATION_BUCKETS_S = (
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 )  # fmt: skip
-# 200 ms is a bucket edge so the p95 latency alert's threshold is measured, not interpolated.
-HTTP_DURATION_BUCKETS_MS = (
-    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 300.0, 500.0, 1_000.0, 2_500.0, 5_000.0,
-    10_000.0,
+# 0.2 s is a bucket edge so the p95 latency alert's threshold is measured, not interpolated.
+HTTP_DURATION_BUCKETS_S = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 # Seconds of audio per second of rendering; the engine does ~20 on one core.
 REALTIME_FACTOR_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, 100.0)
 
 Outcome = Literal["completed", "failed", "retried", "dead", "cancelled"]
+OUTCOMES: tuple[Outcome, ...] = ("completed", "failed", "retried", "dead", "cancelled")
+# Job priorities (jobs/records.py Priority values), pre-created like the stages.
+PRIORITIES = ("high", "normal", "low")
+# The original backend named its histograms in milliseconds; Prometheus names carry base
+# units (promtool check metrics rejects `_ms`). Old name → the name exported now, whose
+# values are in seconds: multiply by 1000 (`le` bucket bounds too) for the old numbers.
+RENAMED_FROM_MS = {
+    "musewave_job_duration_ms": "musewave_job_duration_seconds",
+    "musewave_job_stage_duration_ms": "musewave_job_stage_duration_seconds",
+    "musewave_http_request_duration_ms": "musewave_http_request_duration_seconds",
+}
 # Job state after an attempt (JobState values) → what happened.
 _OUTCOMES: dict[str, Outcome] = {
     "completed": "completed",
@@ -116,17 +124,17 @@ class _Metrics:
                 ("cancelled", "Jobs cancelled, queued or running."),
             )
         }
-        self.job_duration_ms = Histogram(
-            "musewave_job_duration_ms",
-            "Wall time of one job attempt in a worker, by its outcome, in milliseconds.",
+        self.job_duration_s = Histogram(
+            "musewave_job_duration_seconds",
+            "Wall time of one job attempt in a worker, by its outcome, in seconds.",
             ["outcome"],
-            buckets=JOB_DURATION_BUCKETS_MS,
+            buckets=JOB_DURATION_BUCKETS_S,
         )
-        self.stage_duration_ms = Histogram(
-            "musewave_job_stage_duration_ms",
-            "Wall time of one engine stage of a completed attempt, in milliseconds.",
+        self.stage_duration_s = Histogram(
+            "musewave_job_stage_duration_seconds",
+            "Wall time of one engine stage of a completed attempt, in seconds.",
             ["stage"],
-            buckets=STAGE_DURATION_BUCKETS_MS,
+            buckets=STAGE_DURATION_BUCKETS_S,
         )
         self.realtime_factor = Histogram(
             "musewave_engine_realtime_factor",
@@ -166,22 +174,29 @@ class _Metrics:
             "HTTP requests answered, by method, route template and status.",
             ["method", "route", "status"],
         )
-        self.http_duration_ms = Histogram(
-            "musewave_http_request_duration_ms",
-            "Time until the response headers were sent, in milliseconds.",
+        self.http_duration_s = Histogram(
+            "musewave_http_request_duration_seconds",
+            "Time until the response headers were sent, in seconds.",
             ["method", "route", "status"],
-            buckets=HTTP_DURATION_BUCKETS_MS,
+            buckets=HTTP_DURATION_BUCKETS_S,
         )
         self.websocket_connections = Gauge(
             "musewave_websocket_connections",
             "Open progress WebSocket connections.",
             multiprocess_mode="livesum",
         )
+        # Every series with a known label value exists at zero from the start, so dashboards
+        # and rate() alerts see it before the first event. (HTTP series are labelled by what
+        # clients ask for; they appear with the first request of each kind.)
         for name in KNOWN_BREAKERS:
             self.breaker_open.labels(name)
             self.breaker_failures.labels(name)
         for stage in ENGINE_STAGES:
-            self.stage_duration_ms.labels(stage)
+            self.stage_duration_s.labels(stage)
+        for outcome in OUTCOMES:
+            self.job_duration_s.labels(outcome)
+        for priority in PRIORITIES:
+            self.jobs_enqueued.labels(priority)
 
 
 @functools.cache
@@ -370,7 +385,7 @@ def job_attempt_finished(state: str, duration_s: float) -> None:
     outcome = _OUTCOMES[state]
     metrics = _metrics()
     metrics.jobs[outcome].inc()
-    metrics.job_duration_ms.labels(outcome).observe(duration_s * 1000)
+    metrics.job_duration_s.labels(outcome).observe(duration_s)
 
 
 def job_abandoned(state: str) -> None:
@@ -385,7 +400,7 @@ def job_completed(duration_s: float, stage_timings_s: Mapping[str, float], audio
     job_attempt_finished("completed", duration_s)
     metrics = _metrics()
     for stage, seconds in stage_timings_s.items():
-        metrics.stage_duration_ms.labels(stage).observe(seconds * 1000)
+        metrics.stage_duration_s.labels(stage).observe(seconds)
     if duration_s > 0:
         metrics.realtime_factor.observe(audio_s / duration_s)
 
@@ -421,7 +436,7 @@ def count_breaker_failure(name: str) -> None:
 _http_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
-def http_request(method: str, route: str | None, status: int, duration_ms: float) -> None:
+def http_request(method: str, route: str | None, status: int, duration_s: float) -> None:
     """One HTTP response. ``route``: the matched route's template (``/v1/jobs/{job_id}``),
     None when nothing matched; raw paths never become labels (one series per id would grow
     without bound), nor do unknown methods."""
@@ -434,11 +449,11 @@ def http_request(method: str, route: str | None, status: int, duration_ms: float
         labels = (key[0], key[1], str(status))
         series = (
             metrics.http_requests.labels(*labels),
-            metrics.http_duration_ms.labels(*labels),
+            metrics.http_duration_s.labels(*labels),
         )
         _http_series[key] = series
     series[0].inc()
-    series[1].observe(duration_ms)
+    series[1].observe(duration_s)
 
 
 @contextlib.contextmanager

@@ -36,9 +36,9 @@ class HttpMetricsMiddleware:
             nonlocal responded
             if not responded and message["type"] == "http.response.start":
                 responded = True
-                elapsed_ms = (perf_counter() - started) * 1000
+                elapsed_s = perf_counter() - started
                 metrics.http_request(
-                    scope["method"], route_template(scope), message["status"], elapsed_ms
+                    scope["method"], route_template(scope), message["status"], elapsed_s
                 )
             await send(message)
 
@@ -46,6 +46,6 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send_counted)
         except Exception:
             if not responded:
-                elapsed_ms = (perf_counter() - started) * 1000
-                metrics.http_request(scope["method"], route_template(scope), 500, elapsed_ms)
+                elapsed_s = perf_counter() - started
+                metrics.http_request(scope["method"], route_template(scope), 500, elapsed_s)
             raise
