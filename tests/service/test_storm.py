@@ -239,8 +239,12 @@ async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
     async with httpx.AsyncClient(
         base_url=server.base_url, limits=limits, timeout=timeout
     ) as client:
-        # Low priority: every storm submission goes before it, so it stays queued (and its
-        # sockets open) for the whole storm.
+        # The one render slot is busy with a long job, and the held job is low priority:
+        # every storm submission goes before it, so it stays queued (and its sockets open)
+        # for the whole storm.
+        blocker = await client.post(
+            "/v1/generations", json=track("blocker", duration_s=120, formats=["mp3", "wav"])
+        )
         waiting = await client.post("/v1/generations", json={**track("held"), "priority": "low"})
         waiting_id = waiting.json()["id"]
         await asyncio.gather(
@@ -250,7 +254,8 @@ async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
             big_body(server.port, chunked=False, figures=figures),
             big_body(server.port, chunked=True, figures=figures),
         )
-        return await cancel_and_wait(client, [waiting_id, *figures.accepted])
+        held = [blocker.json()["id"], waiting_id]
+        return await cancel_and_wait(client, [*held, *figures.accepted])
 
 
 @pytest.fixture
@@ -308,4 +313,4 @@ def test_the_server_weathers_a_storm(storm_server: ServerProcess) -> None:
     # Live throughout, and nothing accepted was lost: each job ended (cancelled here).
     assert probe_failures == 0
     assert all(state in FINISHED_STATES for state in final_states.values())
-    assert len(final_states) == len(figures.accepted) + 1
+    assert len(final_states) == len(figures.accepted) + 2

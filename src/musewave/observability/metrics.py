@@ -361,6 +361,7 @@ class QueueCollector:
             "completed": (stats.completed, "Completed jobs kept in the queue."),
             "failed": (stats.failed, "Jobs failed for good (not retryable)."),
             "dead": (stats.dead, "Jobs in the dead-letter state."),
+            "aborted": (stats.aborted, "Jobs whose deadline passed before they started."),
         }
         for state, (value, help_text) in values.items():
             yield GaugeMetricFamily(f"musewave_queue_{state}", help_text, value=value)

@@ -4,7 +4,8 @@ One pure-ASGI middleware, outside the routes and inside the request-ID and metri
 refusal is logged and counted like any answer). It refuses, as a problem document:
 
 - a ``Host`` that is not in ``MUSEWAVE_ALLOWED_HOSTS`` (400): a web page on another site that
-  re-points its DNS name at this machine (DNS rebinding) reaches a loopback server otherwise;
+  re-points its DNS name at this machine (DNS rebinding) reaches a loopback server otherwise.
+  The open probes (``/health/live``, ``/health/ready``, ``/metrics``) answer any name;
 - a state-changing request (POST, PUT, PATCH, DELETE) sent by a web page of another origin
   without an API key (403), and a form body on one (415): browsers send those cross-site
   without asking (CSRF), while a JSON body or an ``Authorization`` header needs CORS consent,
@@ -42,6 +43,9 @@ FORM_MEDIA_TYPES = frozenset(
 )
 CLOSE_POLICY_VIOLATION = 1008  # refusing a WebSocket before accepting it: HTTP 403
 UNCOUNTED_PREFIXES = ("/health", "/metrics")  # probes must answer under any flood
+# Open to all, and reached by address (the kubelet's probes, Prometheus scraping each pod):
+# any Host name. What they show is public anyway.
+PROBE_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 
 
 class RequestGuard:
@@ -72,7 +76,8 @@ class RequestGuard:
             await refusal(scope, receive, send)
 
     def _refusal(self, scope: Scope, headers: Headers) -> Answer | None:
-        if not self._host_allowed(headers.get("host", "")):
+        probe = scope["path"] in PROBE_PATHS
+        if not probe and not self._host_allowed(headers.get("host", "")):
             return _problem(400, "This server does not answer to that Host name.")
         origin = headers.get("origin")
         foreign = origin is not None and not self._origin_allowed(origin, headers)

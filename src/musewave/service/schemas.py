@@ -180,11 +180,9 @@ class GenerationBody(GenerationRequest):
     lyrics: Annotated[str | None, Field(max_length=5000)] = None
     priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
     n: Annotated[
-        int,
+        Annotated[int, Field(ge=1, le=MAX_VARIANTS)],
         BeforeValidator(_integral),
         Field(
-            ge=1,
-            le=MAX_VARIANTS,
             description="Variants: renders of this request with the seeds seed, seed + 1…, "
             "each its own job, listed together at /v1/generations/{id}",
         ),

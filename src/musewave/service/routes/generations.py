@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from opentelemetry.trace import SpanKind
+from pydantic.json_schema import SkipJsonSchema
 
 from musewave.access import Caller
 from musewave.jobs import JobRecord, JobState
@@ -134,10 +135,9 @@ async def submit_generation(
         ),
     ] = None,
     cancel_after: Annotated[
-        str | None,
+        str | SkipJsonSchema[None],  # absent, never null: the pattern is the whole schema
         Header(
-            max_length=40,
-            pattern=DURATION_PATTERN,
+            pattern=DURATION_PATTERN,  # at most 31 characters
             description="A deadline as a duration (`90s`, `5m`, `1h30m`; at most a day): past "
             "it the job is cancelled, or ends `aborted` if it never started",
         ),
