@@ -147,6 +147,8 @@ def test_a_body_on_any_method_or_route_is_bounded(edge: ServerProcess) -> None:
     assert answer.closed and answer.status in (404, 413)  # answered, then cut off at 64 KB
     slow = raw_exchange(edge, start, b"5\r\nhello\r\n")  # and never the last chunk
     assert slow.closed and slow.status in (404, 408)
+    for raw in (answer, slow):  # one answer each: a refusal after a 404 only closes
+        assert b"HTTP/1.1 " not in raw.body
 
 
 def test_bytes_after_an_answer_are_timed_like_a_request_head(edge: ServerProcess) -> None:

@@ -138,6 +138,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         if self._body_bytes > self.max_body_bytes:
+            if self._answered():  # the route answered without reading it: just stop
+                self.transport.close()
+                return
             self._stop(413, self._body_too_large())
         super().on_body(body)
 
@@ -211,7 +214,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _body_too_slow(self) -> None:
         self._body_deadline = None
+        if self._answered():  # the route answered without reading it: just stop
+            self.transport.close()
+            return
         self._refuse(408, f"The request body took over {self.client_timeout_s:g} s.")
+
+    def _answered(self) -> bool:
+        """Whether the request being received has had (the start of) its answer."""
+        return self.cycle is not None and self.cycle.response_started
 
     def _linger(self) -> None:
         assert self._lingering is not None
@@ -227,11 +237,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.loop.call_later(LINGER_S, raw.close)
 
     def _refuse(self, status: int, detail: str) -> None:
-        """Answer ``status`` and close; only close when an answer has already begun."""
+        """Answer ``status`` and close; only close when an answer is being sent."""
         if self.transport.is_closing():
             return
-        answering = self.cycle is not None and self.cycle.response_started
-        if answering and not self.cycle.response_complete:
+        if self._answered() and not self.cycle.response_complete:
             self.transport.close()
             return
         phrase = HTTPStatus(status).phrase
