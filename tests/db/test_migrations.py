@@ -17,6 +17,7 @@ from musewave.db import (
     Job,
     current_revision,
     head_revision,
+    is_ahead,
     make_engine,
     make_session_factory,
     read_transaction,
@@ -300,3 +301,15 @@ def _job(job_id: str, created: datetime) -> Job:
         created_at=created,
         updated_at=created,
     )
+
+
+def test_a_database_a_newer_release_migrated_is_left_alone(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:  # as if a newer release's migration had run
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+    engine.dispose()
+
+    assert is_ahead("f00dfeed") and not is_ahead(head_revision()) and not is_ahead(None)
+    upgrade(database_url)  # an older API restarting mid-rollout starts
+    assert current_revision(database_url) == "f00dfeed"

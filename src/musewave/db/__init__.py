@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, engine/session setup and packaged migrations."""
 
-from musewave.db.migrate import current_revision, head_revision, upgrade
+from musewave.db.migrate import current_revision, head_revision, is_ahead, upgrade
 from musewave.db.models import Asset, Base, Job
 from musewave.db.session import (
     make_engine,
@@ -17,6 +17,7 @@ __all__ = [
     "Job",
     "current_revision",
     "head_revision",
+    "is_ahead",
     "make_engine",
     "make_session_factory",
     "read_transaction",

@@ -30,17 +30,30 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     Safe to call from many processes at once (every API and worker process migrates at
     start-up): one migrates, the others wait and then find the database at ``revision``.
     The whole upgrade is one transaction, holding the SQLite write lock or a PostgreSQL
-    advisory lock from its start.
+    advisory lock from its start. A database at a revision this package does not know is
+    ahead of it (a newer release migrated it during a rolling upgrade): left as it is, since
+    migrations only add.
     """
     config = alembic_config(database_url)
     engine = make_engine(database_url, pool_size=1, max_overflow=0)
     try:
         with write_connection(engine) as connection:
             transaction_lock(connection, MIGRATION_LOCK)
+            current = MigrationContext.configure(connection).get_current_revision()
+            if is_ahead(current):
+                return
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def is_ahead(revision: str | None) -> bool:
+    """Whether a database at ``revision`` was migrated by a newer release than this one."""
+    if revision is None:
+        return False
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return revision not in {known.revision for known in script.walk_revisions()}
 
 
 def current_revision(database_url: str) -> str | None:

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from musewave import __version__
-from musewave.db import current_revision, head_revision
+from musewave.db import current_revision, head_revision, is_ahead
 from musewave.engine import ENGINE_VERSION
 from musewave.service.auth import AdminDep
 from musewave.service.deps import ServicesDep
@@ -29,7 +29,9 @@ def _check_database(services: Services) -> dict[str, Any]:
     except Exception as error:  # a probe reports, it never raises
         return {"ok": False, "error": str(error)}
     head = head_revision()
-    return {"ok": revision == head, "revision": revision, "head": head}
+    # A newer release's migration (a rolling upgrade) leaves this one ready: migrations add.
+    ahead = is_ahead(revision)
+    return {"ok": revision == head or ahead, "revision": revision, "head": head, "ahead": ahead}
 
 
 def _check_storage(services: Services) -> dict[str, Any]:
