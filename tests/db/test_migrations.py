@@ -8,6 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.util.exc import CommandError
 from sqlalchemy import JSON, Boolean, QueuePool, bindparam, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -305,11 +306,19 @@ def _job(job_id: str, created: datetime) -> Job:
 
 def test_a_database_a_newer_release_migrated_is_left_alone(database_url: str) -> None:
     upgrade(database_url)
+    assert not is_ahead(database_url)  # at this release's head
     engine = make_engine(database_url)
     with engine.begin() as connection:  # as if a newer release's migration had run
         connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
-    engine.dispose()
+        connection.execute(text("CREATE TABLE added_by_a_newer_release (id INTEGER)"))
 
-    assert is_ahead("f00dfeed") and not is_ahead(head_revision()) and not is_ahead(None)
+    assert is_ahead(database_url)
     upgrade(database_url)  # an older API restarting mid-rollout starts
     assert current_revision(database_url) == "f00dfeed"
+
+    with engine.begin() as connection:  # a table this release needs is missing: not ahead
+        connection.execute(text("DROP TABLE variants"))
+    engine.dispose()
+    assert not is_ahead(database_url)
+    with pytest.raises(CommandError):  # and upgrading it fails loudly
+        upgrade(database_url)

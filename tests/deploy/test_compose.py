@@ -143,13 +143,17 @@ def stack(
         stack.run("down", "-v", "--remove-orphans", check=False, timeout=180)
 
 
-def submit(client: httpx.Client, seed: int, duration_s: int = TRACK_S) -> str:
+def submit(
+    client: httpx.Client, seed: int, duration_s: int = TRACK_S, *, heavy: bool = False
+) -> str:
     body = {
         "prompt": f"compose test {uuid.uuid4().hex[:6]}",
         "genres": ["house"],
         "duration_s": duration_s,
         "seed": seed,
-        "formats": ["mp3"],
+        # heavy: every format and every stem, so the render lasts (~10 s on one core)
+        "formats": ["mp3", "wav", "flac"] if heavy else ["mp3"],
+        "stems": heavy,
     }
     answer = client.post("/v1/generations", json=body)
     assert answer.status_code == 202, answer.text
@@ -230,8 +234,8 @@ def test_both_workers_take_jobs_and_prometheus_scrapes_them(stack: Stack) -> Non
 
 def test_a_worker_killed_mid_job_leaves_the_job_to_the_other(stack: Stack) -> None:
     with stack.client() as client:
-        # Long enough to be killed mid-render (~5 s of rendering on one core).
-        job_id = submit(client, seed=99, duration_s=120)
+        # Long enough to be killed mid-render, even when the start is seen late in the logs.
+        job_id = submit(client, seed=99, duration_s=120, heavy=True)
         workers = stack.containers("worker")
 
         def holder() -> str | None:

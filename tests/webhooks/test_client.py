@@ -57,6 +57,13 @@ def _ipv6_loopback() -> bool:
         "http://192.168.1.1/hooks",
         "http://[fe80::1]/hooks",
         "http://224.0.0.1/hooks",
+        # IPv6 forms a gateway turns into an inside IPv4 address: NAT64 of the metadata
+        # address and of 10.0.0.1, IPv4-compatible loopback, 6to4 of loopback; site-local.
+        "http://[64:ff9b::a9fe:a9fe]/hooks",
+        "http://[64:ff9b::a00:1]/hooks",
+        "http://[::127.0.0.1]/hooks",
+        "http://[2002:7f00:1::]/hooks",
+        "http://[fec0::1]/hooks",
     ],
 )
 def test_private_link_local_and_metadata_addresses_are_refused_unconnected(
@@ -164,3 +171,5 @@ def test_public_addresses_are_public() -> None:
     assert is_public(ipaddress.ip_address("2606:4700::1111"))
     assert not is_public(ipaddress.ip_address("100.64.0.1"))
     assert not is_public(ipaddress.ip_address("::ffff:10.0.0.1"))
+    assert is_public(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 of a public address
+    assert is_public(ipaddress.ip_address("2002:808:808::"))  # 6to4 of a public address

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from musewave.db.session import make_engine, transaction_lock, write_connection
 
@@ -39,8 +41,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     try:
         with write_connection(engine) as connection:
             transaction_lock(connection, MIGRATION_LOCK)
-            current = MigrationContext.configure(connection).get_current_revision()
-            if is_ahead(current):
+            if _ahead(connection):
                 return
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -48,12 +49,30 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
-def is_ahead(revision: str | None) -> bool:
-    """Whether a database at ``revision`` was migrated by a newer release than this one."""
-    if revision is None:
-        return False
+def is_ahead(database_url: str) -> bool:
+    """Whether the database at ``database_url`` was migrated by a newer release than this
+    one (see :func:`upgrade`)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return _ahead(connection)
+    finally:
+        engine.dispose()
+
+
+def _ahead(connection: Connection) -> bool:
+    """A revision this release does not know, on a schema that has every table and column
+    this release's models use: what a newer release's added migrations leave. Anything else
+    (another application's database, a damaged one) is not ahead, and upgrading it fails."""
+    revision = MigrationContext.configure(connection).get_current_revision()
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return revision not in {known.revision for known in script.walk_revisions()}
+    if revision is None or revision in {known.revision for known in script.walk_revisions()}:
+        return False
+    from musewave.db.models import Base  # the models import the session module, not this
+
+    differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    missing = ("add_table", "add_column")  # what the database would need to be added
+    return not any(isinstance(d, tuple) and d[0] in missing for d in differences)
 
 
 def current_revision(database_url: str) -> str | None:

@@ -130,6 +130,8 @@ async def post(
         return outcome(None, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
     except OSError as error:  # the name does not resolve
         return outcome(None, f"{type(error).__name__}: {error}")
+    except Exception as error:  # anything else is a failed attempt too, recorded and retried
+        return outcome(None, f"{type(error).__name__}: {error}")
 
 
 async def _post_to(

@@ -62,10 +62,29 @@ class AllowList:
         return any(address in network for network in self.networks)
 
 
+# IPv6 prefixes that carry an IPv4 address in their low 32 bits: NAT64 (RFC 6052, 8215) and
+# the deprecated IPv4-compatible form. A gateway turns them into that IPv4 address.
+_EMBEDDING_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::/96"),
+)
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # deprecated, still routed inside some sites
+_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
+
+
 def is_public(address: IPAddress) -> bool:
-    """Whether ``address`` is a globally routable unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Whether ``address`` is a globally routable unicast address, also once an IPv6 form
+    that carries an IPv4 address (mapped, NAT64, IPv4-compatible, 6to4) is unwrapped."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if address in _SIX_TO_FOUR:
+            return is_public(address.sixtofour or ipaddress.IPv4Address(0))
+        if any(address in network for network in _EMBEDDING_IPV4):
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address in _SITE_LOCAL:
+            return False
     return address.is_global and not address.is_multicast
 
 

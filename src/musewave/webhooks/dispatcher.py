@@ -53,6 +53,7 @@ SWEEP_S = 5.0
 SWEEP_HORIZON = timedelta(days=1)
 LEASE_MARGIN_S = 5.0  # a lease outlives the attempt's timeout by this much
 _KNOWN_JOBS = 10_000  # webhook settings remembered per process (they never change)
+INBOX_LIMIT = 10_000  # job events waiting to be recorded
 
 ReadJob = Callable[[str], JobRecord | None]
 JobViewOf = Callable[[JobRecord], dict[str, Any]]
@@ -94,7 +95,7 @@ class WebhookDispatcher:
         self._timeout_s = settings.webhook_timeout_s
         self._slots = settings.webhook_concurrency
         self._resolve = resolve
-        self._inbox: asyncio.Queue[JobEvent] = asyncio.Queue()
+        self._inbox: asyncio.Queue[JobEvent] = asyncio.Queue(maxsize=INBOX_LIMIT)
         self._targets: OrderedDict[str, _Target | None] = OrderedDict()
         self._last_progress: dict[str, datetime] = {}
         self._started: set[str] = set()
@@ -107,7 +108,11 @@ class WebhookDispatcher:
     def offer(self, event: JobEvent) -> None:
         """Queue a job event for recording (call on the event loop; never blocks)."""
         if event.type in ("progress", "completed", "failed", "cancelled"):
-            self._inbox.put_nowait(event)
+            try:
+                self._inbox.put_nowait(event)
+            except asyncio.QueueFull:  # the database is far behind: bounded, not queued
+                # The sweep records a dropped start or end later; a dropped progress is lost.
+                log.warning("webhook event dropped: recording is behind", job_id=event.job_id)
 
     def wake(self) -> None:
         """Look for due deliveries now (a re-send was asked for)."""
@@ -171,6 +176,12 @@ class WebhookDispatcher:
             return
         if event.stage == Stage.QUEUED:
             return
+        if len(self._started) > _KNOWN_JOBS or len(self._last_progress) > _KNOWN_JOBS:
+            # Jobs that ended unheard (settled from the CLI) leave entries: forget them all;
+            # at worst a job's next progress is sent a little early, its start not twice
+            # (deliveries are keyed).
+            self._started.clear()
+            self._last_progress.clear()
         if "start" in target.events and event.job_id not in self._started:
             self._started.add(event.job_id)
             await self._record_start(event.job_id, target)

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import String, and_, cast, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -192,12 +192,19 @@ class WebhookStore:
         def lacks(key: Any) -> Any:
             return ~exists().where(WebhookDelivery.job_id == Job.id, key)
 
+        def wants(event: str) -> Any:
+            # The filter is a JSON list of plain words: as text, it holds '"<word>"'. In SQL,
+            # so that jobs that want neither event never fill the page.
+            return cast(Job.webhook_events_filter, String).contains(f'"{event}"')
+
         final_owed = and_(
+            wants("completed"),
             Job.state.in_(finished),
             Job.finished_at >= since,
             lacks(WebhookDelivery.dedup_key.startswith(FINAL_KEY_PREFIX)),
         )
         start_owed = and_(
+            wants("start"),
             Job.started_at.is_not(None),
             Job.started_at >= since,
             lacks(WebhookDelivery.dedup_key == START_KEY),
@@ -215,6 +222,7 @@ class WebhookStore:
                     final_owed,
                 )
                 .where(Job.webhook.is_not(None), or_(final_owed, start_owed), no_disabled)
+                .order_by(Job.created_at, Job.id)
                 .limit(limit)
             ):
                 wanted = set(events_filter or ())

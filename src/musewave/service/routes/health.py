@@ -30,7 +30,7 @@ def _check_database(services: Services) -> dict[str, Any]:
         return {"ok": False, "error": str(error)}
     head = head_revision()
     # A newer release's migration (a rolling upgrade) leaves this one ready: migrations add.
-    ahead = is_ahead(revision)
+    ahead = revision != head and is_ahead(services.settings.resolved_database_url)
     return {"ok": revision == head or ahead, "revision": revision, "head": head, "ahead": ahead}
 
 
