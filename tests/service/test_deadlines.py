@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from fastapi.exceptions import RequestValidationError
 
-from musewave.service.routes.generations import cancel_after_s
+from musewave.service.routes.generations import DURATION_PATTERN, cancel_after_s
 from tests.service.support import ServerProcess, WsWatcher, get_job, is_terminal, submit, track
 
 
@@ -64,6 +64,13 @@ def test_bad_deadlines_are_422(server: ServerProcess) -> None:
     with server.client() as client:
         header = client.post("/v1/generations", json=track("x"), headers={"Cancel-After": "ok"})
         field = client.post("/v1/generations", json=track("x", deadline_s=-1))
+        document = client.get("/openapi.json").json()
+    [cancel_after] = [
+        parameter
+        for parameter in document["paths"]["/v1/generations"]["post"]["parameters"]
+        if parameter["name"] == "cancel-after"
+    ]
+    assert cancel_after["schema"]["pattern"] == DURATION_PATTERN  # what clients can check
     assert header.status_code == 422
     assert header.json()["errors"][0]["loc"] == ["header", "cancel-after"]
     assert field.status_code == 422

@@ -137,7 +137,8 @@ async def submit_generation(
     cancel_after: Annotated[
         str | SkipJsonSchema[None],  # absent, never null: the pattern is the whole schema
         Header(
-            pattern=DURATION_PATTERN,  # at most 31 characters
+            # Checked by cancel_after_s: a pattern here would be lost beside SkipJsonSchema.
+            json_schema_extra={"pattern": DURATION_PATTERN},
             description="A deadline as a duration (`90s`, `5m`, `1h30m`; at most a day): past "
             "it the job is cancelled, or ends `aborted` if it never started",
         ),
