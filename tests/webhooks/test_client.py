@@ -173,3 +173,16 @@ def test_public_addresses_are_public() -> None:
     assert not is_public(ipaddress.ip_address("::ffff:10.0.0.1"))
     assert is_public(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 of a public address
     assert is_public(ipaddress.ip_address("2002:808:808::"))  # 6to4 of a public address
+
+
+def test_a_host_no_client_can_use_is_a_failed_attempt_not_an_error() -> None:
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.215.14"]
+
+    # A label over 63 characters (the resolver refuses it) and a host that is not ASCII
+    # (the HTTP client refuses it): each a failed attempt, recorded and retried like others.
+    long_label = send(f"http://{'a' * 64}.example.com/hooks")
+    not_ascii = send("http://exämple.com/hooks", resolve=public)
+
+    for outcome in (long_label, not_ascii):
+        assert outcome.status is None and not outcome.refused and outcome.error, outcome

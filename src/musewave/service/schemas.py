@@ -229,12 +229,8 @@ class GenerationBody(GenerationRequest):
             raise ValueError(f"not a URL: {error}") from None
         if not parts.hostname or parts.username is not None or parts.password is not None:
             raise ValueError("must be an http(s) URL with a host and no user name or password")
-        try:  # the host as DNS and HTTP carry it: ASCII, labels of 1-63 characters
-            ascii_host = parts.hostname.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ValueError("the host is not a valid domain name") from None
-        if ascii_host != parts.hostname:
-            raise ValueError(f"write the host in its ASCII form: {ascii_host}")
+        # A host no resolver or HTTP client takes (non-ASCII, an over-long label) is not refused
+        # here, where the document could not say so: its attempts fail, recorded, and end.
         return value
 
     @field_validator("generate_video")
