@@ -32,7 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from musewave.service.problems import PROBLEM_MEDIA_TYPE, Problem
 
 INVALID_REQUEST = "The request is not valid HTTP/1.1."
-LINGER_S = 1.0
+LINGER_S = 5.0  # as nginx's lingering_timeout: a busy client has time to read its answer
 LINGER_BYTES = 64 * 1024 * 1024
 
 
@@ -82,6 +82,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._refusal: tuple[int, str] | None = None
         self._lingering: _LingeringTransport | None = None
         self._lingered_bytes = 0
+        self._shutting_down = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -92,6 +93,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_deadlines()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        # The server is stopping: its connections close at once, without lingering (which
+        # would hold up the shutdown, and the workers' stop behind it, for LINGER_S).
+        self._shutting_down = True
+        super().shutdown()
 
     def handle_websocket_upgrade(self) -> None:
         # The WebSocket protocol takes the connection over, and closes it its own way.
@@ -229,7 +236,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._stop_deadlines()
         if raw.is_closing():
             return
-        if not raw.can_write_eof():
+        if self._shutting_down or not raw.can_write_eof():
             raw.close()
             return
         raw.write_eof()  # the answer, then FIN; a client that reads it closes its side
