@@ -4,6 +4,7 @@ added to a real server), with the same logging configuration and app the server 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -28,18 +29,27 @@ def fail_inside_the_route() -> None:
     raise RenderFailedOnPurpose("the mixer caught fire")
 
 
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """Production logging into a buffer for this test; the process's logging restored after."""
+@contextlib.contextmanager
+def logging_into_buffer(env: str) -> Iterator[io.StringIO]:
+    """``env``'s logging into a buffer; the process's logging restored after."""
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     stream = io.StringIO()
-    configure_logging(Settings(env="production", log_level="info"), stream=stream)
-    yield stream
-    root.handlers[:] = saved_handlers
-    root.setLevel(saved_level)
-    logging.captureWarnings(False)
-    structlog.reset_defaults()
+    configure_logging(Settings(env=env, log_level="info"), stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        logging.captureWarnings(False)
+        structlog.reset_defaults()
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Production logging into a buffer for this test."""
+    with logging_into_buffer("production") as stream:
+        yield stream
 
 
 def lines_of(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -73,11 +83,7 @@ def test_an_exception_in_a_request_is_logged_as_json_with_its_stack_trace(
 
 
 def test_development_logs_a_plain_traceback_without_locals(tmp_path: Path) -> None:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    stream = io.StringIO()
-    configure_logging(Settings(env="development", log_level="info"), stream=stream)
-    try:
+    with logging_into_buffer("development") as stream:
         app = create_app(Settings(data_dir=tmp_path), start_workers=False)
         secret_body = "a-secret-the-route-held"
 
@@ -88,10 +94,6 @@ def test_development_logs_a_plain_traceback_without_locals(tmp_path: Path) -> No
         app.add_api_route("/boom-secret", fail_holding_a_secret, methods=["GET"])
         with TestClient(app, raise_server_exceptions=False) as client:
             assert client.get("/boom-secret").status_code == 500
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
-        structlog.reset_defaults()
     text = stream.getvalue()
     assert "Traceback (most recent call last)" in text
     assert "RenderFailedOnPurpose: failed after 23 characters" in text
