@@ -216,6 +216,12 @@ def track(prompt: str, **fields: Any) -> dict[str, Any]:
     return {"prompt": unique(prompt), "duration_s": 30, "formats": ["wav"], **fields}
 
 
+def long_track(prompt: str) -> dict[str, Any]:
+    """A request body that keeps a worker busy for seconds (a 120 s track, two formats): put
+    it ahead of a job that must still be queued while the test looks at it."""
+    return track(prompt, duration_s=120, formats=["mp3", "wav"])
+
+
 def submit(
     client: httpx.Client,
     body: dict[str, Any],

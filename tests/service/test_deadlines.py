@@ -10,7 +10,15 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from musewave.service.routes.generations import DURATION_PATTERN, cancel_after_s
-from tests.service.support import ServerProcess, WsWatcher, get_job, is_terminal, submit, track
+from tests.service.support import (
+    ServerProcess,
+    WsWatcher,
+    get_job,
+    is_terminal,
+    long_track,
+    submit,
+    track,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +55,7 @@ def _elapsed_s(job: dict[str, object]) -> float:
 def test_a_job_that_never_started_by_its_deadline_is_aborted(server: ServerProcess) -> None:
     with server.client() as client:
         # One render at a time, and a long one ahead: the job cannot start within 1 s.
-        ahead = submit(client, track("ahead", duration_s=120, formats=["mp3", "wav"]))
+        ahead = submit(client, long_track("ahead"))
         late = submit(client, track("late"), headers={"Cancel-After": "1s"})
         with WsWatcher(server, late["id"]) as watcher:
             final = watcher.wait_for(is_terminal)

@@ -3,7 +3,15 @@ factor, attempts and worker; on both backends."""
 
 from __future__ import annotations
 
-from tests.service.support import ServerProcess, WsWatcher, get_job, is_terminal, submit, track
+from tests.service.support import (
+    ServerProcess,
+    WsWatcher,
+    get_job,
+    is_terminal,
+    long_track,
+    submit,
+    track,
+)
 
 
 def test_a_completed_job_says_how_it_went(server: ServerProcess) -> None:
@@ -31,7 +39,7 @@ def test_a_completed_job_says_how_it_went(server: ServerProcess) -> None:
 
 def test_a_queued_job_has_no_metrics_yet(server: ServerProcess) -> None:
     with server.client() as client:
-        ahead = submit(client, track("ahead", duration_s=120, formats=["mp3", "wav"]))
+        ahead = submit(client, long_track("ahead"))
         waiting = submit(client, track("behind"))
         metrics = get_job(client, waiting["id"])["metrics"]
         for job_id in (waiting["id"], ahead["id"]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from musewave.service.routes.generations import MAX_WAIT_S, requested_wait_s
-from tests.service.support import ServerProcess, cancel, submit, track
+from tests.service.support import ServerProcess, cancel, long_track, submit, track
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_a_job_that_cannot_finish_in_time_is_the_usual_202(server: ServerProcess
     with server.client() as client:
         # The server renders one job at a time: a 120 s track (seconds of work) goes first,
         # so a job behind it cannot finish within one second however fast this machine is.
-        ahead = submit(client, track("ahead", duration_s=120, formats=["mp3", "wav"]))
+        ahead = submit(client, long_track("ahead"))
         response = client.post(
             "/v1/generations", json=track("not waited for"), headers={"Prefer": "wait=1"}
         )

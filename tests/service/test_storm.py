@@ -29,7 +29,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.service.support import FINISHED_STATES, ServerProcess, launch, track
+from tests.service.support import FINISHED_STATES, ServerProcess, launch, long_track, track
 
 SUBMISSIONS = 1000
 SOCKETS = 500
@@ -244,9 +244,7 @@ async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
         # The one render slot is busy with a long job, and the held job is low priority:
         # every storm submission goes before it, so it stays queued (and its sockets open)
         # for the whole storm.
-        blocker = await client.post(
-            "/v1/generations", json=track("blocker", duration_s=120, formats=["mp3", "wav"])
-        )
+        blocker = await client.post("/v1/generations", json=long_track("blocker"))
         waiting = await client.post("/v1/generations", json={**track("held"), "priority": "low"})
         waiting_id = waiting.json()["id"]
         await asyncio.gather(

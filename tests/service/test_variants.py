@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from tests.service.conftest import StartServer
-from tests.service.support import ServerProcess, WsWatcher, is_terminal, submit, track
+from tests.service.support import ServerProcess, WsWatcher, is_terminal, long_track, submit, track
 
 
 def test_variants_are_jobs_with_consecutive_seeds_and_different_results(
@@ -37,7 +37,7 @@ def test_unseeded_variants_get_seeds_and_a_repeated_key_gets_the_same_jobs(
     with server.client() as client:
         # One render at a time: with a long one ahead, both variants are still queued when
         # they are cancelled, so they end at once.
-        ahead = submit(client, track("ahead", duration_s=120, formats=["mp3", "wav"]))
+        ahead = submit(client, long_track("ahead"))
         made = submit(client, body, headers={"Idempotency-Key": "takes-1"})
         again = submit(client, body, headers={"Idempotency-Key": "takes-1"})
         cancelled = client.post(f"/v1/generations/{made['id']}/cancel")
