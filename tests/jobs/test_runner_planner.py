@@ -1,5 +1,5 @@
-"""A job planned by the LLM planner (a loopback stand-in of OpenAI's protocol) and one planned
-by the rules: each records its planner in ``plan.json``, in the job record and in the job view,
+"""A job planned by the LLM planner (a loopback stand-in of OpenAI's protocol) and one whose
+model fails: each records its planner in ``plan.json``, in the job record and in the job view,
 and a model outage still completes the job, with the rules' plan."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def stand_in() -> Iterator[ModelStandIn]:
         yield server
 
 
-def run_job(store: JobStore, tmp_path: Path, planner: Planner | None) -> JobView:
+def run_job(store: JobStore, tmp_path: Path, planner: Planner) -> JobView:
     request = GenerationRequest.model_validate(
         {"prompt": "harbor lights at night", "duration_s": 10, "seed": 3, "formats": ["wav"]},
         context={DURATION_RANGE_CONTEXT: CLI_DURATION_RANGE_S},
@@ -57,7 +57,7 @@ def run_job(store: JobStore, tmp_path: Path, planner: Planner | None) -> JobView
         lease_ms=LEASE_MS,
         emit=lambda _: None,
         breakers=Breakers.create(),
-        **({"planner": planner} if planner is not None else {}),
+        planner=planner,
     )
     assert runner.run(claimed) is JobState.COMPLETED
     record = store.get(job.id)
@@ -101,11 +101,5 @@ def test_a_job_whose_model_fails_completes_with_the_rules_plan(
     planner.close()
 
     assert view.state is JobState.COMPLETED
-    assert view.planner == "rules"
-    assert plan_json(tmp_path, view)["planner"] == "rules"
-
-
-def test_a_job_without_a_model_says_rules(store: JobStore, tmp_path: Path) -> None:
-    view = run_job(store, tmp_path, None)
     assert view.planner == "rules"
     assert plan_json(tmp_path, view)["planner"] == "rules"
