@@ -98,6 +98,7 @@ def test_suggestions_have_one_contract_with_and_without_a_model(
             assert b["source"].startswith("llm:") == asked
             if kind in VOCABULARY:
                 assert {item["value"] for item in b["items"]} <= VOCABULARY[kind]
+            assert "<script>" not in assisted.text
     assert stand_in.seen  # the model was asked
     system, user = model_text(stand_in.seen[0])
     assert "rainy night jazz" in user and "rainy night jazz" not in system

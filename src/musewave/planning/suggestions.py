@@ -43,6 +43,8 @@ SUGGEST_TIMEOUT_S = 10.0
 CACHE_NAMESPACE = "suggestions"
 CACHE_TTL_S = 3600.0
 RULES = "rules"
+# What a model's artist name may look like: words, with the punctuation names use.
+_ARTIST_NAME = re.compile(r"^\w[\w .,'’\"$&!?()+\-]*$")
 
 
 class Suggestion(BaseModel):
@@ -269,7 +271,8 @@ class Suggestions:
         for value in answer.items:
             if kind == "artists":
                 name = _clean_text(value, MAX_ARTIST_CHARS)
-                items += [allowed.get(name) or Suggestion(value=name, label=name)] if name else []
+                if _ARTIST_NAME.fullmatch(name):
+                    items.append(allowed.get(name) or Suggestion(value=name, label=name))
             elif value in allowed:
                 items.append(allowed[value])
         unique = {s.value: s for s in [*items, *rules]}  # the model's first, topped up
