@@ -50,11 +50,8 @@ def rules(tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(params=["openai-compatible", "gemini"])
-def with_llm(
-    tmp_path: Path, stand_in: ModelStandIn, request: pytest.FixtureRequest
-) -> Iterator[TestClient]:
-    if request.param == "gemini":
+def llm_client(tmp_path: Path, stand_in: ModelStandIn, provider: str) -> TestClient:
+    if provider == "gemini":
         llm = {"llm_provider": "gemini", "llm_api_key": "k", "llm_base_url": stand_in.url}
     else:
         llm = {
@@ -62,7 +59,23 @@ def with_llm(
             "llm_model": "local-model",
             "llm_base_url": stand_in.openai_url,
         }
-    with client_for(tmp_path / "llm", breaker_llm_timeout_s=2.0, **llm) as client:
+    return client_for(tmp_path / "llm", breaker_llm_timeout_s=2.0, **llm)
+
+
+@pytest.fixture(params=["openai-compatible", "gemini"])
+def with_llm(
+    tmp_path: Path, stand_in: ModelStandIn, request: pytest.FixtureRequest
+) -> Iterator[TestClient]:
+    """An app asking the stand-in, as each provider."""
+    with llm_client(tmp_path, stand_in, request.param) as client:
+        yield client
+
+
+@pytest.fixture
+def with_local_llm(tmp_path: Path, stand_in: ModelStandIn) -> Iterator[TestClient]:
+    """An app asking the stand-in as an OpenAI-compatible server (for behaviour that does
+    not depend on the protocol)."""
+    with llm_client(tmp_path, stand_in, "openai-compatible") as client:
         yield client
 
 
@@ -105,10 +118,12 @@ def test_suggestions_have_one_contract_with_and_without_a_model(
 
 
 def test_the_models_favourites_come_first_and_the_rules_top_up(
-    with_llm: TestClient, stand_in: ModelStandIn
+    with_local_llm: TestClient, stand_in: ModelStandIn
 ) -> None:
     stand_in.answer(Reply.plan({"items": ["ambient", "piano"]}))
-    items = with_llm.get("/v1/suggest/genres", params={"q": "calm", "limit": 5}).json()["items"]
+    items = with_local_llm.get("/v1/suggest/genres", params={"q": "calm", "limit": 5}).json()[
+        "items"
+    ]
     assert [item["value"] for item in items[:2]] == ["ambient", "piano"]
     assert len(items) == 5 and len({item["value"] for item in items}) == 5
 
@@ -117,13 +132,13 @@ def test_the_models_favourites_come_first_and_the_rules_top_up(
     "reply", [Reply("status", 500), Reply("text", "{oops"), Reply.plan({"items": "jazz"})]
 )
 def test_a_failing_model_gives_the_rules_answer(
-    rules: TestClient, with_llm: TestClient, stand_in: ModelStandIn, reply: Reply
+    rules: TestClient, with_local_llm: TestClient, stand_in: ModelStandIn, reply: Reply
 ) -> None:
     stand_in.answer(reply)
     for kind in SUGGEST_KINDS:
         params = {"q": "sunny beach", "limit": 4}
         plain = rules.get(f"/v1/suggest/{kind}", params=params).json()
-        assert with_llm.get(f"/v1/suggest/{kind}", params=params).json() == plain
+        assert with_local_llm.get(f"/v1/suggest/{kind}", params=params).json() == plain
 
 
 def test_enhance_has_one_contract_with_and_without_a_model(
@@ -171,12 +186,12 @@ def test_suggestions_are_rate_limited_per_caller(tmp_path: Path) -> None:
 
 
 def test_the_persons_words_stay_out_of_the_logs(
-    with_llm: TestClient, stand_in: ModelStandIn, log_lines: LogLines
+    with_local_llm: TestClient, stand_in: ModelStandIn, log_lines: LogLines
 ) -> None:
     stand_in.answer(Reply("status", 500))
     secret = "wombat-lullaby-4242"
-    with_llm.get("/v1/suggest/artists", params={"q": secret})
-    with_llm.post("/v1/prompt/enhance", json={"prompt": f"a {secret} song"})
+    with_local_llm.get("/v1/suggest/artists", params={"q": secret})
+    with_local_llm.post("/v1/prompt/enhance", json={"prompt": f"a {secret} song"})
     text = log_lines.stream.getvalue()
     assert log_lines.where(event="suggestion fell back to rules")
     assert secret not in text
