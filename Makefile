@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean \
+.PHONY: install install-dev demo serve test lint format bench bench-planner bench-queue vendor-docs-assets clean \
 	image loadtest
 
 $(BIN)/python:
@@ -47,6 +47,10 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
+
+# The LLM planner's overhead per plan and its fallback rate, against loopback stand-ins.
+bench-planner: install-dev
+	PYTHONPATH=src $(BIN)/python bench/planner_bench.py
 
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +24,7 @@ from musewave.engine.request import (
 if TYPE_CHECKING:
     from musewave.engine.pipeline import GenerationResult
     from musewave.engine.progress import ProgressEvent
+    from musewave.planning import Planner
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -31,6 +33,26 @@ def _validation_message(error: ValidationError) -> str:
     field = ".".join(str(p) for p in first["loc"]) or "request"
     text = str(first["msg"]).removeprefix("Value error, ")
     return f"{field}: {text}"
+
+
+def _planner() -> Planner | None:
+    """The LLM planner when ``MUSEWAVE_LLM_PROVIDER`` names a model, else None (the rules).
+    Settings are read only then: a render needs none of the others."""
+    if os.environ.get("MUSEWAVE_LLM_PROVIDER", "none").strip() in ("", "none"):
+        return None
+    from musewave.config import Settings
+    from musewave.planning import Planner
+    from musewave.resilience import Breakers
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise fail(f"settings: {_validation_message(error).removeprefix('request: ')}") from None
+    from musewave.observability.logging import configure_logging
+
+    # On stderr, beside the progress: a fallback to the rules is worth a line, a plan is not.
+    configure_logging(settings.model_copy(update={"log_level": "warning"}))
+    return Planner.from_settings(settings, Breakers.from_settings(settings))
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -83,25 +105,35 @@ def generate_command(
     if out.exists() and not out.is_dir():
         raise fail(f"output path {out} exists and is not a folder; choose another --out")
 
+    planner = _planner()
     from musewave.engine.pipeline import resolve_seed  # the DSP stack loads only to render
 
     request = resolve_seed(request)
     if seed is None:
         err_console.print(f"seed: {request.seed} (pass --seed {request.seed} to reproduce)")
     try:
-        result = _run_with_progress(request, out)
+        result = _run_with_progress(request, out, planner)
     except Cancelled:
         raise fail("cancelled; nothing was written", code=130) from None
     except EngineError as error:
         raise fail(str(error), code=1) from None
+    finally:
+        if planner is not None:
+            planner.close()
     if as_json:
         out_console.print_json(json.dumps(_summary(result)))
     else:
         _print_summary(result)
 
 
-def _run_with_progress(request: GenerationRequest, out: Path) -> GenerationResult:
-    from musewave.engine.pipeline import generate
+def _run_with_progress(
+    request: GenerationRequest, out: Path, planner: Planner | None
+) -> GenerationResult:
+    from functools import partial
+
+    from musewave.engine.pipeline import generate as generate_with
+
+    generate = partial(generate_with, planner=planner) if planner is not None else generate_with
 
     if not err_console.is_terminal:
         last_stage = ""
@@ -138,6 +170,7 @@ def _summary(result: GenerationResult) -> dict[str, object]:
     plan = result.plan
     return {
         "title": plan.title,
+        "planner": plan.planner,
         "seed": plan.seed,
         "genre": plan.genre,
         "bpm": round(plan.bpm, 2),
@@ -158,7 +191,8 @@ def _summary(result: GenerationResult) -> dict[str, object]:
 
 def _print_summary(result: GenerationResult) -> None:
     plan = result.plan
-    out_console.print(f"\n[bold]{plan.title}[/]  ({plan.genre}, seed {plan.seed})")
+    by = "" if plan.planner == "rules" else f", planned by {plan.planner}"
+    out_console.print(f"\n[bold]{plan.title}[/]  ({plan.genre}, seed {plan.seed}{by})")
     out_console.print(
         f"{plan.bpm:.1f} BPM · {plan.key} · {plan.time_signature} · {plan.duration_s:.2f} s · "
         f"{result.integrated_lufs:.1f} LUFS integrated · "

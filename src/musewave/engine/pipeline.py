@@ -138,12 +138,17 @@ def generate(
     *,
     sample_rate: int = SAMPLE_RATE,
     guard_encode: Callable[[Callable[[], object]], object] | None = None,
+    planner: Callable[[GenerationRequest], Plan] = make_plan,
 ) -> GenerationResult:
     """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format and ``plan.json``, with
     ``stems/<stem>.wav`` for the stems and ``score.mid`` when the request asks for them.
 
     ``guard_encode(encode_all)``, when given, runs the encoding stage (callers pass a circuit
     breaker's ``call``; the engine itself knows nothing of breakers).
+
+    ``planner(request)`` makes the plan (default: the rule-based :func:`make_plan`). Callers
+    pass an outside planner (``musewave.planning``), or a stored plan to render it again
+    bit-identically; the plan's ``planner`` field says which made it.
 
     Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
     files), ``InvalidRequest`` when ``out_dir`` is not writable, and ``ValidationFailed`` when a
@@ -156,8 +161,8 @@ def generate(
 
     with _staging(out_dir) as staging:
         stages.begin("planning", "reading the prompt")
-        plan = make_plan(request)
-        stages.report(1.0, f"{plan.genre}, {plan.bpm:.1f} BPM, {plan.key}")
+        plan = planner(request)
+        stages.report(1.0, f"{plan.genre}, {plan.bpm:.1f} BPM, {plan.key} ({plan.planner})")
 
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
