@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +50,56 @@ def test_every_format_round_trips(tmp_path: Path, fmt: str) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"mix.{fmt}"]  # no temp files left
 
 
-def test_wav_is_byte_identical_for_identical_input(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_is_byte_identical_for_identical_input(tmp_path: Path, fmt: str) -> None:
+    # Ogg encoders pick a random stream serial; the encoder stamps one derived from the audio.
     audio = mastered_like()
-    first = encode(audio, SR, tmp_path / "a.wav", "wav").read_bytes()
-    second = encode(audio.copy(), SR, tmp_path / "b.wav", "wav").read_bytes()
+    first = encode(audio, SR, tmp_path / f"a.{fmt}", fmt).read_bytes()
+    second = encode(audio.copy(), SR, tmp_path / f"b.{fmt}", fmt).read_bytes()
     assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+
+
+def _ogg_pages(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(serial, stored CRC, page with its CRC field zeroed) for every page."""
+    pages, position = [], 0
+    while position < len(data):
+        assert data[position : position + 4] == b"OggS"
+        n_segments = data[position + 26]
+        end = position + 27 + n_segments + sum(data[position + 27 : position + 27 + n_segments])
+        page = bytearray(data[position:end])
+        serial, crc = struct.unpack_from("<I", page, 14)[0], struct.unpack_from("<I", page, 22)[0]
+        page[22:26] = bytes(4)
+        pages.append((serial, crc, bytes(page)))
+        position = end
+    return pages
+
+
+def _reference_ogg_crc(page: bytes) -> int:
+    """Bit by bit, straight from the Ogg spec (polynomial 0x04C11DB7, no reflection)."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "opus"])
+def test_ogg_pages_carry_the_given_serial_and_valid_crcs(tmp_path: Path, fmt: str) -> None:
+    audio = mastered_like(seconds=1.0)
+    pages = _ogg_pages(
+        encode(audio, SR, tmp_path / f"a.{fmt}", fmt, ogg_serial=0xC0FFEE).read_bytes()
+    )
+    assert len(pages) >= 3
+    assert {serial for serial, _, _ in pages} == {0xC0FFEE}
+    assert all(crc == _reference_ogg_crc(page) for _, crc, page in pages)
+
+
+def test_default_ogg_serial_differs_between_tracks(tmp_path: Path) -> None:
+    # Players treat chained streams with one serial as one stream; distinct audio, distinct id.
+    first = encode(mastered_like(seconds=1.0, seed=0), SR, tmp_path / "a.ogg", "ogg")
+    second = encode(mastered_like(seconds=1.0, seed=1), SR, tmp_path / "b.ogg", "ogg")
+    assert _ogg_pages(first.read_bytes())[0][0] != _ogg_pages(second.read_bytes())[0][0]
 
 
 def test_wav_is_16_bit_with_at_most_one_lsb_of_dither(tmp_path: Path) -> None:

@@ -456,8 +456,13 @@ def apply_headroom(
     -------
     ndarray, shape (2, n_samples), float32
     """
-    premaster = np.asarray(np.sum(list(stems.values()), axis=0, dtype=np.float32))
-    peak = max(float(np.max(np.abs(audio))) for audio in [premaster, *stems.values()])
+    # Summed stem by stem (the same order and result as ``np.sum`` over a stacked array,
+    # without the stacked copy), peaks from max/min (no |x| temporaries).
+    buffers = list(stems.values())
+    premaster = buffers[0].astype(np.float32, copy=True)
+    for audio in buffers[1:]:
+        premaster += audio
+    peak = max(max(float(audio.max()), -float(audio.min())) for audio in [premaster, *buffers])
     gain = np.float32(10 ** (peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
     for audio in stems.values():
         audio *= gain
