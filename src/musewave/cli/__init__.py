@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -15,6 +14,9 @@ from musewave.cli.generate import generate_command
 from musewave.cli.serve import serve_command
 from musewave.cli.worker import worker_command
 from musewave.engine.version import ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from typer import _click  # Typer vendors Click; its commands and contexts are these
 
 
 class _LazyGroups(TyperGroup):
@@ -29,10 +31,10 @@ class _LazyGroups(TyperGroup):
         "keys": ("musewave.cli.keys", "keys_app"),
     }
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: _click.Context) -> list[str]:
         return [*super().list_commands(ctx), *self.GROUPS]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         if cmd_name not in self.GROUPS:
             return super().get_command(ctx, cmd_name)
         module, attribute = self.GROUPS[cmd_name]

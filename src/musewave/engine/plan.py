@@ -333,7 +333,8 @@ def make_plan(request: GenerationRequest) -> Plan:
                 start_beat=start_beat,
                 beats=beats,
                 start_s=round(start_beat * spb, 4),
-                end_s=round((start_beat + beats) * spb, 4),
+                # A tempo that was asked for may leave a partial last beat: cut at the end.
+                end_s=round(min((start_beat + beats) * spb, duration_s), 4),
                 energy=round(float(np.clip(spec.energy * (0.6 + 0.4 * energy / 0.6), 0, 1)), 3),
                 drums=spec.drums if "drums" in roles else "none",
                 roles=roles,
