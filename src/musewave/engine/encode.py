@@ -33,19 +33,37 @@ OPUS_BIT_RATE = 160_000
 # Fixed seed: the same audio always gets the same dither, so WAV output is byte-identical.
 _DITHER_SEED = 16
 _PCM16_SCALE = 32768.0
+_PCM_BLOCK_FRAMES = 1 << 16  # frames per block when converting to 16 bit
 
 
 def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
-    """(channels, n) float → (n, channels) int16 with TPDF dither of ±1 LSB."""
-    rng = np.random.default_rng(_DITHER_SEED)
-    frames = np.empty((audio.shape[1], audio.shape[0]), dtype=np.float32)
-    np.multiply(audio.T, np.float32(_PCM16_SCALE), out=frames)
-    # Difference of two uniforms is triangular on (-1, 1) LSB: decorrelates the rounding error.
-    frames += rng.random(frames.shape, dtype=np.float32)
-    frames -= rng.random(frames.shape, dtype=np.float32)
-    np.rint(frames, out=frames)
-    np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
-    return frames.astype(np.int16)
+    """(channels, n) float → (n, channels) int16 with TPDF dither of ±1 LSB.
+
+    Block by block, so the float32 frames and the dither exist one block at a time (a whole
+    120 s stereo track would need ~170 MB of temporaries). The dither is the same as drawing
+    two uniform arrays the size of the whole file, one after the other, from one generator
+    seeded with ``_DITHER_SEED``: ``first`` draws the first array, ``second`` (advanced past
+    it) the second.
+    """
+    channels, n_frames = audio.shape
+    total = n_frames * channels
+    first = np.random.default_rng(_DITHER_SEED)
+    second = np.random.default_rng(_DITHER_SEED)
+    # PCG64 gives two float32 draws per step; an odd count leaves half a step buffered.
+    second.bit_generator.advance(total // 2)
+    if total % 2:
+        second.random(1, dtype=np.float32)
+    out = np.empty((n_frames, channels), dtype=np.int16)
+    for start in range(0, n_frames, _PCM_BLOCK_FRAMES):
+        stop = min(n_frames, start + _PCM_BLOCK_FRAMES)
+        frames = audio[:, start:stop].T * np.float32(_PCM16_SCALE)
+        # Difference of two uniforms is triangular on (-1, 1) LSB: decorrelates the rounding.
+        frames += first.random(frames.shape, dtype=np.float32)
+        frames -= second.random(frames.shape, dtype=np.float32)
+        np.rint(frames, out=frames)
+        np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
+        out[start:stop] = frames
+    return out
 
 
 def _write_wav(audio: FloatArray, sample_rate: int, path: Path) -> None:

@@ -76,8 +76,16 @@ def sidechain_envelope(
     for start, end in zip(onsets.tolist(), ends.tolist(), strict=True):
         duck[start:end] = pump[: end - start]
     attack = max(1, round(SIDECHAIN_ATTACK_MS * 1e-3 * sample_rate))
-    # Box-smoothing both ways turns the jump at each kick into a short ramp.
-    return np.asarray(ndimage.uniform_filter1d(duck, attack, mode="nearest"), dtype=np.float32)
+    # Box-smoothing both ways turns the jump at each kick into a short ramp. In blocks that
+    # overlap by the window (the same values as one call): ndimage works in float64, and a
+    # whole track's worth of it would cost 80 MB just while the rendered stems are all alive.
+    smooth = np.empty_like(duck)
+    for start in range(0, n_samples, _IN_PLACE_BLOCK):
+        stop = min(n_samples, start + _IN_PLACE_BLOCK)
+        low, high = max(0, start - attack), min(n_samples, stop + attack)
+        window = ndimage.uniform_filter1d(duck[low:high], attack, mode="nearest")
+        smooth[start:stop] = window[start - low : stop - low]
+    return smooth
 
 
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:

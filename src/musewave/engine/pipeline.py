@@ -214,8 +214,9 @@ def generate(
             fade_in_s=0.0 if plan.loop else 0.01,
             fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
             loop=plan.loop,
+            in_place=True,
         )
-        del premaster
+        del premaster  # mastered in its buffer
 
         stages.begin("encoding", "writing files")
         # Lossy encoders first: MP3 takes longest, so it starts before WAV and FLAC.
