@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from musewave.engine.encode import FORMATS, encode, media_type
+from musewave.engine.encode import FORMATS, _pcm16, encode, media_type
 from musewave.engine.validate import decode_audio, validate_audio_file
 
 SR = 44_100
@@ -166,3 +166,15 @@ def test_bad_audio_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="shaped"):
         encode(np.zeros((3, 100), np.float32), SR, tmp_path / "x.wav", "wav")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("shape", [(2, 3 * 65_536 + 7), (1, 65_536 + 1), (1, 3)])
+def test_dither_in_blocks_equals_one_draw_over_the_whole_file(shape: tuple[int, int]) -> None:
+    # The bytes of earlier releases: two uniform arrays the size of the file, one generator.
+    audio = np.random.default_rng(3).uniform(-1.0, 1.0, shape).astype(np.float32)
+    rng = np.random.default_rng(16)
+    frames = audio.T * np.float32(32768.0)
+    frames += rng.random(frames.shape, dtype=np.float32)
+    frames -= rng.random(frames.shape, dtype=np.float32)
+    expected = np.clip(np.rint(frames), -32768.0, 32767.0).astype(np.int16)
+    np.testing.assert_array_equal(_pcm16(audio), expected)

@@ -48,9 +48,9 @@ def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
     channels, n_frames = audio.shape
     total = n_frames * channels
     first = np.random.default_rng(_DITHER_SEED)
-    second = np.random.default_rng(_DITHER_SEED)
-    # PCG64 gives two float32 draws per step; an odd count leaves half a step buffered.
-    second.bit_generator.advance(total // 2)
+    # PCG64 (default_rng's) gives two float32 draws per step; an odd count leaves half a step
+    # buffered.
+    second = np.random.Generator(np.random.PCG64(_DITHER_SEED).advance(total // 2))
     if total % 2:
         second.random(1, dtype=np.float32)
     out = np.empty((n_frames, channels), dtype=np.int16)
