@@ -83,7 +83,10 @@ def generate_command(
     if out.exists() and not out.is_dir():
         raise fail(f"output path {out} exists and is not a folder; choose another --out")
 
+    from musewave.engine.memory import limit_malloc_arenas
     from musewave.engine.pipeline import resolve_seed  # the DSP stack loads only to render
+
+    limit_malloc_arenas()
 
     request = resolve_seed(request)
     if seed is None:
