@@ -195,7 +195,8 @@ def generate(
         # The stems are final: written on a thread while the mix is mastered.
         stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
         if stems:
-            (staging / "stems").mkdir()
+            with reported_as_engine_error("stems/", out_dir):
+                (staging / "stems").mkdir()
         for name, audio in stems:
             path = staging / "stems" / f"{name}.wav"
             write(
@@ -308,10 +309,10 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
 def _publish(staging: Path, out_dir: Path, names: list[str]) -> None:
     """Move the validated files into place (same filesystem, so each move is atomic), remove
     what the previous render here published and this one did not, and record what is new."""
-    for name in names:
-        target = out_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / name, target)
-    remove_stale_outputs(out_dir, keep=set(names))
-    with reported_as_engine_error("the output manifest", out_dir):
+    with reported_as_engine_error("the validated files", out_dir):
+        for name in names:
+            target = out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, target)
+        remove_stale_outputs(out_dir, keep=set(names))
         write_manifest(out_dir, names)
