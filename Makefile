@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean \
+.PHONY: install install-dev demo serve test lint format bench bench-speed bench-queue vendor-docs-assets clean \
 	image loadtest
 
 $(BIN)/python:
@@ -47,6 +47,10 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
+
+# A 120 s track as a user waits for it: the shell command, a job, the render, the LAME floor.
+bench-speed: install-dev
+	$(BIN)/python bench/speed_bench.py
 
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev

@@ -148,8 +148,15 @@ def generate(
     breaker's ``call``; the engine itself knows nothing of breakers).
 
     Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
-    files), ``InvalidRequest`` when ``out_dir`` is not writable, and ``ValidationFailed`` when a
-    written file does not decode back as expected. On any error nothing is left in ``out_dir``.
+    files), ``InvalidRequest`` when ``out_dir`` is not writable, ``OutputFailed`` when a file
+    cannot be written (disk full, I/O error) and ``ValidationFailed`` when a written file does
+    not decode back as expected. On any error nothing is left in ``out_dir``. Files the
+    previous render into ``out_dir`` published and this one does not are removed (see
+    ``outputs.remove_stale_outputs``).
+
+    Files are written on threads as soon as they are final (plan and score during the render,
+    stems during mastering) and each is decoded back as soon as it is written; the
+    ``encoding`` and ``validating`` stages wait for them.
     """
     stages = _Stages(on_progress, should_cancel)
     request = resolve_seed(request)
