@@ -58,6 +58,7 @@ genre, seed, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 request = GenerationRequest(prompt="speed benchmark track", genres=[genre], duration_s=duration,
                             seed=seed, formats=["mp3", "wav"], stems=True, midi=True)
 stages = {}
+cpu = time.process_time()
 start = last = time.perf_counter()
 def lap(name):
     global last
@@ -72,7 +73,8 @@ lap("mix")
 mastered = master(premaster, profile, sample_rate=SAMPLE_RATE, fade_in_s=0.01,
                   fade_out_s=min(FADE_OUT_S, plan.duration_s / 10), loop=False)
 lap("master")
-print(json.dumps({"wall_s": time.perf_counter() - start, "stages": stages}))
+print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
+                  "stages": stages}))
 """
 
 # LAME through pedalboard, exactly as ``encode`` writes MP3, on an existing WAV.
@@ -84,10 +86,10 @@ from pedalboard.io import AudioFile
 from musewave.engine.encode import MP3_QUALITY
 audio, rate = soundfile.read(sys.argv[1], dtype="float32", always_2d=True)
 audio = np.ascontiguousarray(audio.T)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 with AudioFile(sys.argv[2], "w", rate, audio.shape[0], quality=MP3_QUALITY) as file:
     file.write(audio)
-print(json.dumps({"wall_s": time.perf_counter() - start}))
+print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}))
 """
 
 
@@ -247,9 +249,9 @@ def main() -> None:
                 out = root / f"shell-{round_index}"
                 results["shell"].append(run_shell(args.genre, seed, out))
                 lame = run_child(LAME_CHILD, str(out / "mix.wav"), str(root / "floor.mp3"))
-                results["lame"].append({"wall_s": float(lame["wall_s"])})  # type: ignore[arg-type]
+                results["lame"].append({k: float(lame[k]) for k in ("wall_s", "cpu_s")})  # type: ignore[arg-type]
                 render = run_child(RENDER_CHILD, args.genre, str(seed), f"{DURATION_S:g}")
-                results["render"].append({"wall_s": float(render["wall_s"])})  # type: ignore[arg-type]
+                results["render"].append({k: float(render[k]) for k in ("wall_s", "cpu_s")})  # type: ignore[arg-type]
                 if server is not None:
                     results["job"].append(server.run_job(args.genre, seed=2000 + round_index))
                 print(f"round {round_index + 1}/{args.repeats} done", file=sys.stderr, flush=True)
@@ -258,30 +260,40 @@ def main() -> None:
                 server.close()
 
     floor = _median(results["lame"], "wall_s")
-    print(f"\n{args.repeats} rounds, {args.genre}, {DURATION_S:g} s track, medians; "
-          f"LAME floor (MP3 of the same mix, once) {floor:.2f} s\n")  # fmt: skip
-    print("| path | wall s | × LAME floor | user CPU s | sys CPU s | peak RSS MB | RTF |")
+    floor_cpu = _median(results["lame"], "cpu_s")
+    print(
+        f"\n{args.repeats} rounds, {args.genre}, {DURATION_S:g} s track, medians; LAME floor "
+        f"(MP3 of the same mix, once): {floor:.2f} s wall, {floor_cpu:.2f} s CPU\n"
+    )
+    print("Wall ratios compare with the floor's wall, CPU ratios with its CPU time (CPU time")
+    print("moves less with the machine's load). RTF: audio seconds per wall second.\n")
+    print("| path | wall s | wall × floor | CPU s (user+sys) | CPU × floor | peak RSS MB | RTF |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     shell = results["shell"]
+    shell_wall = _median(shell, "wall_s")
+    shell_cpu = statistics.median(r["user_s"] + r["sys_s"] for r in shell)
     print(
-        f"| shell `musewave generate` | {_median(shell, 'wall_s'):.2f} | "
-        f"{_median(shell, 'wall_s') / floor:.2f} | {_median(shell, 'user_s'):.2f} | "
-        f"{_median(shell, 'sys_s'):.2f} | {_median(shell, 'rss_mb'):.0f} | "
-        f"{DURATION_S / _median(shell, 'wall_s'):.0f} |"
+        f"| shell `musewave generate` | {shell_wall:.2f} | {shell_wall / floor:.2f} | "
+        f"{shell_cpu:.2f} ({_median(shell, 'user_s'):.2f}+{_median(shell, 'sys_s'):.2f}) | "
+        f"{shell_cpu / floor_cpu:.2f} | {_median(shell, 'rss_mb'):.0f} | "
+        f"{DURATION_S / shell_wall:.0f} |"
     )
     if results["job"]:
-        job = results["job"]
+        job_wall = _median(results["job"], "wall_s")
         print(
-            f"| job enqueue → completed | {_median(job, 'wall_s'):.2f} | "
-            f"{_median(job, 'wall_s') / floor:.2f} | | | {_median(job, 'rss_mb'):.0f} (worker) | "
-            f"{DURATION_S / _median(job, 'wall_s'):.0f} |"
+            f"| job enqueue → completed | {job_wall:.2f} | {job_wall / floor:.2f} | | | "
+            f"{_median(results['job'], 'rss_mb'):.0f} (worker) | {DURATION_S / job_wall:.0f} |"
         )
-    render = _median(results["render"], "wall_s")
+    render_wall = _median(results["render"], "wall_s")
+    render_cpu = _median(results["render"], "cpu_s")
     print(
-        f"| render plan → master, 1 core | {render:.2f} | {render / floor:.2f} | | | | "
-        f"{DURATION_S / render:.0f} |"
+        f"| render plan → master, 1 core | {render_wall:.2f} | {render_wall / floor:.2f} | "
+        f"{render_cpu:.2f} | {render_cpu / floor_cpu:.2f} | | {DURATION_S / render_wall:.0f} "
+        f"({DURATION_S / render_cpu:.0f} per CPU s) |"
     )
-    print(f"| LAME floor | {floor:.2f} | 1.00 | | | | {DURATION_S / floor:.0f} |")
+    print(
+        f"| LAME floor | {floor:.2f} | 1.00 | {floor_cpu:.2f} | 1.00 | | {DURATION_S / floor:.0f} |"
+    )
 
 
 if __name__ == "__main__":
