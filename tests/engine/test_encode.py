@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from musewave.engine.encode import FORMATS, _pcm16, encode, media_type
+from musewave.engine.encode import FORMATS, _pcm16, encode, media_type, set_ogg_serial
 from musewave.engine.validate import decode_audio, validate_audio_file
 
 SR = 44_100
@@ -178,3 +178,14 @@ def test_dither_in_blocks_equals_one_draw_over_the_whole_file(shape: tuple[int, 
     frames -= rng.random(frames.shape, dtype=np.float32)
     expected = np.clip(np.rint(frames), -32768.0, 32767.0).astype(np.int16)
     np.testing.assert_array_equal(_pcm16(audio), expected)
+
+
+def test_restamping_a_file_that_is_not_ogg_fails(tmp_path: Path) -> None:
+    junk, truncated = tmp_path / "junk.ogg", tmp_path / "cut.ogg"
+    junk.write_bytes(b"RIFF" + bytes(40))
+    with pytest.raises(ValueError, match="no Ogg page"):
+        set_ogg_serial(junk, 1)
+    whole = encode(mastered_like(seconds=1.0), SR, tmp_path / "a.ogg", "ogg").read_bytes()
+    truncated.write_bytes(whole[:-10])
+    with pytest.raises(ValueError, match="truncated"):
+        set_ogg_serial(truncated, 1)
