@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-planner bench-queue vendor-docs-assets clean \
+.PHONY: install install-dev demo serve test lint format bench bench-planner bench-speed bench-queue vendor-docs-assets clean \
 	image loadtest
 
 $(BIN)/python:
@@ -51,6 +51,10 @@ bench: install-dev
 # The LLM planner's overhead per plan and its fallback rate, against loopback stand-ins.
 bench-planner: install-dev
 	PYTHONPATH=src $(BIN)/python bench/planner_bench.py
+
+# A 120 s track as a user waits for it: the shell command, a job, the render, the LAME floor.
+bench-speed: install-dev
+	$(BIN)/python bench/speed_bench.py
 
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev

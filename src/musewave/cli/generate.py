@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from musewave.cli.console import err_console, fail, out_console
-from musewave.engine.errors import Cancelled, EngineError
+from musewave.engine.errors import Cancelled, EngineError, InvalidRequest
 from musewave.engine.request import (
     AUDIO_FORMATS,
     CLI_DURATION_RANGE_S,
@@ -106,7 +106,10 @@ def generate_command(
         raise fail(f"output path {out} exists and is not a folder; choose another --out")
 
     planner = _planner()
+    from musewave.engine.memory import limit_malloc_arenas
     from musewave.engine.pipeline import resolve_seed  # the DSP stack loads only to render
+
+    limit_malloc_arenas()
 
     request = resolve_seed(request)
     if seed is None:
@@ -115,7 +118,9 @@ def generate_command(
         result = _run_with_progress(request, out, planner)
     except Cancelled:
         raise fail("cancelled; nothing was written", code=130) from None
-    except EngineError as error:
+    except InvalidRequest as error:  # e.g. an output folder nobody may write: bad input
+        raise fail(str(error)) from None
+    except EngineError as error:  # a disk full, a file that did not decode back
         raise fail(str(error), code=1) from None
     finally:
         if planner is not None:
@@ -177,7 +182,8 @@ def _summary(result: GenerationResult) -> dict[str, object]:
         "key": plan.key,
         "duration_s": plan.duration_s,
         "sections": [
-            {"label": s.label, "start_s": s.start_s, "end_s": s.end_s} for s in plan.sections
+            {"label": s.label, "start_s": s.start_s, "end_s": s.end_s, "beats": s.beats}
+            for s in plan.sections
         ],
         "integrated_lufs": round(result.integrated_lufs, 2),
         "true_peak_dbtp": round(result.true_peak_dbtp, 2),
@@ -187,6 +193,15 @@ def _summary(result: GenerationResult) -> dict[str, object]:
         ],
         "timings_s": result.timings_s,
     }
+
+
+def _bars(beats: int, beats_per_bar: int) -> str:
+    """Whole bars, and the beats of a last, partial bar (a tempo that was asked for rarely
+    fills the duration with whole bars): ``"8"``, ``"6 + 2 beats"``."""
+    bars, extra = divmod(beats, beats_per_bar)
+    if not extra:
+        return str(bars)
+    return f"{bars} + {extra} beat{'s' if extra > 1 else ''}"
 
 
 def _print_summary(result: GenerationResult) -> None:
@@ -202,7 +217,7 @@ def _print_summary(result: GenerationResult) -> None:
     sections = Table("section", "start", "end", "bars", title="Sections", title_justify="left")
     for s in plan.sections:
         sections.add_row(
-            s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", f"{s.beats / plan.beats_per_bar:g}"
+            s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", _bars(s.beats, plan.beats_per_bar)
         )
     out_console.print(sections)
     files = Table("file", "size", title="Files written", title_justify="left")

@@ -290,8 +290,11 @@ def _sections(
     available_roles: set[str],
     progressions: dict[str, str],
     kind_energy: dict[str, float] | None = None,
+    *,
+    duration_s: float,
 ) -> list[SectionPlan]:
-    """The arrangement's sections, back to back from beat 0; the last takes ``extra_beats``.
+    """The arrangement's sections, back to back from beat 0; the last takes ``extra_beats``
+    and ends at ``duration_s`` at the latest.
     ``kind_energy`` overrides a kind's table energy (0–1) before the track's energy scales it."""
     sections: list[SectionPlan] = []
     start_beat = 0
@@ -322,7 +325,8 @@ def _sections(
                 start_beat=start_beat,
                 beats=beats,
                 start_s=round(start_beat * spb, 4),
-                end_s=round((start_beat + beats) * spb, 4),
+                # A tempo that was asked for may leave a partial last beat: cut at the end.
+                end_s=round(min((start_beat + beats) * spb, duration_s), 4),
                 energy=round(float(np.clip(base * (0.6 + 0.4 * energy / 0.6), 0, 1)), 3),
                 drums=spec.drums if "drums" in roles else "none",
                 roles=roles,
@@ -363,7 +367,14 @@ def make_plan(request: GenerationRequest) -> Plan:
     available_roles = {p.role for p in parts}
 
     sections = _sections(
-        arrangement, beats_per_bar, extra_beats, bpm, energy, available_roles, progressions
+        arrangement,
+        beats_per_bar,
+        extra_beats,
+        bpm,
+        energy,
+        available_roles,
+        progressions,
+        duration_s=duration_s,
     )
     genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}
     genre_words |= {w for s in profile.synonyms for w in s.split()}

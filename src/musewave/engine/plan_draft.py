@@ -445,6 +445,7 @@ def plan_from_draft(request: GenerationRequest, draft: PlanDraft, planner: str) 
         available_roles,
         progressions,
         kind_energy,
+        duration_s=duration_s,
     )
 
     genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}

@@ -24,6 +24,7 @@ from multiprocessing.synchronize import Semaphore as SemaphoreType
 from typing import Any
 
 from musewave.config import Settings
+from musewave.engine.memory import limit_malloc_arenas
 from musewave.jobs.events import JobEvent
 from musewave.observability.logging import configure_logging
 from musewave.observability.tracing import configure_tracing
@@ -43,6 +44,7 @@ def begin_worker_process(settings_data: dict[str, Any]) -> Settings:
     """What every worker process does first: die with its owner, leave the decision to stop
     to it, and log and trace as configured. Returns the settings."""
     die_with_parent()
+    limit_malloc_arenas()  # renders use threads; their arenas would keep freed tracks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     settings = Settings.model_validate(settings_data)
