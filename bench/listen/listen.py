@@ -56,7 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     tree = tree_hash(src)
     started = time.perf_counter()
-    renders = render_all(chosen, src, tree, args)
+    jobs = render_all(chosen, src, tree, args)
+    renders = [j for j in jobs if "error" not in j]
+    if not renders:
+        print("listen: every render failed", file=sys.stderr)
+        return 1
     rendered = time.perf_counter()
     listeners = _LazyListeners()
     controls = control_tags(listeners, args.out)
@@ -74,11 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "analysis_seconds": round(analyzed - rendered, 1),
         "total_seconds": round(time.perf_counter() - started, 1),
         "spectrograms": [str(p) for p in pngs],
+        "failed": [{"prompt": j["prompt"], "error": j["error"]} for j in jobs if "error" in j],
     }
     markdown = render_markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"results-{tree[:12]}.json").write_text(json.dumps(report, indent=1))
-    (args.out / f"results-{tree[:12]}.md").write_text(markdown)
+    (args.out / f"results-{tree[:12]}.md").write_text(markdown + "\n" + render_details(report))
     print(markdown)
     print(f"results: {args.out / f'results-{tree[:12]}.md'} (+ .json)")
     return 0
@@ -176,9 +181,17 @@ def render_all(
         process.stdin.close()
         for count, line in enumerate(process.stdout, start=1):
             record = json.loads(line)
-            print(f"  rendered {count}/{len(missing)} in {record['seconds']:.1f} s", flush=True)
+            if "error" in record:
+                failed = next(j for j in jobs if j["dir"] == record["dir"])
+                failed["error"] = record["error"]
+                print(f"  render {count}/{len(missing)} FAILED: {record['error']}", flush=True)
+            else:
+                print(f"  rendered {count}/{len(missing)} in {record['seconds']:.1f} s", flush=True)
         if process.wait() != 0:
             raise SystemExit(f"listen: rendering failed (exit {process.returncode})")
+        for job in missing:
+            if "error" not in job and not (Path(job["dir"]) / "done.json").is_file():
+                job["error"] = "the renderer did not report this job"
     return jobs
 
 
@@ -616,7 +629,40 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"({str(run.get('tree_hash', ''))[:12]}), {run.get('duration_s', '?')} s each; "
         f"render {run.get('render_seconds', '?')} s, listen {run.get('analysis_seconds', '?')} s.",
     ]
+    for failure in run.get("failed", []):
+        lines.append(f"FAILED to render {failure['prompt']!r}: {failure['error']}")
     return "\n".join(lines) + "\n"
+
+
+def render_details(report: dict[str, Any]) -> str:
+    """One block per render: what each model heard, for reading beside the spectrograms."""
+    lines = ["## Renders", ""]
+    for r in report["renders"]:
+        heard = {True: "heard", False: "NOT heard", None: "not judged"}[r["genre_heard"]]
+        lines += [
+            f"### {r['genre']}: {r['prompt']} (seed {r['seed']}) — {heard}",
+            f"- MSD: {', '.join(r['msd_top'])}; MTT: {', '.join(r['mtt_top'])}",
+            f"- counted above controls: {', '.join(r['counted']) or '–'}; most above other "
+            f"genres: {', '.join(t for t, _ in r['distinctive'])}",
+            f"- key {r['key_written']} → {r['key_heard']} ({r['key_relation']}); tempo "
+            f"{r['bpm_written']} → {r['bpm_heard']} ({r['tempo_relation']}); mix onset F1 "
+            f"{r['mix_notes']['f1']:.2f}",
+        ]
+        for name, stem in r["stems"].items():
+            notes = stem.get("notes")
+            f1 = (
+                f", onset F1 {notes['f1']:.2f} (pitch class {notes['chroma_f1']:.2f}, "
+                f"lag {notes['median_lag_ms']} ms)"
+                if notes
+                else ""
+            )
+            verdict = {True: "as family", False: "NOT as family", None: "not judged"}
+            lines.append(
+                f"- {name} ({'+'.join(stem['voices']) or '?'}, {'/'.join(stem['families'])}): "
+                f"{', '.join(stem['mtt_top'])} — {verdict[stem['heard_as_family']]}{f1}"
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

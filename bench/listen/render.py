@@ -4,8 +4,8 @@ Runs under the project's Python (the environment MuseWave is installed in) with 
 pointing at the tree to test; ``listen.py`` starts it. Reads a JSON list of jobs on stdin:
 ``{"dir": ..., "prompt": ..., "genre": ..., "seed": ..., "duration_s": ...}`` and renders each
 job whose ``dir`` has no ``done.json`` yet: ``mix.wav``, ``stems/<stem>.wav``, ``score.mid``,
-``plan.json``. Prints one JSON line per job as it finishes. Exit code 2 when the tree is not the
-one imported.
+``plan.json``. Prints one JSON line per job as it finishes (``{"dir", "error"}`` for a job whose
+render raised). Exit code 2 when the tree is not the one imported.
 """
 
 from __future__ import annotations
@@ -50,7 +50,11 @@ def main() -> int:
         if out.exists():
             shutil.rmtree(out)
         started = time.perf_counter()
-        result = generate(request, out)
+        try:
+            result = generate(request, out)
+        except Exception as error:  # one broken prompt must not stop the bench: report it
+            print(json.dumps({"dir": str(out), "error": f"{type(error).__name__}: {error}"}))
+            continue
         record = {
             "dir": str(out),
             "seconds": round(time.perf_counter() - started, 3),

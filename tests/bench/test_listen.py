@@ -215,6 +215,9 @@ def test_report_totals_and_markdown() -> None:
     assert "| genre heard | ≥ 90 % | 66.7 % |" in markdown
     assert "| rock | rock," in markdown
     assert "2/2 (relative)" not in markdown and "1/2 (relative)" in markdown
+    details = listen.render_details(report)
+    assert "### jazz: a jazz prompt (seed 1) — NOT heard" in details
+    assert "- lead (piano, piano): guitar" in details
 
 
 def test_renders_are_cached_by_tree_prompt_and_seed(tmp_path: Path) -> None:
@@ -229,3 +232,24 @@ def test_renders_are_cached_by_tree_prompt_and_seed(tmp_path: Path) -> None:
     made = (folder / "mix.wav").stat().st_mtime_ns
     assert listen.render_all(chosen, src, tree, args) == jobs
     assert (folder / "mix.wav").stat().st_mtime_ns == made  # found in the cache, not re-made
+
+
+def test_a_render_that_fails_is_reported_and_left_out(tmp_path: Path) -> None:
+    # A stand-in for the project's Python: fails the first job as render.py reports failures.
+    fake = tmp_path / "fake-python"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "jobs = json.load(sys.stdin)\n"
+        "print(json.dumps({'dir': jobs[0]['dir'], 'error': 'ValidationFailed: boom'}))\n"
+    )
+    fake.chmod(0o755)
+    args = argparse.Namespace(out=tmp_path, duration=10.0, render_python=str(fake))
+    jobs = listen.render_all(prompts.select(["trap"], 2), tmp_path, "0" * 64, args)
+    assert [j.get("error") for j in jobs] == [
+        "ValidationFailed: boom",
+        "the renderer did not report this job",
+    ]
+    report = {"totals": listen.totals([]), "genres": {}, "voices": {}, "controls": {}}
+    report["run"] = {"failed": [{"prompt": jobs[0]["prompt"], "error": jobs[0]["error"]}]}
+    assert "FAILED to render 'hard trap beat" in listen.render_markdown(report)
