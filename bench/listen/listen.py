@@ -263,7 +263,11 @@ _WORKER_LISTENERS = _LazyListeners()
 def _analyze_and_cache(job: dict[str, Any]) -> None:
     raw = analyze(job, _WORKER_LISTENERS)
     _raw_cache(job).write_text(json.dumps(raw))
-    print(f"  listened to {job['genre']}: {job['prompt']!r} in {raw['seconds']} s", flush=True)
+    print(
+        f"  listened to {job['genre']}: {job['prompt']!r} in {raw['seconds']} s "
+        f"({raw['cpu_seconds']} s CPU)",
+        flush=True,
+    )
 
 
 def analyze(job: dict[str, Any], listeners: Any) -> dict[str, Any]:
@@ -272,7 +276,7 @@ def analyze(job: dict[str, Any], listeners: Any) -> dict[str, Any]:
     import models
 
     folder = Path(job["dir"])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     plan = json.loads((folder / "plan.json").read_text())
     mix, sr = models.load_mono(folder / "mix.wav")
     key_label, key_p = listeners.madmom.key(mix, sr)
@@ -300,6 +304,7 @@ def analyze(job: dict[str, Any], listeners: Any) -> dict[str, Any]:
             stem["notes"] = listeners.pitch.transcribe(audio, stem_sr)
         raw["stems"][path.stem] = stem
     raw["seconds"] = round(time.perf_counter() - started, 1)
+    raw["cpu_seconds"] = round(time.process_time() - cpu_started, 1)
     return raw
 
 
@@ -421,6 +426,8 @@ def judge_render(raw: dict[str, Any], controls: list[dict[str, float]]) -> dict[
         "mtt_top": judge.top_tags(mix["mtt"]),
         "counted": sorted(judge.counted_tags(mix["msd"], mix["mtt"], controls)),
         "genre_heard": judge.genre_heard(genre, mix["msd"], mix["mtt"], controls),
+        # The same rule on the raw top-5, without the controls: what an uncalibrated reading says.
+        "genre_heard_raw": judge.genre_heard(genre, mix["msd"], mix["mtt"], []),
         "stems": stems,
         "mix_notes": _score_dict(judge.note_score(all_ref, [tuple(n) for n in mix["notes"]])),
         "key_written": plan["key"],
@@ -459,6 +466,7 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
     msd = _mean_tags([r["mix"]["msd"] for r in mine])
     mtt = _mean_tags([r["mix"]["mtt"] for r in mine])
     heard = [r["genre_heard"] for r in renders if r["genre_heard"] is not None]
+    heard_raw = [r["genre_heard_raw"] for r in renders if r["genre_heard_raw"] is not None]
     stems: dict[str, list[Any]] = defaultdict(list)
     f1: dict[str, list[float]] = defaultdict(list)
     for render in renders:
@@ -477,6 +485,7 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
         "mtt_top": judge.top_tags(mtt),
         "distinctive": sorted(distinctive, key=lambda t: -distinctive[t])[:3],
         "heard": [sum(heard), len(heard)],
+        "heard_raw": [sum(heard_raw), len(heard_raw)],
         "stems": {
             name: {
                 "voices": sorted({v for s in entries for v in s["voices"]}),
@@ -533,6 +542,7 @@ def summarize_voices(renders: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def totals(renders: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The issue's "Done means" figures over all renders."""
     heard = [r["genre_heard"] for r in renders if r["genre_heard"] is not None]
+    heard_raw = [r["genre_heard_raw"] for r in renders if r["genre_heard_raw"] is not None]
     stems = [s["heard_as_family"] for r in renders for s in r["stems"].values()]
     stems_judged = [s for s in stems if s is not None]
     lead = [
@@ -545,6 +555,7 @@ def totals(renders: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     return {
         "genre_heard_pct": pct(sum(heard), len(heard)),
+        "genre_heard_raw_pct": pct(sum(heard_raw), len(heard_raw)),
         "stem_family_pct": pct(sum(stems_judged), len(stems_judged)),
         "stems_judged": len(stems_judged),
         "lead_f1": _mean(lead),
@@ -560,7 +571,8 @@ def totals(renders: Sequence[dict[str, Any]]) -> dict[str, Any]:
 # --- markdown ---------------------------------------------------------------------------------
 
 TARGETS = (
-    ("genre heard", "genre_heard_pct", "≥ 90 %"),
+    ("genre heard (tags above the controls)", "genre_heard_pct", "≥ 90 %"),
+    ("genre heard, raw top-5 (uncalibrated, for reference)", "genre_heard_raw_pct", "–"),
     ("stem heard as its family", "stem_family_pct", "≥ 80 %"),
     ("lead onset F1", "lead_f1", "≥ 0.85"),
     ("mix onset F1", "mix_f1", "≥ 0.70"),
@@ -590,7 +602,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {label} | {target} | {shown} |")
     lines += [
         "",
-        "| genre | MSD top-3 | MTT top-3 | most above other genres | heard | stems heard "
+        "| genre | MSD top-3 | MTT top-3 | most above other genres | heard (raw) | stems heard "
         "(family) | lead F1 | mix F1 | key | tempo |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -602,7 +614,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         tempo_misses = [k for k in g["tempo_relations"] if k != "exact"]
         lines.append(
             f"| {genre} | {', '.join(g['msd_top'][:3])} | {', '.join(g['mtt_top'][:3])} | "
-            f"{', '.join(g['distinctive'])} | {_frac(g['heard'])} | {stems or '–'} | "
+            f"{', '.join(g['distinctive'])} | {_frac(g['heard'])} ({_frac(g['heard_raw'])}) | "
+            f"{stems or '–'} | "
             f"{_num(g['f1'].get('lead'))} | {_num(g['f1'].get('mix'))} | "
             f"{_frac(g['key'])}{' (' + ', '.join(misses) + ')' if misses else ''} | "
             f"{_frac(g['tempo'])}{' (' + ', '.join(tempo_misses) + ')' if tempo_misses else ''} |"

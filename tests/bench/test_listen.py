@@ -202,6 +202,7 @@ def test_report_totals_and_markdown() -> None:
     report = listen.build_report(raws, {"silence": SILENCE, "white_noise": NOISE})
     totals = report["totals"]
     assert totals["genre_heard_pct"] == pytest.approx(200 / 3, abs=0.1)  # jazz heard as rock
+    assert totals["genre_heard_raw_pct"] == pytest.approx(200 / 3, abs=0.1)
     assert totals["stem_family_pct"] == pytest.approx(5 / 6 * 100, abs=0.1)
     assert totals["lead_f1"] == 1.0
     assert totals["mix_f1"] == pytest.approx(2 / 3, abs=1e-3)
@@ -212,7 +213,7 @@ def test_report_totals_and_markdown() -> None:
     assert rock["tempo_relations"] == ["exact", "half"]
     assert report["voices"]["piano"]["heard"] == [2, 3]
     markdown = listen.render_markdown(report)
-    assert "| genre heard | ≥ 90 % | 66.7 % |" in markdown
+    assert "| genre heard (tags above the controls) | ≥ 90 % | 66.7 % |" in markdown
     assert "| rock | rock," in markdown
     assert "2/2 (relative)" not in markdown and "1/2 (relative)" in markdown
     details = listen.render_details(report)
