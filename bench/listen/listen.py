@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"listen: {src} is not a MuseWave source tree (no musewave/engine)", file=sys.stderr)
         return 2
     tree = tree_hash(src)
+    git = _git_describe(src)
     started = time.perf_counter()
     jobs = render_all(chosen, src, tree, args)
     renders = [j for j in jobs if "error" not in j]
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["run"] = {
         "src": str(src),
         "tree_hash": tree,
-        "git": _git_describe(src),
+        "git": git,
         "duration_s": args.duration,
         "renders": len(raws),
         "render_seconds": round(rendered - started, 1),
@@ -122,13 +123,30 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+# Parts of the source tree that renders never import (the service side): edits there keep the
+# cache. Everything else under the tree counts, dirty or not.
+SERVICE_PARTS = frozenset(
+    {"access", "cache", "cli", "db", "jobs", "observability", "resilience", "service"}
+    | {"storage", "webhooks", "redis_connections.py"}
+)
+
+
 def tree_hash(src: Path) -> str:
-    """SHA-256 over the tree's files (path and bytes), caches excluded: dirty trees count."""
+    """SHA-256 over the files that renders depend on (path and bytes); uncommitted edits count,
+    caches, egg-info and the service side (``SERVICE_PARTS``) do not."""
     digest = hashlib.sha256()
     for path in sorted(src.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            digest.update(str(path.relative_to(src)).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        parts = path.relative_to(src).parts
+        if (
+            not path.is_file()
+            or "__pycache__" in parts
+            or path.suffix == ".pyc"
+            or parts[0].endswith(".egg-info")
+            or (len(parts) > 1 and parts[1] in SERVICE_PARTS)
+        ):
+            continue
+        digest.update("/".join(parts).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 

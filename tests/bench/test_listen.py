@@ -254,3 +254,18 @@ def test_a_render_that_fails_is_reported_and_left_out(tmp_path: Path) -> None:
     report = {"totals": listen.totals([]), "genres": {}, "voices": {}, "controls": {}}
     report["run"] = {"failed": [{"prompt": jobs[0]["prompt"], "error": jobs[0]["error"]}]}
     assert "FAILED to render 'hard trap beat" in listen.render_markdown(report)
+
+
+def test_tree_hash_follows_engine_files_not_the_service_or_caches(tmp_path: Path) -> None:
+    engine = tmp_path / "musewave" / "engine"
+    service = tmp_path / "musewave" / "service"
+    for folder in (engine / "__pycache__", service, tmp_path / "musewave.egg-info"):
+        folder.mkdir(parents=True)
+    (engine / "render.py").write_text("A = 1\n")
+    first = listen.tree_hash(tmp_path)
+    (engine / "__pycache__" / "render.cpython-311.pyc").write_bytes(b"\0")
+    (service / "app.py").write_text("B = 2\n")
+    (tmp_path / "musewave.egg-info" / "PKG-INFO").write_text("x")
+    assert listen.tree_hash(tmp_path) == first
+    (engine / "render.py").write_text("A = 2\n")
+    assert listen.tree_hash(tmp_path) != first
