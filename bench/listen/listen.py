@@ -81,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "spectrograms": [str(p) for p in pngs],
         "failed": [{"prompt": j["prompt"], "error": j["error"]} for j in jobs if "error" in j],
     }
-    markdown = render_markdown(report)
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    markdown = render_markdown(report, baseline)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"results-{tree[:12]}.json").write_text(json.dumps(report, indent=1))
     (args.out / f"results-{tree[:12]}.md").write_text(markdown + "\n" + render_details(report))
@@ -113,6 +114,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "out" / "listen")
     parser.add_argument(
         "--jobs", type=int, default=2, help="listening processes (each loads the models)"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="an earlier results-<tree>.json: show its totals beside these (before / after)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -608,15 +614,26 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def _shown(key: str, value: float | None) -> str:
+    return "–" if value is None else (f"{value:.2f}" if "f1" in key else f"{value:.1f} %")
+
+
+def render_markdown(report: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+    """The criteria, per-genre and per-voice tables; with ``baseline`` (an earlier results
+    JSON), the criteria table shows its figures beside these ("before / after")."""
     t = report["totals"]
-    lines = [
-        "| criterion | target | measured |",
-        "| --- | --- | --- |",
-    ]
+    if baseline is None:
+        lines = ["| criterion | target | measured |", "| --- | --- | --- |"]
+    else:
+        before = baseline.get("run", {}).get("git", "baseline")
+        lines = [
+            f"| criterion | target | before ({before}) | after |",
+            "| --- | --- | --- | --- |",
+        ]
     for label, key, target in TARGETS:
-        value = t[key]
-        shown = "–" if value is None else (f"{value:.2f}" if "f1" in key else f"{value:.1f} %")
+        shown = _shown(key, t[key])
+        if baseline is not None:
+            shown = f"{_shown(key, baseline['totals'].get(key))} | {shown}"
         lines.append(f"| {label} | {target} | {shown} |")
     lines += [
         "",

@@ -216,6 +216,10 @@ def test_report_totals_and_markdown() -> None:
     assert "| genre heard (tags above the controls) | ≥ 90 % | 66.7 % |" in markdown
     assert "| rock | rock," in markdown
     assert "2/2 (relative)" not in markdown and "1/2 (relative)" in markdown
+    before = {"totals": {**totals, "key_pct": 25.0}, "run": {"git": "abc123"}}
+    compared = listen.render_markdown(report, before)
+    assert "| criterion | target | before (abc123) | after |" in compared
+    assert "| key (tonic + major/minor parent) | ≥ 85 % | 25.0 % | 66.7 % |" in compared
     details = listen.render_details(report)
     assert "### jazz: a jazz prompt (seed 1) — NOT heard" in details
     assert "- lead (piano, piano): guitar" in details
