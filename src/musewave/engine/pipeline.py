@@ -35,7 +35,14 @@ from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
 from musewave.engine.render import render_stems
 from musewave.engine.request import MAX_SEED, GenerationRequest
-from musewave.engine.validate import validate_audio_file
+from musewave.engine.score import Note, Part, Score
+from musewave.engine.timed_lyrics import TimedLine
+from musewave.engine.validate import validate_audio_file, validate_captions
+from musewave.engine.vocals import captions
+from musewave.engine.vocals.lyrics import LyricsError
+from musewave.engine.vocals.melody import MelodyError
+from musewave.engine.vocals.track import VocalTrack, render_vocals
+from musewave.engine.vocals.voices import DEFAULT_VOICE
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)
@@ -45,13 +52,21 @@ MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means
 STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
+# The voice's level (RMS while singing) against the instrumental's (RMS), before the mix.
+VOCAL_LEVEL_DB = 2.0
+VOCAL_MIDI_PROGRAM = 53  # General MIDI "Voice Oohs"
+CAPTION_FILES = (  # name, media type
+    ("lyrics.srt", "application/x-subrip"),
+    ("lyrics.lrc", "text/plain"),
+    ("lyrics.json", "application/json"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFile:
     name: str  # relative to out_dir, e.g. "mix.mp3", "stems/bass.wav"
     path: Path
-    kind: str  # "mix" | "stem" | "midi" | "plan"
+    kind: str  # "mix" | "instrumental" | "stem" | "midi" | "plan" | "captions" | "lyrics"
     media_type: str
     size_bytes: int
     sha256: str
@@ -65,6 +80,8 @@ class GenerationResult:
     integrated_lufs: float
     true_peak_dbtp: float
     timings_s: dict[str, float] = field(default_factory=dict)
+    # The sung lines with word times (empty for an instrumental): captions and video read them.
+    lyrics: list[TimedLine] = field(default_factory=list)
 
 
 class _Stages:
@@ -171,6 +188,13 @@ def generate(
         )
         stages.check()
 
+        vocals: VocalTrack | None = None
+        if not request.instrumental:
+            stages.begin("vocals", "singing the lyrics")
+            vocals = _sing(request, plan, raw_stems, sample_rate, n_samples + tail, stages)
+            raw_stems["vocals"] = vocals.audio
+            stages.report(1.0, f"sang {sum(len(line.words) for line in vocals.lines)} words")
+
         stages.begin("mixing", f"mixing {len(raw_stems)} stems")
         profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
         # In place: the raw stems are not needed again, and a second set costs 40 MB per
@@ -188,11 +212,24 @@ def generate(
             fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
             loop=plan.loop,
         )
-
-        stages.begin("encoding", "writing files")
         jobs: list[tuple[str, str, NDArray[np.float32], str]] = [
             (f"mix.{fmt}", "mix", mastered.audio, fmt) for fmt in request.formats
         ]
+        if vocals is not None:
+            # For karaoke: the same mix without the voice, mastered on its own.
+            stages.report(0.5, "mastering the instrumental")
+            instrumental = master(
+                premaster - mixed["vocals"],
+                profile,
+                sample_rate=sample_rate,
+                fade_in_s=0.0 if plan.loop else 0.01,
+                fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
+                loop=plan.loop,
+            )
+            jobs.append(("instrumental.wav", "instrumental", instrumental.audio, "wav"))
+        del premaster
+
+        stages.begin("encoding", "writing files")
         stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
         if stems:
             (staging / "stems").mkdir()
@@ -215,7 +252,9 @@ def generate(
             guard_encode(encode_all)
         del jobs, mixed, stems, encode_all  # the partials hold the audio buffers
         if request.midi:
-            written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
+            written.append(("score.mid", "midi", _write_midi(score, vocals, staging)))
+        if vocals is not None:
+            written += _write_captions(vocals, request, plan, staging)
         plan_path = staging / "plan.json"
         plan_path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
         written.append(("plan.json", "plan", plan_path))
@@ -223,7 +262,15 @@ def generate(
         stages.begin("validating", "decoding every file back")
         files = _in_parallel(
             [
-                partial(_describe, name, kind, path, plan.duration_s, out_dir / name)
+                partial(
+                    _describe,
+                    name,
+                    kind,
+                    path,
+                    plan.duration_s,
+                    out_dir / name,
+                    vocals.lines if vocals is not None else [],
+                )
                 for name, kind, path in written
             ],
             stages,
@@ -239,7 +286,75 @@ def generate(
         integrated_lufs=mastered.integrated_lufs,
         true_peak_dbtp=mastered.true_peak_dbtp,
         timings_s=stages.timings,
+        lyrics=vocals.lines if vocals is not None else [],
     )
+
+
+def _sing(
+    request: GenerationRequest,
+    plan: Plan,
+    raw_stems: dict[str, NDArray[np.float32]],
+    sample_rate: int,
+    n_samples: int,
+    stages: _Stages,
+) -> VocalTrack:
+    """Render the vocals, levelled against the instrumental. Unsingable lyrics (too many
+    blocks, too dense, an unreadable script) are an ``InvalidRequest``."""
+    try:
+        vocals = render_vocals(
+            plan,
+            lyrics=request.lyrics,
+            languages=request.vocal_languages,
+            voice=request.voice,
+            sample_rate=sample_rate,
+            n_samples=n_samples,
+            should_cancel=stages.should_cancel,
+        )
+    except (LyricsError, MelodyError) as error:
+        raise InvalidRequest(f"cannot sing these lyrics: {error}") from error
+    stages.check()
+    if raw_stems:
+        total = np.sum(list(raw_stems.values()), axis=0, dtype=np.float32)
+        band_rms = float(np.sqrt(np.mean(total * total)))
+        voice = vocals.audio[np.abs(vocals.audio) > 1e-4]
+        voice_rms = float(np.sqrt(np.mean(voice * voice))) if voice.size else 0.0
+        if band_rms > 0.0 and voice_rms > 0.0:
+            vocals.audio *= np.float32(band_rms / voice_rms * 10 ** (VOCAL_LEVEL_DB / 20))
+    return vocals
+
+
+def _write_midi(score: Score, vocals: VocalTrack | None, staging: Path) -> Path:
+    """The score as MIDI; with vocals, a "vocals" track whose notes carry lyric events."""
+    if vocals is None:
+        return write_midi(score, staging / "score.mid")
+    part = Part("vocals", "vocals", "voice", VOCAL_MIDI_PROGRAM)
+    part.notes = [
+        Note(n.note.pitch, n.note.start_tick, n.note.duration_ticks, 100) for n in vocals.melody
+    ]
+    lyrics = [(n.note.start_tick, n.lyric) for n in vocals.melody if n.lyric]
+    sung = Score(score.bpm, score.beats_per_bar, score.total_ticks, [*score.parts, part])
+    return write_midi(sung, staging / "score.mid", {"vocals": lyrics})
+
+
+def _write_captions(
+    vocals: VocalTrack, request: GenerationRequest, plan: Plan, staging: Path
+) -> list[tuple[str, str, Path]]:
+    """lyrics.srt, lyrics.lrc and lyrics.json from the sung lines; lyrics.txt, the text."""
+    languages = request.vocal_languages or ["en"]
+    texts = {
+        "lyrics.srt": captions.to_srt(vocals.lines),
+        "lyrics.lrc": captions.to_lrc(vocals.lines, title=plan.title, length_s=plan.duration_s),
+        "lyrics.json": captions.to_json(
+            vocals.lines, language=languages, voice=request.voice or DEFAULT_VOICE
+        ),
+    }
+    written = []
+    for name, text in texts.items():
+        (staging / name).write_text(text, encoding="utf-8")
+        written.append((name, "captions", staging / name))
+    (staging / "lyrics.txt").write_text(vocals.lyrics, encoding="utf-8")
+    written.append(("lyrics.txt", "lyrics", staging / "lyrics.txt"))
+    return written
 
 
 def _in_parallel(tasks: list[Callable[[], T]], stages: _Stages, messages: list[str]) -> list[T]:
@@ -260,15 +375,22 @@ def _in_parallel(tasks: list[Callable[[], T]], stages: _Stages, messages: list[s
     return [r for r in results if r is not None]
 
 
-def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path) -> OutputFile:
+def _describe(
+    name: str,
+    kind: str,
+    staged: Path,
+    duration_s: float,
+    final: Path,
+    lines: list[TimedLine],
+) -> OutputFile:
     suffix = staged.suffix.lstrip(".")
-    if kind in ("mix", "stem"):
+    if kind in ("mix", "stem", "instrumental"):
         report = validate_audio_file(
             staged,
             expected_duration_s=duration_s,
             expected_sample_rate=None if suffix == "opus" else SAMPLE_RATE,
             # A stem may play in one section only; it must not be empty, not loud.
-            min_rms_dbfs=STEM_MIN_RMS_DBFS if kind == "stem" else MIX_MIN_RMS_DBFS,
+            min_rms_dbfs=MIX_MIN_RMS_DBFS if kind == "mix" else STEM_MIN_RMS_DBFS,
         )
         return OutputFile(
             name,
@@ -280,7 +402,11 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
             report.duration_s,
         )
     data = staged.read_bytes()
-    kind_type = "audio/midi" if kind == "midi" else "application/json"
+    if kind == "captions":
+        validate_captions(staged, lines, duration_s)
+    kind_type = {"midi": "audio/midi", "plan": "application/json", "lyrics": "text/plain"}.get(
+        kind, dict(CAPTION_FILES).get(name, "application/octet-stream")
+    )
     return OutputFile(
         name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None
     )
