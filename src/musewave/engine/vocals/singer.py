@@ -41,7 +41,7 @@ VOWEL_ATTACK_SHARE, VOWEL_RELEASE_SHARE = 0.3, 0.25
 MAX_CONSONANT_SHARE = 0.45  # consonants take at most this much of the note they borrow from
 PORTAMENTO_S = 0.025  # Gaussian sigma of the glide between notes
 VIBRATO_DELAY_S, VIBRATO_RAMP_S = 0.22, 0.45
-AUDIBLE_DB = -40.0  # a word starts where its sound first rises above this, re its peak
+AUDIBLE_DB = -30.0  # a word starts where its sound first rises above this, re its peak
 BREATH_MIN_GAP_S, BREATH_S, BREATH_LEAD_S = 0.45, 0.28, 0.06
 EDGE_S = 0.05  # frames kept around each line
 

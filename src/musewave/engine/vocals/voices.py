@@ -33,7 +33,7 @@ class VoicePreset:
     breathiness: float
     formant_scale: float
     layers: tuple[Layer, ...] = (Layer(),)
-    breath_db: float = -28.0  # breaths between phrases, relative to the voice's level
+    breath_db: float = -32.0  # breaths between phrases, relative to the voice's level
 
 
 VOICES: dict[str, VoicePreset] = {
@@ -41,7 +41,7 @@ VOICES: dict[str, VoicePreset] = {
     for preset in (
         VoicePreset("male", "+m3", 48, 67, 28.0, 5.4, 0.05, 1.0),
         VoicePreset("female", "+f3", 57, 76, 30.0, 5.8, 0.08, 1.0),
-        VoicePreset("soft", "+f2", 55, 72, 18.0, 5.2, 0.35, 1.02, breath_db=-24.0),
+        VoicePreset("soft", "+f2", 55, 72, 18.0, 5.2, 0.35, 1.02, breath_db=-29.0),
         VoicePreset(
             "choir",
             "+f3",

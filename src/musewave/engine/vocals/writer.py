@@ -29,6 +29,37 @@ KIND_TAG = {
     "pre": "pre", "build": "pre", "bridge": "bridge",
 }  # fmt: skip
 WRITER_LANGUAGES = tuple(sorted(VOCABULARY["bright"]))
+# Title words that make no topic ("a song *about* rain").
+_NOT_TOPICS = frozenset(
+    [
+        "about",
+        "into",
+        "over",
+        "under",
+        "through",
+        "when",
+        "where",
+        "what",
+        "just",
+        "feel",
+        "feeling",
+        "make",
+        "made",
+        "vibe",
+        "vibes",
+        "sound",
+        "sounds",
+        "style",
+        "type",
+        "kind",
+    ]
+)
+
+
+def prompt_topic(plan: Plan) -> str:
+    """The prompt word a line sings about: the longest title word that is not filler."""
+    words = [w.lower() for w in plan.title.split() if w.isalpha() and w.lower() not in _NOT_TOPICS]
+    return max(words, key=len) if words else ""
 
 
 def vocabulary_for(language: str, plan: Plan) -> Vocabulary:
@@ -55,9 +86,14 @@ def _line(
     language: str,
     count: SyllableCounter,
     rng: np.random.Generator,
+    *,
+    about_topic: bool = False,
 ) -> str:
     best: tuple[float, str, str] | None = None
-    for opening in vocabulary.openings:
+    openings = vocabulary.openings
+    if about_topic and topic and any("{X}" in o for o in openings):
+        openings = tuple(o for o in openings if "{X}" in o)
+    for opening in openings:
         if "{X}" in opening and not topic:
             continue
         for ending in endings:
@@ -81,8 +117,7 @@ def write_lyrics(
     plan: Plan, languages: list[str], count: SyllableCounter, rng: np.random.Generator
 ) -> list[LyricBlock]:
     """Blocks for the plan's singable sections, in order (languages alternate by block)."""
-    words = [w.lower() for w in plan.title.split() if w.isalpha()]
-    topic = words[0] if words else ""
+    topic = prompt_topic(plan)
     blocks: list[LyricBlock] = []
     chorus_text: tuple[LyricLine, ...] | None = None
     langs = languages or ["en"]
@@ -108,7 +143,17 @@ def write_lyrics(
                 lines.append(lines[0])
                 continue
             endings = rhyme_sets[(number // 2) % len(rhyme_sets)]
-            text = _line(vocabulary, endings, target, used, topic, language, count, rng)
+            text = _line(
+                vocabulary,
+                endings,
+                target,
+                used,
+                topic,
+                language,
+                count,
+                rng,
+                about_topic=not blocks and number == 0,  # the song opens on the prompt's word
+            )
             lines.append(_capitalize(text))
         block_lines = tuple(LyricLine(tuple(text.split())) for text in lines)
         if tag == "chorus":
