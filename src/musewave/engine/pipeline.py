@@ -352,7 +352,7 @@ def _write_captions(
     for name, text in texts.items():
         (staging / name).write_text(text, encoding="utf-8")
         written.append((name, "captions", staging / name))
-    (staging / "lyrics.txt").write_text(vocals.lyrics, encoding="utf-8")
+    (staging / "lyrics.txt").write_text(vocals.lyrics.rstrip("\n") + "\n", encoding="utf-8")
     written.append(("lyrics.txt", "lyrics", staging / "lyrics.txt"))
     return written
 

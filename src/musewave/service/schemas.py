@@ -26,6 +26,8 @@ from musewave.engine.request import (
 )
 from musewave.engine.score import STEM_NAMES
 from musewave.engine.theory import MODE_SYNONYMS, MODES
+from musewave.engine.vocals.languages import LANGUAGE_SYNONYMS, LANGUAGES
+from musewave.engine.vocals.voices import VOICES
 from musewave.jobs import AssetRecord, JobRecord, JobState, Priority
 
 _REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
@@ -133,8 +135,29 @@ class GenerationBody(GenerationRequest):
         _alias("artist_inspiration", "artistInspiration"),
     ] = None
     vocal_languages: Annotated[
-        list[str], Field(max_length=3), _alias("vocal_languages", "vocalLanguages")
+        list[str],
+        Field(
+            max_length=3,
+            description=(
+                "Languages to sing in, first the main one (any case); lyrics without a"
+                " `[Tag | xx]` language are sung in it, written lyrics alternate between them"
+            ),
+            json_schema_extra={
+                "items": {"type": "string", "enum": sorted({*LANGUAGES, *LANGUAGE_SYNONYMS})}
+            },
+        ),
+        _alias("vocal_languages", "vocalLanguages"),
     ] = Field(default_factory=list)
+    voice: Annotated[
+        str | None,
+        Field(
+            description="The singer when the track has vocals (`instrumental: false` or"
+            " lyrics): one of the voice presets, any case",
+            json_schema_extra={
+                "anyOf": [{"type": "string", "enum": list(VOICES)}, {"type": "null"}]
+            },
+        ),
+    ] = None
     generate_video: Annotated[
         bool,
         _alias("generate_video", "generateVideo"),

@@ -152,7 +152,7 @@ class _LinePlan:
         for k, (w, word, sung) in enumerate(syllables):
             syl = sung.syllable
             t0, t1 = starts[k], ends[k]
-            onset_out = onset_s[k] * onset_scale[k]
+            onset_out = min(onset_s[k] * onset_scale[k], t0)  # never before the song starts
             coda_out = coda_s[k] * coda_scale[k]
             next_onset = onset_s[k + 1] * onset_scale[k + 1] if k + 1 < len(syllables) else 0.0
             vowel_end = max(t0 + 0.3 * (t1 - t0), t1 - next_onset - coda_out)

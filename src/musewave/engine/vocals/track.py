@@ -177,7 +177,9 @@ def _block_span(
     limit = len(plan.sections) if following is None else following
     while sum(plan.sections[i].beats for i in range(first, last + 1)) < needed and last + 1 < limit:
         last += 1
-    return section_ticks(plan.sections[first])[0], section_ticks(plan.sections[last])[1]
+    start, end = section_ticks(plan.sections[first])[0], section_ticks(plan.sections[last])[1]
+    # A song that opens singing still needs a beat for the first consonants and a breath.
+    return (max(start, TICKS_PER_BEAT), end) if end - start > 2 * TICKS_PER_BEAT else (start, end)
 
 
 def _syllable_text(word: str, syllable: Syllable, syllables: tuple[Syllable, ...]) -> str:
