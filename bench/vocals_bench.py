@@ -80,7 +80,7 @@ def lyric_vocabulary_decoder() -> Decoder:
     decoder = Decoder(samprate=ASR_RATE, beam=1e-20, pbeam=1e-20, wbeam=1e-12, maxhmmpf=2000)
     vocabulary = sorted({w for line in _lines() for w in _words(line)})
     words = " | ".join(w for w in vocabulary if decoder.lookup_word(w))
-    decoder.set_jsgf_string("lyrics", f"#JSGF V1.0;\ngrammar lyrics;\npublic <s> = ({words})+;\n")
+    decoder.add_jsgf_string("lyrics", f"#JSGF V1.0;\ngrammar lyrics;\npublic <s> = ({words})+;\n")
     decoder.activate_search("lyrics")
     return decoder
 
