@@ -256,7 +256,10 @@ def generate(
         if vocals is not None:
             written += _write_captions(vocals, request, plan, staging)
         plan_path = staging / "plan.json"
-        plan_path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
+        plan_data = plan.model_dump(mode="json")
+        if vocals is not None:
+            plan_data["vocals"] = _vocals_plan(vocals, request)
+        plan_path.write_text(json.dumps(plan_data, indent=2, ensure_ascii=False) + "\n")
         written.append(("plan.json", "plan", plan_path))
 
         stages.begin("validating", "decoding every file back")
@@ -321,6 +324,25 @@ def _sing(
         if band_rms > 0.0 and voice_rms > 0.0:
             vocals.audio *= np.float32(band_rms / voice_rms * 10 ** (VOCAL_LEVEL_DB / 20))
     return vocals
+
+
+def _vocals_plan(vocals: VocalTrack, request: GenerationRequest) -> dict[str, object]:
+    """What plan.json says about the vocals: who sang what, and the melody in ticks."""
+    return {
+        "voice": request.voice or DEFAULT_VOICE,
+        "languages": request.vocal_languages or ["en"],
+        "lyrics_written": vocals.written,
+        "lines": [{"section": line.section, "text": line.text} for line in vocals.lines],
+        "melody": [
+            {
+                "pitch": n.note.pitch,
+                "start_tick": n.note.start_tick,
+                "duration_ticks": n.note.duration_ticks,
+                "lyric": n.lyric,
+            }
+            for n in vocals.melody
+        ],
+    }
 
 
 def _write_midi(score: Score, vocals: VocalTrack | None, staging: Path) -> Path:

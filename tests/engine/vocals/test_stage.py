@@ -9,7 +9,7 @@ import mido
 import numpy as np
 import pytest
 
-from musewave.engine import InvalidRequest, ProgressEvent, generate
+from musewave.engine import Cancelled, InvalidRequest, ProgressEvent, generate
 from musewave.engine.mix import make_room_for_vocals
 from musewave.engine.pipeline import GenerationResult
 from musewave.engine.profiles import MIX_PROFILES
@@ -82,6 +82,12 @@ def test_every_lyric_word_is_in_the_result_and_every_caption(
     timed = parse_words_json(_file(result, "lyrics.json").read_text(encoding="utf-8"))
     assert timed == result.lyrics
     assert _file(result, "lyrics.txt").read_text(encoding="utf-8") == LYRICS
+    plan = json.loads(_file(result, "plan.json").read_text(encoding="utf-8"))
+    assert plan["vocals"]["voice"] == "male" and plan["vocals"]["lyrics_written"] is False
+    assert [line["text"] for line in plan["vocals"]["lines"]] == [
+        line.text for line in result.lyrics
+    ]
+    assert [n["lyric"] for n in plan["vocals"]["melody"] if n["lyric"] not in ("", "-")] == words
 
 
 def test_the_midi_file_has_a_vocal_track_with_lyric_events(
@@ -161,6 +167,19 @@ def test_unsingable_lyrics_are_an_invalid_request_and_leave_nothing(
 ) -> None:
     with pytest.raises(InvalidRequest, match=message):
         generate(_request(**fields), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cancel_during_the_vocals_stops_there(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def cancel_in_vocals() -> bool:
+        return bool(seen) and seen[-1] == "vocals"
+
+    with pytest.raises(Cancelled, match="vocals"):
+        generate(
+            _request(lyrics=LYRICS), tmp_path, lambda e: seen.append(e.stage), cancel_in_vocals
+        )
     assert list(tmp_path.iterdir()) == []
 
 

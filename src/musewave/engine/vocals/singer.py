@@ -15,6 +15,7 @@ Audio is float32; the vocoder runs at espeak-ng's 22.05 kHz and the result is re
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy.typing as npt
 import pyworld
 from scipy import ndimage, signal
 
+from musewave.engine.errors import Cancelled
 from musewave.engine.timed_lyrics import TimedLine, TimedWord
 from musewave.engine.vocals.espeak import SAMPLE_RATE as VOCODER_RATE
 from musewave.engine.vocals.espeak import Utterance
@@ -298,11 +300,13 @@ def sing(
     n_samples: int,
     sample_rate: int,
     rng: np.random.Generator,
+    should_cancel: Callable[[], bool] = lambda: False,
 ) -> tuple[FloatArray, list[TimedLine]]:
     """Render ``lines`` into a stereo vocal of ``n_samples`` at ``sample_rate``.
 
     Returns the audio, float32 (2, n_samples) with its active level near -18 dBFS RMS, and
     the sung lines with each word's start (its first audible sound) and end in seconds.
+    Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between lines).
     """
     n_vocoder = math.ceil(n_samples * VOCODER_RATE / sample_rate) + VOCODER_RATE
     channels = np.zeros((2, n_vocoder))
@@ -311,6 +315,8 @@ def sing(
     breaths: list[int] = []
     cache: dict[Utterance, _Analysis] = {}
     for line in lines:
+        if should_cancel():
+            raise Cancelled("cancelled during vocals")
         plan = _LinePlan(line, seconds_per_tick)
         analyses = []
         for word in line.words:

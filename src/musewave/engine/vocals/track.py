@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from musewave.engine.compose.timeline import chord_timeline, section_ticks
+from musewave.engine.errors import Cancelled
 from musewave.engine.plan import Plan
 from musewave.engine.score import TICKS_PER_BEAT
 from musewave.engine.timed_lyrics import TimedLine
@@ -92,7 +93,8 @@ def render_vocals(
     """Sing ``lyrics`` (or lyrics the writer makes, when None) over the plan.
 
     Raises ``LyricsError`` or ``melody.MelodyError`` (both ``ValueError``) for lyrics that
-    cannot be sung: unreadable script, too many blocks or too dense for their sections.
+    cannot be sung: unreadable script, too many blocks or too dense for their sections; and
+    ``Cancelled`` when ``should_cancel()`` turns true (checked per block and per line).
     """
     preset = VOICES[voice or DEFAULT_VOICE]
     langs = languages or [DEFAULT_LANGUAGE]
@@ -153,7 +155,7 @@ def render_vocals(
                 sung_words.append(SungWord(text, utterance, tuple(sung_syllables)))
             sung.append(SungLine(tuple(sung_words), section.label))
         if should_cancel():
-            break
+            raise Cancelled("cancelled during vocals")
     audio, lines = sing(
         sung,
         preset,
@@ -161,6 +163,7 @@ def render_vocals(
         n_samples=n_samples,
         sample_rate=sample_rate,
         rng=rng,
+        should_cancel=should_cancel,
     )
     return VocalTrack(
         audio, lines, melody, lyrics_text(blocks) if written else lyrics or "", written
