@@ -53,7 +53,7 @@ STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
 # The voice's level (RMS while singing) against the instrumental's (RMS), before the mix.
-VOCAL_LEVEL_DB = 2.0
+VOCAL_LEVEL_DB = 0.0
 VOCAL_MIDI_PROGRAM = 53  # General MIDI "Voice Oohs"
 CAPTION_FILES = (  # name, media type
     ("lyrics.srt", "application/x-subrip"),
