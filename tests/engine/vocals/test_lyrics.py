@@ -34,9 +34,9 @@ def test_tags_open_blocks_and_name_their_kind_and_language() -> None:
 
 
 def test_blank_lines_split_untagged_blocks_and_punctuation_is_no_word() -> None:
-    blocks = parse_lyrics("one two\nthree\n\n\nfour — five !\n")
+    blocks = parse_lyrics("one two\nthree\n\n\nfour — five ! ❤️ 3000\n")
     assert [b.tag for b in blocks] == [None, None]
-    assert [line.words for line in blocks[1].lines] == [("four", "five")]
+    assert [line.words for line in blocks[1].lines] == [("four", "five", "3000")]
 
 
 def test_a_blank_line_right_after_a_tag_keeps_the_tag() -> None:

@@ -68,7 +68,9 @@ class PlacedBlock:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(word for word in text.split() if word.strip(_EDGE_PUNCT))
+    """Whitespace-separated tokens with a letter or digit in them (an emoji or a dash alone
+    is not a word: nothing would be sung for it)."""
+    return tuple(word for word in text.split() if any(char.isalnum() for char in word))
 
 
 def _read_tag(body: str) -> tuple[str | None, str | None]:

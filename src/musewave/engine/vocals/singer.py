@@ -46,6 +46,11 @@ VIBRATO_DELAY_S, VIBRATO_RAMP_S = 0.22, 0.45
 AUDIBLE_DB = -30.0  # a word starts where its sound first rises above this, re its peak
 BREATH_MIN_GAP_S, BREATH_S, BREATH_LEAD_S = 0.45, 0.28, 0.06
 EDGE_S = 0.05  # frames kept around each line
+# Dynamics: stressed syllables lean in, unstressed ones fall back, a phrase's last note
+# relaxes over its second half.
+STRESS_DB = {2: 1.5, 1: 0.5, 0: -1.0}
+PHRASE_END_DB = -3.0
+DYNAMICS_SMOOTH_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,8 @@ class _LinePlan:
         self.segments: list[_Segment] = []
         self.words: list[TimedWord] = []
         self.notes: list[tuple[float, float, int]] = []  # (start_s, end_s, pitch)
+        # (start_s, end_s, gain_db, ramped): a ramped gain grows from 0 across its span.
+        self.dynamics: list[tuple[float, float, float, bool]] = []
         syllables = [
             (w, word, sung) for w, word in enumerate(line.words) for sung in word.syllables
         ]
@@ -169,6 +176,12 @@ class _LinePlan:
                 self.segments.append(
                     _Segment(w, vowel_end / FRAME_S, (vowel_end + coda_out) / FRAME_S, *b, False)
                 )
+            self.dynamics.append(
+                (t0 - onset_out, vowel_end + coda_out, STRESS_DB[syl.stress], False)
+            )
+            if k == len(syllables) - 1:
+                middle = (t0 + vowel_end + coda_out) / 2
+                self.dynamics.append((middle, vowel_end + coda_out, PHRASE_END_DB, True))
             if w not in word_first:
                 audible = _audible_start(word.utterance)
                 lead = 0.0
@@ -269,6 +282,15 @@ def _render_layer(
         ap[lo:hi] = analysis.ap[i0] * (1 - frac) + analysis.ap[i1] * frac
         nearest = np.rint(src).astype(np.int64)
         voiced[lo:hi] = seg.voiced | (analysis.f0[nearest] > 0)
+    gain_db = np.zeros(n)
+    for start, end, db, ramped in plan.dynamics:
+        inside = (times >= start) & (times < end)
+        if ramped and end > start:
+            gain_db[inside] += db * (times[inside] - start) / (end - start)
+        else:
+            gain_db[inside] += db
+    gain_db = ndimage.gaussian_filter1d(gain_db, DYNAMICS_SMOOTH_S / FRAME_S, mode="nearest")
+    sp *= (10.0 ** (gain_db / 10.0))[:, None]  # sp is a power spectrum
     midi = _pitch_contour(plan, times, preset, rng) + layer.detune_cents / 100.0
     f0 = np.where(voiced, 440.0 * 2.0 ** ((midi - 69.0) / 12.0), 0.0)
     sp = _warp_formants(sp, preset.formant_scale * layer.formant_scale)
