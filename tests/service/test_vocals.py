@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from musewave.engine.vocals.captions import parse_srt
-from musewave.service.routes.generations import MAX_WAIT_S
-from tests.service.support import ServerProcess, track
+from tests.service.support import (
+    ServerProcess,
+    SseWatcher,
+    get_job,
+    stages_in_order,
+    submit,
+    track,
+)
 
 LYRICS = "[Verse]\nCity lights are calling me\n[Chorus]\nSing along, sing along"
 
 
 def test_lyrics_and_a_voice_come_back_sung_with_captions(server: ServerProcess) -> None:
     body = track("sung by the api", lyrics=LYRICS, voice="female", vocalLanguages=["en"])
-    with server.client(timeout=MAX_WAIT_S + 30) as client:
-        response = client.post("/v1/generations", json=body, headers={"Prefer": "wait=120"})
-        assert response.status_code == 200, response.text
-        job = response.json()
-        assert job["state"] == "completed"
+    with server.client() as client:
+        submitted = submit(client, body)
+        with SseWatcher(server, submitted["id"], wait_connected=False) as watcher:
+            events = watcher.wait_done(timeout_s=240)
+        assert events[-1]["type"] == "completed", events[-1]
+        assert "vocals" in stages_in_order(events)
+        job = get_job(client, submitted["id"])
         assert job["request"]["voice"] == "female" and job["request"]["instrumental"] is False
         assets = {asset["name"]: asset for asset in job["assets"]}
         assert assets["instrumental.wav"]["kind"] == "instrumental"
