@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean \
+.PHONY: install install-dev demo serve test lint format bench bench-queue bench-vocals \
+	vendor-docs-assets clean \
 	image loadtest
 
 $(BIN)/python:
@@ -47,6 +48,10 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
+
+# The singer: pocketsphinx WER against plain espeak-ng speech, pYIN pitch, caption timing, cost.
+bench-vocals: install-dev
+	$(BIN)/python bench/vocals_bench.py
 
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev
