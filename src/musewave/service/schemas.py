@@ -34,6 +34,9 @@ _REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
 API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
 # A string with something besides whitespace (Python's \s, which str.strip() also removes).
 NOT_BLANK = r"\S"
+# Lyrics are blank or hold a word (a letter or digit: the engine refuses lyrics with nothing
+# to sing).
+LYRICS_PATTERN = r"^\s*$|[^\W_]"
 MAX_VARIANTS = 4
 MAX_DEADLINE_S = 86_400.0
 MAX_WEBHOOK_URL = 2048
@@ -200,7 +203,20 @@ class GenerationBody(GenerationRequest):
             },
         ),
     ] = False
-    lyrics: Annotated[str | None, Field(max_length=5000)] = None
+    lyrics: Annotated[
+        str | None,
+        Field(
+            max_length=5000,
+            description="Words to sing, `[Verse]`/`[Chorus]`/`[Bridge]` tags placing the"
+            " blocks; blank, or with at least one letter or digit",
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string", "maxLength": 5000, "pattern": LYRICS_PATTERN},
+                    {"type": "null"},
+                ]
+            },
+        ),
+    ] = None
     priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
     n: Annotated[
         Annotated[int, Field(ge=1, le=MAX_VARIANTS)],

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from musewave.engine.plan import Plan
+from musewave.engine.request import GenerationRequest
 from musewave.engine.vocals.lyrics import LyricsError, parse_lyrics, place_blocks
+from musewave.service.schemas import LYRICS_PATTERN
 from tests.engine.vocals.conftest import plan_for
 
 SONG = """
@@ -71,3 +78,16 @@ def test_more_blocks_than_sections_is_a_clear_error(pop_plan: Plan) -> None:
     too_many = "\n\n".join(f"line {i}" for i in range(len(pop_plan.sections) + 1))
     with pytest.raises(LyricsError, match="sections"):
         place_blocks(parse_lyrics(too_many), pop_plan)
+
+
+# Tags aside ("[" and "]"), and lone surrogates (no JSON string holds one).
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="[]"), max_size=40))
+def test_the_documented_lyrics_pattern_is_what_the_request_accepts(text: str) -> None:
+    documented = re.search(LYRICS_PATTERN, text) is not None
+    try:
+        GenerationRequest(prompt="x", lyrics=text)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == documented, text
