@@ -67,6 +67,15 @@ def test_dark_moods_use_the_dark_vocabulary_and_prompt_words() -> None:
     assert "rain" in " ".join(blocks[0].lines[0].words).lower()
 
 
+def test_lines_do_not_repeat_except_the_chorus_coming_back() -> None:
+    plan = plan_for(genres=["pop"], duration_s=120, bpm=110)
+    blocks = write_lyrics(plan, ["en"], count_syllables, np.random.default_rng(9))
+    lines = [
+        " ".join(line.words) for block in blocks if block.tag != "chorus" for line in block.lines
+    ]
+    assert len(lines) == len(set(lines))
+
+
 def test_several_languages_alternate_by_block(pop_plan: Plan) -> None:
     blocks = write_lyrics(pop_plan, ["en", "es"], count_syllables, np.random.default_rng(1))
     assert [b.language for b in blocks][:2] == ["en", "es"]

@@ -88,6 +88,7 @@ def _line(
     rng: np.random.Generator,
     *,
     about_topic: bool = False,
+    written: frozenset[str] = frozenset(),
 ) -> str:
     best: tuple[float, str, str] | None = None
     openings = vocabulary.openings
@@ -100,10 +101,12 @@ def _line(
             if ending in used:
                 continue
             text = f"{_fill(opening, topic)} {ending}"
+            if _capitalize(text) in written:  # a line the song already sang
+                continue
             miss = abs(count(text, language) - target) + float(rng.uniform(0, 0.9))
             if best is None or miss < best[0]:
                 best = (miss, text, ending)
-    if best is None:  # every ending used: allow repeats of endings
+    if best is None:  # every ending used (or line sung): allow repeats
         return _line(vocabulary, endings, target, set(), topic, language, count, rng)
     used.add(best[2])
     return best[1]
@@ -153,6 +156,8 @@ def write_lyrics(
                 count,
                 rng,
                 about_topic=not blocks and number == 0,  # the song opens on the prompt's word
+                written=frozenset(" ".join(line.words) for block in blocks for line in block.lines)
+                | frozenset(lines),
             )
             lines.append(_capitalize(text))
         block_lines = tuple(LyricLine(tuple(text.split())) for text in lines)
