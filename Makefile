@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-planner bench-speed bench-queue vendor-docs-assets clean \
-	image loadtest listen
+.PHONY: install install-dev demo serve test lint format bench bench-planner bench-speed \
+	bench-vocals bench-queue vendor-docs-assets clean image loadtest listen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench-planner: install-dev
 # A 120 s track as a user waits for it: the shell command, a job, the render, the LAME floor.
 bench-speed: install-dev
 	$(BIN)/python bench/speed_bench.py
+
+# The singer: pocketsphinx WER against plain espeak-ng speech, pYIN pitch, caption timing, cost.
+bench-vocals: install-dev
+	$(BIN)/python bench/vocals_bench.py
 
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev

@@ -190,3 +190,36 @@ def test_missing_seed_is_chosen_and_printed(tmp_path: Path) -> None:
     result = musewave("generate", "calm ambient", "-d", "10", "-f", "wav", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "seed:" in result.stderr and "--seed" in result.stderr
+
+
+def test_generate_sings_a_lyrics_file_and_writes_captions(tmp_path: Path) -> None:
+    lyrics = tmp_path / "song.txt"
+    lyrics.write_text("[Chorus]\nCanta conmigo esta noche\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = musewave(
+        "generate", "bright pop", "-g", "pop", "-d", "12", "--seed", "3", "-f", "wav",
+        "--lyrics-file", str(lyrics), "--vocal-language", "es", "--voice", "soft",
+        "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "vocals" in result.stderr
+    written = {p.name for p in out.iterdir()}
+    assert {"instrumental.wav", "lyrics.srt", "lyrics.lrc", "lyrics.json"} <= written
+    assert "Canta conmigo esta noche" in (out / "lyrics.srt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--voice", "robot"], "unknown voice"),
+        (["--vocal-language", "xx"], "unknown vocal language"),
+        (["--lyrics-file", "/nonexistent/lyrics.txt"], "cannot read lyrics file"),
+    ],
+)
+def test_bad_vocal_options_exit_2_with_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = musewave("generate", "x", *args, "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.stderr

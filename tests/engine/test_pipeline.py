@@ -141,7 +141,7 @@ def test_progress_runs_through_the_stages_in_order(tmp_path: Path) -> None:
     request = GenerationRequest(prompt="x", genres=["techno"], duration_s=30, seed=3)
     generate(request, tmp_path, on_progress=events.append)
     stages = list(dict.fromkeys(e.stage for e in events))
-    assert stages == list(STAGES)
+    assert stages == [s for s in STAGES if s != "vocals"]  # an instrumental is not sung
     progress = [e.progress for e in events]
     assert progress == sorted(progress)
     assert progress[-1] == 100

@@ -129,7 +129,20 @@ def test_outputs_beyond_the_mix_are_opt_in_and_part_of_the_fingerprint() -> None
     }
     assert len(fingerprints) == 3
     with pytest.raises(ValidationError, match="unknown stems"):
-        GenerationRequest.model_validate({"prompt": "x", "stems": ["vocals"]})
+        GenerationRequest.model_validate({"prompt": "x", "stems": ["kazoo"]})
+    assert GenerationRequest(prompt="x", stems=["vocals"]).wants_stem("vocals")
+
+
+def test_voices_and_vocal_languages_are_checked_and_kept_in_order() -> None:
+    request = GenerationRequest(prompt="x", vocal_languages=["ES", "zh-CN", "es"], voice="Soft")
+    assert (request.vocal_languages, request.voice) == (["es", "zh"], "soft")
+    assert GenerationRequest(prompt="x", voice=" ").voice is None
+    with pytest.raises(ValidationError, match="unknown vocal language"):
+        GenerationRequest(prompt="x", vocal_languages=["klingon"])
+    with pytest.raises(ValidationError, match="unknown voice"):
+        GenerationRequest(prompt="x", voice="robot")
+    with pytest.raises(ValidationError, match="no words"):
+        GenerationRequest(prompt="x", lyrics="[Verse]\n...\n")
 
 
 def test_lyrics_mean_a_vocal_track() -> None:

@@ -78,10 +78,37 @@ def generate_command(
     ] = "mp3,wav",
     stems: Annotated[bool, typer.Option(help="Also write stems/<part>.wav.")] = False,
     midi: Annotated[bool, typer.Option(help="Also write score.mid.")] = False,
+    lyrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--lyrics-file",
+            help="UTF-8 lyrics to sing; [Verse]/[Chorus]/[Bridge] tags place the blocks.",
+        ),
+    ] = None,
+    vocal_language: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vocal-language", help="Language(s) to sing in, e.g. en, es, ja (repeat or comma)."
+        ),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option(help="Singer: male, female, soft or choir. Without lyrics, writes some."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Render a track from a prompt into OUT (mix, optional stems and MIDI, plan.json)."""
+    """Render a track from a prompt into OUT (mix, optional stems and MIDI, plan.json).
+
+    Lyrics, a vocal language or a voice make it sung: then OUT also holds instrumental.wav
+    and the captions lyrics.srt, lyrics.lrc and lyrics.json."""
+    lyrics = None
+    if lyrics_file is not None:
+        try:
+            lyrics = lyrics_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise fail(f"cannot read lyrics file {lyrics_file}: {error}") from None
+    languages = _split(vocal_language)
     data = {
         "prompt": prompt,
         "genres": _split(genre),
@@ -95,6 +122,10 @@ def generate_command(
         "formats": _split([formats]),
         "stems": stems,
         "midi": midi,
+        "lyrics": lyrics,
+        "vocal_languages": languages,
+        "voice": voice,
+        "instrumental": not (lyrics or languages or voice),
     }
     try:
         request = GenerationRequest.model_validate(

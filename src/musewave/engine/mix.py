@@ -21,7 +21,13 @@ import numpy.typing as npt
 import scipy.fft
 from scipy import ndimage, signal
 
-from musewave.engine.profiles import DelaySettings, MixProfile, ReverbSettings, StemSettings
+from musewave.engine.profiles import (
+    VOCAL_PRESENCE_HZ,
+    DelaySettings,
+    MixProfile,
+    ReverbSettings,
+    StemSettings,
+)
 from musewave.engine.score import Score
 
 FloatArray = npt.NDArray[np.float32]
@@ -428,6 +434,73 @@ def mix_stems(
     return mixed
 
 
+VOCAL_STEM = "vocals"
+_VOCAL_FLOOR_DB = 40.0  # the voice counts as singing within this many dB of its peak
+_VOCAL_RANGE_DB = 15.0  # and fully so this far above that floor
+_VOCAL_SMOOTH_MS = 60.0
+
+
+def vocal_activity(vocals: FloatArray, *, sample_rate: int) -> FloatArray:
+    """How much the voice sings per sample, 0–1: its short-term level mapped from
+    ``_VOCAL_FLOOR_DB`` below its peak (0) to ``_VOCAL_RANGE_DB`` above that (1), smoothed.
+
+    Parameters
+    ----------
+    vocals : ndarray, shape (2, n), float32
+    sample_rate : int
+        Hz.
+
+    Returns
+    -------
+    ndarray, shape (n,), float32
+    """
+    window = max(1, round(_VOCAL_SMOOTH_MS * 1e-3 * sample_rate))
+    power = ndimage.uniform_filter1d(np.mean(vocals * vocals, axis=0), window, mode="constant")
+    peak = float(np.max(power))
+    if peak <= 0.0:
+        return np.zeros(vocals.shape[-1], dtype=np.float32)
+    level_db = 10.0 * np.log10(np.maximum(power, peak * 1e-12) / peak)
+    activity = np.clip((level_db + _VOCAL_FLOOR_DB) / _VOCAL_RANGE_DB, 0.0, 1.0)
+    # Held through the gaps between words, so the parts do not pump syllable by syllable.
+    held = ndimage.maximum_filter1d(activity, 4 * window)
+    return np.asarray(ndimage.uniform_filter1d(held, 2 * window), dtype=np.float32)
+
+
+def make_room_for_vocals(
+    stems: dict[str, FloatArray], profile: MixProfile, *, sample_rate: int
+) -> None:
+    """Duck the stems that compete with the ``vocals`` stem while it sings, and cut their
+    presence band (``VOCAL_PRESENCE_HZ``) further, per the profile's ``vocal_duck_db`` and
+    ``vocal_cut_db``. In place; does nothing without a vocals stem.
+
+    Parameters
+    ----------
+    stems : dict[str, ndarray], shape (2, n), float32
+    profile : MixProfile
+    sample_rate : int
+        Hz.
+    """
+    vocals = stems.get(VOCAL_STEM)
+    if vocals is None or not np.any(vocals):
+        return
+    activity = vocal_activity(vocals, sample_rate=sample_rate)
+    band = np.asarray(
+        signal.butter(2, VOCAL_PRESENCE_HZ, "bandpass", fs=sample_rate, output="sos"), np.float32
+    )
+    ln10_20 = np.float32(math.log(10.0) / 20.0)
+    for name, audio in stems.items():
+        settings = profile.stem(name)
+        if name == VOCAL_STEM or (not settings.vocal_duck_db and not settings.vocal_cut_db):
+            continue
+        if settings.vocal_cut_db:
+            presence = signal.sosfilt(band, audio, axis=-1).astype(np.float32)
+            cut = np.float32(1.0) - np.exp(activity * (-settings.vocal_cut_db * ln10_20))
+            presence *= cut
+            audio -= presence
+        if settings.vocal_duck_db:
+            audio *= np.exp(activity * (-settings.vocal_duck_db * ln10_20))
+
+
 def kick_onsets(score: Score, *, sample_rate: int) -> npt.NDArray[np.int64]:
     """Sample indices of the score's kick drums, sorted: the sidechain key.
 
@@ -517,7 +590,8 @@ def mix(
     n_samples: int,
     in_place: bool = False,
 ) -> MixResult:
-    """The mix stage: process the rendered stems, fold a loop's tail back, leave headroom.
+    """The mix stage: make room for a ``vocals`` stem, process the rendered stems, fold a
+    loop's tail back, leave headroom.
 
     Parameters
     ----------
@@ -540,6 +614,9 @@ def mix(
         peaking at most ``STEM_PEAK_DBFS``.
     """
     kicks = kick_onsets(score, sample_rate=sample_rate)
+    if not in_place and VOCAL_STEM in stems:
+        stems = {name: audio.copy() for name, audio in stems.items()}
+    make_room_for_vocals(stems, profile, sample_rate=sample_rate)
     mixed = mix_stems(
         stems, profile, sample_rate=sample_rate, bpm=score.bpm, kick_onsets=kicks, in_place=in_place
     )

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from musewave.engine.compose import compose_score
 from musewave.engine.encode import encode, media_type
-from musewave.engine.errors import Cancelled
+from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
 from musewave.engine.midi import write_midi
 from musewave.engine.mix import mix
@@ -37,7 +40,14 @@ from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
 from musewave.engine.render import render_stems
 from musewave.engine.request import MAX_SEED, GenerationRequest
-from musewave.engine.validate import validate_audio_file
+from musewave.engine.score import Note, Part, Score
+from musewave.engine.timed_lyrics import TimedLine
+from musewave.engine.validate import validate_audio_file, validate_captions
+from musewave.engine.vocals import captions
+from musewave.engine.vocals.lyrics import LyricsError
+from musewave.engine.vocals.melody import MelodyError
+from musewave.engine.vocals.track import VocalTrack, render_vocals
+from musewave.engine.vocals.voices import DEFAULT_VOICE
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)
@@ -46,14 +56,23 @@ MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means
 STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
-_LISTING_ORDER = ("mix", "stem", "midi", "plan")  # how GenerationResult.files is sorted
+# How GenerationResult.files is sorted.
+_LISTING_ORDER = ("mix", "instrumental", "stem", "midi", "plan", "captions", "lyrics")
+# The voice's level (RMS while singing) against the instrumental's (RMS), before the mix.
+VOCAL_LEVEL_DB = 0.0
+VOCAL_MIDI_PROGRAM = 53  # General MIDI "Voice Oohs"
+CAPTION_FILES = (  # name, media type
+    ("lyrics.srt", "application/x-subrip"),
+    ("lyrics.lrc", "text/plain"),
+    ("lyrics.json", "application/json"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFile:
     name: str  # relative to out_dir, e.g. "mix.mp3", "stems/bass.wav"
     path: Path
-    kind: str  # "mix" | "stem" | "midi" | "plan"
+    kind: str  # "mix" | "instrumental" | "stem" | "midi" | "plan" | "captions" | "lyrics"
     media_type: str
     size_bytes: int
     sha256: str
@@ -67,6 +86,8 @@ class GenerationResult:
     integrated_lufs: float
     true_peak_dbtp: float
     timings_s: dict[str, float] = field(default_factory=dict)
+    # The sung lines with word times (empty for an instrumental): captions and video read them.
+    lyrics: list[TimedLine] = field(default_factory=list)
 
 
 class _Stages:
@@ -182,12 +203,18 @@ def generate(
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
         stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
-        # The score and the plan are final: written on a thread while the audio renders.
-        write("plan.json", "plan", partial(_write_plan, plan, staging / "plan.json"), early=True)
-        if request.midi:
+
+        def write_score_and_plan(vocals: VocalTrack | None) -> None:
+            # Final once the vocal melody is: written on a thread while the audio renders.
+            path = staging / "plan.json"
             write(
-                "score.mid", "midi", partial(write_midi, score, staging / "score.mid"), early=True
+                "plan.json", "plan", partial(_write_plan, plan, vocals, request, path), early=True
             )
+            if request.midi:
+                write("score.mid", "midi", partial(_write_midi, score, vocals, staging), early=True)
+
+        if request.instrumental:
+            write_score_and_plan(None)
 
         stages.begin("rendering", "synthesizing the parts")
         n_samples = round(plan.duration_s * sample_rate)
@@ -197,6 +224,16 @@ def generate(
         )
         stages.check()
 
+        vocals: VocalTrack | None = None
+        if not request.instrumental:
+            stages.begin("vocals", "singing the lyrics")
+            vocals = _sing(request, plan, raw_stems, sample_rate, n_samples + tail, stages)
+            raw_stems["vocals"] = vocals.audio
+            stages.report(1.0, f"sang {sum(len(line.words) for line in vocals.lines)} words")
+            write_score_and_plan(vocals)
+            for name, kind, task in _caption_writers(vocals, request, plan, staging):
+                write(name, kind, task, early=True)
+
         stages.begin("mixing", f"mixing {len(raw_stems)} stems")
         profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
         # In place: the raw stems are not needed again, and a second set costs 40 MB per
@@ -204,6 +241,8 @@ def generate(
         mixed, premaster = mix(
             raw_stems, score, profile, sample_rate=sample_rate, n_samples=n_samples, in_place=True
         )
+        # For karaoke: the mix without the voice (mastered after the mix, on its own).
+        instrumental = premaster - mixed["vocals"] if vocals is not None else None
         # The stems are final: written on a thread while the mix is mastered.
         stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
         if stems:
@@ -230,6 +269,27 @@ def generate(
             in_place=True,
         )
         del premaster  # mastered in its buffer
+        if instrumental is not None:
+            # For karaoke: the same mix without the voice, mastered on its own.
+            stages.report(0.5, "mastering the instrumental")
+            instrumental_audio = master(
+                instrumental,
+                profile,
+                sample_rate=sample_rate,
+                fade_in_s=0.0 if plan.loop else 0.01,
+                fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
+                loop=plan.loop,
+                in_place=True,
+            ).audio
+            write(
+                "instrumental.wav",
+                "instrumental",
+                partial(
+                    encode, instrumental_audio, sample_rate, staging / "instrumental.wav", "wav"
+                ),
+                early=False,
+            )
+            del instrumental, instrumental_audio  # the writer holds it until it is written
 
         stages.begin("encoding", "writing files")
         # Lossy encoders first: MP3 takes longest, so it starts before WAV and FLAC.
@@ -241,7 +301,8 @@ def generate(
                 partial(encode, mastered.audio, sample_rate, path, fmt),
                 early=False,
             )
-        describe = partial(_describe_for, written, staging, out_dir, plan.duration_s)
+        lines = vocals.lines if vocals is not None else []
+        describe = partial(_describe_for, written, staging, out_dir, plan.duration_s, lines)
 
         def encode_all() -> None:
             files.written(describe, partial(_report_file, stages, "wrote"))
@@ -268,6 +329,7 @@ def generate(
         integrated_lufs=loudness[0],
         true_peak_dbtp=loudness[1],
         timings_s=stages.timings,
+        lyrics=vocals.lines if vocals is not None else [],
     )
 
 
@@ -276,8 +338,13 @@ def _write_reported(task: Callable[[], object], name: str, out_dir: Path) -> Non
         task()
 
 
-def _write_plan(plan: Plan, path: Path) -> Path:
-    path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
+def _write_plan(
+    plan: Plan, vocals: VocalTrack | None, request: GenerationRequest, path: Path
+) -> Path:
+    plan_data = plan.model_dump(mode="json")
+    if vocals is not None:
+        plan_data["vocals"] = _vocals_plan(vocals, request)
+    path.write_text(json.dumps(plan_data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
@@ -287,20 +354,124 @@ def _report_file(stages: _Stages, verb: str, done: int, total: int, name: str) -
 
 
 def _describe_for(
-    kinds: dict[str, str], staging: Path, out_dir: Path, duration_s: float, name: str
+    kinds: dict[str, str],
+    staging: Path,
+    out_dir: Path,
+    duration_s: float,
+    lines: list[TimedLine],
+    name: str,
 ) -> Callable[[], OutputFile]:
-    return partial(_describe, name, kinds[name], staging / name, duration_s, out_dir / name)
+    return partial(_describe, name, kinds[name], staging / name, duration_s, out_dir / name, lines)
 
 
-def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path) -> OutputFile:
+def _sing(
+    request: GenerationRequest,
+    plan: Plan,
+    raw_stems: dict[str, NDArray[np.float32]],
+    sample_rate: int,
+    n_samples: int,
+    stages: _Stages,
+) -> VocalTrack:
+    """Render the vocals, levelled against the instrumental. Unsingable lyrics (too many
+    blocks, too dense, an unreadable script) are an ``InvalidRequest``."""
+    try:
+        vocals = render_vocals(
+            plan,
+            lyrics=request.lyrics,
+            languages=request.vocal_languages,
+            voice=request.voice,
+            sample_rate=sample_rate,
+            n_samples=n_samples,
+            should_cancel=stages.should_cancel,
+        )
+    except (LyricsError, MelodyError) as error:
+        raise InvalidRequest(f"cannot sing these lyrics: {error}") from error
+    stages.check()
+    if raw_stems:
+        total = np.zeros_like(next(iter(raw_stems.values())))
+        for audio in raw_stems.values():  # summed one by one: no stacked copy of every stem
+            total += audio
+        band_rms = float(np.sqrt(np.mean(total * total)))
+        voice = vocals.audio[np.abs(vocals.audio) > 1e-4]
+        voice_rms = float(np.sqrt(np.mean(voice * voice))) if voice.size else 0.0
+        if band_rms > 0.0 and voice_rms > 0.0:
+            vocals.audio *= np.float32(band_rms / voice_rms * 10 ** (VOCAL_LEVEL_DB / 20))
+    return vocals
+
+
+def _vocals_plan(vocals: VocalTrack, request: GenerationRequest) -> dict[str, object]:
+    """What plan.json says about the vocals: who sang what, and the melody in ticks."""
+    return {
+        "voice": request.voice or DEFAULT_VOICE,
+        "languages": request.vocal_languages or ["en"],
+        "lyrics_written": vocals.written,
+        "lines": [{"section": line.section, "text": line.text} for line in vocals.lines],
+        "melody": [
+            {
+                "pitch": n.note.pitch,
+                "start_tick": n.note.start_tick,
+                "duration_ticks": n.note.duration_ticks,
+                "lyric": n.lyric,
+            }
+            for n in vocals.melody
+        ],
+    }
+
+
+def _write_midi(score: Score, vocals: VocalTrack | None, staging: Path) -> Path:
+    """The score as MIDI; with vocals, a "vocals" track whose notes carry lyric events."""
+    if vocals is None:
+        return write_midi(score, staging / "score.mid")
+    part = Part("vocals", "vocals", "voice", VOCAL_MIDI_PROGRAM)
+    part.notes = [
+        Note(n.note.pitch, n.note.start_tick, n.note.duration_ticks, 100) for n in vocals.melody
+    ]
+    lyrics = [(n.note.start_tick, n.lyric) for n in vocals.melody if n.lyric]
+    sung = Score(score.bpm, score.beats_per_bar, score.total_ticks, [*score.parts, part])
+    return write_midi(sung, staging / "score.mid", {"vocals": lyrics})
+
+
+def _caption_writers(
+    vocals: VocalTrack, request: GenerationRequest, plan: Plan, staging: Path
+) -> list[tuple[str, str, Callable[[], object]]]:
+    """Writers of lyrics.srt, lyrics.lrc and lyrics.json from the sung lines, and of
+    lyrics.txt, the text: (name, kind, task)."""
+    languages = request.vocal_languages or ["en"]
+    texts = {
+        "lyrics.srt": captions.to_srt(vocals.lines),
+        "lyrics.lrc": captions.to_lrc(vocals.lines, title=plan.title, length_s=plan.duration_s),
+        "lyrics.json": captions.to_json(
+            vocals.lines, language=languages, voice=request.voice or DEFAULT_VOICE
+        ),
+    }
+    writers: list[tuple[str, str, Callable[[], object]]] = [
+        (name, "captions", partial((staging / name).write_text, text, encoding="utf-8"))
+        for name, text in texts.items()
+    ]
+    lyrics_text = vocals.lyrics.rstrip("\n") + "\n"
+    path = staging / "lyrics.txt"
+    writers.append(
+        ("lyrics.txt", "lyrics", partial(path.write_text, lyrics_text, encoding="utf-8"))
+    )
+    return writers
+
+
+def _describe(
+    name: str,
+    kind: str,
+    staged: Path,
+    duration_s: float,
+    final: Path,
+    lines: list[TimedLine],
+) -> OutputFile:
     suffix = staged.suffix.lstrip(".")
-    if kind in ("mix", "stem"):
+    if kind in ("mix", "stem", "instrumental"):
         report = validate_audio_file(
             staged,
             expected_duration_s=duration_s,
             expected_sample_rate=None if suffix == "opus" else SAMPLE_RATE,
             # A stem may play in one section only; it must not be empty, not loud.
-            min_rms_dbfs=STEM_MIN_RMS_DBFS if kind == "stem" else MIX_MIN_RMS_DBFS,
+            min_rms_dbfs=MIX_MIN_RMS_DBFS if kind == "mix" else STEM_MIN_RMS_DBFS,
         )
         return OutputFile(
             name,
@@ -312,7 +483,11 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
             report.duration_s,
         )
     data = staged.read_bytes()
-    kind_type = "audio/midi" if kind == "midi" else "application/json"
+    if kind == "captions":
+        validate_captions(staged, lines, duration_s)
+    kind_type = {"midi": "audio/midi", "plan": "application/json", "lyrics": "text/plain"}.get(
+        kind, dict(CAPTION_FILES).get(name, "application/octet-stream")
+    )
     return OutputFile(
         name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None
     )

@@ -29,9 +29,14 @@ class StemSettings:
     delay_send: float = 0.0
     sidechain_depth_db: float = 0.0
     mono_below_hz: float | None = None
+    # Room for a sung vocal: while it sings, the stem dips by ``vocal_duck_db`` and its
+    # presence band (``VOCAL_PRESENCE_HZ``) by ``vocal_cut_db`` more.
+    vocal_duck_db: float = 0.0
+    vocal_cut_db: float = 0.0
 
 
 NEUTRAL_STEM = StemSettings()
+VOCAL_PRESENCE_HZ = (900.0, 4500.0)  # where intelligibility lives
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,9 @@ class MixProfile:
     sidechain_release_ms: float = 180.0
 
     def stem(self, name: str) -> StemSettings:
-        """Settings for ``name``; stems the profile does not list pass through unchanged."""
-        return self.stems.get(name, NEUTRAL_STEM)
+        """Settings for ``name``; stems the profile does not list take ``DEFAULT_STEMS``'
+        settings (the vocals), or pass through unchanged."""
+        return self.stems.get(name) or DEFAULT_STEMS.get(name, NEUTRAL_STEM)
 
 
 # Roles shared by most genres: kick and bass own 40-120 Hz, everything else is high-passed
@@ -109,9 +115,29 @@ class MixProfile:
 # carry the kick, so they get no high-pass here (the master's 20 Hz DC filter cleans below).
 _DRUMS = StemSettings(mono_below_hz=120.0, reverb_send=0.06)
 _BASS = StemSettings(highpass_hz=30.0, lowpass_hz=5000.0, mono_below_hz=150.0)
-_CHORDS = StemSettings(gain_db=-2.0, highpass_hz=140.0, width=1.15, reverb_send=0.18)
-_PADS = StemSettings(gain_db=-4.0, highpass_hz=160.0, width=1.3, reverb_send=0.3)
-_LEAD = StemSettings(gain_db=-1.0, highpass_hz=180.0, reverb_send=0.15, delay_send=0.12)
+_CHORDS = StemSettings(
+    gain_db=-2.0,
+    highpass_hz=140.0,
+    width=1.15,
+    reverb_send=0.18,
+    vocal_duck_db=1.0,
+    vocal_cut_db=4.0,
+)
+_PADS = StemSettings(
+    gain_db=-4.0, highpass_hz=160.0, width=1.3, reverb_send=0.3, vocal_duck_db=2.0, vocal_cut_db=4.0
+)
+# The lead melody steps back when the voice sings: two melodies at once fight.
+_LEAD = StemSettings(
+    gain_db=-1.0,
+    highpass_hz=180.0,
+    reverb_send=0.15,
+    delay_send=0.12,
+    vocal_duck_db=9.0,
+    vocal_cut_db=3.0,
+)
+# Sung vocals: high-passed under the bass, a plate-like send and a touch of delay.
+_VOCALS = StemSettings(gain_db=0.0, highpass_hz=100.0, reverb_send=0.16, delay_send=0.08)
+DEFAULT_STEMS: Mapping[str, StemSettings] = MappingProxyType({"vocals": _VOCALS})
 
 
 def _stems(**settings: StemSettings) -> Mapping[str, StemSettings]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 STAGE_WEIGHTS: dict[str, float] = {
     "planning": 2,
     "composing": 3,
-    "rendering": 30,
+    "rendering": 22,
+    "vocals": 8,  # only when the track is sung
     "mixing": 15,
     "mastering": 15,
     "encoding": 25,

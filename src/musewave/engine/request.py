@@ -12,6 +12,9 @@ from musewave.engine.genres import GENRES, canonical_genre
 from musewave.engine.score import STEM_NAMES
 from musewave.engine.theory import TheoryError, parse_key
 from musewave.engine.version import ENGINE_VERSION
+from musewave.engine.vocals.languages import LANGUAGES, canonical_language
+from musewave.engine.vocals.lyrics import LyricsError, parse_lyrics
+from musewave.engine.vocals.voices import VOICES
 
 AUDIO_FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
 TIME_SIGNATURES = ("4/4", "3/4")
@@ -43,6 +46,8 @@ class GenerationRequest(BaseModel):
     lyrics: Annotated[str | None, Field(max_length=5000)] = None
     vocal_languages: Annotated[list[str], Field(max_length=3)] = []
     instrumental: bool = True
+    # The singer's voice when the track has vocals (instrumental false); ignored otherwise.
+    voice: str | None = None
     formats: Annotated[list[str], Field(min_length=1, max_length=5)] = ["mp3", "wav"]
     # Outputs beyond the mix: every stem (true), the stems named, or none; the score as MIDI.
     stems: bool | Annotated[list[str], Field(max_length=len(STEM_NAMES))] = False
@@ -96,7 +101,39 @@ class GenerationRequest(BaseModel):
     @field_validator("vocal_languages")
     @classmethod
     def _language_codes(cls, values: list[str]) -> list[str]:
-        return sorted({v.strip().lower() for v in values if v.strip()})
+        # Order kept: the first language is the one lyrics are sung in unless a tag says.
+        out: list[str] = []
+        for value in values:
+            if not value.strip():
+                continue
+            code = canonical_language(value)
+            if code is None:
+                known = ", ".join(LANGUAGES)
+                raise ValueError(f"unknown vocal language {value!r}; supported: {known}")
+            if code not in out:
+                out.append(code)
+        return out
+
+    @field_validator("voice")
+    @classmethod
+    def _known_voice(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().lower()
+        if name not in VOICES:
+            raise ValueError(f"unknown voice {value!r}; voices are {', '.join(VOICES)}")
+        return name
+
+    @field_validator("lyrics")
+    @classmethod
+    def _singable_lyrics(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return value
+        try:
+            parse_lyrics(value)
+        except LyricsError as error:
+            raise ValueError(str(error)) from error
+        return value
 
     @field_validator("formats")
     @classmethod

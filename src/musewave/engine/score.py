@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 TICKS_PER_BEAT = 480
 
 # The stems a mix is split into, in the order they are listed to users.
-STEM_NAMES = ("drums", "bass", "chords", "pads", "lead")
+STEM_NAMES = ("drums", "bass", "chords", "pads", "lead", "vocals")
 
 
 @dataclass(frozen=True, slots=True)

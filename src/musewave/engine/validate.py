@@ -21,6 +21,8 @@ import soundfile
 
 from musewave.engine.encode import FORMATS, OPUS_SAMPLE_RATE
 from musewave.engine.errors import ValidationFailed
+from musewave.engine.timed_lyrics import TimedLine
+from musewave.engine.vocals.captions import CaptionError, parse_lrc, parse_srt, parse_words_json
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -307,3 +309,34 @@ def _check_size(
             f"{limits.min_kbps:.0f}-{limits.max_kbps:.0f} kbit/s",
             path,
         )
+
+
+def validate_captions(path: Path, lines: list[TimedLine], duration_s: float) -> None:
+    """Read a caption file back (``.srt``, ``.lrc`` or word-timing ``.json``) and check it
+    holds every sung line in order, with the sung times, inside the track.
+
+    Raises ``ValidationFailed`` otherwise.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    tolerance = 0.011  # LRC keeps centiseconds
+    try:
+        if path.suffix == ".srt":
+            starts = [start for start, _, _ in parse_srt(text)]
+            texts = [cue for _, _, cue in parse_srt(text)]
+        elif path.suffix == ".lrc":
+            parsed = parse_lrc(text)
+            starts = [start for start, _ in parsed]
+            texts = [" ".join(word for _, word in words) for _, words in parsed]
+        else:
+            read = parse_words_json(text)
+            starts = [line.start_s for line in read]
+            texts = [line.text for line in read]
+    except CaptionError as error:
+        raise _fail("parse", f"error {error}", "a caption file", path) from error
+    expected = [line.text for line in lines]
+    if texts != expected:
+        raise _fail("lyrics", f"{len(texts)} lines", f"the {len(expected)} sung lines", path)
+    for start, line in zip(starts, lines, strict=True):
+        if abs(start - line.start_s) > tolerance or not 0.0 <= start <= duration_s:
+            raise _fail("timing", f"{start:.3f} s", f"{line.start_s:.3f} s", path)

@@ -26,12 +26,17 @@ from musewave.engine.request import (
 )
 from musewave.engine.score import STEM_NAMES
 from musewave.engine.theory import MODE_SYNONYMS, MODES
+from musewave.engine.vocals.languages import LANGUAGE_SYNONYMS, LANGUAGES
+from musewave.engine.vocals.voices import VOICES
 from musewave.jobs import AssetRecord, JobRecord, JobState, Priority
 
 _REQUEST_FIELDS = frozenset(GenerationRequest.model_fields)
 API_MIN_S, API_MAX_S = API_DURATION_RANGE_S
 # A string with something besides whitespace (Python's \s, which str.strip() also removes).
 NOT_BLANK = r"\S"
+# Lyrics are blank or hold a word (a letter or digit: the engine refuses lyrics with nothing
+# to sing).
+LYRICS_PATTERN = r"^\s*$|[^\W_]"
 MAX_VARIANTS = 4
 MAX_DEADLINE_S = 86_400.0
 MAX_WEBHOOK_URL = 2048
@@ -133,8 +138,29 @@ class GenerationBody(GenerationRequest):
         _alias("artist_inspiration", "artistInspiration"),
     ] = None
     vocal_languages: Annotated[
-        list[str], Field(max_length=3), _alias("vocal_languages", "vocalLanguages")
+        list[str],
+        Field(
+            max_length=3,
+            description=(
+                "Languages to sing in, first the main one (any case); lyrics without a"
+                " `[Tag | xx]` language are sung in it, written lyrics alternate between them"
+            ),
+            json_schema_extra={
+                "items": {"type": "string", "enum": sorted({*LANGUAGES, *LANGUAGE_SYNONYMS})}
+            },
+        ),
+        _alias("vocal_languages", "vocalLanguages"),
     ] = Field(default_factory=list)
+    voice: Annotated[
+        str | None,
+        Field(
+            description="The singer when the track has vocals (`instrumental: false` or"
+            " lyrics): one of the voice presets, any case",
+            json_schema_extra={
+                "anyOf": [{"type": "string", "enum": list(VOICES)}, {"type": "null"}]
+            },
+        ),
+    ] = None
     generate_video: Annotated[
         bool,
         _alias("generate_video", "generateVideo"),
@@ -177,7 +203,20 @@ class GenerationBody(GenerationRequest):
             },
         ),
     ] = False
-    lyrics: Annotated[str | None, Field(max_length=5000)] = None
+    lyrics: Annotated[
+        str | None,
+        Field(
+            max_length=5000,
+            description="Words to sing, `[Verse]`/`[Chorus]`/`[Bridge]` tags placing the"
+            " blocks; blank, or with at least one letter or digit",
+            json_schema_extra={
+                "anyOf": [
+                    {"type": "string", "maxLength": 5000, "pattern": LYRICS_PATTERN},
+                    {"type": "null"},
+                ]
+            },
+        ),
+    ] = None
     priority: Annotated[Priority, Field(strict=False)] = Priority.NORMAL  # its value, a string
     n: Annotated[
         Annotated[int, Field(ge=1, le=MAX_VARIANTS)],
