@@ -29,7 +29,17 @@ from musewave.service.http_metrics import HttpMetricsMiddleware
 from musewave.service.problems import install_problem_handlers
 from musewave.service.request_context import RequestContextMiddleware
 from musewave.service.request_guard import RequestGuard
-from musewave.service.routes import admin, events, generations, health, jobs, metrics, webhooks
+from musewave.service.routes import (
+    admin,
+    events,
+    generations,
+    health,
+    jobs,
+    keys,
+    metrics,
+    webhooks,
+)
+from musewave.service.routes.studio import install_studio
 from musewave.service.security_headers import SecurityHeaders
 from musewave.service.services import (
     Services,
@@ -196,8 +206,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     )
     install_problem_handlers(app)
     install_docs(app)
-    for module in (generations, jobs, webhooks, events, admin, health, metrics):
+    for module in (generations, jobs, webhooks, events, admin, keys, health, metrics):
         app.include_router(module.router)
+    install_studio(app)
     # add_middleware puts each one outside those added before: the guard is innermost, so
     # its refusals get CORS headers (a browser can read them), security headers, metrics
     # and an access log line like any answer.
