@@ -174,6 +174,9 @@ async function submit(body) {
     const job = await api("/v1/generations", { method: "POST", body });
     if (!job.created) toast("This exact request was made before: here is its track.");
     openJob(job, { push: true });
+    // On a phone the track is below the form: bring it into view, and tell screen readers.
+    $("job").scrollIntoView({ block: "start" });
+    $("job-heading").focus({ preventScroll: true });
     refreshHistory();
   } catch (error) {
     await handleApiError(error, $("form-error"));
@@ -247,6 +250,7 @@ async function openJob(jobOrId, { push = false } = {}) {
   if (job.state === "completed") return showResult(job, token);
   if (["failed", "dead", "cancelled", "aborted"].includes(job.state)) return showEnded(job);
   $("progress-box").hidden = false;
+  $("cancel").hidden = false;
   $("cancel").disabled = false;
   showProgress(job.stage, job.progress, "");
   state.stream = new ProgressStream(job.id, {
@@ -280,7 +284,7 @@ async function onJobEvent(event, token) {
 
 function showEnded(job) {
   $("progress-box").hidden = false;
-  $("cancel").disabled = true;
+  $("cancel").hidden = true;
   $("progress").value = job.progress;
   $("stage").textContent = `${job.state} at ${job.stage}`;
   markStage(job.stage, false);
@@ -292,7 +296,7 @@ function showEnded(job) {
 
 async function showResult(job, token) {
   $("progress-box").hidden = false;
-  $("cancel").disabled = true;
+  $("cancel").hidden = true;
   $("progress").value = 100;
   $("stage").textContent = "completed · 100 %";
   markStage("completed", true);
