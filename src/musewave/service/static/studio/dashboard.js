@@ -156,11 +156,11 @@ function deadRow(job, live) {
     onclick: () => redrive(job),
   }, "Re-drive");
   return element("tr", { dataset: { job: job.id } },
-    element("td", { class: "mono" }, job.id),
-    element("td", {}, job.request.prompt),
-    element("td", {}, (job.error || "").split("\n")[0].slice(0, 200)),
-    element("td", { class: `state-${live?.state ?? job.state}`, dataset: { role: "state" } }, live?.text ?? job.state),
-    element("td", {}, button));
+    element("td", { class: "mono", dataset: { label: "Job" } }, job.id),
+    element("td", { dataset: { label: "Prompt" } }, job.request.prompt),
+    element("td", { dataset: { label: "Error" } }, (job.error || "").split("\n")[0].slice(0, 200)),
+    element("td", { class: `state-${live?.state ?? job.state}`, dataset: { role: "state", label: "State" } }, live?.text ?? job.state),
+    element("td", { dataset: { label: "Action" } }, button));
 }
 
 function showDead(jobs) {
@@ -203,12 +203,12 @@ async function redrive(job) {
 
 function showKeys(keys) {
   $("key-rows").replaceChildren(...keys.map((key) => element("tr", { dataset: { key: key.id } },
-    element("td", {}, key.name),
-    element("td", { class: "mono" }, key.id),
-    element("td", {}, key.scope),
-    element("td", {}, key.rate ?? "default"),
-    element("td", {}, key.active ? "active" : `revoked ${new Date(key.revoked_at).toLocaleDateString()}`),
-    element("td", {}, key.active ? element("button", {
+    element("td", { dataset: { label: "Name" } }, key.name),
+    element("td", { class: "mono", dataset: { label: "Id" } }, key.id),
+    element("td", { dataset: { label: "Scope" } }, key.scope),
+    element("td", { dataset: { label: "Rate" } }, key.rate ?? "default"),
+    element("td", { dataset: { label: "Status" } }, key.active ? "active" : `revoked ${new Date(key.revoked_at).toLocaleDateString()}`),
+    element("td", { dataset: { label: "Action" } }, key.active ? element("button", {
       type: "button", class: "small danger", "aria-label": `Revoke key ${key.name}`,
       onclick: async () => {
         try {
