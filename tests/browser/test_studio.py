@@ -96,6 +96,7 @@ def track(studio: Studio, browser: Browser) -> Iterator[Track]:
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
+    page.on("pageerror", lambda error: console.append(f"page error: {error}"))
     open_studio(page, f"{studio.server.base_url}/")
     record_changes(page, "#progress-box", "stages", attribute="data-stage")
     prompt = unique("neon rain over the city")
@@ -152,6 +153,7 @@ def test_progress_advances_through_the_named_stages(track: Track) -> None:
         track.page.locator("#stages li").count()
     )
     assert not [text for text in track.console if "Content Security Policy" in text]
+    assert not [text for text in track.console if text.startswith("page error")]
 
 
 def test_the_player_has_the_tracks_duration_and_plays(track: Track) -> None:
@@ -173,6 +175,22 @@ def test_a_section_marker_jumps_there(track: Track) -> None:
     expect(chorus).to_have_class("playing")
     page.evaluate("() => document.getElementById('audio').pause()")
     assert audio_state(page)["time"] < start_s + 5  # it jumped, it did not play through
+
+
+def test_stems_are_soloed_and_muted_in_sync_with_the_player(track: Track) -> None:
+    page = track.page
+    solo = page.get_by_role("button", name="Solo drums")
+    solo.click()
+    expect(solo).to_have_attribute("aria-pressed", "true")
+    page.evaluate("() => document.getElementById('audio').play()")
+    start = audio_state(page)["time"]
+    assert time_reaching(page, start + 0.5) >= start + 0.5  # the player runs the stems' clock
+    page.get_by_role("button", name="Mute bass").click()
+    expect(page.get_by_role("button", name="Mute bass")).to_have_attribute("aria-pressed", "true")
+    solo.click()
+    expect(solo).to_have_attribute("aria-pressed", "false")
+    page.evaluate("() => document.getElementById('audio').pause()")
+    assert not [text for text in track.console if text.startswith("page error")]
 
 
 def test_the_mp3_download_decodes_to_the_track(track: Track) -> None:

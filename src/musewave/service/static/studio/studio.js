@@ -384,8 +384,9 @@ async function loadStems(job, token) {
     const toggle = (what, label) => element("button", {
       type: "button", class: "small", "aria-pressed": "false", "aria-label": `${label} ${name}`,
       onclick: async (event) => {
+        const button = event.currentTarget; // gone from the event once it has been handled
         const on = await mixer.toggle(name, what);
-        event.currentTarget.setAttribute("aria-pressed", String(on));
+        button.setAttribute("aria-pressed", String(on));
       },
     }, label);
     $("stem-rows").append(element("span", {}, name), toggle("solo", "Solo"), toggle("muted", "Mute"));
