@@ -47,6 +47,7 @@ def test_bull_board_lists_our_queue_and_its_payloads(start_server: StartServer) 
     assert "error" not in answer.get("body", {}), answer  # the board's schema took our jobs
     [queue] = answer["body"]["queues"]
     assert queue["name"] == queue_name and queue["type"] == "bullmq"
+    assert queue["hasWorkers"] is True  # our Python workers, seen as Node.js names them
     counts = queue["counts"]
     assert (counts["completed"], counts["active"]) == (1, 1)
     assert counts["waiting"] + counts.get("prioritized", 0) == 1
