@@ -418,3 +418,41 @@ def test_the_page_is_light_and_reports_its_first_render(
     assert facts["first_contentful_paint_ms"] is not None
     loaded = page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
     assert [url for url in loaded if not url.startswith(studio.server.base_url)] == []  # no CDN
+
+
+def test_optional_features_follow_what_the_server_offers(
+    studio: Studio, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    open_studio(page, f"{studio.server.base_url}/")
+    for control in ("#enhance", "#lyrics", "#languages", "#video"):
+        expect(page.locator(control)).to_be_disabled()  # not on this server (yet): said so
+    expect(page.locator("#enhance-note")).to_contain_text("not offered")
+    expect(page.locator("#vocals-note")).to_contain_text("not available")
+
+    # A server that offers them (the suggestion and vocals work of other releases), as its
+    # document would say; their answers are stood in for by the test.
+    with studio.server.client() as client:
+        document = client.get("/openapi.json").json()
+    document["paths"]["/v1/prompt/enhance"] = {"post": {"responses": {}}}
+    document["paths"]["/v1/suggest/genres"] = {"get": {"responses": {}}}
+    body = document["components"]["schemas"]["GenerationBody"]["properties"]
+    body["voice"] = {"type": "string"}
+    body["generate_video"] = {"type": "boolean"}
+    page.route("**/openapi.json", lambda route: route.fulfill(json=document))
+    page.route(
+        "**/v1/prompt/enhance",
+        lambda route: route.fulfill(json={"prompt": "warm analog synthwave, 100 bpm, night"}),
+    )
+    page.route("**/v1/suggest/genres*", lambda route: route.fulfill(json=["synthwave", "nope"]))
+    open_studio(page, f"{studio.server.base_url}/")
+    for control in ("#enhance", "#lyrics", "#languages", "#video"):
+        expect(page.locator(control)).to_be_enabled()
+    page.fill("#prompt", "night drive")
+    page.click("#enhance")
+    expect(page.locator("#prompt")).to_have_value("warm analog synthwave, 100 bpm, night")
+    page.locator("#prompt").press_sequentially(" ok")
+    suggested = page.locator("#genre-suggestions button")
+    expect(suggested).to_have_text(["synthwave"])  # only genres this server knows
+    suggested.click()
+    expect(page.get_by_label("synthwave", exact=True)).to_be_checked()

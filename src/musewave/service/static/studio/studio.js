@@ -85,12 +85,61 @@ function buildForm(features) {
     ? "" : "The prompt enhancer is not offered by this server.";
   $("enhance").addEventListener("click", enhancePrompt);
 
+  setupSuggestions(features);
   $("lyrics").disabled = $("languages").disabled = !features.vocals;
   $("vocals-note").textContent = features.vocals
     ? "Lyrics are sung in the languages you list."
     : "Vocals are not available on this server yet: lyrics and languages are disabled.";
   $("video").disabled = !features.video;
   $("video-note").textContent = features.video ? "" : "Music videos are not available on this server yet.";
+}
+
+// Suggestions (GET /v1/suggest/<kind>) when the server offers them; their answers are read
+// leniently: a list of strings or of objects with a name, bare or under a key.
+function suggestionNames(answer) {
+  const list = Array.isArray(answer) ? answer
+    : answer?.suggestions ?? answer?.items ?? answer?.results ?? Object.values(answer ?? {}).find(Array.isArray) ?? [];
+  return list.map((item) => (typeof item === "string" ? item : item?.name ?? item?.genre ?? item?.code ?? item?.value))
+    .filter((name) => typeof name === "string" && name);
+}
+
+async function suggest(kind, prompt) {
+  const params = new URLSearchParams(prompt ? { prompt } : {});
+  return suggestionNames(await api(`/v1/suggest/${kind}?${params}`));
+}
+
+function setupSuggestions(features) {
+  const offered = (kind) => features.suggest.includes(`/v1/suggest/${kind}`);
+  if (offered("artists")) {
+    suggest("artists").then((names) => {
+      $("artists").replaceChildren(...names.map((name) => element("option", { value: name })));
+    }).catch(() => {});
+  }
+  if (offered("languages")) {
+    suggest("languages").then((names) => {
+      $("languages-list").replaceChildren(...names.map((name) => element("option", { value: name })));
+    }).catch(() => {});
+  }
+  if (!offered("genres")) return;
+  let timer = 0;
+  $("prompt").addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const prompt = $("prompt").value.trim();
+      const box = $("genre-suggestions");
+      if (prompt.length < 3) { box.hidden = true; return; }
+      const known = new Set(features.genres);
+      const names = (await suggest("genres", prompt).catch(() => [])).filter((n) => known.has(n)).slice(0, 3);
+      box.hidden = names.length === 0;
+      box.replaceChildren("Suggested: ", ...names.map((name) => element("button", {
+        type: "button", class: "small",
+        onclick: () => {
+          const chip = document.querySelector(`#genres input[value="${CSS.escape(name)}"]`);
+          if (chip && !chip.disabled) { chip.checked = true; $("genres").dispatchEvent(new Event("change")); }
+        },
+      }, name)));
+    }, SEARCH_DELAY_MS);
+  });
 }
 
 async function enhancePrompt() {
@@ -128,6 +177,8 @@ function requestFromForm() {
   if (key) body.key = key;
   const seed = $("seed").value.trim();
   if (seed) body.seed = Number(seed);
+  const artist = $("artist").value.trim();
+  if (artist) body.artist_inspiration = artist;
   if (state.features.vocals) {
     const lyrics = $("lyrics").value.trim();
     if (lyrics) body.lyrics = lyrics;
@@ -148,6 +199,7 @@ function fillForm(request, seed) {
   $("key").value = request.key ?? "";
   $("time-signature").value = request.time_signature || "4/4";
   $("seed").value = seed ?? "";
+  $("artist").value = request.artist_inspiration ?? "";
   $("loop").checked = Boolean(request.loop);
   for (const box of document.querySelectorAll("#formats input")) box.checked = (request.formats || []).includes(box.value);
   $("stems").checked = Boolean(request.stems);
