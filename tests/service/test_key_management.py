@@ -137,3 +137,20 @@ def test_history_search_finds_only_the_callers_own_jobs(server: Server) -> None:
     assert found("", server.user) == ["Moonlit harp"]  # an empty search is no filter
     long = client.get("/v1/jobs", params={"q": "x" * 201}, headers=server.user)
     assert long.status_code == 422
+
+
+def test_the_keys_path_names_both_its_methods_and_refuses_a_body_that_is_not_json(
+    server: Server,
+) -> None:
+    # Found by the fuzz run: Starlette's 405 named only the first route's method (GET).
+    for method in ("OPTIONS", "DELETE", "PUT"):
+        answer = server.client.request(method, "/v1/admin/keys", headers=server.admin)
+        assert (answer.status_code, answer.headers["allow"]) == (405, "GET, POST")
+    broken = server.client.post(
+        "/v1/admin/keys",
+        content=b"\x7f'\xff[",
+        headers={**server.admin, "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400
+    document = server.client.get("/openapi.json").json()
+    assert "400" in document["paths"]["/v1/admin/keys"]["post"]["responses"]

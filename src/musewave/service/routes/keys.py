@@ -108,7 +108,7 @@ async def list_keys(services: ServicesDep, caller: AdminDep) -> list[ApiKeyView]
     response_model=CreatedApiKey,
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
-    responses=problem_responses(403),
+    responses=problem_responses(400, 403),  # 400: a body that is not JSON text
 )
 async def create_key(body: NewApiKey, services: ServicesDep, caller: AdminDep) -> CreatedApiKey:
     """A new key; the answer holds its secret, which cannot be shown again."""
