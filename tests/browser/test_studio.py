@@ -456,3 +456,22 @@ def test_optional_features_follow_what_the_server_offers(
     expect(suggested).to_have_text(["synthwave"])  # only genres this server knows
     suggested.click()
     expect(page.get_by_label("synthwave", exact=True)).to_be_checked()
+
+
+def test_progress_falls_back_to_server_sent_events(studio: Studio, context: BrowserContext) -> None:
+    page = context.new_page()
+    refused: list[str] = []
+
+    def refuse(route: WebSocketRoute) -> None:  # a proxy that lets no WebSocket through
+        refused.append(route.url)
+        route.close(code=1011, reason="no WebSockets here")
+
+    page.route_web_socket("**/ws/progress/**", refuse)
+    open_studio(page, f"{studio.server.base_url}/")
+    record_changes(page, "#connection", "connection")
+    fill_request(page, unique("heard over SSE"))
+    page.click("#generate")
+    page.wait_for_selector("#player:not([hidden])", timeout=RENDER_TIMEOUT_MS)
+    assert len(refused) == 2  # two tries, then Server-Sent Events
+    assert "Live updates: Server-Sent Events" in recorded(page, "connection")
+    expect(page.locator("#stages li.done")).to_have_count(page.locator("#stages li").count())

@@ -145,15 +145,19 @@ export class ProgressStream {
     const key = apiKey();
     const socket = key ? new WebSocket(url, ["bearer", key]) : new WebSocket(url);
     this.socket = socket;
-    let opened = false;
+    // A socket counts as working once it delivers the job's first event: one that opens and
+    // drops at once (a proxy that refuses WebSockets) counts as a failure, towards SSE.
+    let delivered = false;
     socket.addEventListener("open", () => {
-      opened = true;
-      this.failedOpens = 0;
-      this.retries = 0;
       this.transport = "WebSocket";
       this.onStatus("live", "WebSocket");
     });
     socket.addEventListener("message", (message) => {
+      if (!delivered) {
+        delivered = true;
+        this.failedOpens = 0;
+        this.retries = 0;
+      }
       try { this.deliver(JSON.parse(message.data)); } catch { /* not an event */ }
     });
     socket.addEventListener("close", (close) => {
@@ -161,7 +165,7 @@ export class ProgressStream {
       if (this.stopped || this.finished) return;
       if (close.code === 4401) return this.onStatus("refused", "the API key was refused");
       if (close.code === 4404) return this.onStatus("refused", "no such job for this key");
-      if (!opened) this.failedOpens += 1;
+      if (!delivered) this.failedOpens += 1;
       if (this.failedOpens >= 2) this.connectEvents();
       else this.retry(() => this.connectSocket());
     });
