@@ -21,6 +21,12 @@ from musewave.service.problems import problem_responses
 
 router = APIRouter(responses=problem_responses(401))
 
+# One rate as the `limits` library reads it (amount, "/" or "per", optional count, unit),
+# in the lower case the document can state: the document and the server agree on it.
+RATE_PATTERN = (
+    r"^[1-9][0-9]{0,8} ?(?:/|per) ?(?:[1-9][0-9]{0,8} ?)?(?:second|minute|hour|day|month|year)s?$"
+)
+
 
 class CallerView(BaseModel):
     """The caller as the server sees it. ``key_id`` is null for anonymous use (a loopback
@@ -65,18 +71,18 @@ class NewApiKey(BaseModel):
     scope: Scope = Scope.USER
     rate: Annotated[
         str | None,
-        Field(max_length=50, description="A generation rate limit such as `60/minute`"),
+        Field(
+            pattern=RATE_PATTERN,
+            description="Its generation rate limit, such as `60/minute` or `10 per 2 hours`; "
+            "null: the server's",
+        ),
     ] = None
 
     @field_validator("rate")
     @classmethod
     def _readable_rate(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            parse(value)
-        except ValueError:
-            raise ValueError("not a rate; write it like 60/minute or 5/second") from None
+        if value is not None:
+            parse(value)  # the pattern admits only what `limits` reads (a ValueError: 422)
         return value
 
 
