@@ -440,11 +440,23 @@ def test_optional_features_follow_what_the_server_offers(
     body["voice"] = {"type": "string"}
     body["generate_video"] = {"type": "boolean"}
     page.route("**/openapi.json", lambda route: route.fulfill(json=document))
-    page.route(
-        "**/v1/prompt/enhance",
-        lambda route: route.fulfill(json={"prompt": "warm analog synthwave, 100 bpm, night"}),
-    )
-    page.route("**/v1/suggest/genres*", lambda route: route.fulfill(json=["synthwave", "nope"]))
+    # Their contract as the suggestions release writes it (musewave.planning.suggestions).
+    enhanced = {
+        "prompt": "warm analog synthwave, 100 bpm, night",
+        "original": "night drive",
+        "hints": {"genre": "synthwave", "bpm": 100, "key": None, "moods": [], "instruments": {}},
+        "source": "rules",
+    }
+    page.route("**/v1/prompt/enhance", lambda route: route.fulfill(json=enhanced))
+    genres = {
+        "kind": "genres",
+        "items": [
+            {"value": "synthwave", "label": "Synthwave"},
+            {"value": "nope", "label": "Not a genre here"},
+        ],
+        "source": "rules",
+    }
+    page.route("**/v1/suggest/genres?*", lambda route: route.fulfill(json=genres))
     open_studio(page, f"{studio.server.base_url}/")
     for control in ("#enhance", "#lyrics", "#languages", "#video"):
         expect(page.locator(control)).to_be_enabled()
@@ -453,7 +465,7 @@ def test_optional_features_follow_what_the_server_offers(
     expect(page.locator("#prompt")).to_have_value("warm analog synthwave, 100 bpm, night")
     page.locator("#prompt").press_sequentially(" ok")
     suggested = page.locator("#genre-suggestions button")
-    expect(suggested).to_have_text(["synthwave"])  # only genres this server knows
+    expect(suggested).to_have_text(["Synthwave"])  # only genres this server knows
     suggested.click()
     expect(page.get_by_label("synthwave", exact=True)).to_be_checked()
 

@@ -94,30 +94,26 @@ function buildForm(features) {
   $("video-note").textContent = features.video ? "" : "Music videos are not available on this server yet.";
 }
 
-// Suggestions (GET /v1/suggest/<kind>) when the server offers them; their answers are read
-// leniently: a list of strings or of objects with a name, bare or under a key.
-function suggestionNames(answer) {
-  const list = Array.isArray(answer) ? answer
-    : answer?.suggestions ?? answer?.items ?? answer?.results ?? Object.values(answer ?? {}).find(Array.isArray) ?? [];
-  return list.map((item) => (typeof item === "string" ? item : item?.name ?? item?.genre ?? item?.code ?? item?.value))
-    .filter((name) => typeof name === "string" && name);
-}
-
-async function suggest(kind, prompt) {
-  const params = new URLSearchParams(prompt ? { prompt } : {});
-  return suggestionNames(await api(`/v1/suggest/${kind}?${params}`));
+// Suggestions (GET /v1/suggest/<kind>?q=…: {items: [{value, label}]}) when the server offers
+// them; the values go into the request, the labels are shown.
+async function suggest(kind, q) {
+  const params = new URLSearchParams(q ? { q } : {});
+  const answer = await api(`/v1/suggest/${kind}?${params}`);
+  return (answer?.items ?? [])
+    .filter((item) => typeof item?.value === "string" && item.value)
+    .map((item) => ({ value: item.value, label: item.label || item.value }));
 }
 
 function setupSuggestions(features) {
   const offered = (kind) => features.suggest.includes(`/v1/suggest/${kind}`);
   if (offered("artists")) {
-    suggest("artists").then((names) => {
-      $("artists").replaceChildren(...names.map((name) => element("option", { value: name })));
+    suggest("artists").then((items) => {
+      $("artists").replaceChildren(...items.map((item) => element("option", { value: item.value }, item.label)));
     }).catch(() => {});
   }
   if (offered("languages")) {
-    suggest("languages").then((names) => {
-      $("languages-list").replaceChildren(...names.map((name) => element("option", { value: name })));
+    suggest("languages").then((items) => {
+      $("languages-list").replaceChildren(...items.map((item) => element("option", { value: item.value }, item.label)));
     }).catch(() => {});
   }
   if (!offered("genres")) return;
@@ -129,15 +125,15 @@ function setupSuggestions(features) {
       const box = $("genre-suggestions");
       if (prompt.length < 3) { box.hidden = true; return; }
       const known = new Set(features.genres);
-      const names = (await suggest("genres", prompt).catch(() => [])).filter((n) => known.has(n)).slice(0, 3);
-      box.hidden = names.length === 0;
-      box.replaceChildren("Suggested: ", ...names.map((name) => element("button", {
+      const items = (await suggest("genres", prompt).catch(() => [])).filter((i) => known.has(i.value)).slice(0, 3);
+      box.hidden = items.length === 0;
+      box.replaceChildren("Suggested: ", ...items.map((item) => element("button", {
         type: "button", class: "small",
         onclick: () => {
-          const chip = document.querySelector(`#genres input[value="${CSS.escape(name)}"]`);
+          const chip = document.querySelector(`#genres input[value="${CSS.escape(item.value)}"]`);
           if (chip && !chip.disabled) { chip.checked = true; $("genres").dispatchEvent(new Event("change")); }
         },
-      }, name)));
+      }, item.label)));
     }, SEARCH_DELAY_MS);
   });
 }
@@ -147,10 +143,10 @@ async function enhancePrompt() {
   if (!prompt) { $("form-error").textContent = "Write a prompt to enhance first."; return; }
   $("enhance").disabled = true;
   try {
-    const answer = await api("/v1/prompt/enhance", { method: "POST", body: { prompt } });
-    const text = answer.prompt || answer.enhanced_prompt || answer.enhanced || answer.text;
-    if (typeof text === "string" && text.trim()) {
-      $("prompt").value = text.trim();
+    const genres = [...document.querySelectorAll("#genres input:checked")].map((b) => b.value);
+    const answer = await api("/v1/prompt/enhance", { method: "POST", body: { prompt, genres } });
+    if (typeof answer.prompt === "string" && answer.prompt.trim()) {
+      $("prompt").value = answer.prompt.trim();
       toast("Prompt enhanced.");
     }
   } catch (error) {
