@@ -6,7 +6,8 @@ PYTEST_ARGS ?=
 comma := ,
 
 .PHONY: install install-dev demo serve test lint format bench bench-planner bench-speed \
-	bench-vocals bench-queue vendor-docs-assets clean image loadtest listen
+	bench-vocals bench-queue vendor-docs-assets clean image loadtest listen \
+	test-node-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,12 @@ format: install-dev
 # pyproject.toml).
 test: lint
 	scripts/test-services $(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+# The npm packages the Node.js and browser tests use (BullMQ, Bull Board, axe-core), from their
+# lock files into git-ignored node_modules folders. The tests also do this on first use.
+test-node-packages:
+	cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/browser/node && npm ci --no-audit --no-fund --loglevel=error
 
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py

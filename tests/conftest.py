@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,30 @@ def require_service_url(variable: str) -> str:
     if in_ci():
         pytest.fail(f"CI must run every service test. {message}", pytrace=False)
     pytest.skip(message)
+
+
+def npm_installed(folder: Path) -> Path:
+    """``folder`` (a ``package.json`` and its ``package-lock.json``) with its npm packages
+    installed: ``npm ci`` when the lock is newer than the install. Without node and npm the
+    calling test is skipped locally, and fails in CI."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        message = "this test needs `node` and `npm` on PATH (Node 20 or newer)"
+        if in_ci():
+            pytest.fail(f"CI must run the Node.js tests: {message}", pytrace=False)
+        pytest.skip(message)
+    lock = folder / "package-lock.json"
+    installed = folder / "node_modules" / ".package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"npm ci failed in {folder}:\n{done.stderr}"
+    return folder
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

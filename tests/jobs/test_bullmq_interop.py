@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import time
 import uuid
@@ -35,7 +34,7 @@ from musewave.jobs.bullmq_options import (
 from musewave.jobs.bullmq_worker import JobProcessor
 from musewave.jobs.states import JobState, Priority
 from musewave.storage import LocalStorage
-from tests.conftest import in_ci
+from tests.conftest import npm_installed
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
 NODE_TIMEOUT_S = 60
@@ -44,24 +43,7 @@ NODE_TIMEOUT_S = 60
 @pytest.fixture(scope="session")
 def node_client() -> Path:
     """``tests/interop/node`` with its npm packages installed (``npm ci`` when needed)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        message = "the Node.js interop tests need `node` and `npm` on PATH (Node 20 or newer)"
-        if in_ci():
-            pytest.fail(f"CI must run the Node.js interop tests: {message}", pytrace=False)
-        pytest.skip(message)
-    lock = NODE_DIR / "package-lock.json"
-    installed = NODE_DIR / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"npm ci failed in {NODE_DIR}:\n{done.stderr}"
-    return NODE_DIR / "bullmq_client.mjs"
+    return npm_installed(NODE_DIR) / "bullmq_client.mjs"
 
 
 def node(client: Path, *args: str) -> Any:

@@ -14,10 +14,12 @@ from musewave.jobs.bullmq_options import (
     bullmq_priority,
     cancel_channel,
     connection_options,
+    is_worker_client,
     job_options,
     queue_events_options,
     queue_options,
     rate_limiter,
+    worker_client_name,
     worker_options,
 )
 from musewave.jobs.policy import RetryPolicy
@@ -158,3 +160,15 @@ def test_queue_and_queue_events_options_share_prefix_and_connection() -> None:
 def test_cancel_channel_is_per_queue() -> None:
     assert cancel_channel(settings(queue_name="a")) != cancel_channel(settings(queue_name="b"))
     assert cancel_channel(settings(queue_name="a")).startswith(f"{KEY_PREFIX}:a:")
+
+
+def test_workers_are_named_as_node_bullmq_names_them_and_both_spellings_count() -> None:
+    # Node.js BullMQ: `${prefix}:${base64(queue name)}` then `:w:${worker name}`.
+    name = worker_client_name("musewave", "host-1-0")
+    assert name == "bull:bXVzZXdhdmU=:w:host-1-0"
+    assert is_worker_client(name, "musewave")
+    assert is_worker_client("bull:musewave:w:old", "musewave")  # the Python package's
+    assert is_worker_client("bull:bXVzZXdhdmU=", "musewave")  # an unnamed Node worker
+    assert not is_worker_client("bull:bXVzZXdhdmU=:qe", "musewave")  # a QueueEvents reader
+    assert not is_worker_client(worker_client_name("other", "w"), "musewave")
+    assert not is_worker_client("", "musewave")

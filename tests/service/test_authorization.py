@@ -31,6 +31,10 @@ PUBLIC = {
     ("GET", "/openapi.json"),
     ("GET", "/docs/static/{path:path}"),
     ("HEAD", "/docs/static/{path:path}"),
+    # The studio's pages hold no data: what they show, the API decides per key.
+    ("GET", "/"),
+    ("GET", "/tracks/{job_id}"),
+    ("GET", "/dashboard"),
 }
 ADMIN_ONLY_PREFIXES = ("/v1/admin/", "/health")
 
@@ -41,6 +45,7 @@ class World:
     keys: dict[str, str | None]  # who → Authorization secret (None: no header)
     job_id: str
     delivery_id: str
+    spare_key_id: str  # a key the admin routes may revoke
 
 
 @pytest.fixture
@@ -56,12 +61,13 @@ def world(tmp_path: Path) -> Iterator[World]:
         "other": store.create("other", Scope.USER)[1],
         "admin": store.create("admin", Scope.ADMIN)[1],
     }
+    spare_key_id = store.create("spare", Scope.USER)[0].id
     engine.dispose()
     with TestClient(create_app(settings, start_workers=False)) as client:
         owner = {"Authorization": f"Bearer {keys['owner']}"}
         job_id = client.post("/v1/generations", json={"prompt": "mine"}, headers=owner).json()["id"]
         _complete_with_a_file(client, job_id, settings)
-        yield World(client, keys, job_id, _a_delivery(client, job_id))
+        yield World(client, keys, job_id, _a_delivery(client, job_id), spare_key_id)
 
 
 def _complete_with_a_file(client: TestClient, job_id: str, settings: Settings) -> None:
@@ -111,6 +117,7 @@ def _calls(world: World) -> Iterator[tuple[str, str, str]]:
         url = route.path.replace("{job_id}", world.job_id).replace("{name:path}", "mix.mp3")
         url = url.replace("{generation_id}", world.job_id)  # a job made alone: a generation
         url = url.replace("{delivery_id}", world.delivery_id)
+        url = url.replace("{key_id}", world.spare_key_id)
         for method in sorted(route.methods):
             yield method, route.path, url
 

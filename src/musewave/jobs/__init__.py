@@ -23,7 +23,7 @@ from musewave.jobs.events import (
 )
 from musewave.jobs.policy import RetryDecision, RetryPolicy, error_kind_of
 from musewave.jobs.queue import JobQueue, open_queue, open_store
-from musewave.jobs.records import AssetRecord, JobRecord, QueueStats, RemovedJob
+from musewave.jobs.records import AssetRecord, JobRecord, QueueStats, RemovedJob, ThroughputBucket
 from musewave.jobs.service import JOB_VIEWS, JobsService
 from musewave.jobs.states import FINISHED_STATES, JobState, Priority
 from musewave.jobs.store import JobStore
@@ -50,6 +50,7 @@ __all__ = [
     "RetryDecision",
     "RetryPolicy",
     "Stage",
+    "ThroughputBucket",
     "connected_event",
     "error_kind_of",
     "final_event",

@@ -39,6 +39,7 @@ from musewave.engine.request import GenerationRequest
 from musewave.jobs.bullmq_options import (
     JOB_NAME,
     cancel_channel,
+    is_worker_client,
     job_options,
     queue_options,
 )
@@ -306,9 +307,10 @@ class BullMQBackend:
         """BullMQ workers connected to this queue (one per ``musewave worker`` process slot).
 
         Each worker holds two named connections (commands, and blocking reads), so clients
-        are counted by name."""
-        clients = self._io.run(self._bull.get_workers())
-        return len({client.get("rawname") for client in clients})
+        are counted by name (see :func:`~musewave.jobs.bullmq_options.worker_client_name`)."""
+        clients = self._io.run(self._bull.client.client_list())
+        names = {str(client.get("name") or "") for client in clients}
+        return sum(1 for name in names if is_worker_client(name, self._settings.queue_name))
 
     def bull_counts(self) -> dict[str, int]:
         """BullMQ's own job counts per state (for health detail and dashboards)."""

@@ -15,6 +15,7 @@ tests read these dicts back. Facts they encode (bullmq 3.4, redis-py 8):
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
@@ -26,6 +27,25 @@ from musewave.redis_connections import connection_options
 JOB_NAME = "generate"
 BACKOFF_TYPE = "musewave"  # names the custom strategy in every job's options
 KEY_PREFIX = "bull"  # BullMQ's default, so dashboards and Node clients find the queue
+
+
+def worker_client_name(queue_name: str, worker_name: str) -> str:
+    """A worker's Redis client name as BullMQ for Node.js spells it: ``bull:<the queue name in
+    base64>:w:<worker name>``. Node clients and dashboards find workers by it (Bull Board warns
+    of a queue with no workers otherwise); the Python package spells the queue name unencoded,
+    which they do not see."""
+    return f"{_node_client_prefix(queue_name)}:w:{worker_name}"
+
+
+def is_worker_client(client_name: str, queue_name: str) -> bool:
+    """Whether a Redis client name is a worker of ``queue_name``, spelled by BullMQ for
+    Node.js or by the Python package (a worker of an older release, mid-upgrade)."""
+    prefixes = (_node_client_prefix(queue_name), f"{KEY_PREFIX}:{queue_name}")
+    return any(client_name == p or client_name.startswith(f"{p}:w:") for p in prefixes)
+
+
+def _node_client_prefix(queue_name: str) -> str:
+    return f"{KEY_PREFIX}:{base64.b64encode(queue_name.encode()).decode('ascii')}"
 
 
 def rate_limiter(rate_limit_per_s: float) -> dict[str, int]:

@@ -33,7 +33,7 @@ from bullmq import UnrecoverableError, Worker
 from redis.exceptions import RedisError
 
 from musewave.config import Settings
-from musewave.jobs.bullmq_options import cancel_channel, worker_options
+from musewave.jobs.bullmq_options import cancel_channel, worker_client_name, worker_options
 from musewave.jobs.events import JobEvent
 from musewave.jobs.local_pool import begin_worker_process, worker_id_prefix
 from musewave.jobs.queue import open_store
@@ -228,6 +228,9 @@ async def _serve_jobs(settings: Settings, store: JobStore, slot: int, stop: Any)
     metrics.worker_process_started()  # alive from now on, busy or not
     options = {**worker_options(settings, name=worker_id), "autorun": False}
     worker = Worker(settings.queue_name, processor.process, options)
+    # Named as Node.js BullMQ names workers, so Node clients and dashboards see it (set
+    # before run(), which names the connections).
+    worker.clientName = worker_client_name(settings.queue_name, worker_id)
     worker.on("error", lambda error, *_: log.warning("BullMQ worker error: %s", error))
     # Until bullmq knows the Redis version it rounds blocking waits up to whole seconds, so
     # delayed jobs (retries) would start up to a second late.

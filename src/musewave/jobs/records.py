@@ -153,3 +153,21 @@ class RemovedJob(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     job_id: str
+
+
+class ThroughputBucket(BaseModel):
+    """Jobs that finished in one time bucket (from ``start``), by how they ended: ``failed``
+    counts failed and dead-lettered jobs, ``cancelled`` cancelled and aborted ones."""
+
+    start: datetime
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    def count(self, state: JobState) -> None:
+        if state is JobState.COMPLETED:
+            self.completed += 1
+        elif state in (JobState.FAILED, JobState.DEAD):
+            self.failed += 1
+        else:
+            self.cancelled += 1

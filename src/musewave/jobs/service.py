@@ -24,7 +24,7 @@ from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.jobs.errors import IdempotencyConflict, JobConflict, JobNotFound
 from musewave.jobs.events import PublishEvent, final_event, queued_event
 from musewave.jobs.queue import JobQueue
-from musewave.jobs.records import EnqueueOptions, JobRecord, QueueStats
+from musewave.jobs.records import EnqueueOptions, JobRecord, QueueStats, ThroughputBucket
 from musewave.jobs.states import REDRIVABLE_STATES, JobState
 from musewave.observability import metrics
 from musewave.resilience import REQUEST_RETRY, TransientRetry
@@ -162,8 +162,10 @@ class JobsService:
         state: JobState | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        search: str | None = None,
     ) -> tuple[list[JobRecord], str | None]:
-        """The jobs ``caller`` may see, newest first; raises
+        """The jobs ``caller`` may see, newest first (``search``: whose prompt contains it, or
+        whose id starts with it); raises
         :class:`~musewave.jobs.errors.InvalidCursor` for a cursor this server did not give
         out."""
         owner = None if caller.is_admin else caller.owner
@@ -174,10 +176,15 @@ class JobsService:
             owner=owner,
             limit=limit,
             cursor=cursor,
+            search=search,
         )
 
     def stats(self) -> QueueStats:
         return self._call("count jobs", self.queue.store.stats)
+
+    def throughput(self, window_s: float, bucket_s: float) -> list[ThroughputBucket]:
+        """Finished jobs per time bucket over the last ``window_s`` seconds (every owner's)."""
+        return self._call("count finished jobs", self.queue.store.throughput, window_s, bucket_s)
 
     def cancel(self, job_id: str, caller: Caller) -> JobRecord:
         """A queued job ends ``cancelled`` now; an active one stops at its next checkpoint.

@@ -54,12 +54,22 @@ from musewave.jobs.errors import IdempotencyConflict
 from musewave.jobs.events import Stage
 from musewave.jobs.paging import decode_cursor, encode_cursor
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
-from musewave.jobs.records import AssetRecord, AttemptStart, JobRecord, QueueStats, RemovedJob
+from musewave.jobs.records import (
+    AssetRecord,
+    AttemptStart,
+    JobRecord,
+    QueueStats,
+    RemovedJob,
+    ThroughputBucket,
+)
 from musewave.jobs.states import FINISHED_STATES, REDRIVABLE_STATES, JobState, Priority
 
 Clock = Callable[[], datetime]
 
 MAX_PAGE_SIZE = 500
+MAX_BUCKETS = 500
+# A throughput chart reads at most this many finished jobs (a huge window is a sample).
+MAX_THROUGHPUT_ROWS = 100_000
 # The event loop's reads give up on a locked database this soon (a thread then reads).
 LOOP_BUSY_TIMEOUT_MS = 50
 MAX_ERROR_CHARS = 10_000
@@ -229,9 +239,11 @@ class JobStore:
         owner: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        search: str | None = None,
     ) -> tuple[list[JobRecord], str | None]:
-        """Jobs newest first (only ``owner``'s when given), ``limit`` (at most 500) per page,
-        and the cursor of the next page.
+        """Jobs newest first (only ``owner``'s when given; only those whose prompt contains
+        ``search``, in any ASCII letter case, or whose id starts with it), ``limit`` (at most
+        500) per page, and the cursor of the next page.
 
         The cursor is opaque; pass it back unchanged. None means this was the last page.
         Raises ``ValueError`` for a malformed cursor or a limit below 1.
@@ -244,6 +256,8 @@ class JobStore:
             stmt = stmt.where(Job.owner == owner)
         if state is not None:
             stmt = stmt.where(Job.state == state)
+        if search:
+            stmt = stmt.where(_matching(search))
         if cursor is not None:
             created_at, job_id = decode_cursor(cursor)
             stmt = stmt.where(
@@ -258,6 +272,33 @@ class JobStore:
         page = [record_of(job) for job in jobs[:limit]]
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(jobs) > limit else None
         return page, next_cursor
+
+    def throughput(self, window_s: float, bucket_s: float) -> list[ThroughputBucket]:
+        """Jobs that finished in the last ``window_s`` seconds, counted per ``bucket_s``-second
+        bucket by how they ended, oldest bucket first (empty buckets included). Raises
+        ``ValueError`` unless 0 < ``bucket_s`` <= ``window_s`` and at most
+        :data:`MAX_BUCKETS` buckets."""
+        if not 0 < bucket_s <= window_s or window_s / bucket_s > MAX_BUCKETS:
+            raise ValueError(f"need 0 < bucket_s <= window_s, at most {MAX_BUCKETS} buckets")
+        now = self.now()
+        count = math.ceil(window_s / bucket_s)
+        start = now - timedelta(seconds=count * bucket_s)
+        buckets = [
+            ThroughputBucket(start=start + timedelta(seconds=i * bucket_s)) for i in range(count)
+        ]
+        stmt = (
+            select(Job.state, Job.finished_at)
+            .where(Job.finished_at >= start, Job.state.in_([s.value for s in FINISHED_STATES]))
+            .limit(MAX_THROUGHPUT_ROWS)
+        )
+        with read_transaction(self.sessions) as session:
+            rows = session.execute(stmt).all()
+        for state, finished_at in rows:
+            if finished_at is None:  # a finished state always has its time; typed as optional
+                continue
+            index = min(int((finished_at - start).total_seconds() // bucket_s), count - 1)
+            buckets[index].count(JobState(state))
+        return buckets
 
     def stats(self) -> QueueStats:
         now = self.now()
@@ -651,6 +692,14 @@ class JobStore:
 
 # An attempt that ended without a worker's report, when no retry is granted.
 _GIVE_UP = RetryDecision(retry=False, delay_s=0.0, final_state=JobState.DEAD)
+
+
+def _matching(search: str) -> ColumnElement[bool]:
+    """Jobs whose prompt contains ``search`` (LIKE's wildcards taken literally), or whose id
+    starts with it."""
+    literal = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    prompt = Job.request["prompt"].as_string()
+    return or_(prompt.ilike(f"%{literal}%", escape="\\"), Job.id.like(f"{literal}%", escape="\\"))
 
 
 def after_failure(job: Job, decision: RetryDecision, now: datetime) -> dict[str, Any]:

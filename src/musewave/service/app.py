@@ -36,10 +36,12 @@ from musewave.service.routes import (
     generations,
     health,
     jobs,
+    keys,
     metrics,
     suggest,
     webhooks,
 )
+from musewave.service.routes.studio import install_studio
 from musewave.service.security_headers import SecurityHeaders
 from musewave.service.services import (
     Services,
@@ -219,8 +221,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     )
     install_problem_handlers(app)
     install_docs(app)
-    for module in (generations, jobs, suggest, webhooks, events, admin, health, metrics):
+    for module in (generations, jobs, suggest, webhooks, events, admin, keys, health, metrics):
         app.include_router(module.router)
+    install_studio(app)
     # add_middleware puts each one outside those added before: the guard is innermost, so
     # its refusals get CORS headers (a browser can read them), security headers, metrics
     # and an access log line like any answer.

@@ -36,7 +36,7 @@ is ``errors``, on validation problems.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +50,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from musewave.jobs.errors import (
@@ -247,6 +248,8 @@ def _body_allowed(status: int) -> bool:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    if status == 405:
+        exc.headers = _with_every_allowed_method(request, exc.headers)
     if not _body_allowed(status):
         return Response(status_code=status, headers=exc.headers)
     detail = _detail_text(exc.detail)
@@ -256,6 +259,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         title=_phrase(status), status=status, detail=detail, instance=_instance(request)
     )
     return problem_response(problem, exc.headers)
+
+
+def _with_every_allowed_method(
+    request: Request, headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    """A 405's headers with ``Allow`` naming the methods of every documented route at this
+    path (Starlette names only the first route's: ``GET`` where ``POST`` is documented too)."""
+    methods: set[str] = set()
+    for route in _every_route(request.app.router.routes):
+        if not isinstance(route, Route) or not route.include_in_schema or not route.methods:
+            continue
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    kept = {k: v for k, v in (headers or {}).items() if k.lower() != "allow" or not methods}
+    return {**kept, "Allow": ", ".join(sorted(methods))} if methods else kept
+
+
+def _every_route(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes, those of included routers too (the app includes them without a prefix)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _every_route(included.routes) if included is not None else [route]
 
 
 def _generic_detail(request: Request, status: int, headers: Mapping[str, str]) -> str:

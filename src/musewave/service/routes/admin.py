@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from musewave.jobs import JobState, QueueStats
+from musewave.jobs import JobState, QueueStats, ThroughputBucket
 from musewave.service.auth import AdminDep
 from musewave.service.deps import JobsDep
 from musewave.service.problems import problem_responses
@@ -28,6 +29,24 @@ class CleanResult(BaseModel):
 @router.get("/queue", response_model=QueueStats)
 async def queue_stats(jobs: JobsDep, caller: AdminDep) -> QueueStats:
     return await run_in_threadpool(jobs.stats)
+
+
+@router.get("/throughput", response_model=list[ThroughputBucket])
+async def throughput(
+    jobs: JobsDep,
+    caller: AdminDep,
+    window_s: Annotated[float, Query(ge=60, le=30 * 86_400)] = 3600,
+    bucket_s: Annotated[float, Query(ge=10, le=86_400)] = 60,
+) -> list[ThroughputBucket]:
+    """Jobs that finished over the last ``window_s`` seconds, per ``bucket_s`` bucket, oldest
+    first: completed, failed (dead-lettered included) and cancelled (aborted included). At
+    most 500 buckets (422 beyond)."""
+    try:
+        return await run_in_threadpool(jobs.throughput, window_s, bucket_s)
+    except ValueError as error:
+        raise RequestValidationError(
+            [{"loc": ("query", "bucket_s"), "msg": str(error), "type": "value_error"}]
+        ) from None
 
 
 @router.get("/dead", response_model=JobPage)

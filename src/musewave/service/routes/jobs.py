@@ -67,9 +67,18 @@ async def list_jobs(
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Only jobs whose prompt contains this (any letter case), or whose id "
+            "starts with it",
+        ),
+    ] = None,
 ) -> JobPage:
+    """The caller's jobs (an admin's: everyone's), newest first, a page at a time."""
     page, next_cursor = await run_in_threadpool(
-        partial(jobs.list_jobs, caller, state=state, limit=limit, cursor=cursor)
+        partial(jobs.list_jobs, caller, state=state, limit=limit, cursor=cursor, search=q or None)
     )
     return JobPage(jobs=[JobView.of(j) for j in page], next_cursor=next_cursor)
 
