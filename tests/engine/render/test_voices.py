@@ -10,6 +10,7 @@ from musewave.engine.render import VOICES, render_part
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, fundamental_hz, one_note
 
 BASSES = {v for v in VOICES if "bass" in v}
+ENSEMBLES = {"strings", "choir"}
 
 
 def _pitches(voice: str) -> tuple[int, int, int]:
@@ -47,7 +48,9 @@ def test_voice_sounds_at_its_midi_pitch(voice: str) -> None:
         audio = render_part(one_note(voice, pitch, beats=2), BPM, SR, SR, seed=2)
         steady = audio.mean(axis=0)[int(0.3 * SR) : int(0.8 * SR)]
         expected = 440.0 * 2.0 ** ((pitch - 69) / 12)
-        assert fundamental_hz(steady, expected) == pytest.approx(expected, rel=0.01), pitch
+        # Recorded ensembles (SoundFont strings, choir) drift by up to a third of a semitone.
+        tolerance = 0.02 if voice in ENSEMBLES else 0.01
+        assert fundamental_hz(steady, expected) == pytest.approx(expected, rel=tolerance), pitch
 
 
 def test_louder_velocity_is_louder_and_brighter() -> None:

@@ -28,6 +28,7 @@ from .placement import (
     velocity_bucket,
     velocity_gain,
 )
+from .soundfont import SoundFont, default_soundfont
 from .voices import VOICE_TABLE, Voice
 
 _NOTE_FADE_IN_S = 0.002
@@ -113,6 +114,10 @@ def _render_tonal(
     release = release_curve(seconds_to_samples(voice.release_s, sr))
     norm_window = seconds_to_samples(voice.norm_s, sr)
     cap = None if voice.max_s is None else seconds_to_samples(voice.max_s, sr)
+    font = None if voice.program is None else default_soundfont()
+    if font is not None and voice.program is not None and not font.has_program(voice.program):
+        font = None
+    variants = 1 if font is not None else voice.variants  # a sample is the same every time
     groups: dict[tuple[int, int, int], list[int]] = {}
     takes: dict[tuple[int, int], int] = {}
     for i in range(len(notes)):
@@ -120,7 +125,7 @@ def _render_tonal(
         sound = (int(notes.pitch[i]), bucket)
         take = takes.get(sound, 0)
         takes[sound] = take + 1
-        groups.setdefault((*sound, take % voice.variants), []).append(i)
+        groups.setdefault((*sound, take % variants), []).append(i)
 
     for (pitch, bucket, variant), members in groups.items():
         needed = max(
@@ -129,9 +134,11 @@ def _render_tonal(
         length = max(needed, norm_window)
         if cap is not None:
             length = min(length, cap)
-        freq = min(midi_to_hz(pitch), 0.4 * sr)
-        rng = seeded_rng(seed, *keys, pitch, bucket, variant)
-        tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+        tone = _sampled_tone(font, voice, pitch, bucket, length, sr)
+        if tone is None:
+            freq = min(midi_to_hz(pitch), 0.4 * sr)
+            rng = seeded_rng(seed, *keys, pitch, bucket, variant)
+            tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
         tone = finish_sound(
             tone,
             seconds_to_samples(_NOTE_FADE_IN_S, sr),
@@ -143,6 +150,19 @@ def _render_tonal(
             gain = velocity_gain(int(notes.velocity[i]))
             # A mono tone broadcasts onto both channels (centred).
             add_gated(out, tone, int(notes.start[i]), int(notes.duration[i]), gain, release)
+
+
+def _sampled_tone(
+    font: SoundFont | None, voice: Voice, pitch: int, bucket: int, n: int, sr: int
+) -> Audio | None:
+    """The note from the SoundFont, or ``None`` when the voice is synthesised (no font, or
+    no sample zone covers ``pitch``)."""
+    if font is None or voice.program is None or not 0 <= pitch <= 127:
+        return None
+    velocity = round(bucket_brightness(bucket) * 127)
+    if not font.zones(voice.program, pitch, velocity):
+        return None
+    return font.render_note(voice.program, pitch, velocity, n, sr)
 
 
 def _render_drums(out: Audio, kit: Kit, notes: NoteArrays, sr: int, seed: int, *keys: int) -> None:

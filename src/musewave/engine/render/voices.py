@@ -25,7 +25,10 @@ class Voice:
     include the attack. ``variants`` > 1 renders that many seeded takes of noise-excited
     sounds and uses them in turn. ``level`` scales the normalised peak. Velocity always sets
     loudness; ``velocity_timbre`` False keeps one timbre for all velocities (sustained
-    ensembles, whose renders are the most expensive to multiply).
+    ensembles, whose renders are the most expensive to multiply). ``program`` is the
+    General-MIDI program (0-based) that plays the voice from SoundFont samples when a font
+    with that preset is loaded; ``render`` is then the fallback (and the sound on machines
+    without a font).
     """
 
     render: ToneFn
@@ -36,6 +39,7 @@ class Voice:
     variants: int = 1
     level: float = 1.0
     velocity_timbre: bool = True
+    program: int | None = None
 
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
@@ -45,26 +49,42 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "reese_bass": Voice(synths.reese_bass, 0.08),
         "acid_bass": Voice(synths.acid_bass, 0.03, norm_s=0.15),
         "synth_bass": Voice(synths.synth_bass, 0.05, norm_s=0.15),
-        "upright_bass": Voice(plucked.upright_bass, 0.07, max_s=2.5, variants=2),
-        "electric_bass": Voice(plucked.electric_bass, 0.06, max_s=3.0, variants=2),
+        "upright_bass": Voice(plucked.upright_bass, 0.07, max_s=2.5, variants=2, program=32),
+        "electric_bass": Voice(plucked.electric_bass, 0.06, max_s=3.0, variants=2, program=33),
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
         "saw_lead": Voice(synths.saw_lead, 0.12),
         "square_lead": Voice(synths.square_lead, 0.1),
         "pluck": Voice(plucked.pluck, 0.08, max_s=2.5, variants=2),
-        "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0),
-        "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2),
+        "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0, program=4),
+        "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2, program=0),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
         "strings": Voice(
-            ensembles.strings, 0.4, stereo=True, norm_s=0.8, level=0.9, velocity_timbre=False
+            ensembles.strings,
+            0.4,
+            stereo=True,
+            norm_s=0.8,
+            level=0.9,
+            velocity_timbre=False,
+            program=48,
         ),
-        "brass": Voice(synths.brass, 0.12, norm_s=0.4),
-        "bell": Voice(keys.bell, 0.4, max_s=6.0),
-        "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
-        "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2),
-        "guitar_distorted": Voice(plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0),
+        "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61),
+        "bell": Voice(keys.bell, 0.4, max_s=6.0, program=8),
+        "organ": Voice(
+            keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False, program=16
+        ),
+        "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2, program=27),
+        "guitar_distorted": Voice(
+            plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0, program=30
+        ),
         "choir": Voice(
-            ensembles.choir, 0.5, stereo=True, norm_s=1.0, level=0.9, velocity_timbre=False
+            ensembles.choir,
+            0.5,
+            stereo=True,
+            norm_s=1.0,
+            level=0.9,
+            velocity_timbre=False,
+            program=52,
         ),
-        "marimba": Voice(keys.marimba, 0.15, max_s=2.5),
+        "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
     }
 )
