@@ -82,3 +82,37 @@ def test_long_sustained_note_is_seamless_across_loop_repeats() -> None:
 def test_unknown_voice_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown voice"):
         render_part(one_note("kazoo", 60), BPM, SR, SR, seed=1)
+
+
+def _perceived_semitones(audio: np.ndarray, expected_hz: float) -> float:
+    """Median YIN pitch of the note's first 0.6 s, in semitones from ``expected_hz``.
+
+    YIN finds the period a listener hears, so an overtone or a sub-octave that dominates the
+    written note shows up as a whole number of octaves (or an interval) away."""
+    import librosa
+
+    segment = audio.mean(axis=0)[int(0.05 * SR) : int(0.6 * SR)].astype(np.float64)
+    f0 = librosa.yin(segment, fmin=30.0, fmax=2500.0, sr=SR, frame_length=4096)
+    return float(12.0 * np.log2(np.median(f0) / expected_hz))
+
+
+@pytest.mark.parametrize("font", ["default", "none"])
+@pytest.mark.parametrize("voice", sorted(VOICES))
+def test_written_pitch_is_the_perceived_pitch(
+    voice: str, font: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Samples and their synthesised fallbacks alike: no voice may be heard as another note
+    (the old FM bell's strongest partial sat 31 semitones up; the organ's 16' an octave down)."""
+    from musewave.engine.render import soundfont
+
+    if font == "none":
+        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+    soundfont.reset_default_soundfont()
+    try:
+        for pitch in _pitches(voice)[1:]:
+            audio = render_part(one_note(voice, pitch, beats=2), BPM, SR, SR, seed=5)
+            expected = 440.0 * 2.0 ** ((pitch - 69) / 12)
+            assert _perceived_semitones(audio, expected) == pytest.approx(0.0, abs=0.5), pitch
+    finally:
+        monkeypatch.delenv(soundfont.ENV_VAR, raising=False)
+        soundfont.reset_default_soundfont()
