@@ -286,19 +286,23 @@ class SoundFont:
             + int(h["correction"])
         )
         step = 2.0 ** (cents / 1200.0) * int(h["rate"]) / sr
-        pos = np.arange(n, dtype=np.float64) * step
+        # A sample that does not loop ends: only the part before its end is computed.
+        count = n if loops else min(n, int(np.ceil((wave.size - 1) / step)))
+        pos = np.arange(count, dtype=np.float64)
+        pos *= step
         if loops:
             first, period = loop_start - start, loop_end - loop_start
-            past = pos >= first
-            pos[past] = first + np.mod(pos[past] - first, period)
-        else:
-            pos = np.minimum(pos, wave.size - 1.0)
+            k = min(count, int(np.ceil(first / step)))
+            tail = pos[k:]
+            tail -= first
+            np.mod(tail, period, out=tail)
+            tail += first
         index = pos.astype(np.int64)
         frac = (pos - index).astype(np.float32)
-        nxt = np.minimum(index + 1, wave.size - 1)
-        tone = wave[index] + frac * (wave[nxt] - wave[index])
-        if not loops:
-            tone[pos >= wave.size - 1.0] = 0.0
+        np.minimum(index, wave.size - 2, out=index)
+        here = wave[index]
+        tone = np.zeros(n, dtype=np.float32)
+        tone[:count] = here + frac * (wave[index + 1] - here)
         return as_audio(tone * _volume_envelope(g, key, n, sr))
 
     def _wave(self, start: int, end: int) -> Audio:
@@ -320,21 +324,27 @@ def _seconds(timecents: int) -> float:
 
 def _volume_envelope(g: Mapping[int, int], key: int, n: int, sr: int) -> Audio:
     """The SF2 volume envelope without release: delay, linear attack, hold, then a decay that
-    falls linearly in dB (100 dB per decay time) to the sustain level."""
-    delay = round(_seconds(g[_DELAY]) * sr) if g[_DELAY] > -12000 else 0
-    attack = round(_seconds(g[_ATTACK]) * sr) if g[_ATTACK] > -12000 else 0
-    hold = round(_seconds(g[_HOLD] + g.get(_KEY_TO_HOLD, 0) * (60 - key)) * sr)
-    decay_s = _seconds(g[_DECAY] + g.get(_KEY_TO_DECAY, 0) * (60 - key))
+    falls linearly in dB (100 dB per decay time) to the sustain level. Float32, shape ``(n,)``;
+    only the attack and the decay down to the sustain level are computed per sample."""
+    delay = min(n, round(_seconds(g[_DELAY]) * sr) if g[_DELAY] > -12000 else 0)
+    attack = min(n - delay, round(_seconds(g[_ATTACK]) * sr) if g[_ATTACK] > -12000 else 0)
+    hold = min(
+        n - delay - attack, round(_seconds(g[_HOLD] + g.get(_KEY_TO_HOLD, 0) * (60 - key)) * sr)
+    )
+    decay_s = max(_seconds(g[_DECAY] + g.get(_KEY_TO_DECAY, 0) * (60 - key)), 1e-3)
     sustain_db = min(max(g.get(_SUSTAIN, 0), 0), 1440) / 10.0
-    t: Float64 = np.arange(n, dtype=np.float64)
-    after = np.maximum(t - (delay + attack + hold), 0.0) / sr
-    db = -np.minimum(after * (100.0 / max(decay_s, 1e-3)), sustain_db)
-    env = 10.0 ** (db / 20.0)
-    if attack > 0:
-        env *= np.clip((t - delay) / attack, 0.0, 1.0)
-    elif delay > 0:
-        env[:delay] = 0.0
-    return as_audio(env)
+    env = np.empty(n, dtype=np.float32)
+    env[:delay] = 0.0
+    at = delay
+    env[at : at + attack] = np.arange(attack, dtype=np.float32) / np.float32(max(attack, 1))
+    at += attack
+    env[at : at + hold] = 1.0
+    at += hold
+    falling = min(n - at, round(decay_s * sustain_db / 100.0 * sr))
+    rate = np.float32(-np.log(10.0) / 20.0 * 100.0 / (decay_s * sr))  # dB/sample -> ln units
+    env[at : at + falling] = np.exp(np.arange(falling, dtype=np.float32) * rate)
+    env[at + falling :] = np.float32(10.0 ** (-sustain_db / 20.0))
+    return env
 
 
 _default_lock = threading.Lock()
