@@ -15,7 +15,7 @@ import numpy as np
 
 from ._types import Audio, Float64
 from .envelopes import adsr
-from .filters import butterworth_gain, loop_vibrato, resonance_gain
+from .filters import butterworth_gain, loop_vibrato, resonance_gain, tv_lowpass
 from .partials import (
     Spectrum,
     add_noise_band,
@@ -48,37 +48,31 @@ def _add_saws(
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Three detuned saws per side, low-passed, with a slow LFO sweeping the brightness."""
-    fc_dark = 600.0 + 1500.0 * bright + f
-    fc_bright = 2.2 * fc_dark
+    """Analog-style pad: per side three saws detuned by about ±15 cents, through a resonant 4-pole low-pass swept by an LFO (opposite phase left and right),
+    so the tone moves and whooshes like a synth rather than holding still like a string
+    section."""
     length = note_loop_length(f, n, sr)
-    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    t = np.arange(n, dtype=np.float64) / sr
+    base = 500.0 + 1200.0 * bright + 1.5 * f
+    rate = 0.22 + 0.12 * rng.random()
+    phase = 2.0 * np.pi * rng.random()
     out = np.empty((2, n), dtype=np.float32)
     for ch in range(2):
-        cents = np.array([-10.0, 0.0, 10.0]) + rng.uniform(-3.0, 3.0, 3)
-        starts = rng.random(3)
-        dark, extra = empty_spectrum(length), empty_spectrum(length)
-        _add_saws(dark, f, cents, starts, lambda fr: butterworth_gain(fr, fc_dark, 2), length, sr)
+        spectrum = empty_spectrum(length)
+        cents = np.array([-15.0, 0.0, 15.0]) + rng.uniform(-4.0, 4.0, 3)
         _add_saws(
-            extra,
+            spectrum,
             f,
             cents,
-            starts,
-            lambda fr: butterworth_gain(fr, fc_bright, 2) - butterworth_gain(fr, fc_dark, 2),
+            rng.random(3),
+            lambda fr: butterworth_gain(fr, 9000.0, 2),
             length,
             sr,
         )
-        # Blending two filterings of the same saws is a cheap stand-in for a swept filter;
-        # the LFO runs on the whole note, so it does not repeat with the loop.
-        lfo = np.float32(0.5) - np.float32(0.5) * np.cos(
-            t * np.float32(2.0 * np.pi * 0.13) + np.float32(2.0 * np.pi * rng.random())
-        )
-        repeat_loop(render_loop(dark, length), n, out=out[ch])
-        brighter = render_loop(extra, length)
-        for start in range(0, n, length):
-            end = min(start + length, n)
-            out[ch, start:end] += lfo[start:end] * brighter[: end - start]
-    out *= adsr(n, sr, 0.5 + 0.5 * (1.0 - bright)) * np.float32(1.0 / 2.2)
+        raw = repeat_loop(render_loop(spectrum, length), n)
+        sweep = 2.0 ** (1.3 * np.sin(2.0 * np.pi * rate * t + phase + np.pi * ch))
+        out[ch] = tv_lowpass(raw, base * sweep, 2.2, sr, steps_per_octave=12)
+    out *= adsr(n, sr, 0.25 + 0.5 * (1.0 - bright)) * np.float32(1.0 / 2.0)
     return out
 
 

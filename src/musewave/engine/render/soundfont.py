@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from ._types import Audio, Float64, as_audio
+from ._types import Audio, as_audio
 from .filters import lowpass
 from .placement import pan_gains
 

@@ -54,7 +54,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
         "saw_lead": Voice(synths.saw_lead, 0.12),
         "square_lead": Voice(synths.square_lead, 0.1),
-        "pluck": Voice(plucked.pluck, 0.08, max_s=2.5, variants=2),
+        "pluck": Voice(synths.synth_pluck, 0.08, max_s=2.5),
         "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0, program=4),
         "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2, program=0),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
