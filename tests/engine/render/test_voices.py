@@ -9,7 +9,7 @@ from musewave.engine.render import VOICES, render_part
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, fundamental_hz, one_note
 
-BASSES = {v for v in VOICES if "bass" in v}
+BASSES = {v for v in VOICES if "bass" in v} | {"log_drum"}
 ENSEMBLES = {"strings", "choir"}
 
 
@@ -20,7 +20,8 @@ def _pitches(voice: str) -> tuple[int, int, int]:
 def test_voice_ids_are_the_documented_set() -> None:
     assert {
         "sub_bass", "bass_808", "reese_bass", "acid_bass", "synth_bass", "upright_bass",
-        "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
+        "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano", "clavinet",
+        "slap_bass", "guitar_acoustic", "log_drum",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "choir", "marimba",
     } == VOICES  # fmt: skip
@@ -116,3 +117,22 @@ def test_written_pitch_is_the_perceived_pitch(
     finally:
         monkeypatch.delenv(soundfont.ENV_VAR, raising=False)
         soundfont.reset_default_soundfont()
+
+
+def test_808_glides_from_a_legato_previous_note_and_lands_on_its_own_pitch() -> None:
+    from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+
+    beat = TICKS_PER_BEAT
+    legato = [Note(36, 0, 2 * beat, 100), Note(43, 2 * beat, 2 * beat, 100)]
+    apart = [Note(36, 0, beat, 100), Note(43, 2 * beat, 2 * beat, 100)]
+    second = 2 * SAMPLES_PER_BEAT
+    target = 440.0 * 2.0 ** ((43 - 69) / 12)
+    for notes, glides in ((legato, True), (apart, False)):
+        part = Part(name="bass", stem="bass", voice="bass_808", midi_program=38, notes=notes)
+        audio = render_part(part, BPM, SR, 4 * SAMPLES_PER_BEAT, seed=1).mean(axis=0)
+        settled = audio[second + int(0.15 * SR) : second + int(0.55 * SR)]
+        assert fundamental_hz(settled, target) == pytest.approx(target, rel=0.01)
+        onset = audio[second + int(0.01 * SR) : second + int(0.04 * SR)]
+        crossings = np.count_nonzero(np.diff(np.signbit(onset)))
+        onset_hz = crossings / 2 / (onset.size / SR)
+        assert (onset_hz < 0.93 * target) == glides, onset_hz

@@ -48,9 +48,9 @@ def _add_saws(
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Analog-style pad: per side three saws detuned by about ±15 cents, through a resonant 4-pole low-pass swept by an LFO (opposite phase left and right),
-    so the tone moves and whooshes like a synth rather than holding still like a string
-    section."""
+    """Analog-style pad: per side three saws detuned by about ±15 cents, through a resonant
+    4-pole low-pass swept by an LFO (opposite phase left and right), so the tone moves and
+    whooshes like a synth rather than holding still like a string section."""
     length = note_loop_length(f, n, sr)
     t = np.arange(n, dtype=np.float64) / sr
     base = 500.0 + 1200.0 * bright + 1.5 * f

@@ -1,4 +1,4 @@
-"""Keyboard and mallet voices: piano, electric piano, organ, bell, marimba.
+"""Keyboard and mallet voices: piano, electric piano, organ, bell, marimba, clavinet.
 
 Recipe signature and output conventions as in :mod:`.synths`. Most are additive (see
 :mod:`.partials`), which makes per-partial decay rates, inharmonicity and beating cheap.
@@ -10,8 +10,8 @@ import numpy as np
 
 from ._types import Audio, Float64, as_audio
 from .envelopes import exp_decay
-from .filters import bandpass, butterworth_gain, loop_vibrato, lowpass
-from .oscillators import TWO_PI, noise, phase_cycles, sine
+from .filters import bandpass, butterworth_gain, loop_vibrato, lowpass, tv_lowpass
+from .oscillators import TWO_PI, noise, phase_cycles, pulse, sine
 from .partials import (
     add_partials,
     empty_spectrum,
@@ -155,3 +155,13 @@ def marimba(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) 
     )
     tone[:n_mallet] += np.float32(0.12) * mallet
     return tone
+
+
+def clavinet(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Clavinet (the synthesised fallback for the sampled one): a narrow pulse, as a string
+    struck near its end, through a bright band-pass 'pickup' and a short decay."""
+    t = np.arange(n, dtype=np.float64) / sr
+    tone = pulse(f, n, sr, 0.12, rng.random()) * np.float32(0.7) + sine(f, n, sr)
+    cutoff = 1.5 * f + 800.0 + (2500.0 + 4000.0 * bright) * np.exp(-t / 0.08)
+    tone = tv_lowpass(as_audio(tone), cutoff, 2.5, sr)
+    return as_audio(tone * exp_decay(n, sr, float(np.clip(1.2 * (262.0 / f) ** 0.3, 0.4, 2.0))))

@@ -9,10 +9,13 @@ from types import MappingProxyType
 import numpy as np
 
 from . import ensembles, keys, plucked, synths
-from ._types import Audio
+from ._types import Audio, Hz
 
 ToneFn = Callable[[float, float, int, int, np.random.Generator], Audio]
 """``(freq_hz, brightness 0..1, n_samples, sample_rate, rng) -> (n,) or (2, n) float32``."""
+
+GlidingToneFn = Callable[[Hz, float, int, int, np.random.Generator], Audio]
+"""A :data:`ToneFn` that also accepts a per-sample frequency (shape ``(n,)``, Hz)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,9 @@ class Voice:
     ensembles, whose renders are the most expensive to multiply). ``program`` is the
     General-MIDI program (0-based) that plays the voice from SoundFont samples when a font
     with that preset is loaded; ``render`` is then the fallback (and the sound on machines
-    without a font).
+    without a font). ``glide_s`` > 0 makes a note that follows the previous one without a
+    gap slide from that note's pitch over ``glide_s`` seconds (the 808 glide); ``render``
+    is rendered by ``gliding`` with a per-sample frequency array.
     """
 
     render: ToneFn
@@ -40,12 +45,14 @@ class Voice:
     level: float = 1.0
     velocity_timbre: bool = True
     program: int | None = None
+    glide_s: float = 0.0
+    gliding: GlidingToneFn | None = None
 
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     {
         "sub_bass": Voice(synths.sub_bass, 0.06),
-        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0),
+        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0, glide_s=0.07, gliding=synths.bass_808),
         "reese_bass": Voice(synths.reese_bass, 0.08),
         "acid_bass": Voice(synths.acid_bass, 0.03, norm_s=0.15),
         "synth_bass": Voice(synths.synth_bass, 0.05, norm_s=0.15),
@@ -84,5 +91,11 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             program=52,
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
+        "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
+        "slap_bass": Voice(plucked.electric_bass, 0.05, max_s=2.0, variants=2, program=36),
+        "guitar_acoustic": Voice(
+            plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
+        ),
+        "log_drum": Voice(synths.log_drum, 0.05, max_s=0.8, norm_s=0.1),
     }
 )
