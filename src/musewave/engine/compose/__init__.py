@@ -88,7 +88,8 @@ def compose_score(plan: Plan) -> Score:
             notes = compose_chords(plan, profile.chord_style, voice, spans, rng)
             notes = _humanize(notes, plan, rng, humanize_ms)
         elif role == "pads":
-            notes = _humanize(compose_pads(plan, spans), plan, rng, humanize_ms)
+            notes = compose_pads(plan, spans, profile.pad_style)
+            notes = _humanize(notes, plan, rng, humanize_ms)
         else:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)
             notes = _humanize(notes, plan, rng, humanize_ms)
