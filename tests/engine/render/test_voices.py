@@ -20,8 +20,8 @@ def _pitches(voice: str) -> tuple[int, int, int]:
 def test_voice_ids_are_the_documented_set() -> None:
     assert {
         "sub_bass", "bass_808", "reese_bass", "acid_bass", "synth_bass", "upright_bass",
-        "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano", "clavinet",
-        "slap_bass", "guitar_acoustic", "log_drum",
+        "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
+        "clavinet", "slap_bass", "guitar_acoustic", "log_drum",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "choir", "marimba",
     } == VOICES  # fmt: skip
