@@ -71,7 +71,7 @@ def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> A
         )
         raw = repeat_loop(render_loop(spectrum, length), n)
         sweep = 2.0 ** (1.3 * np.sin(2.0 * np.pi * rate * t + phase + np.pi * ch))
-        out[ch] = tv_lowpass(raw, base * sweep, 2.2, sr, steps_per_octave=12)
+        out[ch] = tv_lowpass(raw, base * sweep, 2.2, sr)
     out *= adsr(n, sr, 0.25 + 0.5 * (1.0 - bright)) * np.float32(1.0 / 2.0)
     return out
 

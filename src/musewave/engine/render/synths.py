@@ -147,7 +147,7 @@ def supersaw(f: float, bright: float, n: int, sr: int, rng: np.random.Generator)
     breathing = 2.0 ** (0.5 * np.sin(2.0 * np.pi * 0.3 * t + 2.0 * np.pi * rng.random()))
     sweep = (1.5 * f + 1500.0 + 5000.0 * bright) * opening * breathing
     for ch in range(2):
-        out[ch] = tv_lowpass(out[ch], sweep, 1.6, sr, steps_per_octave=12)
+        out[ch] = tv_lowpass(out[ch], sweep, 1.6, sr)
     out *= adsr(n, sr, 0.01, 0.5, 0.85)
     return out
 
