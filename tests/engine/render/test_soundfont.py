@@ -174,3 +174,14 @@ def test_a_general_midi_font_is_found_on_a_standard_install() -> None:
     assert font is not None
     for program in (0, 4, 48, 52, 61):
         assert font.has_program(program)
+
+
+def test_notes_rendered_from_many_threads_match_one_thread(font: SoundFont) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [48, 55, 60, 67, 72] * 4
+    alone = [font.render_note(0, k, 90, SR // 4, SR) for k in keys]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda k: font.render_note(0, k, 90, SR // 4, SR), keys))
+    for a, b in zip(alone, together, strict=True):
+        assert np.array_equal(a, b)
