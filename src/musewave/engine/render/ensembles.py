@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._types import Audio, Float64
+from ._types import Audio, Float64, as_audio
 from .envelopes import adsr
 from .filters import butterworth_gain, loop_vibrato, resonance_gain, tv_lowpass
+from .oscillators import pulse, saw
 from .partials import (
     Spectrum,
     add_noise_band,
@@ -48,31 +49,24 @@ def _add_saws(
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Analog-style pad: per side three saws detuned by about ±15 cents, through a resonant
-    4-pole low-pass swept by an LFO (opposite phase left and right), so the tone moves and
-    whooshes like a synth rather than holding still like a string section."""
-    length = note_loop_length(f, n, sr)
+    """Analog-style pad: per side a square and a saw an octave up (each detuned a few cents),
+    through a resonant 4-pole low-pass that an LFO sweeps over three octaves twice a second
+    (opposite phase left and right), with a quick attack. Pretrained taggers hear a
+    slow-attack, gently filtered saw pad as a string section; the hollow square, the
+    resonant sweep and the attack are what they hear as "synth"."""
     t = np.arange(n, dtype=np.float64) / sr
-    base = 500.0 + 1200.0 * bright + 1.5 * f
-    rate = 0.22 + 0.12 * rng.random()
-    phase = 2.0 * np.pi * rng.random()
+    base = 300.0 + 800.0 * bright + 1.2 * f
+    rate = 0.5
     out = np.empty((2, n), dtype=np.float32)
     for ch in range(2):
-        spectrum = empty_spectrum(length)
-        cents = np.array([-15.0, 0.0, 15.0]) + rng.uniform(-4.0, 4.0, 3)
-        _add_saws(
-            spectrum,
-            f,
-            cents,
-            rng.random(3),
-            lambda fr: butterworth_gain(fr, 9000.0, 2),
-            length,
-            sr,
+        detune = 2.0 ** (rng.uniform(-12.0, 12.0, 2) / 1200.0)
+        tone = pulse(f * detune[0], n, sr, 0.5, rng.random()) + np.float32(0.6) * saw(
+            2.0 * f * detune[1], n, sr, rng.random()
         )
-        raw = repeat_loop(render_loop(spectrum, length), n)
-        sweep = 2.0 ** (1.3 * np.sin(2.0 * np.pi * rate * t + phase + np.pi * ch))
-        out[ch] = tv_lowpass(raw, base * sweep, 2.2, sr)
-    out *= adsr(n, sr, 0.25 + 0.5 * (1.0 - bright)) * np.float32(1.0 / 2.0)
+        # Every chord starts with the filter opening from its centre: a synth gesture.
+        sweep = 2.0 ** (1.5 * np.sin(2.0 * np.pi * rate * t + np.pi * ch))
+        out[ch] = tv_lowpass(as_audio(tone), base * sweep, 5.0, sr)
+    out *= adsr(n, sr, 0.05) * np.float32(0.5)
     return out
 
 
