@@ -174,7 +174,7 @@ _PROFILES = (
         ),
         bass_style="follow_kick",
         chord_style="sustain",
-        lead_style="sparse",
+        lead_style="hook",
         arrangement=(("intro", 8), ("hook", 16), ("verse", 16), ("hook", 16), ("outro", 8)),
         hat_rolls=True,
         fill="none",
