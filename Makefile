@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install install-dev demo serve test lint format bench bench-queue vendor-docs-assets clean \
-	image loadtest
+.PHONY: install install-dev demo serve test lint format bench bench-planner bench-speed bench-queue vendor-docs-assets clean \
+	image loadtest listen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ test: lint
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
 
+# The LLM planner's overhead per plan and its fallback rate, against loopback stand-ins.
+bench-planner: install-dev
+	PYTHONPATH=src $(BIN)/python bench/planner_bench.py
+
+# A 120 s track as a user waits for it: the shell command, a job, the render, the LAME floor.
+bench-speed: install-dev
+	$(BIN)/python bench/speed_bench.py
+
 # BullMQ + PostgreSQL queue benchmark, on private servers as for the tests.
 bench-queue: install-dev
 	scripts/test-services $(BIN)/python bench/queue_bench.py
@@ -76,6 +84,27 @@ image:
 # out/loadtest/summary.md. LOADTEST_DURATION, LOADTEST_USERS, LOADTEST_HOST: see scripts/loadtest.
 loadtest: install-dev
 	LOADTEST_PYTHON=$(BIN)/python scripts/loadtest
+
+# The listening bench (bench/listen): pretrained taggers, transcriber, key and tempo models in
+# their own environment (LISTEN_VENV, Python 3.9-3.11) listen to renders of SRC. Not part of
+# `test`. LISTEN_ARGS: e.g. --quick, or --genres trap,pop --per-genre 2. RENDER_PYTHON: a
+# Python with MuseWave's dependencies (default: this repo's .venv, installed on first use).
+LISTEN_PYTHON ?= python3.11
+LISTEN_VENV ?= bench/listen/.venv
+SRC ?= $(CURDIR)/src
+RENDER_PYTHON ?= $(BIN)/python
+LISTEN_ARGS ?=
+
+$(LISTEN_VENV)/.ready: bench/listen/requirements.txt bench/listen/requirements-nodeps.txt
+	$(LISTEN_PYTHON) -m venv $(LISTEN_VENV)
+	$(LISTEN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LISTEN_VENV)/bin/python -m pip install --quiet -r bench/listen/requirements.txt
+	$(LISTEN_VENV)/bin/python -m pip install --quiet --no-deps -r bench/listen/requirements-nodeps.txt
+	touch $@
+
+listen: $(LISTEN_VENV)/.ready $(if $(filter $(BIN)/python,$(RENDER_PYTHON)),$(VENV)/.runtime)
+	$(LISTEN_VENV)/bin/python bench/listen/listen.py --src $(SRC) \
+		--render-python $(RENDER_PYTHON) $(LISTEN_ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

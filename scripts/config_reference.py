@@ -71,7 +71,8 @@ NOTES = {
     "failure.",
     "breaker_encoder_failures": "Encoder breaker: failures in a row that open it.",
     "breaker_encoder_reset_s": "Encoder breaker: open for this long, then one probe.",
-    "breaker_llm_timeout_s": "LLM planner breaker (no planner plug-in yet): slow-call limit.",
+    "breaker_llm_timeout_s": "LLM breaker (planner and suggestions): a model call gives up "
+    "after this, and a slower one counts as a failure.",
     "breaker_llm_failures": "LLM planner breaker: failures in a row that open it.",
     "breaker_llm_reset_s": "LLM planner breaker: open for this long, then one probe.",
 }

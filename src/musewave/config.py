@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("musewave-data")
@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     ``_mb`` megabytes.
     """
 
-    model_config = SettingsConfigDict(env_prefix="MUSEWAVE_", extra="ignore")
+    # Errors never echo the input: it holds secrets (the LLM key, URLs with passwords).
+    model_config = SettingsConfigDict(
+        env_prefix="MUSEWAVE_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     env: Literal["development", "production"] = "development"
     data_dir: Path = DEFAULT_DATA_DIR
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
     # together, shared through redis_url's Redis when set. Reads are not counted: they are
     # cheap, and a status poller must not starve the submissions.
     rate_ingress: str = "100/second"
+    # Suggestion requests (/v1/suggest/*, /v1/prompt/enhance) a key, or an anonymous client
+    # IP, may make: each may ask the configured language model.
+    rate_suggestions: str = "120/minute"
     # Edge limits, enforced before a request reaches a route.
     max_body_kb: Annotated[int, Field(ge=1)] = 64  # a generation request is a few KB at most
     max_header_kb: Annotated[int, Field(ge=1)] = 16  # the request line and all headers
@@ -103,6 +109,22 @@ class Settings(BaseSettings):
     breaker_llm_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     breaker_llm_failures: Annotated[int, Field(ge=1)] = 3
     breaker_llm_reset_s: Annotated[float, Field(gt=0)] = 60.0
+    # The planner (musewave.planning): "none" plans with the built-in rules and needs nothing;
+    # "gemini" (Google's API, via google-genai) or "openai-compatible" (OpenAI, or a local
+    # Ollama, llama.cpp server or vLLM) plan with that model, through the llm breaker, and fall
+    # back to the rules on any failure. Suggestions (/v1/suggest/*) use it too.
+    llm_provider: Literal["none", "gemini", "openai-compatible"] = "none"
+    # The model to ask, e.g. "gemini-2.5-flash" or "llama3.1:8b"; unset: gemini-2.5-flash for
+    # gemini (openai-compatible needs one).
+    llm_model: str | None = None
+    # The server of an openai-compatible provider, e.g. http://localhost:11434/v1 (Ollama);
+    # for gemini, a different endpoint than Google's (a proxy). Unset: the provider's own.
+    llm_base_url: str | None = None
+    # The provider's API key (also read from MUSEWAVE_GEMINI_API_KEY). A secret: never logged.
+    llm_api_key: Annotated[
+        SecretStr | None,
+        Field(validation_alias=AliasChoices("MUSEWAVE_LLM_API_KEY", "MUSEWAVE_GEMINI_API_KEY")),
+    ] = None
     # Test-only fault injection: the first N attempts of every job fail before rendering.
     test_fail_attempts: Annotated[int, Field(ge=0)] = 0
     # Webhooks (musewave.webhooks). Destinations a webhook may reach although they resolve to
@@ -165,13 +187,30 @@ class Settings(BaseSettings):
         AllowList.parse(value)
         return value
 
-    @field_validator("rate_generations", "rate_anonymous", "rate_ingress")
+    @field_validator("rate_generations", "rate_anonymous", "rate_ingress", "rate_suggestions")
     @classmethod
     def _a_rate(cls, value: str) -> str:
         from limits import parse  # a rate the limits library reads: "60/minute", "5/second"
 
         parse(value)  # ValueError: pydantic names the variable
         return value
+
+    @field_validator("llm_model", "llm_base_url", "llm_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty variable (a ConfigMap or Secret template's "") means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _llm_complete(self) -> Settings:
+        if self.llm_provider == "openai-compatible" and not (self.llm_model and self.llm_base_url):
+            raise ValueError(
+                "MUSEWAVE_LLM_PROVIDER=openai-compatible needs MUSEWAVE_LLM_MODEL and "
+                "MUSEWAVE_LLM_BASE_URL (e.g. http://localhost:11434/v1 for Ollama)"
+            )
+        if self.llm_provider == "gemini" and self.llm_api_key is None:
+            raise ValueError("MUSEWAVE_LLM_PROVIDER=gemini needs MUSEWAVE_LLM_API_KEY")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -184,6 +223,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'musewave.db').as_posix()}"
+
+    def process_data(self) -> dict[str, Any]:
+        """These settings as JSON data for a child process to validate again, secrets in
+        clear (``model_dump`` masks them): hand it over, never log it."""
+        data = self.model_dump(mode="json")
+        if self.llm_api_key is not None:
+            data["llm_api_key"] = self.llm_api_key.get_secret_value()
+        return data
 
     @property
     def is_production(self) -> bool:

@@ -55,7 +55,7 @@ def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
 
     upgrade(database_url)
 
-    assert current_revision(database_url) == head_revision() == "0008"
+    assert current_revision(database_url) == head_revision() == "0009"
     engine = make_engine(database_url)
     schema = inspect(engine)
     assert {"jobs", "assets", "api_keys", "alembic_version"} <= set(schema.get_table_names())

@@ -34,7 +34,12 @@ CRD_SCHEMAS = {
     ("cert-manager.io/v1", "ClusterIssuer"): "cert-manager.io-clusterissuer-v1.json",
 }
 # Secrets the operator creates (deploy/k8s/secrets.example.yaml); not in the ConfigMap.
-SECRET_SETTINGS = {"MUSEWAVE_DATABASE_URL", "MUSEWAVE_REDIS_URL", "MUSEWAVE_CACHE_URL"}
+SECRET_SETTINGS = {
+    "MUSEWAVE_DATABASE_URL",
+    "MUSEWAVE_REDIS_URL",
+    "MUSEWAVE_CACHE_URL",
+    "MUSEWAVE_LLM_API_KEY",
+}
 TEST_ONLY_SETTINGS = {"MUSEWAVE_TEST_FAIL_ATTEMPTS"}
 VARIABLE = re.compile(r"\bMUSEWAVE_[A-Z0-9_]+\b")
 

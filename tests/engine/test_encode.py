@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from musewave.engine.encode import FORMATS, encode, media_type
+from musewave.engine.encode import FORMATS, _pcm16, encode, media_type, set_ogg_serial
 from musewave.engine.validate import decode_audio, validate_audio_file
 
 SR = 44_100
@@ -49,11 +50,56 @@ def test_every_format_round_trips(tmp_path: Path, fmt: str) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"mix.{fmt}"]  # no temp files left
 
 
-def test_wav_is_byte_identical_for_identical_input(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_is_byte_identical_for_identical_input(tmp_path: Path, fmt: str) -> None:
+    # Ogg encoders pick a random stream serial; the encoder stamps one derived from the audio.
     audio = mastered_like()
-    first = encode(audio, SR, tmp_path / "a.wav", "wav").read_bytes()
-    second = encode(audio.copy(), SR, tmp_path / "b.wav", "wav").read_bytes()
+    first = encode(audio, SR, tmp_path / f"a.{fmt}", fmt).read_bytes()
+    second = encode(audio.copy(), SR, tmp_path / f"b.{fmt}", fmt).read_bytes()
     assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+
+
+def _ogg_pages(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(serial, stored CRC, page with its CRC field zeroed) for every page."""
+    pages, position = [], 0
+    while position < len(data):
+        assert data[position : position + 4] == b"OggS"
+        n_segments = data[position + 26]
+        end = position + 27 + n_segments + sum(data[position + 27 : position + 27 + n_segments])
+        page = bytearray(data[position:end])
+        serial, crc = struct.unpack_from("<I", page, 14)[0], struct.unpack_from("<I", page, 22)[0]
+        page[22:26] = bytes(4)
+        pages.append((serial, crc, bytes(page)))
+        position = end
+    return pages
+
+
+def _reference_ogg_crc(page: bytes) -> int:
+    """Bit by bit, straight from the Ogg spec (polynomial 0x04C11DB7, no reflection)."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "opus"])
+def test_ogg_pages_carry_the_given_serial_and_valid_crcs(tmp_path: Path, fmt: str) -> None:
+    audio = mastered_like(seconds=1.0)
+    pages = _ogg_pages(
+        encode(audio, SR, tmp_path / f"a.{fmt}", fmt, ogg_serial=0xC0FFEE).read_bytes()
+    )
+    assert len(pages) >= 3
+    assert {serial for serial, _, _ in pages} == {0xC0FFEE}
+    assert all(crc == _reference_ogg_crc(page) for _, crc, page in pages)
+
+
+def test_default_ogg_serial_differs_between_tracks(tmp_path: Path) -> None:
+    # Players treat chained streams with one serial as one stream; distinct audio, distinct id.
+    first = encode(mastered_like(seconds=1.0, seed=0), SR, tmp_path / "a.ogg", "ogg")
+    second = encode(mastered_like(seconds=1.0, seed=1), SR, tmp_path / "b.ogg", "ogg")
+    assert _ogg_pages(first.read_bytes())[0][0] != _ogg_pages(second.read_bytes())[0][0]
 
 
 def test_wav_is_16_bit_with_at_most_one_lsb_of_dither(tmp_path: Path) -> None:
@@ -120,3 +166,26 @@ def test_bad_audio_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="shaped"):
         encode(np.zeros((3, 100), np.float32), SR, tmp_path / "x.wav", "wav")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("shape", [(2, 3 * 65_536 + 7), (1, 65_536 + 1), (1, 3)])
+def test_dither_in_blocks_equals_one_draw_over_the_whole_file(shape: tuple[int, int]) -> None:
+    # The bytes of earlier releases: two uniform arrays the size of the file, one generator.
+    audio = np.random.default_rng(3).uniform(-1.0, 1.0, shape).astype(np.float32)
+    rng = np.random.default_rng(16)
+    frames = audio.T * np.float32(32768.0)
+    frames += rng.random(frames.shape, dtype=np.float32)
+    frames -= rng.random(frames.shape, dtype=np.float32)
+    expected = np.clip(np.rint(frames), -32768.0, 32767.0).astype(np.int16)
+    np.testing.assert_array_equal(_pcm16(audio), expected)
+
+
+def test_restamping_a_file_that_is_not_ogg_fails(tmp_path: Path) -> None:
+    junk, truncated = tmp_path / "junk.ogg", tmp_path / "cut.ogg"
+    junk.write_bytes(b"RIFF" + bytes(40))
+    with pytest.raises(ValueError, match="no Ogg page"):
+        set_ogg_serial(junk, 1)
+    whole = encode(mastered_like(seconds=1.0), SR, tmp_path / "a.ogg", "ogg").read_bytes()
+    truncated.write_bytes(whole[:-10])
+    with pytest.raises(ValueError, match="truncated"):
+        set_ogg_serial(truncated, 1)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from scipy import ndimage
 
 from musewave.engine.mix import (
+    SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
     apply_headroom,
     fold_loop_tail,
@@ -131,6 +133,21 @@ def test_sidechain_envelope_is_continuous_and_zero_without_kicks() -> None:
     envelope = sidechain_envelope(kicks(2.0, bpm=480.0), 2 * SR, sample_rate=SR, release_ms=150.0)
     assert envelope.max() == pytest.approx(1.0, abs=0.01)
     assert np.abs(np.diff(envelope)).max() < 0.02  # ramps, never steps
+
+
+def test_sidechain_envelope_smooths_across_its_blocks_like_one_filter() -> None:
+    # Three blocks long with kicks near every block edge: the blocks' seams must not show.
+    n = 3 * 65_536 + 1_000
+    onsets = np.array([0, 65_530, 65_540, 131_000, 131_072, 196_600, n - 3], np.int64)
+    envelope = sidechain_envelope(onsets, n, sample_rate=SR, release_ms=100.0)
+    raw = np.zeros(n, np.float32)
+    ends = np.minimum(np.append(onsets[1:], n), onsets + round(0.1 * SR) + 1)
+    for start, end in zip(onsets, ends, strict=True):
+        release = 0.1 * SR
+        raw[start:end] = 0.5 + 0.5 * np.cos(np.arange(end - start) * np.float32(np.pi / release))
+    attack = max(1, round(SIDECHAIN_ATTACK_MS * 1e-3 * SR))
+    whole = ndimage.uniform_filter1d(raw, attack, mode="nearest")
+    np.testing.assert_allclose(envelope, whole, atol=1e-6)
 
 
 def test_bass_is_mono_below_its_cutoff() -> None:

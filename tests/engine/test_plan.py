@@ -137,3 +137,11 @@ def test_fit_arrangement_hits_the_bar_count(bars: int, genre: str, loop: bool) -
     fitted = fit_arrangement(GENRES[genre].arrangement, bars, loop)
     assert sum(b for _, b in fitted) == bars
     assert all(b >= 1 for _, b in fitted)
+
+
+@pytest.mark.parametrize("time_signature", ["3/4", "4/4"])
+def test_no_section_ends_after_the_track_at_an_asked_for_tempo(time_signature: str) -> None:
+    # 61 s at 90 BPM is 91.5 beats: the music runs into a last, partial beat.
+    plan = plan_for(genres=["piano"], duration_s=61, bpm=90, time_signature=time_signature)
+    assert plan.sections[-1].end_s == plan.duration_s == 61.0
+    assert all(s.start_s < s.end_s <= plan.duration_s for s in plan.sections)

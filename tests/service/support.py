@@ -154,6 +154,7 @@ def launch(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) ->
             # Tests submit far faster than a person: their own rate-limit tests set these.
             "MUSEWAVE_RATE_ANONYMOUS": "100000/minute",
             "MUSEWAVE_RATE_GENERATIONS": "100000/minute",
+            "MUSEWAVE_RATE_SUGGESTIONS": "100000/minute",
             "MUSEWAVE_RATE_INGRESS": "100000/second",
             # `musewave worker` serves no /metrics unless a test asks: workers would share a port.
             "MUSEWAVE_METRICS_PORT": "0",

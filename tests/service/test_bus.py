@@ -1,12 +1,14 @@
 """EventBus: every subscriber gets its job's events in order; a reader that is behind gets
-intermediate percent updates coalesced, never losing a stage change or a final event."""
+intermediate percent updates coalesced (in a crowd: the job's latest state), never losing a
+final event."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from musewave.jobs import JobEvent
-from musewave.service.bus import EventBus
+from musewave.service.bus import CROWD, WAKE_BATCH, EventBus, Subscription
 
 
 def _progress(stage: str, percent: float) -> JobEvent:
@@ -62,3 +64,37 @@ def test_a_reader_that_keeps_up_gets_every_event() -> None:
             return received
 
     assert asyncio.run(run()) == [5, 10, 20]
+
+
+def test_in_a_crowd_readers_not_yet_woken_send_only_the_latest_state() -> None:
+    async def run() -> list[list[float]]:
+        bus = EventBus()
+        readers = max(4 * WAKE_BATCH, CROWD + 1)
+        with contextlib.ExitStack() as stack:
+            subs = [stack.enter_context(bus.subscribe("j")) for _ in range(readers)]
+
+            async def read(sub: Subscription) -> list[float]:
+                received = []
+                while True:
+                    event = await sub.next()
+                    assert event is not None
+                    received.append(event.progress)
+                    if event.is_terminal:
+                        return received
+
+            tasks = [asyncio.create_task(read(sub)) for sub in subs]
+            await asyncio.sleep(0)  # every reader waits in next()
+            bus.publish(_progress("planning", 0))
+            for _ in range(2):  # a turn of the loop wakes a batch, the next one runs it
+                await asyncio.sleep(0)
+            bus.publish(_progress("rendering", 5))
+            bus.publish(JobEvent(type="completed", job_id="j", stage="completed", progress=100))
+            return await asyncio.gather(*tasks)
+
+    received = asyncio.run(run())
+
+    assert [progress[-1] for progress in received] == [100] * len(received)
+    saw_planning = sum(1 for progress in received if progress[0] == 0)
+    # The first readers sent planning; the others were still asleep when rendering came.
+    assert 0 < saw_planning < len(received)
+    assert all(progress in ([0, 100], [100]) for progress in received)

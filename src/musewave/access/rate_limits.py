@@ -23,6 +23,7 @@ from musewave.observability.logging import get_logger
 log = get_logger(__name__)
 
 NAMESPACE = "musewave-generations"
+SUGGESTIONS_NAMESPACE = "musewave-suggestions"
 INGRESS_NAMESPACE = "musewave-ingress"
 
 
@@ -58,12 +59,14 @@ class GenerationLimits:
         default_rate: str,
         anonymous_rate: str,
         ingress_rate: str = "100/second",
+        suggestion_rate: str = "120/minute",
     ) -> None:
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self.remote = not storage_uri.startswith("memory://")
         self.default_rate = parse(default_rate)
         self.anonymous_rate = parse(anonymous_rate)
         self.ingress_rate = parse(ingress_rate)
+        self.suggestion_rate = parse(suggestion_rate)
 
     def ingress(self) -> int | None:
         """Count one state-changing request against the ceiling: ``None`` when it may go on,
@@ -83,10 +86,18 @@ class GenerationLimits:
         rate: RateLimitItem = self.anonymous_rate if caller.anonymous else self.default_rate
         if caller.rate is not None:
             rate = parse(caller.rate)
+        return self._hit(rate, NAMESPACE, caller.owner or f"ip:{client_ip}", cost)
+
+    def hit_suggestion(self, caller: Caller, client_ip: str) -> Verdict:
+        """Count one suggestion request for ``caller`` (from ``client_ip``): the same rate
+        for every key and anonymous IP (``MUSEWAVE_RATE_SUGGESTIONS``)."""
         who = caller.owner or f"ip:{client_ip}"
+        return self._hit(self.suggestion_rate, SUGGESTIONS_NAMESPACE, who, 1)
+
+    def _hit(self, rate: RateLimitItem, namespace: str, who: str, cost: int) -> Verdict:
         try:
-            allowed = self._limiter.hit(rate, NAMESPACE, who, cost=cost)
-            stats = self._limiter.get_window_stats(rate, NAMESPACE, who)
+            allowed = self._limiter.hit(rate, namespace, who, cost=cost)
+            stats = self._limiter.get_window_stats(rate, namespace, who)
         except Exception as error:  # the counter's store is down: let the request through
             log.warning("rate limit not checked", error=str(error))
             return Verdict(True, rate.amount, rate.amount, 0)

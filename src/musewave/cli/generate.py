@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from musewave.cli.console import err_console, fail, out_console
-from musewave.engine.errors import Cancelled, EngineError
+from musewave.engine.errors import Cancelled, EngineError, InvalidRequest
 from musewave.engine.request import (
     AUDIO_FORMATS,
     CLI_DURATION_RANGE_S,
@@ -23,6 +24,7 @@ from musewave.engine.request import (
 if TYPE_CHECKING:
     from musewave.engine.pipeline import GenerationResult
     from musewave.engine.progress import ProgressEvent
+    from musewave.planning import Planner
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -31,6 +33,26 @@ def _validation_message(error: ValidationError) -> str:
     field = ".".join(str(p) for p in first["loc"]) or "request"
     text = str(first["msg"]).removeprefix("Value error, ")
     return f"{field}: {text}"
+
+
+def _planner() -> Planner | None:
+    """The LLM planner when ``MUSEWAVE_LLM_PROVIDER`` names a model, else None (the rules).
+    Settings are read only then: a render needs none of the others."""
+    if os.environ.get("MUSEWAVE_LLM_PROVIDER", "none").strip() in ("", "none"):
+        return None
+    from musewave.config import Settings
+    from musewave.planning import Planner
+    from musewave.resilience import Breakers
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise fail(f"settings: {_validation_message(error).removeprefix('request: ')}") from None
+    from musewave.observability.logging import configure_logging
+
+    # On stderr, beside the progress: a fallback to the rules is worth a line, a plan is not.
+    configure_logging(settings.model_copy(update={"log_level": "warning"}))
+    return Planner.from_settings(settings, Breakers.from_settings(settings))
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -83,25 +105,40 @@ def generate_command(
     if out.exists() and not out.is_dir():
         raise fail(f"output path {out} exists and is not a folder; choose another --out")
 
+    planner = _planner()
+    from musewave.engine.memory import limit_malloc_arenas
     from musewave.engine.pipeline import resolve_seed  # the DSP stack loads only to render
+
+    limit_malloc_arenas()
 
     request = resolve_seed(request)
     if seed is None:
         err_console.print(f"seed: {request.seed} (pass --seed {request.seed} to reproduce)")
     try:
-        result = _run_with_progress(request, out)
+        result = _run_with_progress(request, out, planner)
     except Cancelled:
         raise fail("cancelled; nothing was written", code=130) from None
-    except EngineError as error:
+    except InvalidRequest as error:  # e.g. an output folder nobody may write: bad input
+        raise fail(str(error)) from None
+    except EngineError as error:  # a disk full, a file that did not decode back
         raise fail(str(error), code=1) from None
+    finally:
+        if planner is not None:
+            planner.close()
     if as_json:
         out_console.print_json(json.dumps(_summary(result)))
     else:
         _print_summary(result)
 
 
-def _run_with_progress(request: GenerationRequest, out: Path) -> GenerationResult:
-    from musewave.engine.pipeline import generate
+def _run_with_progress(
+    request: GenerationRequest, out: Path, planner: Planner | None
+) -> GenerationResult:
+    from functools import partial
+
+    from musewave.engine.pipeline import generate as generate_with
+
+    generate = partial(generate_with, planner=planner) if planner is not None else generate_with
 
     if not err_console.is_terminal:
         last_stage = ""
@@ -138,13 +175,15 @@ def _summary(result: GenerationResult) -> dict[str, object]:
     plan = result.plan
     return {
         "title": plan.title,
+        "planner": plan.planner,
         "seed": plan.seed,
         "genre": plan.genre,
         "bpm": round(plan.bpm, 2),
         "key": plan.key,
         "duration_s": plan.duration_s,
         "sections": [
-            {"label": s.label, "start_s": s.start_s, "end_s": s.end_s} for s in plan.sections
+            {"label": s.label, "start_s": s.start_s, "end_s": s.end_s, "beats": s.beats}
+            for s in plan.sections
         ],
         "integrated_lufs": round(result.integrated_lufs, 2),
         "true_peak_dbtp": round(result.true_peak_dbtp, 2),
@@ -156,9 +195,19 @@ def _summary(result: GenerationResult) -> dict[str, object]:
     }
 
 
+def _bars(beats: int, beats_per_bar: int) -> str:
+    """Whole bars, and the beats of a last, partial bar (a tempo that was asked for rarely
+    fills the duration with whole bars): ``"8"``, ``"6 + 2 beats"``."""
+    bars, extra = divmod(beats, beats_per_bar)
+    if not extra:
+        return str(bars)
+    return f"{bars} + {extra} beat{'s' if extra > 1 else ''}"
+
+
 def _print_summary(result: GenerationResult) -> None:
     plan = result.plan
-    out_console.print(f"\n[bold]{plan.title}[/]  ({plan.genre}, seed {plan.seed})")
+    by = "" if plan.planner == "rules" else f", planned by {plan.planner}"
+    out_console.print(f"\n[bold]{plan.title}[/]  ({plan.genre}, seed {plan.seed}{by})")
     out_console.print(
         f"{plan.bpm:.1f} BPM · {plan.key} · {plan.time_signature} · {plan.duration_s:.2f} s · "
         f"{result.integrated_lufs:.1f} LUFS integrated · "
@@ -168,7 +217,7 @@ def _print_summary(result: GenerationResult) -> None:
     sections = Table("section", "start", "end", "bars", title="Sections", title_justify="left")
     for s in plan.sections:
         sections.add_row(
-            s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", f"{s.beats / plan.beats_per_bar:g}"
+            s.label, f"{s.start_s:6.2f} s", f"{s.end_s:6.2f} s", _bars(s.beats, plan.beats_per_bar)
         )
     out_console.print(sections)
     files = Table("file", "size", title="Files written", title_justify="left")

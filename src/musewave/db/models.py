@@ -125,6 +125,8 @@ class Job(Base):
     trace_context: Mapped[dict[str, Any] | None]
     # Milliseconds per engine stage of the attempt that completed the job.
     stage_ms: Mapped[dict[str, Any] | None]
+    # Which planner made the completed attempt's plan: "rules" or "llm:<provider>:<model>".
+    planner: Mapped[str | None] = mapped_column(String(255))
     # Past it, an unfinished job is cancelled (aborted if it never started).
     deadline_at: Mapped[datetime | None]
     # Where to send the job's webhooks (musewave.webhooks), and which events ("start",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from scipy import signal
 FloatArray = npt.NDArray[np.float32]
 
 FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
+_OGG_FORMATS = frozenset({"ogg", "opus"})
 OPUS_SAMPLE_RATE = 48000  # Opus only runs at 48 kHz (and divisors); decoders output 48 kHz
 MP3_QUALITY = "256 kbps"  # constant bit rate, comfortably above the 192 kbps floor
 VORBIS_QUALITY = "192 kbps"
@@ -30,19 +33,37 @@ OPUS_BIT_RATE = 160_000
 # Fixed seed: the same audio always gets the same dither, so WAV output is byte-identical.
 _DITHER_SEED = 16
 _PCM16_SCALE = 32768.0
+_PCM_BLOCK_FRAMES = 1 << 16  # frames per block when converting to 16 bit
 
 
 def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
-    """(channels, n) float → (n, channels) int16 with TPDF dither of ±1 LSB."""
-    rng = np.random.default_rng(_DITHER_SEED)
-    frames = np.empty((audio.shape[1], audio.shape[0]), dtype=np.float32)
-    np.multiply(audio.T, np.float32(_PCM16_SCALE), out=frames)
-    # Difference of two uniforms is triangular on (-1, 1) LSB: decorrelates the rounding error.
-    frames += rng.random(frames.shape, dtype=np.float32)
-    frames -= rng.random(frames.shape, dtype=np.float32)
-    np.rint(frames, out=frames)
-    np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
-    return frames.astype(np.int16)
+    """(channels, n) float → (n, channels) int16 with TPDF dither of ±1 LSB.
+
+    Block by block, so the float32 frames and the dither exist one block at a time (a whole
+    120 s stereo track would need ~170 MB of temporaries). The dither is the same as drawing
+    two uniform arrays the size of the whole file, one after the other, from one generator
+    seeded with ``_DITHER_SEED``: ``first`` draws the first array, ``second`` (advanced past
+    it) the second.
+    """
+    channels, n_frames = audio.shape
+    total = n_frames * channels
+    first = np.random.default_rng(_DITHER_SEED)
+    # PCG64 (default_rng's) gives two float32 draws per step; an odd count leaves half a step
+    # buffered.
+    second = np.random.Generator(np.random.PCG64(_DITHER_SEED).advance(total // 2))
+    if total % 2:
+        second.random(1, dtype=np.float32)
+    out = np.empty((n_frames, channels), dtype=np.int16)
+    for start in range(0, n_frames, _PCM_BLOCK_FRAMES):
+        stop = min(n_frames, start + _PCM_BLOCK_FRAMES)
+        frames = audio[:, start:stop].T * np.float32(_PCM16_SCALE)
+        # Difference of two uniforms is triangular on (-1, 1) LSB: decorrelates the rounding.
+        frames += first.random(frames.shape, dtype=np.float32)
+        frames -= second.random(frames.shape, dtype=np.float32)
+        np.rint(frames, out=frames)
+        np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
+        out[start:stop] = frames
+    return out
 
 
 def _write_wav(audio: FloatArray, sample_rate: int, path: Path) -> None:
@@ -89,6 +110,52 @@ def _write_opus(audio: FloatArray, sample_rate: int, path: Path) -> None:
             container.mux(packet)
 
 
+# Ogg's page CRC is CRC-32 with polynomial 0x04C11DB7, unreflected, init 0, no final xor: the
+# bit-mirror of zlib's reflected CRC-32, so zlib computes it over bit-reversed bytes.
+_BIT_REVERSED = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
+_OGG_CAPTURE = b"OggS"
+_OGG_HEADER_BYTES = 27  # up to and including the segment count
+_OGG_SERIAL = struct.Struct("<I")
+_OGG_SERIAL_OFFSET = 14
+_OGG_CRC_OFFSET = 22
+
+
+def _ogg_crc(page: bytes | bytearray) -> int:
+    mirrored = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{mirrored:032b}"[::-1], 2)
+
+
+def set_ogg_serial(path: Path, serial: int) -> None:
+    """Give every page of the single-stream Ogg file at ``path`` the stream serial number
+    ``serial`` (0 ≤ serial < 2**32) and fix each page's CRC, in place.
+
+    Encoders pick the serial at random, so without this the same audio gives different bytes.
+    Raises ``ValueError`` if the file is not a well-formed Ogg stream.
+    """
+    data = bytearray(Path(path).read_bytes())
+    position = 0
+    while position < len(data):
+        if data[position : position + 4] != _OGG_CAPTURE or len(data) < position + 27:
+            raise ValueError(f"{path}: no Ogg page at byte {position}")
+        n_segments = data[position + _OGG_HEADER_BYTES - 1]
+        table_end = position + _OGG_HEADER_BYTES + n_segments
+        end = table_end + sum(data[position + _OGG_HEADER_BYTES : table_end])
+        if end > len(data):
+            raise ValueError(f"{path}: Ogg page at byte {position} is truncated")
+        _OGG_SERIAL.pack_into(data, position + _OGG_SERIAL_OFFSET, serial)
+        _OGG_SERIAL.pack_into(data, position + _OGG_CRC_OFFSET, 0)
+        crc = _ogg_crc(memoryview(data)[position:end].tobytes())
+        _OGG_SERIAL.pack_into(data, position + _OGG_CRC_OFFSET, crc)
+        position = end
+    Path(path).write_bytes(data)
+
+
+def ogg_serial_for(audio: FloatArray) -> int:
+    """A stream serial number that depends only on the audio (so the same seed gives the
+    same bytes, and different tracks rarely share a serial)."""
+    return zlib.crc32(np.ascontiguousarray(audio, dtype=np.float32).data)
+
+
 @dataclass(frozen=True)
 class _Format:
     media_type: str
@@ -119,11 +186,15 @@ def media_type(fmt: str) -> str:
     return _lookup(fmt).media_type
 
 
-def encode(audio: FloatArray, sample_rate: int, path: Path, fmt: str) -> Path:
+def encode(
+    audio: FloatArray, sample_rate: int, path: Path, fmt: str, *, ogg_serial: int | None = None
+) -> Path:
     """Write ``audio`` (float32, (channels, n), 1 or 2 channels) to ``path`` as ``fmt``.
 
     WAV and FLAC are 16-bit PCM with seeded TPDF dither (identical input → identical bytes),
-    MP3 is 256 kbps CBR, Ogg Vorbis ~192 kbps, Opus ~160 kbps at 48 kHz. Returns ``path``.
+    MP3 is 256 kbps CBR, Ogg Vorbis ~192 kbps, Opus ~160 kbps at 48 kHz. Ogg files (Vorbis,
+    Opus) get the stream serial ``ogg_serial`` (default: one derived from the audio), so
+    identical input gives identical bytes in every format. Returns ``path``.
     Raises ``ValueError`` for an unknown format or bad audio; on any failure no file is left
     under ``path`` or under the temporary name.
     """
@@ -137,6 +208,8 @@ def encode(audio: FloatArray, sample_rate: int, path: Path, fmt: str) -> Path:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part{spec.suffix}")
     try:
         spec.write(np.asarray(audio, dtype=np.float32), sample_rate, temporary)
+        if fmt in _OGG_FORMATS:
+            set_ogg_serial(temporary, ogg_serial_for(audio) if ogg_serial is None else ogg_serial)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -15,3 +15,7 @@ class Cancelled(EngineError):
 
 class ValidationFailed(EngineError):
     """A written file did not decode back as expected. Retryable: the render may succeed again."""
+
+
+class OutputFailed(EngineError):
+    """A file could not be written (disk full, an I/O error). Retryable: space may free up."""

@@ -52,6 +52,7 @@ _PREROLL_S = 2.0  # looped masters: run filters over the end first so the seam i
 # A peak's interpolator and its gain ramp reach into the next block or two each side.
 _GUARD_BLOCKS = 2
 _BLOCK_SIZES = (14, 16, 18, 12, 20, 10, 15, 21)  # preferred envelope blocks (samples)
+_FILTER_BLOCK = 65_536  # samples per block when filtering in place (~1.5 s at 44.1 kHz)
 
 
 @dataclass
@@ -116,17 +117,19 @@ def _tone_sos(tone: MasterTone, sample_rate: int) -> npt.NDArray[np.float32]:
 
 def _filter(
     sos: npt.NDArray[np.float32], audio: FloatArray, sample_rate: int, circular: bool
-) -> FloatArray:
-    """``sosfilt`` along time; for a loop, start from the state the loop's end leaves."""
-    state = None
+) -> None:
+    """``sosfilt`` along time, in place; for a loop, start from the state the loop's end
+    leaves. Block by block with the state carried: the same samples as one call, without a
+    second full-length buffer."""
+    state = np.zeros((sos.shape[0], audio.shape[0], 2), dtype=np.float32)
     if circular:
         preroll = audio[:, -min(audio.shape[-1], round(_PREROLL_S * sample_rate)) :]
-        zeros = np.zeros((sos.shape[0], audio.shape[0], 2), dtype=np.float32)
-        _, state = signal.sosfilt(sos, preroll, axis=-1, zi=zeros)
-    if state is None:
-        return np.asarray(signal.sosfilt(sos, audio, axis=-1), dtype=np.float32)
-    out, _ = signal.sosfilt(sos, audio, axis=-1, zi=state.astype(np.float32))
-    return np.asarray(out, dtype=np.float32)
+        _, state = signal.sosfilt(sos, preroll, axis=-1, zi=state)
+        state = state.astype(np.float32)
+    for start in range(0, audio.shape[-1], _FILTER_BLOCK):
+        block = audio[:, start : start + _FILTER_BLOCK]
+        filtered, state = signal.sosfilt(sos, block, axis=-1, zi=state)
+        block[...] = filtered
 
 
 def _release(reduction_db: F64Array, db_per_block: float, circular: bool) -> F64Array:
@@ -257,9 +260,10 @@ def _apply_fades(audio: FloatArray, segments: list[tuple[int, FloatArray]]) -> N
 def _saturate(audio: FloatArray, drive_db: float) -> FloatArray:
     """Tape-style soft clipping, unity gain for small signals: tanh(d x) / d."""
     drive = np.float32(10.0 ** (drive_db / 20.0))
-    out = np.tanh(audio * drive)
-    out /= drive
-    return np.asarray(out, dtype=np.float32)
+    audio *= drive  # in place: the same float32 steps as tanh(audio * drive) / drive
+    np.tanh(audio, out=audio)
+    audio /= drive
+    return audio
 
 
 def master(
@@ -272,6 +276,7 @@ def master(
     fade_in_s: float = 0.01,
     fade_out_s: float = 0.0,
     loop: bool | None = None,
+    in_place: bool = False,
 ) -> MasterResult:
     """Master to ``target_lufs`` with the true peak under ``ceiling_dbtp`` (aiming
     ``TRUE_PEAK_MARGIN_DB`` lower, for lossy encoders).
@@ -295,6 +300,9 @@ def master(
     loop : bool or None
         Process circularly, so gain and filter state are continuous across the seam.
         ``None``: a loop when both fades are zero.
+    in_place : bool
+        Master in ``premaster``'s own buffer (float32 only; saves two copies of the track),
+        for callers that do not need the pre-master again.
 
     Returns
     -------
@@ -305,13 +313,14 @@ def master(
         raise ValueError(f"premaster must be shaped (2, n), got {premaster.shape}")
     circular = (fade_in_s <= 0.0 and fade_out_s <= 0.0) if loop is None else loop
     n_samples = premaster.shape[-1]
-    audio = np.array(premaster, dtype=np.float32)
+    audio = premaster if in_place and premaster.dtype == np.float32 else premaster.copy()
+    audio = np.asarray(audio, dtype=np.float32)
     if not math.isfinite(float(audio.sum())):  # NaN/inf anywhere poison the sum
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     if n_samples == 0:
         return MasterResult(audio.copy(), -math.inf, -math.inf)
     audio -= audio.mean(axis=-1, keepdims=True)
-    audio = _filter(_tone_sos(profile.tone, sample_rate), audio, sample_rate, circular)
+    _filter(_tone_sos(profile.tone, sample_rate), audio, sample_rate, circular)
 
     grid = _Grid.for_signal(n_samples, sample_rate)
     # Full-rate K-weighting: at half rate (35 ms faster on 120 s) white noise reads 0.2 LU low.

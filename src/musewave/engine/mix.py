@@ -11,6 +11,8 @@ Audio is float32, shape ``(2, n)`` (channels first), full scale 1.0.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
@@ -40,6 +42,8 @@ _MAX_DELAY_RING_S = 30.0
 _OLA_BLOCK = 1 << 19
 # Samples per block when filtering in place (about 1.5 s at 44.1 kHz).
 _IN_PLACE_BLOCK = 65_536
+# Stems mixed at once: the cores this process may use (more threads only add memory).
+_MIX_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 def sidechain_envelope(
@@ -76,8 +80,16 @@ def sidechain_envelope(
     for start, end in zip(onsets.tolist(), ends.tolist(), strict=True):
         duck[start:end] = pump[: end - start]
     attack = max(1, round(SIDECHAIN_ATTACK_MS * 1e-3 * sample_rate))
-    # Box-smoothing both ways turns the jump at each kick into a short ramp.
-    return np.asarray(ndimage.uniform_filter1d(duck, attack, mode="nearest"), dtype=np.float32)
+    # Box-smoothing both ways turns the jump at each kick into a short ramp. In blocks that
+    # overlap by the window (the same values as one call): ndimage works in float64, and a
+    # whole track's worth of it would cost 80 MB just while the rendered stems are all alive.
+    smooth = np.empty_like(duck)
+    for start in range(0, n_samples, _IN_PLACE_BLOCK):
+        stop = min(n_samples, start + _IN_PLACE_BLOCK)
+        low, high = max(0, start - attack), min(n_samples, stop + attack)
+        window = ndimage.uniform_filter1d(duck[low:high], attack, mode="nearest")
+        smooth[start:stop] = window[start - low : stop - low]
+    return smooth
 
 
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
@@ -377,23 +389,42 @@ def mix_stems(
         if ducking and onsets.size
         else None
     )
-    mixed: dict[str, FloatArray] = {}
-    with_sends: list[str] = []
-    for name, audio in stems.items():
-        settings = profile.stem(name)
-        source = np.asarray(audio, dtype=np.float32)
-        if not np.any(source):
-            mixed[name] = source if in_place else np.zeros_like(source)
-            continue
-        mixed[name] = _process_dry(source, settings, sample_rate, duck, in_place=in_place)
-        if settings.reverb_send > 0.0 or settings.delay_send > 0.0:
-            with_sends.append(name)
-    if with_sends:
+    names = [name for name, audio in stems.items() if np.any(audio)]
+    settings = {name: profile.stem(name) for name in names}
+    returns = None
+    if any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
         returns = _SendReturns(profile, sample_rate, bpm, n_samples)
-        for name in with_sends:
-            settings = profile.stem(name)
-            send = np.float32(0.5) * (mixed[name][0] + mixed[name][1])
-            returns.add_wet(mixed[name], send, settings.reverb_send, settings.delay_send)
+        # Built once here, not raced for by the threads below.
+        if any(s.reverb_send > 0.0 for s in settings.values()):
+            _ = returns.reverb
+        if any(s.delay_send > 0.0 for s in settings.values()):
+            _ = returns.delay
+
+    def process(name: str) -> FloatArray:
+        source = np.asarray(stems[name], dtype=np.float32)
+        out = _process_dry(source, settings[name], sample_rate, duck, in_place=in_place)
+        if returns is not None and (
+            settings[name].reverb_send > 0.0 or settings[name].delay_send > 0.0
+        ):
+            send = np.float32(0.5) * (out[0] + out[1])
+            returns.add_wet(out, send, settings[name].reverb_send, settings[name].delay_send)
+        return out
+
+    # Each stem is independent of the others (same result in any order); filters, FFTs and
+    # numpy release the GIL, so on several cores the stems mix side by side.
+    threads = min(len(names), _MIX_THREADS)
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="musewave-mix") as pool:
+            processed = dict(zip(names, pool.map(process, names), strict=True))
+    else:
+        processed = {name: process(name) for name in names}
+    mixed: dict[str, FloatArray] = {}
+    for name, audio in stems.items():
+        if name in processed:
+            mixed[name] = processed[name]
+        else:  # silent: nothing to filter or send
+            source = np.asarray(audio, dtype=np.float32)
+            mixed[name] = source if in_place else np.zeros_like(source)
     return mixed
 
 
@@ -456,8 +487,13 @@ def apply_headroom(
     -------
     ndarray, shape (2, n_samples), float32
     """
-    premaster = np.asarray(np.sum(list(stems.values()), axis=0, dtype=np.float32))
-    peak = max(float(np.max(np.abs(audio))) for audio in [premaster, *stems.values()])
+    # Summed stem by stem (the same order and result as ``np.sum`` over a stacked array,
+    # without the stacked copy), peaks from max/min (no |x| temporaries).
+    buffers = list(stems.values())
+    premaster = buffers[0].astype(np.float32, copy=True)
+    for audio in buffers[1:]:
+        premaster += audio
+    peak = max(max(float(audio.max()), -float(audio.min())) for audio in [premaster, *buffers])
     gain = np.float32(10 ** (peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
     for audio in stems.values():
         audio *= gain

@@ -14,22 +14,24 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
-
-import numpy as np
-from numpy.typing import NDArray
 
 from musewave.engine.compose import compose_score
 from musewave.engine.encode import encode, media_type
-from musewave.engine.errors import Cancelled, InvalidRequest
+from musewave.engine.errors import Cancelled
 from musewave.engine.master import master
 from musewave.engine.midi import write_midi
 from musewave.engine.mix import mix
+from musewave.engine.outputs import (
+    FileTasks,
+    remove_stale_outputs,
+    reported_as_engine_error,
+    write_error,
+    write_manifest,
+)
 from musewave.engine.plan import Plan, make_plan
 from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
@@ -39,12 +41,12 @@ from musewave.engine.validate import validate_audio_file
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)
-T = TypeVar("T")
 FADE_OUT_S = 2.0
 MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means it broke
 STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
+_LISTING_ORDER = ("mix", "stem", "midi", "plan")  # how GenerationResult.files is sorted
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,7 @@ def _staging(out_dir: Path) -> Iterator[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
     except OSError as error:
-        raise InvalidRequest(f"cannot write to {out_dir}: {error.strerror or error}") from error
+        raise write_error(error, "the staging folder", out_dir) from error
     try:
         yield staging
     finally:
@@ -138,6 +140,7 @@ def generate(
     *,
     sample_rate: int = SAMPLE_RATE,
     guard_encode: Callable[[Callable[[], object]], object] | None = None,
+    planner: Callable[[GenerationRequest], Plan] = make_plan,
 ) -> GenerationResult:
     """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format and ``plan.json``, with
     ``stems/<stem>.wav`` for the stems and ``score.mid`` when the request asks for them.
@@ -145,23 +148,46 @@ def generate(
     ``guard_encode(encode_all)``, when given, runs the encoding stage (callers pass a circuit
     breaker's ``call``; the engine itself knows nothing of breakers).
 
+    ``planner(request)`` makes the plan (default: the rule-based :func:`make_plan`). Callers
+    pass an outside planner (``musewave.planning``), or a stored plan to render it again
+    bit-identically; the plan's ``planner`` field says which made it.
+
     Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
-    files), ``InvalidRequest`` when ``out_dir`` is not writable, and ``ValidationFailed`` when a
-    written file does not decode back as expected. On any error nothing is left in ``out_dir``.
+    files), ``InvalidRequest`` when ``out_dir`` is not writable, ``OutputFailed`` when a file
+    cannot be written (disk full, I/O error) and ``ValidationFailed`` when a written file does
+    not decode back as expected. On any error nothing is left in ``out_dir``. Files the
+    previous render into ``out_dir`` published and this one does not are removed (see
+    ``outputs.remove_stale_outputs``).
+
+    Files are written on threads as soon as they are final (plan and score during the render,
+    stems during mastering) and each is decoded back as soon as it is written; the
+    ``encoding`` and ``validating`` stages wait for them.
     """
     stages = _Stages(on_progress, should_cancel)
     request = resolve_seed(request)
     assert request.seed is not None
     out_dir = Path(out_dir)
 
-    with _staging(out_dir) as staging:
+    with _staging(out_dir) as staging, FileTasks[OutputFile](FILE_THREADS) as files:
+        written: dict[str, str] = {}  # name → kind of every file queued
+
+        def write(name: str, kind: str, task: Callable[[], object], *, early: bool) -> None:
+            written[name] = kind
+            files.write(name, partial(_write_reported, task, name, out_dir), early=early)
+
         stages.begin("planning", "reading the prompt")
-        plan = make_plan(request)
-        stages.report(1.0, f"{plan.genre}, {plan.bpm:.1f} BPM, {plan.key}")
+        plan = planner(request)
+        stages.report(1.0, f"{plan.genre}, {plan.bpm:.1f} BPM, {plan.key} ({plan.planner})")
 
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
         stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
+        # The score and the plan are final: written on a thread while the audio renders.
+        write("plan.json", "plan", partial(_write_plan, plan, staging / "plan.json"), early=True)
+        if request.midi:
+            write(
+                "score.mid", "midi", partial(write_midi, score, staging / "score.mid"), early=True
+            )
 
         stages.begin("rendering", "synthesizing the parts")
         n_samples = round(plan.duration_s * sample_rate)
@@ -178,6 +204,20 @@ def generate(
         mixed, premaster = mix(
             raw_stems, score, profile, sample_rate=sample_rate, n_samples=n_samples, in_place=True
         )
+        # The stems are final: written on a thread while the mix is mastered.
+        stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
+        if stems:
+            with reported_as_engine_error("stems/", out_dir):
+                (staging / "stems").mkdir()
+        for name, audio in stems:
+            path = staging / "stems" / f"{name}.wav"
+            write(
+                f"stems/{name}.wav",
+                "stem",
+                partial(encode, audio, sample_rate, path, "wav"),
+                early=True,
+            )
+        del mixed, stems  # the writers hold the stem buffers until they are written
 
         stages.begin("mastering", "compressing, limiting, normalizing loudness")
         mastered = master(
@@ -187,77 +227,69 @@ def generate(
             fade_in_s=0.0 if plan.loop else 0.01,
             fade_out_s=0.0 if plan.loop else min(FADE_OUT_S, plan.duration_s / 10),
             loop=plan.loop,
+            in_place=True,
         )
+        del premaster  # mastered in its buffer
 
         stages.begin("encoding", "writing files")
-        jobs: list[tuple[str, str, NDArray[np.float32], str]] = [
-            (f"mix.{fmt}", "mix", mastered.audio, fmt) for fmt in request.formats
-        ]
-        stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
-        if stems:
-            (staging / "stems").mkdir()
-            jobs += [(f"stems/{name}.wav", "stem", audio, "wav") for name, audio in stems]
-        written: list[tuple[str, str, Path]] = [  # (name, kind, staged path)
-            (name, kind, staging / name) for name, kind, _, _ in jobs
-        ]
-        encode_all = partial(
-            _in_parallel,
-            [
-                partial(encode, audio, sample_rate, staging / name, fmt)
-                for name, _, audio, fmt in jobs
-            ],
-            stages,
-            [f"wrote {name}" for name, _, _, _ in jobs],
-        )
+        # Lossy encoders first: MP3 takes longest, so it starts before WAV and FLAC.
+        for fmt in sorted(request.formats, key=lambda fmt: fmt in ("wav", "flac")):
+            path = staging / f"mix.{fmt}"
+            write(
+                f"mix.{fmt}",
+                "mix",
+                partial(encode, mastered.audio, sample_rate, path, fmt),
+                early=False,
+            )
+        describe = partial(_describe_for, written, staging, out_dir, plan.duration_s)
+
+        def encode_all() -> None:
+            files.written(describe, partial(_report_file, stages, "wrote"))
+
         if guard_encode is None:
             encode_all()
         else:
             guard_encode(encode_all)
-        del jobs, mixed, stems, encode_all  # the partials hold the audio buffers
-        if request.midi:
-            written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
-        plan_path = staging / "plan.json"
-        plan_path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
-        written.append(("plan.json", "plan", plan_path))
+        loudness = mastered.integrated_lufs, mastered.true_peak_dbtp
+        del mastered  # the writers are done with the audio
 
         stages.begin("validating", "decoding every file back")
-        files = _in_parallel(
-            [
-                partial(_describe, name, kind, path, plan.duration_s, out_dir / name)
-                for name, kind, path in written
-            ],
-            stages,
-            [f"checked {name}" for name, _, _ in written],
+        outputs = sorted(
+            files.checked(partial(_report_file, stages, "checked")),
+            key=lambda f: _LISTING_ORDER.index(f.kind),
         )
         stages.check()
-        _publish(staging, out_dir, [name for name, _, _ in written])
+        _publish(staging, out_dir, list(written))
         stages.done()
 
     return GenerationResult(
         plan=plan,
-        files=files,
-        integrated_lufs=mastered.integrated_lufs,
-        true_peak_dbtp=mastered.true_peak_dbtp,
+        files=outputs,
+        integrated_lufs=loudness[0],
+        true_peak_dbtp=loudness[1],
         timings_s=stages.timings,
     )
 
 
-def _in_parallel(tasks: list[Callable[[], T]], stages: _Stages, messages: list[str]) -> list[T]:
-    """Run file tasks on a few threads (the codecs release the GIL), reporting each as it
-    finishes and checking for cancellation in between. Results keep the tasks' order."""
-    results: list[T | None] = [None] * len(tasks)
-    with ThreadPoolExecutor(max_workers=FILE_THREADS) as pool:
-        futures = {pool.submit(task): index for index, task in enumerate(tasks)}
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                results[futures[future]] = future.result()
-                stages.report(done / len(tasks), messages[futures[future]])
-                stages.check()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    return [r for r in results if r is not None]
+def _write_reported(task: Callable[[], object], name: str, out_dir: Path) -> None:
+    with reported_as_engine_error(name, out_dir):
+        task()
+
+
+def _write_plan(plan: Plan, path: Path) -> Path:
+    path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
+    return path
+
+
+def _report_file(stages: _Stages, verb: str, done: int, total: int, name: str) -> None:
+    stages.report(done / total, f"{verb} {name}")
+    stages.check()
+
+
+def _describe_for(
+    kinds: dict[str, str], staging: Path, out_dir: Path, duration_s: float, name: str
+) -> Callable[[], OutputFile]:
+    return partial(_describe, name, kinds[name], staging / name, duration_s, out_dir / name)
 
 
 def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path) -> OutputFile:
@@ -287,8 +319,12 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
 
 
 def _publish(staging: Path, out_dir: Path, names: list[str]) -> None:
-    """Move the validated files into place (same filesystem, so each move is atomic)."""
-    for name in names:
-        target = out_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / name, target)
+    """Move the validated files into place (same filesystem, so each move is atomic), remove
+    what the previous render here published and this one did not, and record what is new."""
+    with reported_as_engine_error("the validated files", out_dir):
+        for name in names:
+            target = out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, target)
+        remove_stale_outputs(out_dir, keep=set(names))
+        write_manifest(out_dir, names)

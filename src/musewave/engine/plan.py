@@ -1,7 +1,9 @@
 """The rule-based planner: request + seed → a musical plan (tempo, key, form, harmony, palette).
 
 Deterministic: every choice comes from one ``numpy.random.Generator`` seeded by the request's
-seed. The plan is serialized as ``plan.json`` and is all the composer needs.
+seed. The plan is serialized as ``plan.json`` and is all the composer needs; its ``planner``
+says what made it (``rules`` here; an outside planner's draft becomes a plan through
+:mod:`musewave.engine.plan_draft`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from musewave.engine.version import ENGINE_VERSION
 
 PLAN_SCHEMA_VERSION = 1
 ROLES = ("drums", "bass", "chords", "pads", "lead")
+RULES_PLANNER = "rules"
 
 # How far the planner may nudge a genre's tempo range so whole bars fill the duration exactly.
 _TEMPO_SLACK = 0.04
@@ -76,6 +79,8 @@ class Plan(BaseModel):
     sections: list[SectionPlan]
     parts: list[PartPlan]
     mix_profile: str
+    # Who made the plan: "rules", or "llm:<provider>:<model>" for a draft a model proposed.
+    planner: str = RULES_PLANNER
 
     @property
     def seconds_per_beat(self) -> float:
@@ -276,6 +281,62 @@ def _title(prompt: str, genre_words: set[str], rng: np.random.Generator) -> str:
     return " ".join(_TITLE_WORDS[int(i)] for i in picks)
 
 
+def _sections(
+    arrangement: list[tuple[str, int]],
+    beats_per_bar: int,
+    extra_beats: int,
+    bpm: float,
+    energy: float,
+    available_roles: set[str],
+    progressions: dict[str, str],
+    kind_energy: dict[str, float] | None = None,
+    *,
+    duration_s: float,
+) -> list[SectionPlan]:
+    """The arrangement's sections, back to back from beat 0; the last takes ``extra_beats``
+    and ends at ``duration_s`` at the latest.
+    ``kind_energy`` overrides a kind's table energy (0–1) before the track's energy scales it."""
+    sections: list[SectionPlan] = []
+    start_beat = 0
+    counts: dict[str, int] = {}
+    for index, (kind, bars) in enumerate(arrangement):
+        beats = bars * beats_per_bar + (extra_beats if index == len(arrangement) - 1 else 0)
+        spec = SECTION_KINDS[kind]
+        base = (kind_energy or {}).get(kind, spec.energy)
+        counts[kind] = counts.get(kind, 0) + 1
+        roles = [
+            role
+            for role, plays in (
+                ("drums", spec.drums != "none"),
+                ("bass", spec.bass),
+                ("chords", spec.chords),
+                ("pads", spec.pads),
+                ("lead", spec.lead),
+            )
+            if plays and role in available_roles
+        ]
+        if not roles:  # a genre without that section's roles (solo piano) still plays something
+            roles = [r for r in ("chords", "lead") if r in available_roles][:1]
+        spb = 60.0 / bpm
+        sections.append(
+            SectionPlan(
+                kind=kind,
+                label=f"{kind} {counts[kind]}",
+                start_beat=start_beat,
+                beats=beats,
+                start_s=round(start_beat * spb, 4),
+                # A tempo that was asked for may leave a partial last beat: cut at the end.
+                end_s=round(min((start_beat + beats) * spb, duration_s), 4),
+                energy=round(float(np.clip(base * (0.6 + 0.4 * energy / 0.6), 0, 1)), 3),
+                drums=spec.drums if "drums" in roles else "none",
+                roles=roles,
+                progression=progressions[kind].replace("–", "-").split("-"),
+            )
+        )
+        start_beat += beats
+    return sections
+
+
 def make_plan(request: GenerationRequest) -> Plan:
     """Plan a track. ``request.seed`` must be set (the pipeline picks one when it is not)."""
     if request.seed is None:
@@ -305,43 +366,16 @@ def make_plan(request: GenerationRequest) -> Plan:
     parts = _parts(profile, hints)
     available_roles = {p.role for p in parts}
 
-    sections: list[SectionPlan] = []
-    start_beat = 0
-    counts: dict[str, int] = {}
-    for index, (kind, bars) in enumerate(arrangement):
-        beats = bars * beats_per_bar + (extra_beats if index == len(arrangement) - 1 else 0)
-        spec = SECTION_KINDS[kind]
-        counts[kind] = counts.get(kind, 0) + 1
-        roles = [
-            role
-            for role, plays in (
-                ("drums", spec.drums != "none"),
-                ("bass", spec.bass),
-                ("chords", spec.chords),
-                ("pads", spec.pads),
-                ("lead", spec.lead),
-            )
-            if plays and role in available_roles
-        ]
-        if not roles:  # a genre without that section's roles (solo piano) still plays something
-            roles = [r for r in ("chords", "lead") if r in available_roles][:1]
-        spb = 60.0 / bpm
-        sections.append(
-            SectionPlan(
-                kind=kind,
-                label=f"{kind} {counts[kind]}",
-                start_beat=start_beat,
-                beats=beats,
-                start_s=round(start_beat * spb, 4),
-                end_s=round((start_beat + beats) * spb, 4),
-                energy=round(float(np.clip(spec.energy * (0.6 + 0.4 * energy / 0.6), 0, 1)), 3),
-                drums=spec.drums if "drums" in roles else "none",
-                roles=roles,
-                progression=progressions[kind].replace("–", "-").split("-"),
-            )
-        )
-        start_beat += beats
-
+    sections = _sections(
+        arrangement,
+        beats_per_bar,
+        extra_beats,
+        bpm,
+        energy,
+        available_roles,
+        progressions,
+        duration_s=duration_s,
+    )
     genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}
     genre_words |= {w for s in profile.synonyms for w in s.split()}
     return Plan(

@@ -42,6 +42,7 @@ from musewave.jobs.runner import JobRunner, job_breakers
 from musewave.jobs.states import JobState
 from musewave.jobs.store import JobStore
 from musewave.observability import metrics
+from musewave.planning import Planner
 from musewave.redis_connections import blocking_client
 from musewave.storage import Storage, open_storage
 
@@ -89,8 +90,11 @@ class _SignalledStore:
         *,
         seed: int,
         stage_ms: Mapping[str, int] | None = None,
+        planner: str | None = None,
     ) -> bool:
-        return self.store.complete(job_id, worker_id, assets, seed=seed, stage_ms=stage_ms)
+        return self.store.complete(
+            job_id, worker_id, assets, seed=seed, stage_ms=stage_ms, planner=planner
+        )
 
     def fail(self, job_id: str, worker_id: str, error: str, error_kind: str) -> JobRecord | None:
         return self.store.fail(job_id, worker_id, error, error_kind)
@@ -110,6 +114,7 @@ class JobProcessor:
         self.worker_id = worker_id
         self.signalled = _SignalledStore(store)
         self.breakers = job_breakers(settings)  # shared through Redis
+        self.planner = Planner.from_settings(settings, self.breakers)
 
     async def process(self, job: Any, token: str, abort_signal: Any) -> dict[str, Any]:
         job_id = str(job.id)
@@ -161,6 +166,7 @@ class JobProcessor:
             emit=emit,
             fail_attempts=self.settings.test_fail_attempts,
             breakers=self.breakers,
+            planner=self.planner,
         )
         pump = asyncio.create_task(_pump(job, events))
         self.signalled.signals[record.id] = abort_signal
@@ -246,6 +252,7 @@ async def _serve_jobs(settings: Settings, store: JobStore, slot: int, stop: Any)
         await worker.close()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await running  # its error, if any, was logged above
+        processor.planner.close()
         processor.breakers.close()
 
 

@@ -24,6 +24,7 @@ from multiprocessing.synchronize import Semaphore as SemaphoreType
 from typing import Any
 
 from musewave.config import Settings
+from musewave.engine.memory import limit_malloc_arenas
 from musewave.jobs.events import JobEvent
 from musewave.observability.logging import configure_logging
 from musewave.observability.tracing import configure_tracing
@@ -43,6 +44,7 @@ def begin_worker_process(settings_data: dict[str, Any]) -> Settings:
     """What every worker process does first: die with its owner, leave the decision to stop
     to it, and log and trace as configured. Returns the settings."""
     die_with_parent()
+    limit_malloc_arenas()  # renders use threads; their arenas would keep freed tracks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     settings = Settings.model_validate(settings_data)
@@ -69,9 +71,12 @@ def worker_main(
     from musewave.jobs.local_scheduler import LocalScheduler
     from musewave.jobs.queue import open_store
     from musewave.jobs.runner import JobRunner, job_breakers
+    from musewave.planning import Planner
     from musewave.storage import open_storage
 
     worker_id = f"{worker_id_prefix(os.getpid())}{slot}"
+    breakers = job_breakers(settings)
+    planner = Planner.from_settings(settings, breakers)
     with open_store(settings) as store:
         scheduler = LocalScheduler(store, rate_limit_per_s=settings.rate_limit_per_s)
         runner = JobRunner(
@@ -81,7 +86,8 @@ def worker_main(
             lease_ms=settings.lease_ms,
             emit=events.put,
             fail_attempts=settings.test_fail_attempts,
-            breakers=job_breakers(settings),
+            breakers=breakers,
+            planner=planner,
         )
         try:
             while not stop.is_set():
@@ -95,6 +101,7 @@ def worker_main(
                     timeout = max(0.01, min(timeout, (due - datetime.now(UTC)).total_seconds()))
                 wake.acquire(timeout=timeout)
         finally:
+            planner.close()
             runner.breakers.close()
 
 
@@ -130,7 +137,7 @@ class LocalWorkerPool:
         process = self._ctx.Process(
             target=self._target,
             args=(
-                self.settings.model_dump(mode="json"),
+                self.settings.process_data(),
                 slot,
                 self._events,
                 self._wake,

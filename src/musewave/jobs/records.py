@@ -77,6 +77,7 @@ class JobRecord(BaseModel):
     request_id: str | None
     trace_context: dict[str, str] | None = None
     stage_ms: dict[str, int] | None = None  # per engine stage, once completed
+    planner: str | None = None  # "rules" or "llm:<provider>:<model>", once completed
     deadline_at: datetime | None = None
     assets: list[AssetRecord] = []
     webhook: str | None = None  # where the job's webhooks go (musewave.webhooks)

@@ -9,14 +9,23 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import structlog
 from opentelemetry import trace
 
 from musewave.config import Settings
-from musewave.engine import Cancelled, GenerationResult, ProgressEvent, generate, resolve_seed
+from musewave.engine import (
+    Cancelled,
+    GenerationRequest,
+    GenerationResult,
+    Plan,
+    ProgressEvent,
+    generate,
+    make_plan,
+    resolve_seed,
+)
 from musewave.engine.errors import InvalidRequest
 from musewave.engine.pipeline import remove_stale_staging
 from musewave.jobs.events import EventType, JobEvent, PublishEvent, Stage, completion_result
@@ -66,6 +75,7 @@ class AttemptStore(Protocol):
         *,
         seed: int,
         stage_ms: Mapping[str, int] | None = None,
+        planner: str | None = None,
     ) -> bool: ...
     def fail(
         self, job_id: str, worker_id: str, error: str, error_kind: str
@@ -106,7 +116,10 @@ class JobRunner:
     The engine call goes through ``breakers.engine`` and its encoding stage through
     ``breakers.encoder``: pass one :func:`job_breakers` per process, the same for every
     runner (default: one in-memory set per process with the default settings). Queue calls
-    are retried on transient database/Redis errors by ``retry``."""
+    are retried on transient database/Redis errors by ``retry``.
+
+    ``planner`` makes each job's plan (default: the rule-based planner; workers pass a
+    :class:`musewave.planning.Planner`, which may ask a language model)."""
 
     def __init__(
         self,
@@ -119,6 +132,7 @@ class JobRunner:
         fail_attempts: int = 0,
         breakers: Breakers | None = None,
         retry: TransientRetry = JOB_STATE_RETRY,
+        planner: Callable[[GenerationRequest], Plan] = make_plan,
     ):
         self.store = store
         self.storage = storage
@@ -129,6 +143,7 @@ class JobRunner:
         metrics.worker_process_started()
         self.breakers = breakers or _default_breakers()
         self.retry = retry
+        self.planner = planner
 
     def run(self, job: JobRecord) -> JobState:
         """Run ``job`` (already claimed by this worker) to an outcome; returns the new state.
@@ -196,6 +211,7 @@ class JobRunner:
                 on_progress,
                 should_cancel,
                 guard_encode=self.breakers.encoder.call,
+                planner=self.planner,
             )
 
         try:
@@ -226,6 +242,7 @@ class JobRunner:
             assets,
             seed=result.plan.seed,
             stage_ms={stage: round(s * 1000) for stage, s in result.timings_s.items()},
+            planner=result.plan.planner,
         ):
             log.warning("job finished after losing its lease; another worker owns it now")
             return JobState.ACTIVE

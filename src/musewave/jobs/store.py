@@ -474,9 +474,10 @@ class JobStore:
         *,
         seed: int,
         stage_ms: Mapping[str, int] | None = None,
+        planner: str | None = None,
     ) -> bool:
-        """Mark a held, active job completed, storing its ``assets``, the ``seed`` used and
-        how long each engine stage took (``stage_ms``).
+        """Mark a held, active job completed, storing its ``assets``, the ``seed`` used, how
+        long each engine stage took (``stage_ms``) and which planner made its plan.
 
         The fingerprint is recomputed with that seed, so an unseeded job's result is also
         found by a later request that names the seed. False (and nothing stored) when
@@ -506,6 +507,7 @@ class JobStore:
                 finished_at=now,
                 duration_ms=_elapsed_ms(job.started_at, now),
                 stage_ms=dict(stage_ms) if stage_ms is not None else None,
+                planner=planner,
                 updated_at=now,
             )
             if not completed:

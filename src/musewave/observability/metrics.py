@@ -79,6 +79,7 @@ Outcome = Literal["completed", "failed", "retried", "dead", "cancelled"]
 OUTCOMES: tuple[Outcome, ...] = ("completed", "failed", "retried", "dead", "cancelled")
 # Job priorities (jobs/records.py Priority values), pre-created like the stages.
 PRIORITIES = ("high", "normal", "low")
+PLAN_SOURCES = ("rules", "llm", "cache", "fallback")
 # The original backend named its histograms in milliseconds; Prometheus names carry base
 # units (promtool check metrics rejects `_ms`). Old name → the name exported now, whose
 # values are in seconds: multiply by 1000 (`le` bucket bounds too) for the old numbers.
@@ -169,6 +170,12 @@ class _Metrics:
             "Calls through the circuit breaker that failed.",
             ["breaker"],
         )
+        self.plans = Counter(
+            "musewave_plans_total",
+            "Plans made, by where they came from: rules (no LLM configured), llm, cache (an "
+            "LLM plan made before) or fallback (the LLM failed or its breaker was open).",
+            ["source"],
+        )
         self.http_requests = Counter(
             "musewave_http_requests_total",
             "HTTP requests answered, by method, route template and status.",
@@ -197,6 +204,8 @@ class _Metrics:
             self.job_duration_s.labels(outcome)
         for priority in PRIORITIES:
             self.jobs_enqueued.labels(priority)
+        for source in PLAN_SOURCES:
+            self.plans.labels(source)
 
 
 @functools.cache
@@ -420,6 +429,11 @@ def cache_read(hits: int, misses: int, errors: int) -> None:
         metrics.cache_misses.inc(misses)
     if errors:
         metrics.cache_errors.inc(errors)
+
+
+def plan_made(source: str) -> None:
+    """A plan came from ``source`` (one of :data:`PLAN_SOURCES`)."""
+    _metrics().plans.labels(source).inc()
 
 
 def set_breaker_open(name: str, is_open: bool) -> None:

@@ -235,9 +235,9 @@ class Breaker:
 class Breakers:
     """The breakers one process uses. ``shared``: their state lives in Redis.
 
-    ``llm`` is for an LLM planner plug-in (there is none yet): it calls
-    ``breakers.llm.call(...)`` and falls back to the rule-based planner on any error,
-    :class:`BreakerOpen` included, so an LLM outage never fails a job.
+    ``llm`` guards every language-model call (``musewave.planning``: the planner in workers,
+    the suggestions in the API), which falls back to the rules on any error,
+    :class:`BreakerOpen` included, so an LLM outage never fails a job or a request.
     """
 
     engine: Breaker

@@ -22,6 +22,7 @@ from musewave.jobs import JobsService, open_queue
 from musewave.jobs.runner import job_breakers
 from musewave.observability.logging import get_logger
 from musewave.observability.tracing import instrument_app
+from musewave.planning import Suggestions
 from musewave.service.auth import Authenticator, is_loopback
 from musewave.service.bus import EventBus
 from musewave.service.docs import install_docs
@@ -29,7 +30,16 @@ from musewave.service.http_metrics import HttpMetricsMiddleware
 from musewave.service.problems import install_problem_handlers
 from musewave.service.request_context import RequestContextMiddleware
 from musewave.service.request_guard import RequestGuard
-from musewave.service.routes import admin, events, generations, health, jobs, metrics, webhooks
+from musewave.service.routes import (
+    admin,
+    events,
+    generations,
+    health,
+    jobs,
+    metrics,
+    suggest,
+    webhooks,
+)
 from musewave.service.security_headers import SecurityHeaders
 from musewave.service.services import (
     Services,
@@ -157,9 +167,22 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 default_rate=settings.rate_generations,
                 anonymous_rate=settings.rate_anonymous,
                 ingress_rate=settings.rate_ingress,
+                suggestion_rate=settings.rate_suggestions,
             )
+            # Suggestions ask the model through this process's llm breaker.
+            suggestions = Suggestions.from_settings(settings, breakers, cache)
+            resources.callback(suggestions.close)
             services = Services(
-                settings, queue, jobs, bus, cache, auth, limits, breakers, webhooks=dispatcher
+                settings,
+                queue,
+                jobs,
+                bus,
+                cache,
+                auth,
+                limits,
+                breakers,
+                webhooks=dispatcher,
+                suggestions=suggestions,
             )
             sync = asyncio.create_task(
                 _every(STREAM_SYNC_S, "stream sync", partial(_end_finished_streams, services))
@@ -196,7 +219,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     )
     install_problem_handlers(app)
     install_docs(app)
-    for module in (generations, jobs, webhooks, events, admin, health, metrics):
+    for module in (generations, jobs, suggest, webhooks, events, admin, health, metrics):
         app.include_router(module.router)
     # add_middleware puts each one outside those added before: the guard is innermost, so
     # its refusals get CORS headers (a browser can read them), security headers, metrics

@@ -15,6 +15,8 @@ from musewave.jobs.events import JobEvent
 
 SUBSCRIBER_BUFFER = 256  # events; a client this far behind is dropped, not allowed to grow RAM
 _RECENT_TEXTS = 16  # events whose JSON EventBus.json_of keeps
+WAKE_BATCH = 64  # readers woken per turn of the event loop (~2 ms of sends)
+CROWD = WAKE_BATCH  # readers of one job beyond which one that is behind may skip a stage
 
 
 class Subscription:
@@ -28,36 +30,51 @@ class Subscription:
 
     A reader that is behind gets intermediate percent updates coalesced: a queued, still
     unsent update within a stage is replaced by the next event, which carries a later
-    percent (``progress`` is the job's, not the stage's). Stage changes, errors and final
-    events are always delivered; a reader that keeps up gets every event.
+    percent (``progress`` is the job's, not the stage's). Stage changes are replaced too,
+    but only in a crowd (more than :data:`CROWD` readers of the job): there a reader that is
+    behind gets the job's latest state. Final events are always delivered; a reader that
+    keeps up gets every event.
+
+    Why a crowd may skip a stage: a send costs the API ~30 us of CPU per socket, most of it
+    the socket write, so with 1,000 sockets an event takes ~30 ms to reach the last one.
+    Stages that begin a few ms apart (planning, composing, rendering) would queue behind each
+    other, and the last socket would see the third one ~90 ms late; sending only the latest
+    costs one write per socket for the burst (see :class:`EventBus` for how readers that
+    have not been woken yet learn of the later event).
     """
 
-    __slots__ = ("_events", "_tail_is_update", "_waiter", "job_id", "overflowed")
+    __slots__ = ("_events", "_tail_replaceable", "_waiter", "job_id", "overflowed")
 
     def __init__(self, job_id: str):
         self.job_id = job_id
         self.overflowed = False
         self._events: deque[JobEvent | None] = deque()
-        self._tail_is_update = False  # whether the last queued event may be replaced
+        self._tail_replaceable = False  # whether the last queued event may be replaced
         self._waiter: asyncio.Future[None] | None = None
 
-    def offer(self, event: JobEvent | None, *, update: bool = False) -> None:
-        """Queue ``event`` (call on the event loop thread); never blocks. ``update``: the event
-        is a progress update within the stage of the job's previous event, which a later
-        event may replace while it waits here (a burst of events then costs a reader that
-        is behind fewer sends)."""
-        if event is not None and self._tail_is_update and self._events:
-            self._events[-1] = event  # supersedes a percent the reader was never sent
-            self._tail_is_update = update
+    def offer(self, event: JobEvent | None) -> None:
+        """Queue ``event`` and wake the reader (call on the event loop thread); never blocks."""
+        self.queue(event)
+        self.wake()
+
+    def queue(self, event: JobEvent | None, *, replaceable: bool = False) -> None:
+        """Queue ``event`` without waking the reader (:meth:`wake` does that). ``replaceable``:
+        a later event may take its place while it waits here."""
+        if event is not None and self._tail_replaceable and self._events:
+            self._events[-1] = event  # supersedes a state the reader was never sent
+            self._tail_replaceable = replaceable
             return
         if len(self._events) >= SUBSCRIBER_BUFFER:
             self.overflowed = True
             self._events.popleft()
-            event, update = None, False  # the reader gets what it had, then the end
+            event, replaceable = None, False  # the reader gets what it had, then the end
         self._events.append(event)
-        self._tail_is_update = update
+        self._tail_replaceable = replaceable
+
+    def wake(self) -> None:
+        """Let a reader waiting in :meth:`next` take what is queued."""
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        if waiter is not None and not waiter.done() and self._events:
             waiter.set_result(None)
 
     async def next(self) -> JobEvent | None:
@@ -73,15 +90,26 @@ class Subscription:
 
 
 class EventBus:
+    """Subscriptions per job, and the fan-out of each published event to them.
+
+    A publish queues the event for every subscriber at once (cheap), but wakes the readers
+    :data:`WAKE_BATCH` at a time, one batch per turn of the event loop. Woken all at once,
+    1,000 readers would each send the event before the loop took the job's next one from the
+    event source; woken in batches, the next event is published between two batches, and
+    the readers not yet woken send only it (see :class:`Subscription`).
+    """
+
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._to_wake: deque[Subscription] = deque()
+        self._waking: asyncio.Handle | None = None
+        # The stage of each subscribed job's last event: tells updates from stage changes.
+        self._stages: dict[str, str] = {}
         self._empty = asyncio.Event()  # set while nobody is subscribed
         self._empty.set()
         self.closed = False
         # id(event) → (event, its JSON) for the last few events (kept: no id is reused).
         self._texts: dict[int, tuple[JobEvent, str]] = {}
-        # The stage of each subscribed job's last event: tells updates from stage changes.
-        self._stages: dict[str, str] = {}
 
     @contextlib.contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
@@ -106,10 +134,27 @@ class EventBus:
         subscribers = self._subscribers.get(event.job_id)
         if not subscribers:
             return
-        update = event.type == "progress" and self._stages.get(event.job_id) == event.stage
+        replaceable = event.type == "progress" and (
+            len(subscribers) > CROWD or self._stages.get(event.job_id) == event.stage
+        )
         self._stages[event.job_id] = event.stage
-        for subscription in list(subscribers):
-            subscription.offer(event, update=update)
+        for subscription in subscribers:
+            subscription.queue(event, replaceable=replaceable)
+        self._to_wake.extend(subscribers)
+        if event.is_terminal:
+            # Nothing can replace a final event, and a reader closes its socket after it:
+            # every reader sends it first, before any of them spends time closing.
+            while self._to_wake:
+                self._to_wake.popleft().wake()
+        elif self._waking is None:
+            self._waking = asyncio.get_running_loop().call_soon(self._wake_batch)
+
+    def _wake_batch(self) -> None:
+        for _ in range(min(WAKE_BATCH, len(self._to_wake))):
+            self._to_wake.popleft().wake()
+        self._waking = None
+        if self._to_wake:
+            self._waking = asyncio.get_running_loop().call_soon(self._wake_batch)
 
     def json_of(self, event: JobEvent) -> str:
         """``event.model_dump_json()``, made once for all the sockets that send ``event``.

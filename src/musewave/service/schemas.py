@@ -365,6 +365,11 @@ class JobView(BaseModel):
     links: Links
     webhook: str | None = None
     webhook_events_filter: list[str] | None = None
+    planner: str | None = Field(
+        default=None,
+        description="Which planner made the track's plan: `rules`, or `llm:<provider>:<model>`"
+        " (a language model, MUSEWAVE_LLM_PROVIDER); null until the job has completed",
+    )
 
     @classmethod
     def of(cls, job: JobRecord) -> JobView:
@@ -394,6 +399,7 @@ class JobView(BaseModel):
             links=job_links(job.id),
             webhook=job.webhook,
             webhook_events_filter=job.webhook_events_filter,
+            planner=job.planner,
         )
 
 

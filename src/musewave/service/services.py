@@ -11,6 +11,7 @@ from musewave.access.rate_limits import GenerationLimits
 from musewave.cache import Cache
 from musewave.config import Settings
 from musewave.jobs import JobEvent, JobQueue, JobRecord, JobsService, PublishEvent, final_event
+from musewave.planning import Suggestions
 from musewave.resilience import Breakers
 from musewave.service.auth import Authenticator
 from musewave.service.bus import EventBus
@@ -48,6 +49,8 @@ class Services:
     accepting: bool = True
     # Records this process's webhook deliveries and makes them (None: not started).
     webhooks: WebhookDispatcher | None = None
+    # Answers /v1/suggest/* and /v1/prompt/enhance (None: rules only, without a model).
+    suggestions: Suggestions | None = None
 
 
 def event_publisher(

@@ -86,6 +86,8 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
                 if reader.done():
                     return
                 await websocket.send_text(services.bus.json_of(event))
+            # The other readers of a fan-out send the final event before this one closes.
+            await asyncio.sleep(0)
             await websocket.close(code=CLOSE_NORMAL)
         except (WebSocketDisconnect, RuntimeError):
             return
