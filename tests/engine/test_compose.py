@@ -105,3 +105,35 @@ def test_fills_precede_section_changes() -> None:
         end = (section.start_beat + section.beats) * TICKS_PER_BEAT
         hits = [n for n in drums.notes if end - bar <= n.start_tick < end and n.pitch in toms]
         assert len(hits) >= 4, section.label
+
+
+@pytest.mark.parametrize("genre", ["trap", "lofi", "cinematic", "funk", "synthwave"])
+def test_every_section_of_several_chords_cadences_on_the_tonic(genre: str) -> None:
+    plan, _ = score_for(genre, duration=90)
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    for index in range(len(plan.sections)):
+        section_spans = [s for s in spans if s.section_index == index]
+        if len({s.chord.root for s in section_spans}) > 1:
+            assert section_spans[-1].chord.root == key.tonic, (index, key)
+            assert (key.tonic + (3 if key.is_minor else 4)) % 12 in section_spans[
+                -1
+            ].chord.pitch_classes
+
+
+def test_minor_key_melody_rests_on_the_tonic_more_than_on_the_relative_major() -> None:
+    plan = make_plan(
+        GenerationRequest(prompt="dark trap in A minor", genres=["trap"], seed=3, duration_s=90)
+    )
+    key = plan.parsed_key()
+    assert key.is_minor
+    lead = next(p for p in compose_score(plan).parts if p.name == "lead")
+    bar = plan.beats_per_bar * TICKS_PER_BEAT
+    near_bar_line = [min(n.start_tick % bar, -n.start_tick % bar) for n in lead.notes]
+    downbeats = [
+        n.pitch % 12
+        for n, d in zip(lead.notes, near_bar_line, strict=True)
+        if d < TICKS_PER_BEAT // 8
+    ]
+    relative_major = (key.tonic + 3) % 12
+    assert downbeats.count(key.tonic) > 2 * downbeats.count(relative_major)

@@ -89,6 +89,7 @@ class GenreProfile:
     hat_rolls: bool = False
     humanize_ms: float = 6.0
     bars_per_chord: int = 1
+    pad_style: str = "sustain"  # the pads role's chord style: "sustain" holds the chords
     brightness: float = 0.6  # 0 dark … 1 bright; mood words move it
     instrument_words: Mapping[str, str] = field(default_factory=dict)
 
@@ -132,17 +133,18 @@ _PROFILES = (
         modes=("minor", "dorian"),
         major_progressions=("ii7-V7-Imaj7-vi7",),
         minor_progressions=("i7-iv7-i7-iv7", "i9-VImaj7-iv7-v7", "i7-i7-VI7-v7"),
-        voices=Voices("kit_acoustic", "sub_bass", "piano", None, "brass"),
+        # A dusty kit and sampled keys carry boom-bap; a brass lead made it read as jazz.
+        voices=Voices("kit_lofi", "sub_bass", "piano", None, None),
         grooves=_grooves(
             {
                 KICK: "x.....x.x.....x.",
-                SNARE: "....x.......x...",
-                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                SNARE: "....x..g....x..g",
+                CLOSED_HAT: "x.xox.x.x.xox.x.",
             },
             {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
         bass_style="follow_kick",
-        chord_style="stabs",
+        chord_style="comp",
         lead_style="sparse",
         arrangement=(("intro", 4), ("verse", 16), ("hook", 8), ("verse", 16), ("hook", 8)),
         swing=0.57,
@@ -158,7 +160,9 @@ _PROFILES = (
         modes=("harmonic minor", "minor", "phrygian"),
         major_progressions=("vi-IV-I-V",),
         minor_progressions=("i-VI-i-VI", "i-iv-VI-V", "i-i-VI-VII"),
-        voices=Voices("kit_808", "bass_808", "bell", "pad", "pluck"),
+        # Dark piano chords, a sparse bell (vibraphone) hook over the 808: bell arpeggios and a
+        # plucked lead were heard as harp and sitar.
+        voices=Voices("kit_808", "bass_808", "piano", "pad", "bell"),
         grooves=_grooves(
             {
                 KICK: "x.......x.x.....",
@@ -169,7 +173,7 @@ _PROFILES = (
             {KICK: "x...............", CLOSED_HAT: "x...x...x...x..."},
         ),
         bass_style="follow_kick",
-        chord_style="arp",
+        chord_style="sustain",
         lead_style="hook",
         arrangement=(("intro", 8), ("hook", 16), ("verse", 16), ("hook", 16), ("outro", 8)),
         hat_rolls=True,
@@ -229,7 +233,7 @@ _PROFILES = (
         ),
         bass_style="acid_16ths",
         chord_style="stabs",
-        lead_style="none",
+        lead_style="sparse",
         arrangement=(
             ("intro", 16),
             ("groove", 32),
@@ -282,18 +286,20 @@ _PROFILES = (
         modes=("minor", "dorian"),
         major_progressions=("IVmaj7-iii7-ii7-Imaj7",),
         minor_progressions=("i9-VImaj7-iv9-v7", "i-VI-III-VII", "i7-iv7-VImaj7-v7"),
-        voices=Voices("kit_electronic", "reese_bass", "electric_piano", "pad", "bell"),
+        # A busy two-step break at full tempo and a moving reese: with a bell lead and long
+        # bass notes the genre was heard as ambient at half tempo.
+        voices=Voices("kit_electronic", "reese_bass", "electric_piano", "pad", None),
         grooves=_grooves(
             {
                 KICK: "x.........x.....",
-                SNARE: "....x..g....x...",
-                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                SNARE: "....o..g.g..o..g",
+                CLOSED_HAT: "xxoxxxoxxxoxxxox",
                 RIDE: "..x...x...x...x.",
             },
             {KICK: "x.........x.....", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
-        bass_style="long_roots",
-        chord_style="sustain",
+        bass_style="follow_kick",
+        chord_style="stabs",
         lead_style="sparse",
         arrangement=(("intro", 16), ("drop", 32), ("breakdown", 16), ("drop", 32), ("outro", 16)),
         crash_on_sections=True,
@@ -327,18 +333,19 @@ _PROFILES = (
         modes=("major", "minor"),
         major_progressions=("I-V-vi-IV", "vi-IV-I-V", "I-vi-IV-V"),
         minor_progressions=("i-VI-III-VII", "VI-VII-i-i"),
-        voices=Voices("kit_electronic", "synth_bass", "piano", "pad", "square_lead"),
+        voices=Voices("kit_electronic", "synth_bass", "piano", "guitar_acoustic", "pluck"),
         grooves=_grooves(
             {
                 KICK: "x.......x.x.....",
                 CLAP: "....x.......x...",
-                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                CLOSED_HAT: "x.xxx.x.x.xxx.x.",
             },
             {KICK: "x.......x.......", CLOSED_HAT: "x...x...x...x..."},
         ),
         bass_style="root_8ths",
-        chord_style="sustain",
+        chord_style="comp",
         lead_style="hook",
+        pad_style="strum",
         arrangement=(
             ("intro", 4),
             ("verse", 8),
@@ -463,7 +470,8 @@ _PROFILES = (
         modes=("major", "minor"),
         major_progressions=("I-IV-V-IV", "I-ii-I-ii", "I-IV-I-V"),
         minor_progressions=("i-iv-i-v", "i-VII-i-VII"),
-        voices=Voices("kit_acoustic", "electric_bass", "organ", None, "guitar_clean"),
+        # Guitar skank on the offbeats, organ bubble in 16ths.
+        voices=Voices("kit_acoustic", "electric_bass", "guitar_clean", "organ", None),
         grooves=_grooves(
             {KICK: "........x.......", RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
             {RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
@@ -471,6 +479,7 @@ _PROFILES = (
         bass_style="roots_passing",
         chord_style="skank",
         lead_style="sparse",
+        pad_style="bubble",
         arrangement=(("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8)),
         swing=0.55,
         fill="snare",
@@ -509,7 +518,9 @@ _PROFILES = (
         modes=("dorian", "mixolydian", "minor"),
         major_progressions=("I7-IV7-I7-IV7", "Imaj7-ii7-iii7-ii7"),
         minor_progressions=("i7-IV7-i7-IV7", "i7-i7-iv7-v7"),
-        voices=Voices("kit_acoustic", "electric_bass", "guitar_clean", "strings", "brass"),
+        # Slap bass, scratchy 16th guitar, horn stabs and a clavinet riff: a sustained string
+        # pad made funk read as classical.
+        voices=Voices("kit_acoustic", "slap_bass", "guitar_clean", "brass", "clavinet"),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",
@@ -519,9 +530,10 @@ _PROFILES = (
             },
             {KICK: "x...x...x...x...", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
-        bass_style="octave_8ths",
-        chord_style="stabs",
+        bass_style="slap_16ths",
+        chord_style="scratch",
         lead_style="hook",
+        pad_style="stabs",
         arrangement=(("intro", 8), ("groove", 16), ("breakdown", 8), ("groove", 16)),
         swing=0.53,
         crash_on_sections=True,
@@ -536,17 +548,20 @@ _PROFILES = (
         modes=("major", "minor"),
         major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
         minor_progressions=("i-VI-III-VII", "i7-iv7-VII-III"),
-        voices=Voices("kit_electronic", "bass_808", "marimba", "pad", "pluck"),
+        # Log drum bass, shakers and syncopated conga-like toms; a pad made it read as ambient.
+        voices=Voices("kit_electronic", "log_drum", "guitar_clean", None, "marimba"),
         grooves=_grooves(
             {
-                KICK: "x..x..x...x..x..",
+                KICK: "x...x...x...x...",
                 RIM: "...x..x....x..x.",
-                SHAKER: "xxxxxxxxxxxxxxxx",
+                SHAKER: "oxxxoxxxoxxxoxxx",
                 CLAP: "....x.......x...",
+                TOM_HIGH: "..x..x.....x.x..",
+                TOM_MID: "......x.x.......",
             },
             {SHAKER: "x.x.x.x.x.x.x.x.", RIM: "...x..x....x..x."},
         ),
-        bass_style="follow_kick",
+        bass_style="log_drum",
         chord_style="arp",
         lead_style="hook",
         arrangement=(("intro", 8), ("verse", 16), ("hook", 8), ("verse", 16), ("hook", 8)),

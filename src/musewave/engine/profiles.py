@@ -180,7 +180,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.07),
                 bass=replace(_BASS, sidechain_depth_db=3.0),
-                chords=replace(_CHORDS, highpass_hz=140.0, reverb_send=0.15),
+                # Keys low-passed like a sampled record: boom-bap's dusty loop.
+                chords=replace(_CHORDS, highpass_hz=140.0, lowpass_hz=6500.0, reverb_send=0.15),
                 pads=replace(_PADS, reverb_send=0.25),
                 lead=replace(_LEAD, delay_send=0.1),
             ),
@@ -188,7 +189,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
             delay=DelaySettings(time_beats=0.5, feedback=0.3, lowpass_hz=4000.0),
             bus=BusCompression(threshold_db=-16.0, ratio=2.5, attack_ms=20.0, release_ms=150.0),
             tone=MasterTone(
-                low_shelf_db=1.0, low_shelf_hz=90.0, lowpass_hz=16000.0, saturation_drive_db=3.0
+                low_shelf_db=1.0, low_shelf_hz=90.0, lowpass_hz=14000.0, saturation_drive_db=4.5
             ),
             sidechain_release_ms=140.0,
         ),
@@ -198,7 +199,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, highpass_hz=180.0, reverb_send=0.2),
-                pads=replace(_PADS, highpass_hz=200.0, reverb_send=0.35),
+                pads=replace(_PADS, gain_db=-7.0, highpass_hz=200.0, reverb_send=0.35),
                 lead=replace(_LEAD, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18),
             ),
             reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
@@ -261,7 +262,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "dnb",
             _stems(
-                drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.06),
+                drums=replace(_DRUMS, gain_db=2.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, reverb_send=0.22),
                 pads=replace(_PADS, sidechain_depth_db=3.0, reverb_send=0.35),
@@ -378,7 +379,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.1, delay_send=0.06),  # dub rim echo
                 bass=replace(_BASS, gain_db=2.0, lowpass_hz=2500.0),
                 chords=replace(_CHORDS, highpass_hz=200.0, reverb_send=0.15, delay_send=0.1),
-                pads=replace(_PADS, reverb_send=0.25),
+                pads=replace(_PADS, gain_db=-3.0, reverb_send=0.1),  # the organ bubble
                 lead=replace(_LEAD, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=20.0, damping=0.6),
@@ -409,7 +410,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=6000.0, sidechain_depth_db=1.5),
                 chords=replace(_CHORDS, highpass_hz=150.0, reverb_send=0.1),
-                pads=replace(_PADS, reverb_send=0.2),
+                pads=replace(_PADS, gain_db=-2.0, highpass_hz=200.0, reverb_send=0.12),  # horns
                 lead=replace(_LEAD, reverb_send=0.12, delay_send=0.06),
             ),
             reverb=ReverbSettings(decay_s=1.2, pre_delay_ms=20.0, damping=0.5),

@@ -1,3 +1,3 @@
 """The engine version is part of every request fingerprint: bump it when output changes."""
 
-ENGINE_VERSION = "0.2.0"  # 0.2.0: vocals, captions, instrumental.wav; voice in the request
+ENGINE_VERSION = "0.3.0"  # vocals and captions; sampled instruments, per-genre sound design

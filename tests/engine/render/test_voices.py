@@ -9,7 +9,8 @@ from musewave.engine.render import VOICES, render_part
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, fundamental_hz, one_note
 
-BASSES = {v for v in VOICES if "bass" in v}
+BASSES = {v for v in VOICES if "bass" in v} | {"log_drum"}
+ENSEMBLES = {"strings", "choir"}
 
 
 def _pitches(voice: str) -> tuple[int, int, int]:
@@ -20,6 +21,7 @@ def test_voice_ids_are_the_documented_set() -> None:
     assert {
         "sub_bass", "bass_808", "reese_bass", "acid_bass", "synth_bass", "upright_bass",
         "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
+        "clavinet", "slap_bass", "guitar_acoustic", "log_drum",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "choir", "marimba",
     } == VOICES  # fmt: skip
@@ -47,7 +49,9 @@ def test_voice_sounds_at_its_midi_pitch(voice: str) -> None:
         audio = render_part(one_note(voice, pitch, beats=2), BPM, SR, SR, seed=2)
         steady = audio.mean(axis=0)[int(0.3 * SR) : int(0.8 * SR)]
         expected = 440.0 * 2.0 ** ((pitch - 69) / 12)
-        assert fundamental_hz(steady, expected) == pytest.approx(expected, rel=0.01), pitch
+        # Recorded ensembles (SoundFont strings, choir) drift by up to a third of a semitone.
+        tolerance = 0.02 if voice in ENSEMBLES else 0.01
+        assert fundamental_hz(steady, expected) == pytest.approx(expected, rel=tolerance), pitch
 
 
 def test_louder_velocity_is_louder_and_brighter() -> None:
@@ -79,3 +83,56 @@ def test_long_sustained_note_is_seamless_across_loop_repeats() -> None:
 def test_unknown_voice_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown voice"):
         render_part(one_note("kazoo", 60), BPM, SR, SR, seed=1)
+
+
+def _perceived_semitones(audio: np.ndarray, expected_hz: float) -> float:
+    """Median YIN pitch of the note's first 0.6 s, in semitones from ``expected_hz``.
+
+    YIN finds the period a listener hears, so an overtone or a sub-octave that dominates the
+    written note shows up as a whole number of octaves (or an interval) away."""
+    import librosa
+
+    segment = audio.mean(axis=0)[int(0.05 * SR) : int(0.6 * SR)].astype(np.float64)
+    f0 = librosa.yin(segment, fmin=30.0, fmax=2500.0, sr=SR, frame_length=4096)
+    return float(12.0 * np.log2(np.median(f0) / expected_hz))
+
+
+@pytest.mark.parametrize("font", ["default", "none"])
+@pytest.mark.parametrize("voice", sorted(VOICES))
+def test_written_pitch_is_the_perceived_pitch(
+    voice: str, font: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Samples and their synthesised fallbacks alike: no voice may be heard as another note
+    (the old FM bell's strongest partial sat 31 semitones up; the organ's 16' an octave down)."""
+    from musewave.engine.render import soundfont
+
+    if font == "none":
+        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+    soundfont.reset_default_soundfont()
+    try:
+        for pitch in _pitches(voice)[1:]:
+            audio = render_part(one_note(voice, pitch, beats=2), BPM, SR, SR, seed=5)
+            expected = 440.0 * 2.0 ** ((pitch - 69) / 12)
+            assert _perceived_semitones(audio, expected) == pytest.approx(0.0, abs=0.5), pitch
+    finally:
+        monkeypatch.delenv(soundfont.ENV_VAR, raising=False)
+        soundfont.reset_default_soundfont()
+
+
+def test_808_glides_from_a_legato_previous_note_and_lands_on_its_own_pitch() -> None:
+    from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+
+    beat = TICKS_PER_BEAT
+    legato = [Note(36, 0, 2 * beat, 100), Note(43, 2 * beat, 2 * beat, 100)]
+    apart = [Note(36, 0, beat, 100), Note(43, 2 * beat, 2 * beat, 100)]
+    second = 2 * SAMPLES_PER_BEAT
+    target = 440.0 * 2.0 ** ((43 - 69) / 12)
+    for notes, glides in ((legato, True), (apart, False)):
+        part = Part(name="bass", stem="bass", voice="bass_808", midi_program=38, notes=notes)
+        audio = render_part(part, BPM, SR, 4 * SAMPLES_PER_BEAT, seed=1).mean(axis=0)
+        settled = audio[second + int(0.15 * SR) : second + int(0.55 * SR)]
+        assert fundamental_hz(settled, target) == pytest.approx(target, rel=0.01)
+        onset = audio[second + int(0.01 * SR) : second + int(0.04 * SR)]
+        crossings = np.count_nonzero(np.diff(np.signbit(onset)))
+        onset_hz = crossings / 2 / (onset.size / SR)
+        assert (onset_hz < 0.93 * target) == glides, onset_hz

@@ -19,8 +19,8 @@ MIDI_PROGRAMS = {
     "sub_bass": 38, "bass_808": 38, "reese_bass": 39, "acid_bass": 38, "synth_bass": 38,
     "upright_bass": 32, "electric_bass": 33, "supersaw": 81, "saw_lead": 81, "square_lead": 80,
     "pluck": 45, "electric_piano": 4, "piano": 0, "pad": 89, "strings": 48, "brass": 61,
-    "bell": 14, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
-    "marimba": 12,
+    "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
+    "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
 }  # fmt: skip
 
 __all__ = ["MIDI_PROGRAMS", "compose_score"]
@@ -88,7 +88,8 @@ def compose_score(plan: Plan) -> Score:
             notes = compose_chords(plan, profile.chord_style, voice, spans, rng)
             notes = _humanize(notes, plan, rng, humanize_ms)
         elif role == "pads":
-            notes = _humanize(compose_pads(plan, spans), plan, rng, humanize_ms)
+            notes = compose_pads(plan, spans, profile.pad_style)
+            notes = _humanize(notes, plan, rng, humanize_ms)
         else:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)
             notes = _humanize(notes, plan, rng, humanize_ms)

@@ -23,7 +23,14 @@ BEAT = TICKS_PER_BEAT
 EIGHTH = TICKS_PER_BEAT // 2
 
 # Lowest pitch of each voice's bass register (an octave and a half above it is used).
-REGISTER_LOW = {"bass_808": 26, "sub_bass": 28, "reese_bass": 28, "acid_bass": 36}
+REGISTER_LOW = {
+    "bass_808": 26,
+    "sub_bass": 28,
+    "reese_bass": 28,
+    "acid_bass": 36,
+    "log_drum": 36,
+    "slap_bass": 33,
+}
 DEFAULT_LOW = 31
 
 Styler = Callable[[ChordSpan, int, int, "BassContext"], list[Note]]
@@ -169,7 +176,41 @@ def _drone(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note
     return [Note(root, start, end - start - 10, 70)]
 
 
+# Slap bass, one bar of 16ths: (step, semitones above the root, velocity). Thumbed roots,
+# popped octaves on the syncopations, a ghost note between.
+SLAP_FIGURE = ((0, 0, 118), (3, 0, 70), (6, 12, 108), (7, 0, 60), (8, 0, 96), (10, 7, 80))
+SLAP_FIGURE_END = ((11, 12, 104), (14, 12, 100))
+# Amapiano log drum: syncopated hits (step, semitones, velocity), the last one a fifth up.
+LOG_DRUM_FIGURE = ((0, 0, 112), (3, 0, 92), (6, 0, 100), (10, 0, 96), (13, 7, 90))
+
+
+def _slap_16ths(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root = ctx.root(span)
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        for step, interval, velocity in SLAP_FIGURE + SLAP_FIGURE_END:
+            tick = bar_start + step * STEP_TICKS
+            if step < ctx.plan.beats_per_bar * 4 and tick < end:
+                length = STEP_TICKS - 20 if velocity < 75 else 2 * STEP_TICKS - 30
+                notes.append(Note(root + interval, tick, min(length, end - tick), velocity))
+    return notes
+
+
+def _log_drum(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    root = ctx.root(span)
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        for step, interval, velocity in LOG_DRUM_FIGURE:
+            tick = bar_start + step * STEP_TICKS
+            if step < ctx.plan.beats_per_bar * 4 and tick < end:
+                length = min(3 * STEP_TICKS, end - tick) - 20
+                notes.append(Note(root + interval, tick, length, velocity))
+    return notes
+
+
 STYLES: dict[str, Styler] = {
+    "slap_16ths": _slap_16ths,
+    "log_drum": _log_drum,
     "roots_passing": _roots_passing,
     "follow_kick": _follow_kick,
     "offbeat": _offbeat,

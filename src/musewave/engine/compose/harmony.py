@@ -163,7 +163,66 @@ def _ostinato(
     ]
 
 
+# Funk rhythm guitar: 16ths, accents ("o") on the syncopations, muted ghost scratches ("g").
+SCRATCH_PATTERN = "o.gxg.o.gxg.o.gx"
+SCRATCH_VELOCITY = {"o": 100, "x": 80, "g": 45}
+# Reggae organ bubble: chords on the 16ths after each beat's offbeat, the first louder.
+BUBBLE_STEPS = ((2, 84), (3, 64), (6, 84), (7, 64), (10, 84), (11, 64), (14, 84), (15, 64))
+# Strummed guitar, 8ths: down, down-up, up-down-up (D . D U . U D U); True strums down.
+STRUM_STEPS = ((0, True), (4, True), (6, False), (10, False), (12, True), (14, False))
+STRUM_SPREAD_TICKS = 12  # between neighbouring strings
+
+
+def _scratch(
+    ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
+) -> list[Note]:
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        for step, char in enumerate(SCRATCH_PATTERN[: ctx.steps]):
+            tick = bar_start + step * STEP_TICKS
+            if char == "." or tick >= end:
+                continue
+            length = STEP_TICKS - 30 if char != "o" else 2 * STEP_TICKS - 30
+            velocity = ctx.velocity(span, SCRATCH_VELOCITY[char])
+            notes.extend(Note(p, tick, min(length, end - tick), velocity) for p in voicing)
+    return notes
+
+
+def _bubble(
+    ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
+) -> list[Note]:
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        for step, base in BUBBLE_STEPS:
+            tick = bar_start + step * STEP_TICKS
+            if step < ctx.steps and tick < end:
+                velocity = ctx.velocity(span, base)
+                notes.extend(Note(p, tick, STEP_TICKS - 25, velocity) for p in voicing)
+    return notes
+
+
+def _strum(
+    ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
+) -> list[Note]:
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        for step, down in STRUM_STEPS:
+            tick = bar_start + step * STEP_TICKS
+            if step >= ctx.steps or tick >= end:
+                continue
+            strings = voicing if down else voicing[::-1]
+            velocity = ctx.velocity(span, 84 if down else 66)
+            for index, pitch in enumerate(strings):
+                at = tick + index * STRUM_SPREAD_TICKS
+                if at < end:
+                    notes.append(Note(pitch, at, min(2 * STEP_TICKS, end - at) - 10, velocity))
+    return notes
+
+
 STYLES: dict[str, Styler] = {
+    "scratch": _scratch,
+    "bubble": _bubble,
+    "strum": _strum,
     "sustain": _sustain,
     "stabs": _stabs,
     "comp": _comp,
@@ -194,9 +253,11 @@ def compose_chords(
     return notes
 
 
-def compose_pads(plan: Plan, spans: list[ChordSpan]) -> list[Note]:
-    """Sustained, voice-led chords an octave up; they carry the harmony between sections."""
+def compose_pads(plan: Plan, spans: list[ChordSpan], style: str = "sustain") -> list[Note]:
+    """Voice-led chords an octave up that carry the harmony between sections: held
+    (``"sustain"``), or played in any chord ``style`` (horn stabs, organ bubble, strums)."""
     ctx = HarmonyContext(plan, np.random.default_rng(0))
+    styler = STYLES[style]
     previous: list[int] | None = None
     notes: list[Note] = []
     for span in spans:
@@ -205,5 +266,7 @@ def compose_pads(plan: Plan, spans: list[ChordSpan]) -> list[Note]:
             continue
         voicing = voice_chord(span.chord, previous, PAD_CENTER)
         previous = voicing
-        notes.extend(_sustain(ctx, span, span.start_tick, span.end_tick, voicing))
+        _, section_end = section_ticks(section)
+        end = span.end_tick if style == "sustain" else min(span.end_tick, section_end)
+        notes.extend(styler(ctx, span, span.start_tick, end, voicing))
     return notes

@@ -78,6 +78,7 @@ class _Realizer:
 
     def __init__(self, key: Key, spans: list[ChordSpan], center: int):
         self.spans = spans
+        self.tonic = key.tonic
         self.low, self.high = center - 8, center + 10
         self.scale = [p for p in range(self.low, self.high + 1) if p % 12 in key.scale]
         self.center = center
@@ -87,7 +88,7 @@ class _Realizer:
         """Start from the centre, so a motif sounds the same each time its section returns."""
         self.index = min(range(len(self.scale)), key=lambda i: abs(self.scale[i] - self.center))
 
-    def pitch(self, step: int, tick: int, strong: bool) -> int:
+    def pitch(self, step: int, tick: int, strong: bool, downbeat: bool = False) -> int:
         index = self.index + step
         if not 0 <= index < len(self.scale):  # bounce off the range edges
             index = self.index - step
@@ -95,16 +96,21 @@ class _Realizer:
         pitch = self.scale[self.index]
         if strong:
             chord = chord_at(self.spans, tick).chord
-            pitch = _nearest_chord_tone(pitch, chord.pitch_classes, self.low, self.high)
+            # On a downbeat over a chord that holds the tonic, the tonic itself: it is what
+            # makes a minor key heard as minor rather than as its relative major.
+            targets = (
+                (self.tonic,)
+                if downbeat and self.tonic in chord.pitch_classes
+                else chord.pitch_classes
+            )
+            pitch = _nearest_chord_tone(pitch, targets, self.low, self.high)
             self.index = min(range(len(self.scale)), key=lambda i: abs(self.scale[i] - pitch))
         return pitch
 
     def cadence_pitch(self, tick: int) -> int:
+        """A phrase ends on the tonic when the chord holds it, else on the chord's root."""
         chord = chord_at(self.spans, tick).chord
-        targets = (
-            chord.root,
-            chord.pitch_classes[1] if len(chord.pitch_classes) > 1 else chord.root,
-        )
+        targets = (self.tonic,) if self.tonic in chord.pitch_classes else (chord.root,)
         return _nearest_chord_tone(self.scale[self.index], targets, self.low, self.high)
 
 
@@ -123,7 +129,7 @@ def _bar_notes(
         if step >= steps_per_bar or tick >= end:
             continue
         strong = step % 8 == 0 or length >= 4
-        pitch = realizer.pitch(move, tick, strong)
+        pitch = realizer.pitch(move, tick, strong, downbeat=step == 0)
         duration = min(length * STEP_TICKS, end - tick) - 15
         accent = 12 if step % 4 == 0 else 0
         notes.append(Note(pitch, tick, max(30, duration), min(127, velocity + accent)))

@@ -28,18 +28,36 @@ def section_ticks(section: SectionPlan) -> tuple[int, int]:
     return start, start + section.beats * TICKS_PER_BEAT
 
 
+def tonic_chord(progression: list[str] | tuple[str, ...], key: Key) -> Chord:
+    """The key's tonic chord as the progression spells it (``i9``, ``Imaj7``), else the
+    plain triad on the first degree (minor in minor modes, major otherwise)."""
+    for symbol in progression:
+        chord = roman_chord(symbol, key)
+        if chord.root == key.tonic and symbol.lstrip("b#♭♯")[:1] in ("i", "I"):
+            return chord
+    return roman_chord("i" if key.is_minor else "I", key)
+
+
 def chord_timeline(plan: Plan, key: Key) -> list[ChordSpan]:
-    """Each section's progression laid out bar by bar, cycling, cut at the section's end."""
+    """Each section's progression laid out bar by bar, cycling, cut at the section's end.
+
+    A section of more than one chord ends on the tonic chord (a cadence to i or I), so the
+    key's tonic, not its relative major or minor, is where every phrase comes to rest."""
     spans: list[ChordSpan] = []
     span_ticks = bar_ticks(plan) * plan.bars_per_chord
     for index, section in enumerate(plan.sections):
         start, end = section_ticks(section)
         chords = [roman_chord(symbol, key) for symbol in section.progression]
+        first = len(spans)
         tick, position = start, 0
         while tick < end:
             spans.append(ChordSpan(tick, min(end, tick + span_ticks), chords[position], index))
             tick += span_ticks
             position = (position + 1) % len(chords)
+        last = spans[-1]
+        if len(spans) - first > 1 and last.chord.root != key.tonic:
+            tonic = tonic_chord(section.progression, key)
+            spans[-1] = ChordSpan(last.start_tick, last.end_tick, tonic, index)
     return spans
 
 

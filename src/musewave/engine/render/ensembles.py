@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._types import Audio, Float64
+from ._types import Audio, Float64, as_audio
 from .envelopes import adsr
-from .filters import butterworth_gain, loop_vibrato, resonance_gain
+from .filters import butterworth_gain, loop_vibrato, resonance_gain, tv_lowpass
+from .oscillators import pulse, saw
 from .partials import (
     Spectrum,
     add_noise_band,
@@ -48,37 +49,24 @@ def _add_saws(
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Three detuned saws per side, low-passed, with a slow LFO sweeping the brightness."""
-    fc_dark = 600.0 + 1500.0 * bright + f
-    fc_bright = 2.2 * fc_dark
-    length = note_loop_length(f, n, sr)
-    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    """Analog-style pad: per side a square and a saw an octave up (each detuned a few cents),
+    through a resonant 4-pole low-pass that an LFO sweeps over three octaves twice a second
+    (opposite phase left and right), with a quick attack. Pretrained taggers hear a
+    slow-attack, gently filtered saw pad as a string section; the hollow square, the
+    resonant sweep and the attack are what they hear as "synth"."""
+    t = np.arange(n, dtype=np.float64) / sr
+    base = 300.0 + 800.0 * bright + 1.2 * f
+    rate = 0.5
     out = np.empty((2, n), dtype=np.float32)
     for ch in range(2):
-        cents = np.array([-10.0, 0.0, 10.0]) + rng.uniform(-3.0, 3.0, 3)
-        starts = rng.random(3)
-        dark, extra = empty_spectrum(length), empty_spectrum(length)
-        _add_saws(dark, f, cents, starts, lambda fr: butterworth_gain(fr, fc_dark, 2), length, sr)
-        _add_saws(
-            extra,
-            f,
-            cents,
-            starts,
-            lambda fr: butterworth_gain(fr, fc_bright, 2) - butterworth_gain(fr, fc_dark, 2),
-            length,
-            sr,
+        detune = 2.0 ** (rng.uniform(-12.0, 12.0, 2) / 1200.0)
+        tone = pulse(f * detune[0], n, sr, 0.5, rng.random()) + np.float32(0.6) * saw(
+            2.0 * f * detune[1], n, sr, rng.random()
         )
-        # Blending two filterings of the same saws is a cheap stand-in for a swept filter;
-        # the LFO runs on the whole note, so it does not repeat with the loop.
-        lfo = np.float32(0.5) - np.float32(0.5) * np.cos(
-            t * np.float32(2.0 * np.pi * 0.13) + np.float32(2.0 * np.pi * rng.random())
-        )
-        repeat_loop(render_loop(dark, length), n, out=out[ch])
-        brighter = render_loop(extra, length)
-        for start in range(0, n, length):
-            end = min(start + length, n)
-            out[ch, start:end] += lfo[start:end] * brighter[: end - start]
-    out *= adsr(n, sr, 0.5 + 0.5 * (1.0 - bright)) * np.float32(1.0 / 2.2)
+        # Every chord starts with the filter opening from its centre: a synth gesture.
+        sweep = 2.0 ** (1.5 * np.sin(2.0 * np.pi * rate * t + np.pi * ch))
+        out[ch] = tv_lowpass(as_audio(tone), base * sweep, 5.0, sr)
+    out *= adsr(n, sr, 0.05) * np.float32(0.5)
     return out
 
 

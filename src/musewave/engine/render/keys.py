@@ -1,4 +1,4 @@
-"""Keyboard and mallet voices: piano, electric piano, organ, bell, marimba.
+"""Keyboard and mallet voices: piano, electric piano, organ, bell, marimba, clavinet.
 
 Recipe signature and output conventions as in :mod:`.synths`. Most are additive (see
 :mod:`.partials`), which makes per-partial decay rates, inharmonicity and beating cheap.
@@ -10,8 +10,8 @@ import numpy as np
 
 from ._types import Audio, Float64, as_audio
 from .envelopes import exp_decay
-from .filters import bandpass, butterworth_gain, loop_vibrato, lowpass
-from .oscillators import TWO_PI, noise, phase_cycles, sine
+from .filters import bandpass, butterworth_gain, loop_vibrato, lowpass, tv_lowpass
+from .oscillators import TWO_PI, noise, phase_cycles, pulse, sine
 from .partials import (
     add_partials,
     empty_spectrum,
@@ -86,8 +86,10 @@ def electric_piano(f: float, bright: float, n: int, sr: int, rng: np.random.Gene
 
 # Hammond drawbar footages as ratios of the 8' pitch: 16', 5 1/3', 8', 4', 2 2/3', 2', ...
 _DRAWBAR_RATIOS = np.array([0.5, 1.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0])
-_DRAWBARS_SOFT = np.array([6, 4, 8, 6, 3, 3, 0, 0, 0])
-_DRAWBARS_BRIGHT = np.array([6, 5, 8, 7, 5, 6, 3, 2, 4])
+# No 16' or 5 1/3' (both harmonics of the octave below): they made the written note sound
+# an octave low to pitch trackers and listeners alike.
+_DRAWBARS_SOFT = np.array([0, 0, 8, 6, 3, 3, 0, 0, 0])
+_DRAWBARS_BRIGHT = np.array([0, 0, 8, 7, 5, 6, 3, 2, 4])
 
 
 def organ(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
@@ -119,14 +121,22 @@ def organ(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) ->
     return out
 
 
+# Harmonic partials carry the pitch; two inharmonic bar modes (as on a glockenspiel) give the
+# strike its metallic colour and die within a tenth of a second, so the written note stays
+# the strongest and the only perceived pitch.
+_BELL_RATIOS = np.array([1.0, 2.0, 3.0, 2.76, 5.40])
+_BELL_AMPS = np.array([1.0, 0.3, 0.08, 0.25, 0.12])
+_BELL_DECAY_SHARE = np.array([1.0, 0.45, 0.25, 0.08, 0.04])
+
+
 def bell(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """FM bell: carrier modulated at an inharmonic 3.5:1 ratio, index and level decaying."""
-    t = _time32(n, sr)
-    index0 = (1.5 + 2.5 * bright) * min(1.0, 1500.0 / f)  # keep sidebands under Nyquist
-    index = np.float32(index0) * np.exp(t * np.float32(-1.0 / 0.6))
-    tone = np.sin(_theta(f, n, sr) + index * np.sin(_theta(3.5 * f, n, sr)))
+    """Struck bell/celesta: a dominant fundamental with weaker 2nd and 3rd harmonics and a
+    brief inharmonic strike (see ``_BELL_RATIOS``); upper partials die sooner."""
     t60 = float(np.clip(4.5 * (523.0 / f) ** 0.4, 1.5, 8.0))
-    return as_audio(tone * exp_decay(n, sr, t60))
+    keep = f * _BELL_RATIOS < 0.45 * sr
+    amps = _BELL_AMPS * np.where(_BELL_RATIOS > 1.0, 0.5 + bright, 1.0)
+    decays: Float64 = t60 / 6.9 * _BELL_DECAY_SHARE  # t60 -> time constant
+    return partial_bank(f * _BELL_RATIOS[keep], amps[keep], decays[keep], 0.0, n, sr)
 
 
 _MARIMBA_RATIOS = np.array([1.0, 3.9, 9.2])
@@ -145,3 +155,13 @@ def marimba(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) 
     )
     tone[:n_mallet] += np.float32(0.12) * mallet
     return tone
+
+
+def clavinet(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Clavinet (the synthesised fallback for the sampled one): a narrow pulse, as a string
+    struck near its end, through a bright band-pass 'pickup' and a short decay."""
+    t = np.arange(n, dtype=np.float64) / sr
+    tone = pulse(f, n, sr, 0.12, rng.random()) * np.float32(0.7) + sine(f, n, sr)
+    cutoff = 1.5 * f + 800.0 + (2500.0 + 4000.0 * bright) * np.exp(-t / 0.08)
+    tone = tv_lowpass(as_audio(tone), cutoff, 2.5, sr)
+    return as_audio(tone * exp_decay(n, sr, float(np.clip(1.2 * (262.0 / f) ** 0.3, 0.4, 2.0))))

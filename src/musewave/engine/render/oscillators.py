@@ -68,6 +68,14 @@ def saw(freq_hz: Hz, n: int, sample_rate: int, phase0: float = 0.0) -> Audio:
     return _blep_saw(phase, _increment(freq_hz, n, sample_rate))
 
 
+def pwm(freq_hz: float, width: Float64, n: int, sample_rate: int, phase0: float = 0.0) -> Audio:
+    """Band-limited pulse whose duty cycle follows ``width`` (shape ``(n,)``, 0..1), in
+    [-1, 1] around zero: a saw minus the same saw ``width`` of a cycle later."""
+    phase = phase_cycles(freq_hz, n, sample_rate, phase0)
+    inc = _increment(freq_hz, n, sample_rate)
+    return as_audio((_blep_saw(phase, inc) - _blep_saw(phase - width, inc)) * np.float32(0.5))
+
+
 def pulse(freq_hz: Hz, n: int, sample_rate: int, width: float = 0.5, phase0: float = 0.0) -> Audio:
     """Band-limited pulse in [-1, 1] with duty cycle ``width``, zero mean, shape ``(n,)``.
 

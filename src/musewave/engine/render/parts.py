@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import Cancelled
 from ..score import STEM_NAMES, Part, Score
-from ._types import Audio
+from ._types import Audio, Float64
 from .drums import drive_and_darken
 from .envelopes import release_curve, seconds_to_samples
 from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
@@ -28,6 +28,7 @@ from .placement import (
     velocity_bucket,
     velocity_gain,
 )
+from .soundfont import SoundFont, default_soundfont
 from .voices import VOICE_TABLE, Voice
 
 _NOTE_FADE_IN_S = 0.002
@@ -113,25 +114,41 @@ def _render_tonal(
     release = release_curve(seconds_to_samples(voice.release_s, sr))
     norm_window = seconds_to_samples(voice.norm_s, sr)
     cap = None if voice.max_s is None else seconds_to_samples(voice.max_s, sr)
-    groups: dict[tuple[int, int, int], list[int]] = {}
-    takes: dict[tuple[int, int], int] = {}
+    font = None if voice.program is None else default_soundfont()
+    if font is not None and voice.program is not None and not font.has_program(voice.program):
+        font = None
+    variants = 1 if font is not None else voice.variants  # a sample is the same every time
+    glide_from = _glide_sources(voice, notes, sr)
+    groups: dict[tuple[int, int, int, int], list[int]] = {}
+    takes: dict[tuple[int, int, int], int] = {}
     for i in range(len(notes)):
         bucket = velocity_bucket(int(notes.velocity[i])) if voice.velocity_timbre else _FIXED_BUCKET
-        sound = (int(notes.pitch[i]), bucket)
+        sound = (int(notes.pitch[i]), bucket, int(glide_from[i]))
         take = takes.get(sound, 0)
         takes[sound] = take + 1
-        groups.setdefault((*sound, take % voice.variants), []).append(i)
+        groups.setdefault((*sound, take % variants), []).append(i)
 
-    for (pitch, bucket, variant), members in groups.items():
+    for (pitch, bucket, source, variant), members in groups.items():
         needed = max(
             min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) for i in members
         )
         length = max(needed, norm_window)
         if cap is not None:
             length = min(length, cap)
-        freq = min(midi_to_hz(pitch), 0.4 * sr)
-        rng = seeded_rng(seed, *keys, pitch, bucket, variant)
-        tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+        tone = None if source >= 0 else _sampled_tone(font, voice, pitch, bucket, length, sr)
+        if tone is None:
+            freq = min(midi_to_hz(pitch), 0.4 * sr)
+            rng = seeded_rng(seed, *keys, pitch, bucket, variant, source + 1)
+            if source >= 0 and voice.gliding is not None:
+                tone = voice.gliding(
+                    _glide_hz(source, pitch, voice.glide_s, length, sr),
+                    bucket_brightness(bucket),
+                    length,
+                    sr,
+                    rng,
+                )
+            else:
+                tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
         tone = finish_sound(
             tone,
             seconds_to_samples(_NOTE_FADE_IN_S, sr),
@@ -143,6 +160,46 @@ def _render_tonal(
             gain = velocity_gain(int(notes.velocity[i]))
             # A mono tone broadcasts onto both channels (centred).
             add_gated(out, tone, int(notes.start[i]), int(notes.duration[i]), gain, release)
+
+
+_GLIDE_GAP_S = 0.05
+
+
+def _glide_sources(voice: Voice, notes: NoteArrays, sr: int) -> Ints:
+    """Per note, the pitch it glides from (the previous note, when that one lasts until
+    within ``_GLIDE_GAP_S`` of this start and has another pitch), else -1."""
+    sources = np.full(len(notes), -1, dtype=np.int64)
+    if voice.gliding is None or voice.glide_s <= 0.0 or len(notes) < 2:
+        return sources
+    previous_end = notes.start[:-1] + notes.duration[:-1]
+    legato = (notes.start[1:] - previous_end <= round(_GLIDE_GAP_S * sr)) & (
+        notes.start[1:] > notes.start[:-1]
+    )
+    moves = legato & (notes.pitch[1:] != notes.pitch[:-1])
+    sources[1:][moves] = notes.pitch[:-1][moves]
+    return sources
+
+
+def _glide_hz(source: int, pitch: int, glide_s: float, n: int, sr: int) -> Float64:
+    """Per-sample frequency sliding from ``source`` to ``pitch`` (MIDI) over ``glide_s``,
+    fast at first and settling (a squared ramp in semitones)."""
+    t = np.arange(n, dtype=np.float64) / sr
+    remaining = np.clip(1.0 - t / glide_s, 0.0, 1.0) ** 2
+    semitones = pitch + (source - pitch) * remaining
+    return np.minimum(440.0 * 2.0 ** ((semitones - 69.0) / 12.0), 0.4 * sr)
+
+
+def _sampled_tone(
+    font: SoundFont | None, voice: Voice, pitch: int, bucket: int, n: int, sr: int
+) -> Audio | None:
+    """The note from the SoundFont, or ``None`` when the voice is synthesised (no font, or
+    no sample zone covers ``pitch``)."""
+    if font is None or voice.program is None or not 0 <= pitch <= 127:
+        return None
+    velocity = round(bucket_brightness(bucket) * 127)
+    if not font.zones(voice.program, pitch, velocity):
+        return None
+    return font.render_note(voice.program, pitch, velocity, n, sr)
 
 
 def _render_drums(out: Audio, kit: Kit, notes: NoteArrays, sr: int, seed: int, *keys: int) -> None:

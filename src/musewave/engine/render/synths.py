@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._types import Audio, Float64
+from ._types import Audio, Float64, Hz, as_audio
 from .envelopes import adsr, exp_decay
 from .filters import butterworth_gain, lowpass, soft_clip, tv_lowpass
-from .oscillators import pulse, saw, sine
+from .oscillators import noise, pulse, pwm, saw, sine
 from .partials import (
     add_partials,
     empty_spectrum,
@@ -50,12 +50,33 @@ def sub_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator)
     return tone * adsr(n, sr, 0.006, 0.4, 0.85)
 
 
-def bass_808(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Sine with a fast downward pitch sweep, long decay and soft saturation."""
+def bass_808(f: Hz, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Sine with a short, shallow pitch drop (the punch lands on the beat and on pitch, so a
+    transcriber hears the note where it is written), a click, long decay and saturation.
+    ``f`` may be a per-sample array: a glide from the previous note (see ``Voice.glide_s``)."""
     t = _time(n, sr)
-    freq = f * (1.0 + 0.9 * np.exp(-t / 0.03))
+    freq = f * (1.0 + 0.35 * np.exp(-t / 0.012))
     tone = sine(freq, n, sr) * exp_decay(n, sr, 3.0)
+    n_click = min(n, round(0.003 * sr))
+    tone[:n_click] += np.float32(0.25 + 0.25 * bright) * np.linspace(
+        1.0, 0.0, n_click, dtype=np.float32
+    )
     return soft_clip(tone, 1.2 + 2.5 * bright)
+
+
+def log_drum(f: Hz, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """Amapiano log drum: a pitched, woody thump. A sine and a hollow 2.4x partial, both
+    with a small downward pitch bend, a fast-decaying body and a knock of filtered noise;
+    decays within half a second so syncopated notes stay distinct."""
+    t = _time(n, sr)
+    freq = f * (1.0 + 0.12 * np.exp(-t / 0.02))
+    body = sine(freq, n, sr) * exp_decay(n, sr, 0.55)
+    wood = np.float32(0.35 + 0.25 * bright) * sine(2.4 * freq, n, sr) * exp_decay(n, sr, 0.12)
+    tone = body + wood
+    n_knock = min(n, round(0.012 * sr))
+    knock = noise(n_knock, rng) * exp_decay(n_knock, sr, 0.012)
+    tone[:n_knock] += np.float32(0.2) * lowpass(knock, 1800.0 + 1500.0 * bright, sr)
+    return soft_clip(tone, 1.5 + bright)
 
 
 def reese_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
@@ -120,28 +141,57 @@ def supersaw(f: float, bright: float, n: int, sr: int, rng: np.random.Generator)
         for side, gain in zip(sides, (np.cos(angle), np.sin(angle)), strict=True):
             add_partials(side, freqs, amps * gain, phases, length, sr)
     out = repeat_loop(np.stack([render_loop(side, length) for side in sides]), n)
+    # The filter opens over the attack, then breathes slowly: movement that says "synth".
+    t = _time(n, sr)
+    opening = 1.0 - 0.7 * np.exp(-t / 0.25)
+    breathing = 2.0 ** (0.5 * np.sin(2.0 * np.pi * 0.3 * t + 2.0 * np.pi * rng.random()))
+    sweep = (1.5 * f + 1500.0 + 5000.0 * bright) * opening * breathing
+    for ch in range(2):
+        out[ch] = tv_lowpass(out[ch], sweep, 1.6, sr)
     out *= adsr(n, sr, 0.01, 0.5, 0.85)
     return out
 
 
 def saw_lead(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Two slightly detuned saws, filter envelope that settles, delayed vibrato."""
+    """Three detuned saws (±9 cents) into a resonant 4-pole low-pass whose envelope snaps
+    open and settles, plus a slow filter wobble: a synth, not a bowed string (no vibrato)."""
     t = _time(n, sr)
-    freq = _vibrato_hz(f, n, sr, 5.5, 12.0, 0.25)
-    tone = np.float32(0.6) * saw(freq, n, sr) + np.float32(0.4) * saw(
-        freq * _cents(7.0), n, sr, rng.random()
-    )
-    cutoff = 2.0 * f + 600.0 + (1500.0 + 5000.0 * bright) * (0.3 + 0.7 * np.exp(-t / 0.25))
-    return tv_lowpass(tone, cutoff, 1.6, sr) * adsr(n, sr, 0.006, 0.4, 0.8)
+    phases = rng.random(3)
+    tone = (
+        saw(f * _cents(-9.0), n, sr, phases[0])
+        + saw(f, n, sr, phases[1])
+        + saw(f * _cents(9.0), n, sr, phases[2])
+    ) / np.float32(2.2)
+    envelope = 0.35 + 0.65 * np.exp(-t / 0.18)
+    wobble = 2.0 ** (0.25 * np.sin(2.0 * np.pi * 0.7 * t + 2.0 * np.pi * rng.random()))
+    cutoff = (2.0 * f + 500.0 + (2500.0 + 5000.0 * bright) * envelope) * wobble
+    return tv_lowpass(tone, cutoff, 2.8, sr) * adsr(n, sr, 0.004, 0.3, 0.85)
 
 
 def square_lead(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Square plus a thinner pulse for bite, static low-pass, delayed vibrato."""
-    freq = _vibrato_hz(f, n, sr, 5.0, 10.0, 0.3)
-    tone = np.float32(0.8) * pulse(freq, n, sr, 0.5) + np.float32(0.25) * pulse(
-        freq, n, sr, 0.22, rng.random()
-    )
-    return lowpass(tone, 2500.0 + 6000.0 * bright, sr) * adsr(n, sr, 0.005, 0.3, 0.85)
+    """Pulse-width-modulated square (two pulses whose widths drift apart) through a
+    resonant low-pass with a short envelope: the chip/analog lead sound, no vibrato."""
+    t = _time(n, sr)
+    width = 0.5 + 0.18 * np.sin(2.0 * np.pi * 0.9 * t)
+    tone = pwm(f, width, n, sr, rng.random())
+    envelope = 0.4 + 0.6 * np.exp(-t / 0.15)
+    cutoff = 1.5 * f + 400.0 + (2000.0 + 6000.0 * bright) * envelope
+    return tv_lowpass(tone, cutoff, 2.0, sr) * adsr(n, sr, 0.004, 0.25, 0.85)
+
+
+def synth_pluck(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """The classic synth pluck: two detuned saws and a square an octave down through a
+    resonant low-pass whose envelope closes within a fraction of a second."""
+    t = _time(n, sr)
+    phases = rng.random(3)
+    tone = (
+        saw(f * _cents(-6.0), n, sr, phases[0])
+        + saw(f * _cents(6.0), n, sr, phases[1])
+        + np.float32(0.4) * pulse(f, n, sr, 0.5, phases[2])
+    ) / np.float32(2.4)
+    decay = float(np.clip(0.16 * (262.0 / f) ** 0.3, 0.06, 0.3))
+    cutoff = 1.2 * f + 200.0 + (3000.0 + 7000.0 * bright) * np.exp(-t / decay)
+    return tv_lowpass(as_audio(tone), cutoff, 3.0, sr) * exp_decay(n, sr, 1.2 + 0.8 * bright)
 
 
 def brass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:

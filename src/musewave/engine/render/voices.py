@@ -9,10 +9,13 @@ from types import MappingProxyType
 import numpy as np
 
 from . import ensembles, keys, plucked, synths
-from ._types import Audio
+from ._types import Audio, Hz
 
 ToneFn = Callable[[float, float, int, int, np.random.Generator], Audio]
 """``(freq_hz, brightness 0..1, n_samples, sample_rate, rng) -> (n,) or (2, n) float32``."""
+
+GlidingToneFn = Callable[[Hz, float, int, int, np.random.Generator], Audio]
+"""A :data:`ToneFn` that also accepts a per-sample frequency (shape ``(n,)``, Hz)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +28,12 @@ class Voice:
     include the attack. ``variants`` > 1 renders that many seeded takes of noise-excited
     sounds and uses them in turn. ``level`` scales the normalised peak. Velocity always sets
     loudness; ``velocity_timbre`` False keeps one timbre for all velocities (sustained
-    ensembles, whose renders are the most expensive to multiply).
+    ensembles, whose renders are the most expensive to multiply). ``program`` is the
+    General-MIDI program (0-based) that plays the voice from SoundFont samples when a font
+    with that preset is loaded; ``render`` is then the fallback (and the sound on machines
+    without a font). ``glide_s`` > 0 makes a note that follows the previous one without a
+    gap slide from that note's pitch over ``glide_s`` seconds (the 808 glide); ``render``
+    is rendered by ``gliding`` with a per-sample frequency array.
     """
 
     render: ToneFn
@@ -36,35 +44,58 @@ class Voice:
     variants: int = 1
     level: float = 1.0
     velocity_timbre: bool = True
+    program: int | None = None
+    glide_s: float = 0.0
+    gliding: GlidingToneFn | None = None
 
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     {
         "sub_bass": Voice(synths.sub_bass, 0.06),
-        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0),
+        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0, glide_s=0.07, gliding=synths.bass_808),
         "reese_bass": Voice(synths.reese_bass, 0.08),
         "acid_bass": Voice(synths.acid_bass, 0.03, norm_s=0.15),
         "synth_bass": Voice(synths.synth_bass, 0.05, norm_s=0.15),
-        "upright_bass": Voice(plucked.upright_bass, 0.07, max_s=2.5, variants=2),
-        "electric_bass": Voice(plucked.electric_bass, 0.06, max_s=3.0, variants=2),
+        "upright_bass": Voice(plucked.upright_bass, 0.07, max_s=2.5, variants=2, program=32),
+        "electric_bass": Voice(plucked.electric_bass, 0.06, max_s=3.0, variants=2, program=33),
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
         "saw_lead": Voice(synths.saw_lead, 0.12),
         "square_lead": Voice(synths.square_lead, 0.1),
-        "pluck": Voice(plucked.pluck, 0.08, max_s=2.5, variants=2),
-        "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0),
-        "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2),
+        "pluck": Voice(synths.synth_pluck, 0.08, max_s=2.5),
+        "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0, program=4),
+        "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2, program=0),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
         "strings": Voice(
-            ensembles.strings, 0.4, stereo=True, norm_s=0.8, level=0.9, velocity_timbre=False
+            ensembles.strings,
+            0.4,
+            stereo=True,
+            norm_s=0.8,
+            level=0.9,
+            velocity_timbre=False,
+            program=48,
         ),
-        "brass": Voice(synths.brass, 0.12, norm_s=0.4),
-        "bell": Voice(keys.bell, 0.4, max_s=6.0),
+        "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61),
+        "bell": Voice(keys.bell, 0.4, max_s=6.0, program=11),
         "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
-        "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2),
-        "guitar_distorted": Voice(plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0),
-        "choir": Voice(
-            ensembles.choir, 0.5, stereo=True, norm_s=1.0, level=0.9, velocity_timbre=False
+        "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2, program=27),
+        "guitar_distorted": Voice(
+            plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0, program=30
         ),
-        "marimba": Voice(keys.marimba, 0.15, max_s=2.5),
+        "choir": Voice(
+            ensembles.choir,
+            0.5,
+            stereo=True,
+            norm_s=1.0,
+            level=0.9,
+            velocity_timbre=False,
+            program=52,
+        ),
+        "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
+        "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
+        "slap_bass": Voice(plucked.electric_bass, 0.05, max_s=2.0, variants=2, program=36),
+        "guitar_acoustic": Voice(
+            plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
+        ),
+        "log_drum": Voice(synths.log_drum, 0.05, max_s=0.8, norm_s=0.1),
     }
 )
