@@ -14,6 +14,7 @@ from musewave.engine.theory import TheoryError, parse_key
 from musewave.engine.version import ENGINE_VERSION
 
 AUDIO_FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
+VIDEO_STYLES = ("lyric", "spectrum", "waveform")
 TIME_SIGNATURES = ("4/4", "3/4")
 API_DURATION_RANGE_S = (30.0, 120.0)
 CLI_DURATION_RANGE_S = (10.0, 300.0)
@@ -47,6 +48,10 @@ class GenerationRequest(BaseModel):
     # Outputs beyond the mix: every stem (true), the stems named, or none; the score as MIDI.
     stems: bool | Annotated[list[str], Field(max_length=len(STEM_NAMES))] = False
     midi: bool = False
+    # Music videos (one MP4 per style) and cover art (a 3000×3000 JPEG and a thumbnail).
+    generate_video: bool = False
+    video_styles: Annotated[list[str], Field(max_length=len(VIDEO_STYLES))] = []
+    cover_art: bool = False
 
     @field_validator("prompt")
     @classmethod
@@ -121,6 +126,17 @@ class GenerationRequest(BaseModel):
         chosen = [name for name in STEM_NAMES if name in value]
         return chosen or False
 
+    @field_validator("video_styles")
+    @classmethod
+    def _known_video_styles(cls, values: list[str]) -> list[str]:
+        styles = {value.strip().lower() for value in values}
+        unknown = sorted(styles - set(VIDEO_STYLES))
+        if unknown:
+            raise ValueError(
+                f"unknown video styles {unknown}; styles are {', '.join(VIDEO_STYLES)}"
+            )
+        return [style for style in VIDEO_STYLES if style in styles]
+
     def wants_stem(self, name: str) -> bool:
         return self.stems is True or (isinstance(self.stems, list) and name in self.stems)
 
@@ -131,6 +147,23 @@ class GenerationRequest(BaseModel):
         # (and validates again the same way from its own dump).
         if isinstance(data, dict) and data.get("lyrics") and "instrumental" not in data:
             return {**data, "instrumental": False}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _styles_mean_video(cls, data: Any) -> Any:
+        # Styles imply a video, as lyrics imply vocals; a video without styles gets the lyric
+        # video when there are lyrics, the spectrum otherwise. An explicit ``generate_video:
+        # false`` wins: its styles are dropped, so equal requests fingerprint equally.
+        if not isinstance(data, dict):
+            return data
+        styles = data.get("video_styles")
+        if styles and "generate_video" not in data:
+            return {**data, "generate_video": True}
+        if data.get("generate_video") is True and not styles:
+            return {**data, "video_styles": ["lyric" if data.get("lyrics") else "spectrum"]}
+        if data.get("generate_video") is False and styles:
+            return {**data, "video_styles": []}
         return data
 
     @model_validator(mode="after")
