@@ -25,6 +25,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from musewave.engine.compose import compose_score
+from musewave.engine.cover import (
+    COVER_NAME,
+    COVER_PX,
+    THUMBNAIL_NAME,
+    THUMBNAIL_PX,
+    validate_image_file,
+    write_cover,
+)
 from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
@@ -35,7 +43,16 @@ from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
 from musewave.engine.render import render_stems
 from musewave.engine.request import MAX_SEED, GenerationRequest
+from musewave.engine.timed_lyrics import TimedLine
 from musewave.engine.validate import validate_audio_file
+from musewave.engine.video import (
+    FPS,
+    HEIGHT,
+    WIDTH,
+    render_video,
+    validate_video_file,
+    video_name,
+)
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)
@@ -45,13 +62,21 @@ MIX_MIN_RMS_DBFS = -40.0  # a mastered mix sits near −14 LUFS; far below means
 STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
+VIDEO_REPORT_STEP = 0.05  # video progress is reported in steps of this share of a video
+_MEDIA_TYPES = {
+    "midi": "audio/midi",
+    "plan": "application/json",
+    "video": "video/mp4",
+    "cover": "image/jpeg",
+    "thumbnail": "image/jpeg",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFile:
     name: str  # relative to out_dir, e.g. "mix.mp3", "stems/bass.wav"
     path: Path
-    kind: str  # "mix" | "stem" | "midi" | "plan"
+    kind: str  # "mix" | "stem" | "midi" | "plan" | "video" | "cover" | "thumbnail"
     media_type: str
     size_bytes: int
     sha256: str
@@ -142,12 +167,16 @@ def generate(
     """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format and ``plan.json``, with
     ``stems/<stem>.wav`` for the stems and ``score.mid`` when the request asks for them.
 
-    ``guard_encode(encode_all)``, when given, runs the encoding stage (callers pass a circuit
-    breaker's ``call``; the engine itself knows nothing of breakers).
+    With ``generate_video``, ``video-<style>.mp4`` per style; with ``cover_art``, ``cover.jpg``
+    (3000×3000) and ``cover-600.jpg``.
 
-    Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
-    files), ``InvalidRequest`` when ``out_dir`` is not writable, and ``ValidationFailed`` when a
-    written file does not decode back as expected. On any error nothing is left in ``out_dir``.
+    ``guard_encode(encode_all)``, when given, runs the encoding stage and each video's render
+    (callers pass a circuit breaker's ``call``; the engine itself knows nothing of breakers).
+
+    Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts,
+    files and each second of video), ``InvalidRequest`` when ``out_dir`` is not writable, and
+    ``ValidationFailed`` when a written file does not decode back as expected. On any error
+    nothing is left in ``out_dir``.
     """
     stages = _Stages(on_progress, should_cancel)
     request = resolve_seed(request)
@@ -189,6 +218,23 @@ def generate(
             loop=plan.loop,
         )
 
+        written: list[tuple[str, str, Path]] = []  # (name, kind, staged path)
+        if request.generate_video:
+            stages.begin("video", f"drawing {', '.join(request.video_styles)}")
+            # The vocals stage, when it sings, hands its timed lines to the lyric video; an
+            # instrumental's lyric video shows the sections instead.
+            sung_lines: list[TimedLine] = []
+            written += _render_videos(
+                request.video_styles,
+                plan,
+                mastered.audio,
+                sample_rate,
+                staging,
+                stages,
+                sung_lines,
+                guard_encode,
+            )
+
         stages.begin("encoding", "writing files")
         jobs: list[tuple[str, str, NDArray[np.float32], str]] = [
             (f"mix.{fmt}", "mix", mastered.audio, fmt) for fmt in request.formats
@@ -197,9 +243,7 @@ def generate(
         if stems:
             (staging / "stems").mkdir()
             jobs += [(f"stems/{name}.wav", "stem", audio, "wav") for name, audio in stems]
-        written: list[tuple[str, str, Path]] = [  # (name, kind, staged path)
-            (name, kind, staging / name) for name, kind, _, _ in jobs
-        ]
+        written += [(name, kind, staging / name) for name, kind, _, _ in jobs]
         encode_all = partial(
             _in_parallel,
             [
@@ -216,6 +260,13 @@ def generate(
         del jobs, mixed, stems, encode_all  # the partials hold the audio buffers
         if request.midi:
             written.append(("score.mid", "midi", write_midi(score, staging / "score.mid")))
+        if request.cover_art:
+            cover = write_cover(plan, staging)
+            written += [
+                (COVER_NAME, "cover", cover.cover),
+                (THUMBNAIL_NAME, "thumbnail", cover.thumbnail),
+            ]
+            stages.report(1.0, "drew the cover")
         plan_path = staging / "plan.json"
         plan_path.write_text(json.dumps(plan.model_dump(mode="json"), indent=2) + "\n")
         written.append(("plan.json", "plan", plan_path))
@@ -240,6 +291,50 @@ def generate(
         true_peak_dbtp=mastered.true_peak_dbtp,
         timings_s=stages.timings,
     )
+
+
+def _render_videos(
+    styles: list[str],
+    plan: Plan,
+    audio: NDArray[np.float32],
+    sample_rate: int,
+    staging: Path,
+    stages: _Stages,
+    lines: list[TimedLine],
+    guard_encode: Callable[[Callable[[], object]], object] | None,
+) -> list[tuple[str, str, Path]]:
+    """Render one video per style into ``staging``, one after another (each already keeps a
+    core busy), reporting progress in steps and checking for cancellation every second of
+    video. Returns (name, kind, staged path) per video."""
+    written: list[tuple[str, str, Path]] = []
+    for index, style in enumerate(styles):
+        name = video_name(style)
+        last_step = -1
+
+        def report(fraction: float, index: int = index, style: str = style) -> None:
+            nonlocal last_step
+            step = int(fraction / VIDEO_REPORT_STEP)
+            if step != last_step:
+                last_step = step
+                stages.report((index + fraction) / len(styles), f"drawing the {style} video")
+
+        render = partial(
+            render_video,
+            style,
+            plan,
+            audio,
+            sample_rate,
+            staging / name,
+            lines=lines,
+            should_cancel=stages.should_cancel,
+            on_progress=report,
+        )
+        if guard_encode is None:
+            render()
+        else:
+            guard_encode(render)
+        written.append((name, "video", staging / name))
+    return written
 
 
 def _in_parallel(tasks: list[Callable[[], T]], stages: _Stages, messages: list[str]) -> list[T]:
@@ -279,10 +374,29 @@ def _describe(name: str, kind: str, staged: Path, duration_s: float, final: Path
             report.sha256,
             report.duration_s,
         )
+    if kind == "video":
+        video = validate_video_file(
+            staged,
+            expected_duration_s=duration_s,
+            width=WIDTH,
+            height=HEIGHT,
+            fps=FPS,
+            sample_rate=SAMPLE_RATE,
+        )
+        return OutputFile(
+            name,
+            final,
+            kind,
+            _MEDIA_TYPES[kind],
+            video.size_bytes,
+            video.sha256,
+            video.video_duration_s,
+        )
+    if kind in ("cover", "thumbnail"):
+        validate_image_file(staged, size_px=COVER_PX if kind == "cover" else THUMBNAIL_PX)
     data = staged.read_bytes()
-    kind_type = "audio/midi" if kind == "midi" else "application/json"
     return OutputFile(
-        name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None
+        name, final, kind, _MEDIA_TYPES[kind], len(data), hashlib.sha256(data).hexdigest(), None
     )
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 STAGE_WEIGHTS: dict[str, float] = {
     "planning": 2,
     "composing": 3,
-    "rendering": 30,
-    "mixing": 15,
-    "mastering": 15,
-    "encoding": 25,
-    "validating": 10,
+    "rendering": 27,
+    "mixing": 13,
+    "mastering": 13,
+    "video": 12,  # only when a video is asked for; progress skips it otherwise
+    "encoding": 22,
+    "validating": 8,
 }
 STAGES = tuple(STAGE_WEIGHTS)
 

@@ -55,6 +55,7 @@ ENGINE_STAGES = (
     "rendering",
     "mixing",
     "mastering",
+    "video",
     "encoding",
     "validating",
 )
