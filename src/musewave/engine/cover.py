@@ -37,6 +37,7 @@ _TITLE_SIZES = (300, 260, 220, 190, 160, 130)
 _MARGIN = 200
 GLOW_RADIUS, GLOW_STRENGTH = 0.28, 0.35  # share of the width; how far toward the accent
 RING_GAP_PX = 130
+_SHADOW_BLUR = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,21 +160,24 @@ def _title(image: Image.Image, plan: Plan, palette: Palette) -> None:
     small = font_for(subtitle, 90)
     line_height = round(size * 1.12)
     top = COVER_PX - _MARGIN - 130 - line_height * len(lines)
-    shadow = Image.new("L", image.size, 0)
+    # Text and its shadow are drawn in the band the title covers only: blurring the whole
+    # 3000×3000 picture would cost seconds.
+    band_top = max(0, top - 2 * _SHADOW_BLUR)
+    band = (COVER_PX, COVER_PX - band_top)
+    shadow = Image.new("L", band, 0)
     shadow_draw = ImageDraw.Draw(shadow)
-    text_layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    text_layer = Image.new("RGBA", band, (0, 0, 0, 0))
     text_draw = ImageDraw.Draw(text_layer)
     for index, line in enumerate(lines):
-        y = top + index * line_height
+        y = top - band_top + index * line_height
         shadow_draw.text((_MARGIN + 10, y + 14), line, fill=170, font=font)
         text_draw.text((_MARGIN, y), line, fill=_rgba(palette.text), font=font)
-    y_sub = top + line_height * len(lines) + 30
-    text_draw.text(
-        (_MARGIN + 6, y_sub), subtitle, fill=_rgba(brighten(palette.accents[0], 0.3)), font=small
-    )
-    shadow = shadow.filter(ImageFilter.GaussianBlur(18))
-    image.paste((0, 0, 0), (0, 0), shadow)
-    image.paste(text_layer, (0, 0), text_layer)
+    y_sub = top - band_top + line_height * len(lines) + 30
+    accent = _rgba(brighten(palette.accents[0], 0.3))
+    text_draw.text((_MARGIN + 6, y_sub), subtitle, fill=accent, font=small)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(_SHADOW_BLUR))
+    image.paste((0, 0, 0), (0, band_top, COVER_PX, COVER_PX), shadow)
+    image.paste(text_layer, (0, band_top), text_layer)
 
 
 def render_cover(plan: Plan) -> Image.Image:
@@ -189,8 +193,8 @@ def render_cover(plan: Plan) -> Image.Image:
     radius = COVER_PX * (0.17 + 0.05 * plan.energy)
     _rhythm(draw, plan, palette, centre, radius + 200.0, rotation + rng.uniform(-0.3, 0.3))
     _harmony(draw, plan, palette, centre, radius, rotation)
-    # Pillow draws shapes without antialiasing; a slight blur smooths their edges.
-    shapes = shapes.filter(ImageFilter.GaussianBlur(1.2))
+    # Pillow draws shapes without antialiasing; a 3×3 box blur smooths their edges.
+    shapes = shapes.filter(ImageFilter.BoxBlur(1))
     image.paste(shapes, (0, 0), shapes)
     _title(image, plan, palette)
     return image

@@ -1,3 +1,3 @@
 """The engine version is part of every request fingerprint: bump it when output changes."""
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
