@@ -28,6 +28,7 @@ def test_an_unknown_style_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_generate_writes_the_video_and_the_cover(tmp_path: Path) -> None:
+    # A 10 s track (the CLI's shortest): the dearest part is the video's 300 frames.
     out = tmp_path / "out"
     result = musewave(
         "generate", "calm ambient piano", "-d", "10", "--seed", "3", "--format", "mp3",
