@@ -21,13 +21,13 @@ from musewave.engine.video.scene import (
 
 TRACE_Y = 320
 TRACE_AMPLITUDE_PX = 180
-TRACE_GAIN = 2.4  # low-passed, mastered music rarely swings past ±0.4
+TRACE_GAIN = 2.0  # low-passed, mastered music rarely swings past ±0.5
 TRACE_PX = 3
 GLOW_PX = 11
 GLOW_OPACITY = 0.35
-TRACE_SPAN_FRAMES = 2  # the trace shows this many frames' worth of audio
+TRACE_SPAN_FRAMES = 1  # the trace shows this many frames' worth of audio
 # The trace is low-passed: cymbals would make it a jagged blur (and cost the encoder bits).
-TRACE_LOWPASS_HZ = 1200.0
+TRACE_LOWPASS_HZ = 500.0
 STRIP_TOP, STRIP_BOTTOM = 590, 680
 STRIP_LABEL_SIZE = 15
 LEFT, RIGHT = MARGIN, WIDTH - MARGIN
