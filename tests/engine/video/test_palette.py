@@ -72,3 +72,10 @@ def test_mixing_palettes_goes_from_one_to_the_other() -> None:
     assert a.mix(b, 1.0).top == b.top
     middle = a.mix(b, 0.5).top
     assert all(min(x, y) <= m <= max(x, y) for x, y, m in zip(a.top, b.top, middle, strict=True))
+
+
+def test_backgrounds_stay_dark_enough_for_light_text() -> None:
+    for prompt in ("happy funk groove", "bright uplifting reggae", "dark techno"):
+        for palette in section_palettes(short_plan(prompt=prompt)):
+            r, g, b = palette.top
+            assert 0.2126 * r + 0.7152 * g + 0.0722 * b <= 0.2 + 1e-9

@@ -200,6 +200,19 @@ def _base(plan: Plan, seed_jitter_deg: float) -> _Base:
     )
 
 
+MAX_BACKGROUND_LUMA = 0.2  # light text must stay readable: yellows are bright at any lightness
+
+
+def _at_most_luma(colour: RGB, luma: float) -> RGB:
+    """``colour`` darkened (same hue and saturation) until its BT.709 luma is at most ``luma``."""
+    r, g, b = colour
+    current = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    if current <= luma:
+        return colour
+    scale = luma / current
+    return (r * scale, g * scale, b * scale)
+
+
 def _palette(base: _Base, tint: SectionTint) -> Palette:
     hue = base.hue + tint.hue
     light = base.lightness + tint.lightness
@@ -209,8 +222,10 @@ def _palette(base: _Base, tint: SectionTint) -> Palette:
         for turn in ACCENT_TURNS_DEG
     )
     return Palette(
-        top=_hls(hue + 10.0, light + 0.06, sat),
-        bottom=_hls(hue - 15.0, max(0.03, light - 0.1), sat * 0.9),
+        top=_at_most_luma(_hls(hue + 10.0, light + 0.06, sat), MAX_BACKGROUND_LUMA),
+        bottom=_at_most_luma(
+            _hls(hue - 15.0, max(0.03, light - 0.1), sat * 0.9), MAX_BACKGROUND_LUMA * 0.6
+        ),
         accents=(accents[0], accents[1], accents[2]),
         text=_hls(hue, 0.95, 0.25),
         dim_text=_hls(hue, 0.7, 0.15),
