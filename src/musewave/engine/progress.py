@@ -9,14 +9,16 @@ from dataclasses import dataclass
 STAGE_WEIGHTS: dict[str, float] = {
     "planning": 2,
     "composing": 3,
-    "rendering": 27,
+    "rendering": 30,
     "mixing": 13,
-    "mastering": 13,
-    "video": 12,  # only when a video is asked for; progress skips it otherwise
+    "mastering": 12,
+    "video": 10,
     "encoding": 22,
     "validating": 8,
 }
 STAGES = tuple(STAGE_WEIGHTS)
+# Stages a request may skip (progress then jumps over their share).
+OPTIONAL_STAGES = ("video",)
 
 
 @dataclass(frozen=True, slots=True)
