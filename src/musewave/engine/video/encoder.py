@@ -65,9 +65,16 @@ def write_mp4(
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part.mp4")
     try:
         _encode(
-            temporary, draw, n_frames, audio, sample_rate, width, height, fps, should_cancel,
-            on_progress,
-        )  # fmt: skip
+            temporary,
+            draw,
+            n_frames,
+            audio,
+            sample_rate,
+            Canvas(width, height),
+            fps,
+            should_cancel=should_cancel,
+            on_progress=on_progress,
+        )
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -81,19 +88,19 @@ def _encode(
     n_frames: int,
     audio: FloatArray,
     sample_rate: int,
-    width: int,
-    height: int,
+    canvas: Canvas,
     fps: int,
+    *,
     should_cancel: Callable[[], bool] | None,
     on_progress: Callable[[float], None] | None,
 ) -> None:
+    """Encode into ``path``, drawing every frame into ``canvas`` (reused)."""
     layout = "stereo" if audio.shape[0] == 2 else "mono"
-    canvas = Canvas(width, height)
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = container.add_stream(VIDEO_CODEC, rate=fps, options=X264_OPTIONS)
         sound = container.add_stream(AUDIO_CODEC, rate=sample_rate, layout=layout)
         assert isinstance(video, av.VideoStream) and isinstance(sound, av.AudioStream)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.width, video.height, video.pix_fmt = canvas.width, canvas.height, "yuv420p"
         video.codec_context.thread_count = 1
         video.codec_context.time_base = Fraction(1, fps)
         sound.bit_rate = AUDIO_BIT_RATE
