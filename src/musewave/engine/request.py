@@ -128,13 +128,15 @@ class GenerationRequest(BaseModel):
 
     @field_validator("video_styles")
     @classmethod
-    def _known_video_styles(cls, values: list[str]) -> list[str]:
+    def _known_video_styles(cls, values: list[str], info: ValidationInfo) -> list[str]:
         styles = {value.strip().lower() for value in values}
         unknown = sorted(styles - set(VIDEO_STYLES))
         if unknown:
             raise ValueError(
                 f"unknown video styles {unknown}; styles are {', '.join(VIDEO_STYLES)}"
             )
+        if info.data.get("generate_video") is False:
+            return []  # an explicit "no video" wins: equal requests fingerprint equally
         return [style for style in VIDEO_STYLES if style in styles]
 
     def wants_stem(self, name: str) -> bool:
@@ -153,8 +155,8 @@ class GenerationRequest(BaseModel):
     @classmethod
     def _styles_mean_video(cls, data: Any) -> Any:
         # Styles imply a video, as lyrics imply vocals; a video without styles gets the lyric
-        # video when there are lyrics, the spectrum otherwise. An explicit ``generate_video:
-        # false`` wins: its styles are dropped, so equal requests fingerprint equally.
+        # video when there are lyrics, the spectrum otherwise. (An explicit ``generate_video:
+        # false`` wins: the styles' validator drops them, after checking them.)
         if not isinstance(data, dict):
             return data
         styles = data.get("video_styles")
@@ -162,8 +164,6 @@ class GenerationRequest(BaseModel):
             return {**data, "generate_video": True}
         if data.get("generate_video") is True and not styles:
             return {**data, "video_styles": ["lyric" if data.get("lyrics") else "spectrum"]}
-        if data.get("generate_video") is False and styles:
-            return {**data, "video_styles": []}
         return data
 
     @model_validator(mode="after")
