@@ -24,6 +24,15 @@ MAX_SEED = 2**32 - 1
 DURATION_RANGE_CONTEXT = "duration_range_s"
 
 
+def _valid_styles(styles: object) -> bool:
+    """Whether ``styles`` would pass the ``video_styles`` field's checks."""
+    return (
+        isinstance(styles, list)
+        and len(styles) <= len(VIDEO_STYLES)
+        and all(isinstance(s, str) and s.strip().lower() in VIDEO_STYLES for s in styles)
+    )
+
+
 class GenerationRequest(BaseModel):
     """What a user asks for. Construct with ``GenerationRequest.model_validate(data)``.
 
@@ -128,15 +137,13 @@ class GenerationRequest(BaseModel):
 
     @field_validator("video_styles")
     @classmethod
-    def _known_video_styles(cls, values: list[str], info: ValidationInfo) -> list[str]:
+    def _known_video_styles(cls, values: list[str]) -> list[str]:
         styles = {value.strip().lower() for value in values}
         unknown = sorted(styles - set(VIDEO_STYLES))
         if unknown:
             raise ValueError(
                 f"unknown video styles {unknown}; styles are {', '.join(VIDEO_STYLES)}"
             )
-        if info.data.get("generate_video") is False:
-            return []  # an explicit "no video" wins: equal requests fingerprint equally
         return [style for style in VIDEO_STYLES if style in styles]
 
     def wants_stem(self, name: str) -> bool:
@@ -155,8 +162,9 @@ class GenerationRequest(BaseModel):
     @classmethod
     def _styles_mean_video(cls, data: Any) -> Any:
         # Styles imply a video, as lyrics imply vocals; a video without styles gets the lyric
-        # video when there are lyrics, the spectrum otherwise. (An explicit ``generate_video:
-        # false`` wins: the styles' validator drops them, after checking them.)
+        # video when there are lyrics, the spectrum otherwise. An explicit ``generate_video:
+        # false`` wins: valid styles are dropped (so equal requests fingerprint equally);
+        # invalid ones are left for the field's checks to refuse.
         if not isinstance(data, dict):
             return data
         styles = data.get("video_styles")
@@ -164,6 +172,8 @@ class GenerationRequest(BaseModel):
             return {**data, "generate_video": True}
         if data.get("generate_video") is True and not styles:
             return {**data, "video_styles": ["lyric" if data.get("lyrics") else "spectrum"]}
+        if data.get("generate_video") is False and styles and _valid_styles(styles):
+            return {**data, "video_styles": []}
         return data
 
     @model_validator(mode="after")
