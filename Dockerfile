@@ -35,10 +35,11 @@ RUN --mount=type=secret,id=ca \
 FROM ${BASE_IMAGE} AS runtime
 # tini reaps zombies and forwards SIGTERM, so workers finish their jobs on `docker stop`;
 # pedalboard (the MP3/OGG encoder) links libatomic; fluid-soundfont-gm (MIT) is the
-# General-MIDI SoundFont the renderer plays acoustic instruments from.
+# General-MIDI SoundFont the renderer plays acoustic instruments from; videos and covers set
+# text in DejaVu Sans.
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tini libatomic1 \
-        fluid-soundfont-gm \
+        fluid-soundfont-gm fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 1001 musewave \
     && useradd --system --uid 1001 --gid 1001 --home-dir /data --shell /usr/sbin/nologin musewave \

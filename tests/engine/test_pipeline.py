@@ -14,6 +14,7 @@ import pytest
 from musewave.engine import STAGES, Cancelled, GenerationRequest, ProgressEvent, generate
 from musewave.engine.loudness import integrated_lufs, true_peak_dbtp
 from musewave.engine.pipeline import STAGING_PREFIX
+from musewave.engine.progress import OPTIONAL_STAGES
 from musewave.engine.validate import decode_audio
 from tests.conftest import RenderFn
 
@@ -141,7 +142,7 @@ def test_progress_runs_through_the_stages_in_order(tmp_path: Path) -> None:
     request = GenerationRequest(prompt="x", genres=["techno"], duration_s=30, seed=3)
     generate(request, tmp_path, on_progress=events.append)
     stages = list(dict.fromkeys(e.stage for e in events))
-    assert stages == [s for s in STAGES if s != "vocals"]  # an instrumental is not sung
+    assert stages == [stage for stage in STAGES if stage not in OPTIONAL_STAGES]
     progress = [e.progress for e in events]
     assert progress == sorted(progress)
     assert progress[-1] == 100

@@ -20,10 +20,10 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
 NODE_TIMEOUT_S = 60
 
 
-def bull_board_queues(redis_url: str, queue_name: str) -> dict[str, Any]:
+def bull_board_queues(node_dir: Path, redis_url: str, queue_name: str) -> dict[str, Any]:
     done = subprocess.run(
         ["node", "bull_board.mjs", redis_url, queue_name],
-        cwd=npm_installed(NODE_DIR),
+        cwd=node_dir,
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT_S,
@@ -34,6 +34,7 @@ def bull_board_queues(redis_url: str, queue_name: str) -> dict[str, Any]:
 
 
 def test_bull_board_lists_our_queue_and_its_payloads(start_server: StartServer) -> None:
+    node_dir = npm_installed(NODE_DIR)  # first: an npm install must not outlast the busy job
     server = start_server(backend="bullmq", MUSEWAVE_CONCURRENCY="1")
     redis_url, queue_name = server.env["MUSEWAVE_REDIS_URL"], server.env["MUSEWAVE_QUEUE_NAME"]
     with server.client() as client:
@@ -42,7 +43,7 @@ def test_bull_board_lists_our_queue_and_its_payloads(start_server: StartServer) 
             assert watcher.wait_done()[-1]["type"] == "completed"
         with busy_worker(server, client) as running_id:
             waiting = submit(client, track("bull board, waiting", priority="high"))
-            answer = bull_board_queues(redis_url, queue_name)
+            answer = bull_board_queues(node_dir, redis_url, queue_name)
 
     assert "error" not in answer.get("body", {}), answer  # the board's schema took our jobs
     [queue] = answer["body"]["queues"]

@@ -108,7 +108,9 @@ def test_the_document_states_enums_ranges_and_problem_media_types(client: TestCl
     assert (body["duration_s"]["minimum"], body["duration_s"]["maximum"]) == (30, 120)
     assert set(body["genres"]["items"]["enum"]) >= {"lofi", "lo fi hip hop", "drum and bass"}
     assert body["time_signature"]["enum"] == ["4/4", "3/4"]
-    assert body["generate_video"]["const"] is False
+    assert body["generate_video"]["type"] == "boolean"
+    assert body["video_styles"]["items"]["enum"] == ["lyric", "spectrum", "waveform"]
+    assert body["cover_art"]["type"] == "boolean"
     submit = openapi["paths"]["/v1/generations"]["post"]["responses"]
     assert "application/problem+json" in submit["422"]["content"]
     assert "application/problem+json" in submit["503"]["content"]

@@ -18,6 +18,7 @@ from musewave.engine.request import (
     AUDIO_FORMATS,
     CLI_DURATION_RANGE_S,
     DURATION_RANGE_CONTEXT,
+    VIDEO_STYLES,
     GenerationRequest,
 )
 
@@ -95,10 +96,21 @@ def generate_command(
         str | None,
         typer.Option(help="Singer: male, female, soft or choir. Without lyrics, writes some."),
     ] = None,
+    video: Annotated[
+        str | None,
+        typer.Option(
+            help="Also render music videos, video-<style>.mp4; comma-separated styles: "
+            f"{', '.join(VIDEO_STYLES)}.",
+        ),
+    ] = None,
+    cover: Annotated[
+        bool, typer.Option(help="Also draw cover art: cover.jpg (3000×3000), cover-600.jpg.")
+    ] = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Render a track from a prompt into OUT (mix, optional stems and MIDI, plan.json).
+    """Render a track from a prompt into OUT (mix, optional stems, MIDI, videos and cover art,
+    plan.json).
 
     Lyrics, a vocal language or a voice make it sung: then OUT also holds instrumental.wav
     and the captions lyrics.srt, lyrics.lrc and lyrics.json."""
@@ -126,7 +138,11 @@ def generate_command(
         "vocal_languages": languages,
         "voice": voice,
         "instrumental": not (lyrics or languages or voice),
+        "cover_art": cover,
     }
+    if video is not None:
+        data["video_styles"] = _split([video])
+        data["generate_video"] = True
     try:
         request = GenerationRequest.model_validate(
             data, context={DURATION_RANGE_CONTEXT: CLI_DURATION_RANGE_S}

@@ -23,6 +23,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from musewave.engine.compose import compose_score
+from musewave.engine.cover import (
+    COVER_NAME,
+    COVER_PX,
+    THUMBNAIL_NAME,
+    THUMBNAIL_PX,
+    validate_image_file,
+    write_cover,
+)
 from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
@@ -43,6 +51,14 @@ from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.engine.score import Note, Part, Score
 from musewave.engine.timed_lyrics import TimedLine
 from musewave.engine.validate import validate_audio_file, validate_captions
+from musewave.engine.video import (
+    FPS,
+    HEIGHT,
+    WIDTH,
+    render_video,
+    validate_video_file,
+    video_name,
+)
 from musewave.engine.vocals import captions
 from musewave.engine.vocals.lyrics import LyricsError
 from musewave.engine.vocals.melody import MelodyError
@@ -57,7 +73,18 @@ STEM_MIN_RMS_DBFS = -90.0
 LOOP_TAIL_S = 4.0  # rendered past the loop point and folded back to the start
 STAGING_PREFIX = ".musewave-"  # hidden folders in out_dir that hold files until validated
 # How GenerationResult.files is sorted.
-_LISTING_ORDER = ("mix", "instrumental", "stem", "midi", "plan", "captions", "lyrics")
+_LISTING_ORDER = (
+    "mix",
+    "instrumental",
+    "stem",
+    "video",
+    "cover",
+    "thumbnail",
+    "midi",
+    "plan",
+    "captions",
+    "lyrics",
+)
 # The voice's level (RMS while singing) against the instrumental's (RMS), before the mix.
 VOCAL_LEVEL_DB = 0.0
 VOCAL_MIDI_PROGRAM = 53  # General MIDI "Voice Oohs"
@@ -66,13 +93,24 @@ CAPTION_FILES = (  # name, media type
     ("lyrics.lrc", "text/plain"),
     ("lyrics.json", "application/json"),
 )
+VIDEO_REPORT_STEP = 0.05  # video progress is reported in steps of this share of a video
+_MEDIA_TYPES = {
+    "midi": "audio/midi",
+    "plan": "application/json",
+    "lyrics": "text/plain",
+    "video": "video/mp4",
+    "cover": "image/jpeg",
+    "thumbnail": "image/jpeg",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class OutputFile:
     name: str  # relative to out_dir, e.g. "mix.mp3", "stems/bass.wav"
     path: Path
-    kind: str  # "mix" | "instrumental" | "stem" | "midi" | "plan" | "captions" | "lyrics"
+    # "mix" | "instrumental" | "stem" | "video" | "cover" | "thumbnail" | "midi" | "plan" |
+    # "captions" | "lyrics"
+    kind: str
     media_type: str
     size_bytes: int
     sha256: str
@@ -166,23 +204,26 @@ def generate(
     """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format and ``plan.json``, with
     ``stems/<stem>.wav`` for the stems and ``score.mid`` when the request asks for them.
 
-    ``guard_encode(encode_all)``, when given, runs the encoding stage (callers pass a circuit
-    breaker's ``call``; the engine itself knows nothing of breakers).
+    With ``generate_video``, ``video-<style>.mp4`` per style; with ``cover_art``, ``cover.jpg``
+    (3000×3000) and ``cover-600.jpg``.
+
+    ``guard_encode(encode_all)``, when given, runs the encoding stage and each video's render
+    (callers pass a circuit breaker's ``call``; the engine itself knows nothing of breakers).
 
     ``planner(request)`` makes the plan (default: the rule-based :func:`make_plan`). Callers
     pass an outside planner (``musewave.planning``), or a stored plan to render it again
     bit-identically; the plan's ``planner`` field says which made it.
 
-    Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts and
-    files), ``InvalidRequest`` when ``out_dir`` is not writable, ``OutputFailed`` when a file
-    cannot be written (disk full, I/O error) and ``ValidationFailed`` when a written file does
-    not decode back as expected. On any error nothing is left in ``out_dir``. Files the
-    previous render into ``out_dir`` published and this one does not are removed (see
-    ``outputs.remove_stale_outputs``).
+    Raises ``Cancelled`` when ``should_cancel()`` turns true (checked between stages, parts,
+    files and each second of video), ``InvalidRequest`` when ``out_dir`` is not writable,
+    ``OutputFailed`` when a file cannot be written (disk full, I/O error) and
+    ``ValidationFailed`` when a written file does not decode back as expected. On any error
+    nothing is left in ``out_dir``. Files the previous render into ``out_dir`` published and
+    this one does not are removed (see ``outputs.remove_stale_outputs``).
 
     Files are written on threads as soon as they are final (plan and score during the render,
-    stems during mastering) and each is decoded back as soon as it is written; the
-    ``encoding`` and ``validating`` stages wait for them.
+    stems during mastering, the mix during the videos) and each is decoded back as soon as it
+    is written; the ``encoding`` and ``validating`` stages wait for them.
     """
     stages = _Stages(on_progress, should_cancel)
     request = resolve_seed(request)
@@ -291,8 +332,8 @@ def generate(
             )
             del instrumental, instrumental_audio  # the writer holds it until it is written
 
-        stages.begin("encoding", "writing files")
-        # Lossy encoders first: MP3 takes longest, so it starts before WAV and FLAC.
+        # The mix is final: its files are encoded on threads while videos and the cover are
+        # drawn. Lossy encoders first: MP3 takes longest, so it starts before WAV and FLAC.
         for fmt in sorted(request.formats, key=lambda fmt: fmt in ("wav", "flac")):
             path = staging / f"mix.{fmt}"
             write(
@@ -301,6 +342,27 @@ def generate(
                 partial(encode, mastered.audio, sample_rate, path, fmt),
                 early=False,
             )
+        if request.generate_video:
+            stages.begin("video", f"drawing {', '.join(request.video_styles)}")
+            # A sung track's lyric video shows its timed lines; an instrumental's, the sections.
+            for name, kind, _ in _render_videos(
+                request.video_styles,
+                plan,
+                mastered.audio,
+                sample_rate,
+                staging,
+                stages,
+                vocals.lines if vocals is not None else [],
+                guard_encode,
+            ):
+                write(name, kind, _already_written, early=True)
+
+        stages.begin("encoding", "writing files")
+        if request.cover_art:
+            write_cover(plan, staging)
+            write(COVER_NAME, "cover", _already_written, early=True)
+            write(THUMBNAIL_NAME, "thumbnail", _already_written, early=True)
+            stages.report(0.1, "drew the cover")
         lines = vocals.lines if vocals is not None else []
         describe = partial(_describe_for, written, staging, out_dir, plan.duration_s, lines)
 
@@ -333,9 +395,58 @@ def generate(
     )
 
 
+def _already_written() -> None:
+    """The writer of a file drawn on the pipeline's own thread (videos, the cover): queued so
+    that it is checked like the others."""
+
+
 def _write_reported(task: Callable[[], object], name: str, out_dir: Path) -> None:
     with reported_as_engine_error(name, out_dir):
         task()
+
+
+def _render_videos(
+    styles: list[str],
+    plan: Plan,
+    audio: NDArray[np.float32],
+    sample_rate: int,
+    staging: Path,
+    stages: _Stages,
+    lines: list[TimedLine],
+    guard_encode: Callable[[Callable[[], object]], object] | None,
+) -> list[tuple[str, str, Path]]:
+    """Render one video per style into ``staging``, one after another (each already keeps a
+    core busy), reporting progress in steps and checking for cancellation every second of
+    video. Returns (name, kind, staged path) per video."""
+    written: list[tuple[str, str, Path]] = []
+    for index, style in enumerate(styles):
+        name = video_name(style)
+        last_step = -1
+
+        def report(fraction: float, index: int = index, style: str = style) -> None:
+            nonlocal last_step
+            step = int(fraction / VIDEO_REPORT_STEP)
+            if step != last_step:
+                last_step = step
+                stages.report((index + fraction) / len(styles), f"drawing the {style} video")
+
+        render = partial(
+            render_video,
+            style,
+            plan,
+            audio,
+            sample_rate,
+            staging / name,
+            lines=lines,
+            should_cancel=stages.should_cancel,
+            on_progress=report,
+        )
+        if guard_encode is None:
+            render()
+        else:
+            guard_encode(render)
+        written.append((name, "video", staging / name))
+    return written
 
 
 def _write_plan(
@@ -482,12 +593,30 @@ def _describe(
             report.sha256,
             report.duration_s,
         )
+    if kind == "video":
+        video = validate_video_file(
+            staged,
+            expected_duration_s=duration_s,
+            width=WIDTH,
+            height=HEIGHT,
+            fps=FPS,
+            sample_rate=SAMPLE_RATE,
+        )
+        return OutputFile(
+            name,
+            final,
+            kind,
+            _MEDIA_TYPES[kind],
+            video.size_bytes,
+            video.sha256,
+            video.video_duration_s,
+        )
+    if kind in ("cover", "thumbnail"):
+        validate_image_file(staged, size_px=COVER_PX if kind == "cover" else THUMBNAIL_PX)
     data = staged.read_bytes()
     if kind == "captions":
         validate_captions(staged, lines, duration_s)
-    kind_type = {"midi": "audio/midi", "plan": "application/json", "lyrics": "text/plain"}.get(
-        kind, dict(CAPTION_FILES).get(name, "application/octet-stream")
-    )
+    kind_type = _MEDIA_TYPES.get(kind) or dict(CAPTION_FILES).get(name, "application/octet-stream")
     return OutputFile(
         name, final, kind, kind_type, len(data), hashlib.sha256(data).hexdigest(), None
     )

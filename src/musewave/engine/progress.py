@@ -11,12 +11,15 @@ STAGE_WEIGHTS: dict[str, float] = {
     "composing": 3,
     "rendering": 22,
     "vocals": 8,  # only when the track is sung
-    "mixing": 15,
-    "mastering": 15,
-    "encoding": 25,
-    "validating": 10,
+    "mixing": 13,
+    "mastering": 12,
+    "video": 10,  # only when a video is asked for
+    "encoding": 22,
+    "validating": 8,
 }
 STAGES = tuple(STAGE_WEIGHTS)
+# Stages a request may skip (progress then jumps over their share).
+OPTIONAL_STAGES = ("vocals", "video")
 
 
 @dataclass(frozen=True, slots=True)

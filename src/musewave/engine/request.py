@@ -17,6 +17,7 @@ from musewave.engine.vocals.lyrics import LyricsError, parse_lyrics
 from musewave.engine.vocals.voices import VOICES
 
 AUDIO_FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
+VIDEO_STYLES = ("lyric", "spectrum", "waveform")
 TIME_SIGNATURES = ("4/4", "3/4")
 API_DURATION_RANGE_S = (30.0, 120.0)
 CLI_DURATION_RANGE_S = (10.0, 300.0)
@@ -24,6 +25,15 @@ MAX_SEED = 2**32 - 1
 
 # Validation context key: the CLI allows a wider duration range than the API.
 DURATION_RANGE_CONTEXT = "duration_range_s"
+
+
+def _valid_styles(styles: object) -> bool:
+    """Whether ``styles`` would pass the ``video_styles`` field's checks."""
+    return (
+        isinstance(styles, list)
+        and len(styles) <= len(VIDEO_STYLES)
+        and all(isinstance(s, str) and s.strip().lower() in VIDEO_STYLES for s in styles)
+    )
 
 
 class GenerationRequest(BaseModel):
@@ -52,6 +62,10 @@ class GenerationRequest(BaseModel):
     # Outputs beyond the mix: every stem (true), the stems named, or none; the score as MIDI.
     stems: bool | Annotated[list[str], Field(max_length=len(STEM_NAMES))] = False
     midi: bool = False
+    # Music videos (one MP4 per style) and cover art (a 3000×3000 JPEG and a thumbnail).
+    generate_video: bool = False
+    video_styles: Annotated[list[str], Field(max_length=len(VIDEO_STYLES))] = []
+    cover_art: bool = False
 
     @field_validator("prompt")
     @classmethod
@@ -158,6 +172,17 @@ class GenerationRequest(BaseModel):
         chosen = [name for name in STEM_NAMES if name in value]
         return chosen or False
 
+    @field_validator("video_styles")
+    @classmethod
+    def _known_video_styles(cls, values: list[str]) -> list[str]:
+        styles = {value.strip().lower() for value in values}
+        unknown = sorted(styles - set(VIDEO_STYLES))
+        if unknown:
+            raise ValueError(
+                f"unknown video styles {unknown}; styles are {', '.join(VIDEO_STYLES)}"
+            )
+        return [style for style in VIDEO_STYLES if style in styles]
+
     def wants_stem(self, name: str) -> bool:
         return self.stems is True or (isinstance(self.stems, list) and name in self.stems)
 
@@ -168,6 +193,24 @@ class GenerationRequest(BaseModel):
         # (and validates again the same way from its own dump).
         if isinstance(data, dict) and data.get("lyrics") and "instrumental" not in data:
             return {**data, "instrumental": False}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _styles_mean_video(cls, data: Any) -> Any:
+        # Styles imply a video, as lyrics imply vocals; a video without styles gets the lyric
+        # video when there are lyrics, the spectrum otherwise. An explicit ``generate_video:
+        # false`` wins: valid styles are dropped (so equal requests fingerprint equally);
+        # invalid ones are left for the field's checks to refuse.
+        if not isinstance(data, dict):
+            return data
+        styles = data.get("video_styles")
+        if styles and "generate_video" not in data:
+            return {**data, "generate_video": True}
+        if data.get("generate_video") is True and not styles:
+            return {**data, "video_styles": ["lyric" if data.get("lyrics") else "spectrum"]}
+        if data.get("generate_video") is False and styles and _valid_styles(styles):
+            return {**data, "video_styles": []}
         return data
 
     @model_validator(mode="after")

@@ -53,8 +53,10 @@ ENGINE_STAGES = (
     "planning",
     "composing",
     "rendering",
+    "vocals",
     "mixing",
     "mastering",
+    "video",
     "encoding",
     "validating",
 )

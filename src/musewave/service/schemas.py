@@ -22,6 +22,7 @@ from musewave.engine.request import (
     AUDIO_FORMATS,
     MAX_SEED,
     TIME_SIGNATURES,
+    VIDEO_STYLES,
     GenerationRequest,
 )
 from musewave.engine.score import STEM_NAMES
@@ -85,7 +86,8 @@ _LYRICS_NEED_VOCALS: dict[str, Any] = {
 
 class GenerationBody(GenerationRequest):
     """``POST /v1/generations``. Legacy names (``musicPrompt``, ``durationSec``,
-    ``artistInspiration``, ``vocalLanguages``, ``generateVideo``, ``videoStyles``) are accepted."""
+    ``artistInspiration``, ``vocalLanguages``, ``generateVideo``, ``videoStyles``, ``coverArt``)
+    are accepted."""
 
     # Strict: a JSON value of another type is refused, not coerced (0 is not false, "60" is
     # not 60), as the document's types say.
@@ -165,13 +167,25 @@ class GenerationBody(GenerationRequest):
         bool,
         _alias("generate_video", "generateVideo"),
         Field(
-            description="Not available yet: only `false` is accepted",
-            json_schema_extra={"const": False},
+            description="Also render music videos (1280×720, 30 fps, H.264 + AAC MP4), one per"
+            " style in `video_styles`: by default `lyric` when there are lyrics, else `spectrum`"
         ),
     ] = False
     video_styles: Annotated[
-        list[str], Field(max_length=3), _alias("video_styles", "videoStyles")
+        list[str],
+        Field(
+            max_length=len(VIDEO_STYLES),
+            description="Video styles; naming any implies `generate_video` unless that is"
+            " `false`, which wins",
+            json_schema_extra={"items": {"type": "string", "enum": list(VIDEO_STYLES)}},
+        ),
+        _alias("video_styles", "videoStyles"),
     ] = Field(default_factory=list)
+    cover_art: Annotated[
+        bool,
+        _alias("cover_art", "coverArt"),
+        Field(description="Also draw cover art: a 3000×3000 JPEG and a 600×600 thumbnail"),
+    ] = False
     key: Annotated[
         str | None,
         Field(
@@ -270,14 +284,6 @@ class GenerationBody(GenerationRequest):
             raise ValueError("must be an http(s) URL with a host and no user name or password")
         # A host no resolver or HTTP client takes (non-ASCII, an over-long label) is not refused
         # here, where the document could not say so: its attempts fail, recorded, and end.
-        return value
-
-    @field_validator("generate_video")
-    @classmethod
-    def _no_video_yet(cls, value: bool) -> bool:
-        # A field validator, so the 422 names the field (a model validator would not).
-        if value:
-            raise ValueError("video generation is not available on this server yet")
         return value
 
     def webhook_events(self) -> list[str]:
