@@ -141,6 +141,21 @@ def test_a_failing_model_gives_the_rules_answer(
         assert with_local_llm.get(f"/v1/suggest/{kind}", params=params).json() == plain
 
 
+@pytest.mark.parametrize(
+    "reply", [Reply("refuse"), Reply("status", 400), Reply("text", "{oops")], ids=str
+)
+def test_answers_a_persons_words_can_cause_do_not_open_the_shared_breaker(
+    with_local_llm: TestClient, stand_in: ModelStandIn, reply: Reply
+) -> None:
+    stand_in.answer(reply)
+    for n in range(5):  # more than the breaker's 3 failures
+        assert with_local_llm.get("/v1/suggest/genres", params={"q": f"try {n}"}).is_success
+    stand_in.answer(Reply.plan({"items": ["ambient"]}))
+    answer = with_local_llm.get("/v1/suggest/genres", params={"q": "calm"}).json()
+    assert answer["source"].startswith("llm:")  # still asked: the breaker stayed closed
+    assert len(stand_in.seen) == 6
+
+
 def test_enhance_has_one_contract_with_and_without_a_model(
     rules: TestClient, with_llm: TestClient, stand_in: ModelStandIn
 ) -> None:
