@@ -3,6 +3,7 @@ decoded back, progress through ``video``, cancellation inside it."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import av
 import pytest
 
 from musewave.engine import Cancelled, GenerationRequest, GenerationResult, ProgressEvent, generate
+from musewave.engine.errors import OutputFailed
 from musewave.engine.pipeline import STAGING_PREFIX
 from musewave.engine.request import CLI_DURATION_RANGE_S, DURATION_RANGE_CONTEXT
 
@@ -116,3 +118,17 @@ def test_without_the_options_there_is_no_video_or_cover(tmp_path: Path) -> None:
     result = generate(request, tmp_path, events.append)
     assert {f.kind for f in result.files} == {"mix", "plan"}
     assert "video" not in {e.stage for e in events}
+
+
+@pytest.mark.parametrize("drawing", ["render_video", "write_cover"])
+def test_a_full_disk_while_drawing_is_one_output_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drawing: str
+) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(f"musewave.engine.pipeline.{drawing}", disk_full)
+    out = tmp_path / "out"
+    with pytest.raises(OutputFailed, match="no space left"):
+        generate(media_request(video_styles=["spectrum"], cover_art=True), out)
+    assert list(out.iterdir()) == []

@@ -57,7 +57,8 @@ def write_error(error: BaseException, name: str, folder: Path) -> InvalidRequest
 class FileTasks(Generic[R]):
     """Writers and checkers on threads, started as soon as their input is final.
 
-    ``write(name, task)`` queues a writer: ``early`` ones (score, plan, stems) run one at a
+    ``write(name, task)`` queues a writer: ``early`` ones (score, plan, stems, captions;
+    videos and the cover, drawn already, queued for their checks) run one at a
     time beside the render, the rest (the mix files) on ``threads`` threads of their own so
     they never wait behind a stem. ``written(...)`` waits for every writer, starting each
     file's check as soon as it is written; ``checked(...)`` waits for the checks. Used as a

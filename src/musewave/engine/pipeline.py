@@ -1,4 +1,5 @@
-"""``generate``: the one entry point. request → plan → score → stems → mix → master → files.
+"""``generate``: the one entry point. request → plan → score → stems (→ vocals) → mix → master
+(→ videos) → files.
 
 Files are written into a hidden staging folder inside ``out_dir`` and moved into place only
 after every one of them decoded back correctly, so a failure or a cancel leaves nothing partial.
@@ -60,6 +61,7 @@ from musewave.engine.video import (
     video_name,
 )
 from musewave.engine.vocals import captions
+from musewave.engine.vocals.espeak import EspeakError
 from musewave.engine.vocals.lyrics import LyricsError
 from musewave.engine.vocals.melody import MelodyError
 from musewave.engine.vocals.track import VocalTrack, render_vocals
@@ -204,7 +206,9 @@ def generate(
     """Render ``request`` into ``out_dir``: ``mix.<fmt>`` per format and ``plan.json``, with
     ``stems/<stem>.wav`` for the stems and ``score.mid`` when the request asks for them.
 
-    With ``generate_video``, ``video-<style>.mp4`` per style; with ``cover_art``, ``cover.jpg``
+    A sung request (``instrumental`` false) adds ``instrumental.wav``, the captions
+    ``lyrics.srt``, ``lyrics.lrc`` and ``lyrics.json``, and ``lyrics.txt``. With
+    ``generate_video``, ``video-<style>.mp4`` per style; with ``cover_art``, ``cover.jpg``
     (3000×3000) and ``cover-600.jpg``.
 
     ``guard_encode(encode_all)``, when given, runs the encoding stage and each video's render
@@ -222,8 +226,9 @@ def generate(
     this one does not are removed (see ``outputs.remove_stale_outputs``).
 
     Files are written on threads as soon as they are final (plan and score during the render,
-    stems during mastering, the mix during the videos) and each is decoded back as soon as it
-    is written; the ``encoding`` and ``validating`` stages wait for them.
+    or after the vocals for a sung track; stems during mastering; the mix during the videos)
+    and each is decoded back as soon as it is written; the ``encoding`` and ``validating``
+    stages wait for them.
     """
     stages = _Stages(on_progress, should_cancel)
     request = resolve_seed(request)
@@ -359,10 +364,11 @@ def generate(
 
         stages.begin("encoding", "writing files")
         if request.cover_art:
-            write_cover(plan, staging)
+            with reported_as_engine_error(COVER_NAME, out_dir):
+                write_cover(plan, staging)
             write(COVER_NAME, "cover", _already_written, early=True)
             write(THUMBNAIL_NAME, "thumbnail", _already_written, early=True)
-            stages.report(0.1, "drew the cover")
+            stages.report(0.0, "drew the cover")
         lines = vocals.lines if vocals is not None else []
         describe = partial(_describe_for, written, staging, out_dir, plan.duration_s, lines)
 
@@ -441,10 +447,12 @@ def _render_videos(
             should_cancel=stages.should_cancel,
             on_progress=report,
         )
+        # A full disk or an encoder I/O error is one OutputFailed, as for the other files.
+        write = partial(_write_reported, render, name, staging.parent)
         if guard_encode is None:
-            render()
+            write()
         else:
-            guard_encode(render)
+            guard_encode(write)
         written.append((name, "video", staging / name))
     return written
 
@@ -495,7 +503,7 @@ def _sing(
             n_samples=n_samples,
             should_cancel=stages.should_cancel,
         )
-    except (LyricsError, MelodyError) as error:
+    except (LyricsError, MelodyError, EspeakError) as error:
         raise InvalidRequest(f"cannot sing these lyrics: {error}") from error
     stages.check()
     if raw_stems:

@@ -43,13 +43,14 @@ class Subscription:
     have not been woken yet learn of the later event).
     """
 
-    __slots__ = ("_events", "_tail_replaceable", "_waiter", "job_id", "overflowed")
+    __slots__ = ("_events", "_tail_replaceable", "_waiter", "job_id", "overflowed", "wake_queued")
 
     def __init__(self, job_id: str):
         self.job_id = job_id
         self.overflowed = False
         self._events: deque[JobEvent | None] = deque()
         self._tail_replaceable = False  # whether the last queued event may be replaced
+        self.wake_queued = False  # whether the bus holds it in line to be woken
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, event: JobEvent | None) -> None:
@@ -140,18 +141,24 @@ class EventBus:
         self._stages[event.job_id] = event.stage
         for subscription in subscribers:
             subscription.queue(event, replaceable=replaceable)
-        self._to_wake.extend(subscribers)
+            if not subscription.wake_queued:  # in line once, however many events come
+                subscription.wake_queued = True
+                self._to_wake.append(subscription)
         if event.is_terminal:
             # Nothing can replace a final event, and a reader closes its socket after it:
             # every reader sends it first, before any of them spends time closing.
-            while self._to_wake:
-                self._to_wake.popleft().wake()
+            self._wake(len(self._to_wake))
         elif self._waking is None:
             self._waking = asyncio.get_running_loop().call_soon(self._wake_batch)
 
+    def _wake(self, count: int) -> None:
+        for _ in range(min(count, len(self._to_wake))):
+            subscription = self._to_wake.popleft()
+            subscription.wake_queued = False
+            subscription.wake()
+
     def _wake_batch(self) -> None:
-        for _ in range(min(WAKE_BATCH, len(self._to_wake))):
-            self._to_wake.popleft().wake()
+        self._wake(WAKE_BATCH)
         self._waking = None
         if self._to_wake:
             self._waking = asyncio.get_running_loop().call_soon(self._wake_batch)

@@ -523,7 +523,12 @@ function historyItem(job) {
 
 function jobIdInPath() {
   const match = location.pathname.match(/^\/tracks\/([^/]+)$/);
-  return match ? decodeURIComponent(match[1]) : null;
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null; // a mangled link (e.g. "%E0") opens the studio, not a dead page
+  }
 }
 
 async function main() {
