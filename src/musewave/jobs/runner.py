@@ -7,6 +7,7 @@ Backend-neutral: the local worker pool and the BullMQ worker both drive jobs thr
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,7 +30,7 @@ from musewave.engine import (
 from musewave.engine.errors import InvalidRequest
 from musewave.engine.pipeline import remove_stale_staging
 from musewave.jobs.events import EventType, JobEvent, PublishEvent, Stage, completion_result
-from musewave.jobs.policy import error_kind_of
+from musewave.jobs.policy import INVALID_REQUEST, error_kind_of
 from musewave.jobs.records import AssetRecord, JobRecord
 from musewave.jobs.states import JobState
 from musewave.observability import metrics
@@ -297,20 +298,25 @@ class JobRunner:
         state = record.state
         metrics.job_attempt_finished(state, duration_ms / 1000)
         will_retry = state is JobState.QUEUED
+        # An invalid request's message may quote the person's words (a lyric espeak-ng cannot
+        # read): logs and traces get its type and a digest; the job keeps it for its owner.
+        user_text = error_kind == INVALID_REQUEST
+        logged = _digest_of(error, message) if user_text else message
         # Warning while retries remain; error once the job has failed for good.
         (log.warning if will_retry else log.error)(
             "job attempt failed",
-            error=message,
+            error=logged,
             error_kind=error_kind,
             next_state=state.value,
             will_retry=will_retry,
             retry_at=record.run_after.isoformat() if will_retry else None,
             duration_ms=duration_ms,
-            exc_info=error,
+            exc_info=None if user_text else error,
         )
         span = trace.get_current_span()
-        span.record_exception(error)
-        span.set_status(trace.Status(trace.StatusCode.ERROR, message))
+        if not user_text:
+            span.record_exception(error)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, logged))
         event_type: EventType = "failed"
         if state is JobState.QUEUED:
             event_type = "error"  # this attempt failed; the job will be retried
@@ -334,3 +340,9 @@ class JobRunner:
 
 def _ms_since(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
+
+
+def _digest_of(error: Exception, message: str) -> str:
+    """``error``'s type and a digest of its message: loggable when the message is not."""
+    digest = hashlib.sha256(message.encode("utf-8")).hexdigest()[:12]
+    return f"{type(error).__name__} (message sha256 {digest})"
