@@ -166,6 +166,21 @@ def test_a_call_slower_than_the_timeout_keeps_its_result_but_counts_as_a_failure
     assert "slow call counted as a failure" in first["event"]
 
 
+def test_a_call_given_more_time_is_not_slow_within_it() -> None:
+    breaker = new_breaker(BreakerConfig(call_timeout_s=0.01, fail_max=1, reset_timeout_s=60))
+
+    def render_with_videos() -> str:
+        started = time.monotonic()
+        time.sleep(0.03)  # longer than the breaker's own timeout, shorter than this call's
+        breaker.raise_if_overdue(started, timeout_s=60)
+        return "done"
+
+    assert breaker.call(render_with_videos, timeout_s=60) == "done"
+    assert (breaker.state, breaker.failures) == ("closed", 0)
+    with pytest.raises(CallTimedOut, match=r"over its 0\.01 s timeout"):
+        breaker.raise_if_overdue(time.monotonic() - 0.03)
+
+
 def test_an_overdue_call_can_stop_itself_at_a_checkpoint() -> None:
     breaker = new_breaker(BreakerConfig(call_timeout_s=0.05, fail_max=1, reset_timeout_s=60))
 

@@ -22,7 +22,12 @@ from musewave.jobs import JobState, JobStore, RetryPolicy
 from musewave.jobs.events import JobEvent
 from musewave.jobs.local_scheduler import LocalScheduler
 from musewave.jobs.policy import BREAKER_OPEN, TIMED_OUT
-from musewave.jobs.runner import AttemptStore, JobRunner
+from musewave.jobs.runner import (
+    VIDEO_ALLOWANCE_PER_AUDIO_S,
+    AttemptStore,
+    JobRunner,
+    engine_time_limit_s,
+)
 from musewave.resilience import Breaker, BreakerConfig, Breakers
 from musewave.storage import LocalStorage
 from tests.conftest import LogLines
@@ -186,3 +191,14 @@ def test_runners_given_no_breakers_share_one_set_per_process(
     )
     assert first.breakers is second.breakers
     assert first.breakers.engine.config == BreakerConfig(300.0, 5, 60.0)
+
+
+def test_a_job_asking_for_videos_and_vocals_gets_more_engine_time() -> None:
+    def limit(**fields: object) -> float:
+        request = GenerationRequest.model_validate({"prompt": "x", "duration_s": 120, **fields})
+        return engine_time_limit_s(request, 300.0)
+
+    assert limit() == 300.0
+    three_videos = limit(generate_video=True, video_styles=["lyric", "spectrum", "waveform"])
+    assert three_videos == 300.0 + 3 * 120 * VIDEO_ALLOWANCE_PER_AUDIO_S
+    assert limit(lyrics="la la la") > limit()

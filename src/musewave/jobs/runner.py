@@ -200,9 +200,11 @@ class JobRunner:
                 )
             )
 
+        time_limit_s = engine_time_limit_s(request, self.breakers.engine.config.call_timeout_s)
+
         def should_cancel() -> bool:
             # The engine checks in here between steps: an overdue call stops at the next one.
-            self.breakers.engine.raise_if_overdue(started)
+            self.breakers.engine.raise_if_overdue(started, timeout_s=time_limit_s)
             return self.retry.call("check for cancel", self.store.is_cancel_requested, job.id)
 
         def render() -> GenerationResult:
@@ -220,7 +222,7 @@ class JobRunner:
                 remove_stale_staging(out_dir)  # an earlier attempt may have been killed
                 if attempt <= self.fail_attempts:
                     raise InjectedFault(f"injected failure on attempt {attempt}")
-                result = self.breakers.engine.call(render)
+                result = self.breakers.engine.call(render, timeout_s=time_limit_s)
                 assert result.plan.seed is not None
                 # Inside the lease and the failure handling: an upload to an object store can
                 # take a while, and fail like any other step.
@@ -346,3 +348,22 @@ def _digest_of(error: Exception, message: str) -> str:
     """``error``'s type and a digest of its message: loggable when the message is not."""
     digest = hashlib.sha256(message.encode("utf-8")).hexdigest()[:12]
     return f"{type(error).__name__} (message sha256 {digest})"
+
+
+# Engine time a job may take beyond the engine breaker's timeout, per second of audio: each
+# music video costs ~0.3 s of CPU per second of audio on a free core (bench/video_bench.py),
+# the vocals ~0.1 s; allowed about three times that, for a worker sharing its cores.
+VIDEO_ALLOWANCE_PER_AUDIO_S = 1.0
+VOCALS_ALLOWANCE_PER_AUDIO_S = 0.3
+
+
+def engine_time_limit_s(request: GenerationRequest, base_s: float) -> float:
+    """How long the engine may take for ``request``: ``base_s`` (the engine breaker's
+    timeout, sized for a track with stems), plus room for the music videos and vocals it asks
+    for, so that a long sung track with three videos is not stopped or counted as a
+    failure of the engine."""
+    styles = len(request.video_styles) if request.generate_video else 0
+    per_audio_s = styles * VIDEO_ALLOWANCE_PER_AUDIO_S
+    if not request.instrumental:
+        per_audio_s += VOCALS_ALLOWANCE_PER_AUDIO_S
+    return base_s + per_audio_s * request.duration_s
