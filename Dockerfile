@@ -12,9 +12,11 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# pyworld (the vocals' vocoder) ships no wheel for every platform: pip builds it with g++.
+# pyworld (the vocals' vocoder) ships no wheel for every platform: pip builds it with g++
+# and the Python headers (in the build stage only; the runtime image has no compiler).
 RUN apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++ \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        g++ python3-dev \
     && rm -rf /var/lib/apt/lists/*
 # Dependencies first: this layer is rebuilt only when pyproject.toml changes.
 COPY pyproject.toml README.md ./

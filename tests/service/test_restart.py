@@ -10,6 +10,7 @@ import time
 import psutil
 import pytest
 
+from musewave.engine.pipeline import STAGING_PREFIX
 from musewave.engine.validate import decode_audio
 from tests.service.conftest import StartServer
 from tests.service.support import (
@@ -92,6 +93,8 @@ def test_kill_9_then_restart_completes_every_job_once(start_server: StartServer)
         audio, sample_rate = decode_audio(storage / job_id / "mix.wav")
         assert audio.shape[0] == 2
         assert audio.shape[1] / sample_rate == pytest.approx(30.0, abs=0.05)
-        # Files of the render the kill interrupted are not left behind.
-        leftovers = [p.name for p in (storage / job_id).iterdir() if p.name.startswith(".")]
+        # Files of the render the kill interrupted are not left behind (staging folders).
+        leftovers = [
+            p.name for p in (storage / job_id).iterdir() if p.name.startswith(STAGING_PREFIX)
+        ]
         assert leftovers == [], (job_id, leftovers)
