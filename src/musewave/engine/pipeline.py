@@ -448,11 +448,11 @@ def _render_videos(
             on_progress=report,
         )
         # A full disk or an encoder I/O error is one OutputFailed, as for the other files.
-        write = partial(_write_reported, render, name, staging.parent)
-        if guard_encode is None:
-            write()
-        else:
-            guard_encode(write)
+        with reported_as_engine_error(name, staging.parent):
+            if guard_encode is None:
+                render()
+            else:
+                guard_encode(render)
         written.append((name, "video", staging / name))
     return written
 
