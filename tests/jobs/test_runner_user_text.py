@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from musewave.db import make_engine, make_session_factory, upgrade
 from musewave.engine import GenerationRequest
 from musewave.engine.errors import InvalidRequest
-from musewave.jobs import JobState, JobStore, RetryPolicy
+from musewave.jobs import JobState, JobStore
 from musewave.jobs.local_scheduler import LocalScheduler
 from musewave.jobs.runner import JobRunner
 from musewave.resilience import Breakers
@@ -21,15 +19,6 @@ from tests.conftest import LogLines
 WORKER = "test-host:1:0"
 LEASE_MS = 60_000
 SECRET_WORD = "zqxjvurble"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    url = f"sqlite:///{(tmp_path / 'musewave.db').as_posix()}"
-    upgrade(url)
-    engine = make_engine(url)
-    yield JobStore(make_session_factory(engine), RetryPolicy())
-    engine.dispose()
 
 
 def test_an_invalid_request_keeps_its_message_for_the_owner_out_of_the_logs(
