@@ -46,7 +46,7 @@ QUICK_DURATION_S = 20.0
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        chosen = prompts.select(args.genres, args.per_genre)
+        chosen = prompts.select(args.genres, args.per_genre, seed_offset=args.seed_offset)
     except ValueError as error:
         print(f"listen: {error}", file=sys.stderr)
         return 2
@@ -102,6 +102,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--genres", type=lambda s: [g.strip() for g in s.split(",") if g.strip()])
     parser.add_argument("--per-genre", type=int, default=3)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per render")
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="add this to every seed: held-out renders, so changes are not tuned to one seed",
+    )
     parser.add_argument(
         "--quick", action="store_true", help=f"one prompt per genre, {QUICK_DURATION_S:g} s each"
     )

@@ -113,8 +113,9 @@ PROMPTS: tuple[Prompt, ...] = tuple(
 GENRE_ORDER: tuple[str, ...] = tuple(_TABLE)
 
 
-def select(genres: list[str] | None, per_genre: int) -> list[Prompt]:
-    """The first ``per_genre`` prompts of each genre in ``genres`` (all genres when ``None``).
+def select(genres: list[str] | None, per_genre: int, *, seed_offset: int = 0) -> list[Prompt]:
+    """The first ``per_genre`` prompts of each genre in ``genres`` (all genres when ``None``),
+    with ``seed_offset`` added to their seeds (another set of renders of the same prompts).
 
     Raises ``ValueError`` for a genre the bench has no prompts for.
     """
@@ -122,4 +123,5 @@ def select(genres: list[str] | None, per_genre: int) -> list[Prompt]:
     unknown = sorted(set(wanted) - set(_TABLE))
     if unknown:
         raise ValueError(f"no prompts for {', '.join(unknown)}; genres: {', '.join(_TABLE)}")
-    return [p for g in wanted for p in [q for q in PROMPTS if q.genre == g][:per_genre]]
+    chosen = [p for g in wanted for p in [q for q in PROMPTS if q.genre == g][:per_genre]]
+    return [Prompt(p.genre, p.text, p.seed + seed_offset) for p in chosen]
