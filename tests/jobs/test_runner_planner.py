@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from musewave.db import make_engine, make_session_factory, upgrade
 from musewave.engine import GenerationRequest
 from musewave.engine.request import CLI_DURATION_RANGE_S, DURATION_RANGE_CONTEXT
-from musewave.jobs import JobState, JobStore, RetryPolicy
+from musewave.jobs import JobState, JobStore
 from musewave.jobs.local_scheduler import LocalScheduler
 from musewave.jobs.runner import JobRunner
 from musewave.planning import Planner
@@ -25,15 +24,6 @@ from tests.planning.standins import ModelStandIn, Reply
 
 WORKER = "test-host:1:0"
 LEASE_MS = 60_000
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    url = f"sqlite:///{(tmp_path / 'musewave.db').as_posix()}"
-    upgrade(url)
-    engine = make_engine(url)
-    yield JobStore(make_session_factory(engine), RetryPolicy())
-    engine.dispose()
 
 
 @pytest.fixture
