@@ -113,19 +113,21 @@ def test_a_plan_that_needs_repair_is_repaired(
 
 
 @pytest.mark.parametrize(
-    ("reply", "reason"),
+    ("reply", "reason", "counted"),
     [
-        (Reply("text", '{"genre": "house", "bpm": 120, '), "malformed_json"),
-        (Reply("text", "Sure! Here is your plan: a chill house track."), "malformed_json"),
+        (Reply("text", '{"genre": "house", "bpm": 120, '), "malformed_json", False),
+        (Reply("text", "Sure! Here is your plan: a chill house track."), "malformed_json", False),
         (
             Reply.plan({"genre": "house", "bpm": "fast", "key": "C", "sections": []}),
             "schema_violation",
+            False,
         ),
-        (Reply.plan({**GOOD_DRAFT, "sections": "intro, verse"}), "schema_violation"),
-        (Reply("status", 429), "rate_limited"),
-        (Reply("status", 500), "server_error"),
-        (Reply("status", 503), "server_error"),
-        (Reply("refuse"), "refused"),
+        (Reply.plan({**GOOD_DRAFT, "sections": "intro, verse"}), "schema_violation", False),
+        (Reply("status", 429), "rate_limited", True),
+        (Reply("status", 500), "server_error", True),
+        (Reply("status", 503), "server_error", True),
+        (Reply("status", 400), "client_error", False),
+        (Reply("refuse"), "refused", False),
     ],
     ids=[
         "truncated",
@@ -135,12 +137,15 @@ def test_a_plan_that_needs_repair_is_repaired(
         "429",
         "500",
         "503",
+        "400",
         "refusal",
     ],
 )
 def test_a_failure_falls_back_to_the_rules(
-    make_planner: MakePlanner, stand_in: ModelStandIn, reply: Reply, reason: str
+    make_planner: MakePlanner, stand_in: ModelStandIn, reply: Reply, reason: str, counted: bool
 ) -> None:
+    """Every failure falls back to the rules' plan; only the model service's own faults count
+    against the shared breaker (the others can be caused by the user's words)."""
     stand_in.answer(reply)
     planner = make_planner()
     outcome = planner.plan(REQUEST)
@@ -148,8 +153,27 @@ def test_a_failure_falls_back_to_the_rules(
     assert (outcome.source, outcome.reason) == ("fallback", reason)
     assert outcome.plan == make_plan(REQUEST)  # the rules' plan, exactly
     assert outcome.plan.planner == "rules"
-    assert planner.breaker is not None and planner.breaker.failures == 1
+    assert planner.breaker is not None and planner.breaker.failures == int(counted)
     assert len(stand_in.seen) == 1  # no SDK retries: the breaker decides
+
+
+def test_prompts_that_make_the_model_refuse_never_open_the_breaker(
+    make_planner: MakePlanner, stand_in: ModelStandIn
+) -> None:
+    stand_in.answer(
+        Reply("refuse"),
+        Reply("text", "no"),
+        Reply("status", 400),
+        Reply("refuse"),
+        Reply("text", "not json"),
+        Reply.plan(GOOD_DRAFT),
+    )
+    planner = make_planner()
+    outcomes = [planner.plan(REQUEST.model_copy(update={"seed": seed})) for seed in range(6)]
+
+    assert [o.source for o in outcomes] == ["fallback"] * 5 + ["llm"]
+    assert planner.breaker is not None and planner.breaker.state == "closed"
+    assert len(stand_in.seen) == 6  # each one was asked: the breaker never opened
 
 
 def test_a_slow_model_is_given_up_on_at_the_timeout(

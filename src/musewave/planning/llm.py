@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Protocol, TypeVar
 
 from musewave.config import Settings
+from musewave.resilience import Breaker
+
+T = TypeVar("T")
 
 Provider = Literal["gemini", "openai-compatible"]
 DEFAULT_MODELS: Mapping[str, str] = {"gemini": "gemini-2.5-flash"}
@@ -45,6 +48,48 @@ class LLMError(RuntimeError):
         super().__init__(f"LLM {kind}" + (f" (HTTP {status})" if status else ""))
         self.kind = kind
         self.status = status
+
+
+class AnswerRejected(ValueError):
+    """The model answered, but not with the asked-for JSON (``kind`` says how; safe to log)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"LLM answer rejected: {kind}")
+        self.kind = kind
+
+
+# Answers that the person's own words can cause: a refusal, a request the model rejects.
+_QUESTION_FAULTS: frozenset[str] = frozenset({"refused", "client_error"})
+
+
+def ask_through(breaker: Breaker, attempt: Callable[[], T]) -> T:
+    """``attempt()`` through ``breaker``, counting only the model service's faults.
+
+    A refusal, a rejected request or an answer of the wrong shape (:class:`AnswerRejected`)
+    can be caused by the words of whoever asked, so it says nothing of the service's health:
+    it is raised to the caller but is not one of the breaker's failures. Otherwise anyone
+    could hold the ``llm`` breaker, shared by the planner and the suggestions, open with a
+    few crafted prompts."""
+
+    def counted() -> T | _Uncounted:
+        try:
+            return attempt()
+        except AnswerRejected as error:
+            return _Uncounted(error)
+        except LLMError as error:
+            if error.kind in _QUESTION_FAULTS:
+                return _Uncounted(error)
+            raise
+
+    answer = breaker.call(counted)
+    if isinstance(answer, _Uncounted):
+        raise answer.error
+    return answer
+
+
+class _Uncounted:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 class LLMClient(Protocol):

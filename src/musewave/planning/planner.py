@@ -7,8 +7,9 @@ bit-identical for a request and seed. With a provider, :meth:`Planner.plan`:
    provider + model: a job retried, or the same seeded request again, gets the same plan;
 2. else asks the model through ``breakers.llm``: the answer is read as a
    :class:`~musewave.engine.plan_draft.PlanDraft` and repaired into a plan
-   (:func:`~musewave.engine.plan_draft.plan_from_draft`); an error, a timeout, a refusal,
-   malformed JSON or a schema violation counts as one failure of the breaker;
+   (:func:`~musewave.engine.plan_draft.plan_from_draft`); an error or a timeout counts as
+   one failure of the breaker, while a refusal, a rejected request, malformed JSON or a
+   schema violation (which the user's words can cause) fall back without counting;
 3. on any failure, or while the breaker is open (then without calling), falls back to the
    rule-based plan at once. An LLM outage slows nothing and fails no job.
 
@@ -34,7 +35,14 @@ from musewave.engine.plan_draft import PlanDraft, draft_json_schema, plan_from_d
 from musewave.engine.request import GenerationRequest
 from musewave.observability import metrics
 from musewave.observability.logging import get_logger
-from musewave.planning.llm import LLMClient, LLMError, open_llm_client, planner_name
+from musewave.planning.llm import (
+    AnswerRejected,
+    LLMClient,
+    LLMError,
+    ask_through,
+    open_llm_client,
+    planner_name,
+)
 from musewave.planning.prompts import PLAN_INSTRUCTIONS, request_data, text_digest
 from musewave.resilience import Breaker, BreakerOpen, Breakers
 
@@ -46,13 +54,9 @@ CACHE_TTL_S = 7 * 86_400.0  # a plan is a few KB; a retried job, days later, get
 Source = Literal["rules", "llm", "cache", "fallback"]
 
 
-class PlanRejected(ValueError):
+class PlanRejected(AnswerRejected):
     """The model answered, but not with a plan: ``kind`` is ``malformed_json`` or
     ``schema_violation`` (safe to log; the answer itself is not)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"LLM answer rejected: {kind}")
-        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ def failure_reason(error: BaseException) -> str:
     """A word for why a model call gave no plan: safe to log and to count."""
     if isinstance(error, BreakerOpen):
         return "breaker_open"
-    if isinstance(error, LLMError | PlanRejected):
+    if isinstance(error, LLMError | AnswerRejected):
         return error.kind
     return type(error).__name__
 
@@ -149,7 +153,7 @@ class Planner:
             return repaired.plan, repaired.repairs
 
         try:
-            plan, repairs = self.breaker.call(attempt)
+            plan, repairs = ask_through(self.breaker, attempt)
         except Exception as error:  # every failure falls back; none fails the job
             return PlanOutcome(
                 make_plan(request),

@@ -24,7 +24,13 @@ from musewave.engine.genres import DEFAULT_GENRE, GENRES, canonical_genre
 from musewave.engine.prompt import INSTRUMENT_WORDS, read_prompt
 from musewave.observability.logging import get_logger
 from musewave.planning.catalog import ARTISTS, GENRE_MOODS, LANGUAGE_WORDS, LANGUAGES
-from musewave.planning.llm import LLMClient, LLMError, open_llm_client, planner_name
+from musewave.planning.llm import (
+    AnswerRejected,
+    LLMClient,
+    ask_through,
+    open_llm_client,
+    planner_name,
+)
 from musewave.planning.planner import failure_reason
 from musewave.planning.prompts import ENHANCE_INSTRUCTIONS, SUGGEST_INSTRUCTIONS, text_digest
 from musewave.resilience import Breaker, Breakers
@@ -337,32 +343,20 @@ class Suggestions:
                 except ValidationError:
                     pass
 
-        def attempt() -> BaseModel | Exception:
-            # An answer the person's own words may cause (a refusal, a request the model
-            # rejects, JSON that is not the asked-for shape) says nothing about the model
-            # service's health: returned, not raised, so that it is not one of the breaker's
-            # failures. Otherwise anyone could hold the llm breaker, shared with the
-            # planner, open with a few suggestion requests.
-            try:
-                text = client.answer_json(instructions, data, schema, name)
-            except LLMError as error:
-                if error.kind in ("refused", "client_error"):
-                    return error
-                raise
+        def attempt() -> BaseModel:
+            text = client.answer_json(instructions, data, schema, name)
             try:
                 return model.model_validate_json(text)
             except ValidationError:
-                return _Rejected()
+                raise AnswerRejected("schema_violation") from None
 
         try:
-            answer = self.breaker.call(attempt)
-            if isinstance(answer, Exception):
-                raise answer
+            answer = ask_through(self.breaker, attempt)
         except Exception as error:
             log.warning(
                 "suggestion fell back to rules",
                 question=name,
-                reason="rejected" if isinstance(error, _Rejected) else failure_reason(error),
+                reason=failure_reason(error),
                 text_sha256=text_digest(json.dumps(data, sort_keys=True)),
             )
             return None
@@ -373,7 +367,3 @@ class Suggestions:
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
-
-
-class _Rejected(ValueError):
-    """The model answered with something that is not the asked-for JSON."""
