@@ -71,3 +71,13 @@ def test_retry_delays_accept_json(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_invalid_values_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
         Settings.model_validate({field: value})
+
+
+def test_a_soundfont_must_be_a_file_or_none(tmp_path: Path) -> None:
+    font = tmp_path / "font.sf2"
+    font.write_bytes(b"RIFF")
+    assert Settings(soundfont=f" {font} ").soundfont == str(font)
+    assert Settings(soundfont="none").soundfont == "none"
+    assert Settings().soundfont == ""  # the engine's own choice
+    with pytest.raises(ValidationError, match=r"readable \.sf2 file"):
+        Settings(soundfont=str(tmp_path / "typo.sf2"))

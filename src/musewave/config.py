@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         SecretStr | None,
         Field(validation_alias=AliasChoices("MUSEWAVE_LLM_API_KEY", "MUSEWAVE_GEMINI_API_KEY")),
     ] = None
+    # The General-MIDI SoundFont the renderer plays acoustic instruments from: a .sf2 path,
+    # "none" (synthesis only), or unset (Debian's FluidR3_GM when installed, else the small
+    # font in the pretty_midi wheel). The engine reads this variable itself, so that a CLI
+    # render needs no settings; a server or worker checks it here at start, so that a typo
+    # fails fast instead of quietly falling back to synthesis. It is part of every result's
+    # fingerprint: another font, another sound, no stale cache hits.
+    soundfont: str = ""
     # Test-only fault injection: the first N attempts of every job fail before rendering.
     test_fail_attempts: Annotated[int, Field(ge=0)] = 0
     # Webhooks (musewave.webhooks). Destinations a webhook may reach although they resolve to
@@ -211,6 +218,14 @@ class Settings(BaseSettings):
         if self.llm_provider == "gemini" and self.llm_api_key is None:
             raise ValueError("MUSEWAVE_LLM_PROVIDER=gemini needs MUSEWAVE_LLM_API_KEY")
         return self
+
+    @field_validator("soundfont")
+    @classmethod
+    def _a_readable_font(cls, value: str) -> str:
+        chosen = value.strip()
+        if chosen and chosen.lower() != "none" and not Path(chosen).is_file():
+            raise ValueError("soundfont must be a readable .sf2 file, or none")
+        return chosen
 
     @field_validator("log_level", mode="before")
     @classmethod

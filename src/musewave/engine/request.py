@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from musewave.engine.genres import GENRES, canonical_genre
+from musewave.engine.render.soundfont import soundfont_identity
 from musewave.engine.score import STEM_NAMES
 from musewave.engine.theory import TheoryError, parse_key
 from musewave.engine.version import ENGINE_VERSION
@@ -227,9 +228,14 @@ class GenerationRequest(BaseModel):
         return self.model_dump(mode="json")
 
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical request plus the engine version."""
+        """SHA-256 of the canonical request plus the engine version and the SoundFont this
+        process plays (the same request renders differently with another font)."""
         payload = json.dumps(
-            {"engine": ENGINE_VERSION, "request": self.canonical()},
+            {
+                "engine": ENGINE_VERSION,
+                "soundfont": soundfont_identity(),
+                "request": self.canonical(),
+            },
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musewave.engine import GenerationRequest
 from musewave.engine.render import render_part, soundfont
 from musewave.engine.render.soundfont import SoundFont, SoundFontError
 
@@ -185,3 +186,25 @@ def test_notes_rendered_from_many_threads_match_one_thread(font: SoundFont) -> N
         together = list(pool.map(lambda k: font.render_note(0, k, 90, SR // 4, SR), keys))
     for a, b in zip(alone, together, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_the_font_is_part_of_every_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = GenerationRequest(prompt="warm piano", duration_s=30, seed=5)
+    try:
+        monkeypatch.setenv(soundfont.ENV_VAR, str(write_sf2(tmp_path / "chosen.sf2")))
+        soundfont.reset_default_soundfont()
+        with_font = request.fingerprint()
+        assert (
+            soundfont.soundfont_identity()
+            == f"chosen.sf2:{(tmp_path / 'chosen.sf2').stat().st_size}"
+        )
+        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        soundfont.reset_default_soundfont()
+        assert soundfont.soundfont_identity() == "none"
+        assert request.fingerprint() != with_font  # another font, no stale cache hit
+        assert request.fingerprint() == request.fingerprint()
+    finally:
+        monkeypatch.delenv(soundfont.ENV_VAR)
+        soundfont.reset_default_soundfont()

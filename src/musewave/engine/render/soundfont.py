@@ -367,6 +367,18 @@ def soundfont_path() -> Path | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def soundfont_identity() -> str:
+    """Which font this process plays, for fingerprints: ``<file name>:<bytes>`` or ``none``
+    (renders with another font sound different, so they must not share cached results).
+    Found without loading the font: an API process only fingerprints requests."""
+    path = soundfont_path()
+    try:
+        return "none" if path is None else f"{path.name}:{path.stat().st_size}"
+    except OSError:
+        return "none"  # unreadable: the renderer falls back to synthesis
+
+
 def default_soundfont() -> SoundFont | None:
     """The process-wide SoundFont, loaded on first use; ``None`` when there is none or it
     cannot be read (synthesis is the fallback)."""
@@ -388,3 +400,4 @@ def reset_default_soundfont() -> None:
     with _default_lock:
         _default.clear()
         _cached_wave.cache_clear()
+        soundfont_identity.cache_clear()
