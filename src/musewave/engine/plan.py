@@ -9,6 +9,7 @@ says what made it (``rules`` here; an outside planner's draft becomes a plan thr
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -337,6 +338,93 @@ def _sections(
     return sections
 
 
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    """The tempo and length a plan settles on: ``total_beats`` of music at ``bpm``, as
+    ``full_bars`` whole bars and ``extra_beats`` more."""
+
+    bpm: float
+    total_beats: int
+    duration_s: float
+    full_bars: int
+    extra_beats: int
+
+
+def _timing(
+    request: GenerationRequest,
+    target_bpm: float,
+    fixed: bool,
+    beats_per_bar: int,
+    profile: GenreProfile,
+) -> _Timing:
+    duration_s = request.duration_s
+    bpm, total_beats = _fit_tempo(target_bpm, fixed, duration_s, beats_per_bar, profile)
+    if request.loop:
+        # A loop is whole bars long: with a fixed tempo the duration follows the bars.
+        total_beats = max(1, round(total_beats / beats_per_bar)) * beats_per_bar
+        duration_s = total_beats * 60.0 / bpm
+    full_bars, extra_beats = divmod(total_beats, beats_per_bar)
+    return _Timing(bpm, total_beats, duration_s, full_bars, extra_beats)
+
+
+def _levels(profile: GenreProfile, moods: tuple[str, ...]) -> tuple[float, float]:
+    """``(energy, brightness)`` of a track in ``profile``'s genre with ``moods``."""
+    energy = float(np.clip(0.6 + _mood_sum(moods, "energy_shift"), 0.1, 1.0))
+    brightness = float(np.clip(profile.brightness + _mood_sum(moods, "brightness_shift"), 0, 1))
+    return energy, brightness
+
+
+def _rules_title(
+    request: GenerationRequest, genre: str, profile: GenreProfile, rng: np.random.Generator
+) -> str:
+    genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}
+    genre_words |= {w for s in profile.synonyms for w in s.split()}
+    return _title(request.prompt, genre_words | set(MOODS), rng)
+
+
+def _assemble(
+    request: GenerationRequest,
+    *,
+    genre: str,
+    key: Key,
+    timing: _Timing,
+    beats_per_bar: int,
+    levels: tuple[float, float],
+    moods: list[str],
+    sections: list[SectionPlan],
+    parts: list[PartPlan],
+    title: str,
+    planner: str = "rules",
+) -> Plan:
+    """The plan of these choices (the rules' and a model draft's planner share it)."""
+    assert request.seed is not None
+    profile = GENRES[genre]
+    energy, brightness = levels
+    return Plan(
+        fingerprint=request.fingerprint(),
+        title=title,
+        prompt=request.prompt,
+        seed=request.seed,
+        genre=genre,
+        bpm=round(timing.bpm, 6),
+        key=key.name(),
+        time_signature=request.time_signature,
+        beats_per_bar=beats_per_bar,
+        duration_s=round(timing.duration_s, 6),
+        music_beats=timing.total_beats,
+        loop=request.loop,
+        swing=profile.swing,
+        brightness=round(brightness, 3),
+        energy=round(energy, 3),
+        moods=moods,
+        bars_per_chord=profile.bars_per_chord,
+        sections=sections,
+        parts=parts,
+        mix_profile=genre,
+        planner=planner,
+    )
+
+
 def make_plan(request: GenerationRequest) -> Plan:
     """Plan a track. ``request.seed`` must be set (the pipeline picks one when it is not)."""
     if request.seed is None:
@@ -349,54 +437,33 @@ def make_plan(request: GenerationRequest) -> Plan:
 
     key = _choose_key(request, hints, profile, rng)
     target_bpm, fixed = _target_bpm(request, hints, profile, rng)
-    duration_s = request.duration_s
-    bpm, total_beats = _fit_tempo(target_bpm, fixed, duration_s, beats_per_bar, profile)
-    if request.loop:
-        # A loop is whole bars long: with a fixed tempo the duration follows the bars.
-        total_beats = max(1, round(total_beats / beats_per_bar)) * beats_per_bar
-        duration_s = total_beats * 60.0 / bpm
-    full_bars, extra_beats = divmod(total_beats, beats_per_bar)
+    timing = _timing(request, target_bpm, fixed, beats_per_bar, profile)
 
-    arrangement = fit_arrangement(profile.arrangement, max(1, full_bars), request.loop)
+    arrangement = fit_arrangement(profile.arrangement, max(1, timing.full_bars), request.loop)
     progressions = _progressions(profile, key, rng)
-    energy = float(np.clip(0.6 + _mood_sum(hints.moods, "energy_shift"), 0.1, 1.0))
-    brightness = float(
-        np.clip(profile.brightness + _mood_sum(hints.moods, "brightness_shift"), 0, 1)
-    )
+    levels = _levels(profile, hints.moods)
     parts = _parts(profile, hints)
     available_roles = {p.role for p in parts}
 
     sections = _sections(
         arrangement,
         beats_per_bar,
-        extra_beats,
-        bpm,
-        energy,
+        timing.extra_beats,
+        timing.bpm,
+        levels[0],
         available_roles,
         progressions,
-        duration_s=duration_s,
+        duration_s=timing.duration_s,
     )
-    genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}
-    genre_words |= {w for s in profile.synonyms for w in s.split()}
-    return Plan(
-        fingerprint=request.fingerprint(),
-        title=_title(request.prompt, genre_words | set(MOODS), rng),
-        prompt=request.prompt,
-        seed=request.seed,
+    return _assemble(
+        request,
         genre=genre,
-        bpm=round(bpm, 6),
-        key=key.name(),
-        time_signature=request.time_signature,
+        key=key,
+        timing=timing,
         beats_per_bar=beats_per_bar,
-        duration_s=round(duration_s, 6),
-        music_beats=total_beats,
-        loop=request.loop,
-        swing=profile.swing,
-        brightness=round(brightness, 3),
-        energy=round(energy, 3),
+        levels=levels,
         moods=list(hints.moods),
-        bars_per_chord=profile.bars_per_chord,
         sections=sections,
         parts=parts,
-        mix_profile=genre,
+        title=_rules_title(request, genre, profile, rng),
     )

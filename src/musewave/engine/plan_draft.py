@@ -36,15 +36,16 @@ from musewave.engine.plan import (
     ROLES,
     PartPlan,
     Plan,
+    _assemble,
     _choose_genre,
     _choose_key,
-    _fit_tempo,
-    _mood_sum,
+    _levels,
     _parts,
     _progressions,
+    _rules_title,
     _sections,
     _target_bpm,
-    _title,
+    _timing,
     fit_arrangement,
 )
 from musewave.engine.prompt import INSTRUMENT_WORDS, MOODS, read_prompt
@@ -383,12 +384,7 @@ def plan_from_draft(request: GenerationRequest, draft: PlanDraft, planner: str) 
         target_bpm = float(np.clip(draft.bpm, low, high))
         if target_bpm != draft.bpm:
             repairs.append("bpm")
-    duration_s = request.duration_s
-    bpm, total_beats = _fit_tempo(target_bpm, fixed, duration_s, beats_per_bar, profile)
-    if request.loop:
-        total_beats = max(1, round(total_beats / beats_per_bar)) * beats_per_bar
-        duration_s = total_beats * 60.0 / bpm
-    full_bars, extra_beats = divmod(total_beats, beats_per_bar)
+    timing = _timing(request, target_bpm, fixed, beats_per_bar, profile)
 
     template: list[tuple[str, int]] = []
     kind_energy: dict[str, float] = {}
@@ -403,7 +399,7 @@ def plan_from_draft(request: GenerationRequest, draft: PlanDraft, planner: str) 
             kind_energy.setdefault(kind, float(np.clip(section.energy, 0.0, 1.0)))
     if len(draft.sections) > MAX_SECTIONS:
         repairs.append("sections")
-    arrangement = fit_arrangement(tuple(template), max(1, full_bars), request.loop)
+    arrangement = fit_arrangement(tuple(template), max(1, timing.full_bars), request.loop)
     if arrangement != template:
         repairs.append("bars")
 
@@ -429,54 +425,39 @@ def plan_from_draft(request: GenerationRequest, draft: PlanDraft, planner: str) 
             moods.append(word)
         elif word not in MOODS:
             repairs.append("mood")
-    energy = float(np.clip(0.6 + _mood_sum(tuple(moods), "energy_shift"), 0.1, 1.0))
-    brightness = float(
-        np.clip(profile.brightness + _mood_sum(tuple(moods), "brightness_shift"), 0, 1)
-    )
+    levels = _levels(profile, tuple(moods))
 
     parts = _draft_parts(_parts(profile, hints), set(hints.instruments), draft, repairs)
     available_roles = {p.role for p in parts}
     sections = _sections(
         arrangement,
         beats_per_bar,
-        extra_beats,
-        bpm,
-        energy,
+        timing.extra_beats,
+        timing.bpm,
+        levels[0],
         available_roles,
         progressions,
         kind_energy,
-        duration_s=duration_s,
+        duration_s=timing.duration_s,
     )
 
-    genre_words = set(profile.synonyms) | {genre, *profile.name.lower().split()}
-    genre_words |= {w for s in profile.synonyms for w in s.split()}
-    rules_title = _title(request.prompt, genre_words | set(MOODS), rng)
+    rules_title = _rules_title(request, genre, profile, rng)
     title = _clean_title(draft.title)
     if not title:
         repairs.append("title")
         title = rules_title
 
-    plan = Plan(
-        fingerprint=request.fingerprint(),
-        title=title,
-        prompt=request.prompt,
-        seed=request.seed,
+    plan = _assemble(
+        request,
         genre=genre,
-        bpm=round(bpm, 6),
-        key=key.name(),
-        time_signature=request.time_signature,
+        key=key,
+        timing=timing,
         beats_per_bar=beats_per_bar,
-        duration_s=round(duration_s, 6),
-        music_beats=total_beats,
-        loop=request.loop,
-        swing=profile.swing,
-        brightness=round(brightness, 3),
-        energy=round(energy, 3),
+        levels=levels,
         moods=moods,
-        bars_per_chord=profile.bars_per_chord,
         sections=sections,
         parts=parts,
-        mix_profile=genre,
+        title=title,
         planner=planner,
     )
     return RepairedPlan(plan, tuple(dict.fromkeys(repairs)))
