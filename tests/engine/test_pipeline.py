@@ -187,3 +187,16 @@ def test_a_render_writes_only_the_outputs_asked_for(tmp_path: Path) -> None:
     )
     names = {f.name for f in generate(request, tmp_path).files}
     assert names == {"mix.mp3", "stems/bass.wav", "plan.json"}
+
+
+def test_a_render_at_another_sample_rate_is_written_and_checked_at_that_rate(
+    tmp_path: Path,
+) -> None:
+    request = GenerationRequest(
+        prompt="x", genres=["house"], duration_s=30, seed=2, formats=["wav", "flac"]
+    )
+    result = generate(request, tmp_path, sample_rate=32_000)
+    for name in ("mix.wav", "mix.flac"):
+        audio, sr = decode_audio(tmp_path / name)
+        assert sr == 32_000
+        assert audio.shape[-1] == round(result.plan.duration_s * 32_000)

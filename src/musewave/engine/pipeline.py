@@ -370,7 +370,9 @@ def generate(
             write(THUMBNAIL_NAME, "thumbnail", _already_written, early=True)
             stages.report(0.0, "drew the cover")
         lines = vocals.lines if vocals is not None else []
-        describe = partial(_describe_for, written, staging, out_dir, plan.duration_s, lines)
+        describe = partial(
+            _describe_for, written, staging, out_dir, plan.duration_s, sample_rate, lines
+        )
 
         def encode_all() -> None:
             files.written(describe, partial(_report_file, stages, "wrote"))
@@ -477,10 +479,13 @@ def _describe_for(
     staging: Path,
     out_dir: Path,
     duration_s: float,
+    sample_rate: int,
     lines: list[TimedLine],
     name: str,
 ) -> Callable[[], OutputFile]:
-    return partial(_describe, name, kinds[name], staging / name, duration_s, out_dir / name, lines)
+    return partial(
+        _describe, name, kinds[name], staging / name, duration_s, sample_rate, out_dir / name, lines
+    )
 
 
 def _sing(
@@ -580,6 +585,7 @@ def _describe(
     kind: str,
     staged: Path,
     duration_s: float,
+    sample_rate: int,
     final: Path,
     lines: list[TimedLine],
 ) -> OutputFile:
@@ -588,7 +594,7 @@ def _describe(
         report = validate_audio_file(
             staged,
             expected_duration_s=duration_s,
-            expected_sample_rate=None if suffix == "opus" else SAMPLE_RATE,
+            expected_sample_rate=None if suffix == "opus" else sample_rate,
             # A stem may play in one section only; it must not be empty, not loud.
             min_rms_dbfs=MIX_MIN_RMS_DBFS if kind == "mix" else STEM_MIN_RMS_DBFS,
         )
@@ -608,7 +614,7 @@ def _describe(
             width=WIDTH,
             height=HEIGHT,
             fps=FPS,
-            sample_rate=SAMPLE_RATE,
+            sample_rate=sample_rate,
         )
         return OutputFile(
             name,
