@@ -7,6 +7,7 @@ is the system of record, the retry policy, and the operations the API and CLI sh
 """
 
 from musewave.jobs.errors import (
+    BucketsOutOfRange,
     IdempotencyConflict,
     InvalidCursor,
     JobConflict,
@@ -32,6 +33,7 @@ __all__ = [
     "FINISHED_STATES",
     "JOB_VIEWS",
     "AssetRecord",
+    "BucketsOutOfRange",
     "IdempotencyConflict",
     "InvalidCursor",
     "JobConflict",

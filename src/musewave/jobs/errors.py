@@ -26,3 +26,8 @@ class IdempotencyConflict(RuntimeError):
 
 class InvalidCursor(ValueError):
     """A page cursor this server did not give out (the API answers 422)."""
+
+
+class BucketsOutOfRange(ValueError):
+    """A throughput question with more buckets than allowed, or a bucket longer than the
+    window (the API answers 422)."""

@@ -50,7 +50,7 @@ from musewave.db.session import (
     write_transaction,
 )
 from musewave.engine.request import GenerationRequest
-from musewave.jobs.errors import IdempotencyConflict
+from musewave.jobs.errors import BucketsOutOfRange, IdempotencyConflict
 from musewave.jobs.events import Stage
 from musewave.jobs.paging import decode_cursor, encode_cursor
 from musewave.jobs.policy import STALLED, RetryDecision, RetryPolicy
@@ -276,10 +276,10 @@ class JobStore:
     def throughput(self, window_s: float, bucket_s: float) -> list[ThroughputBucket]:
         """Jobs that finished in the last ``window_s`` seconds, counted per ``bucket_s``-second
         bucket by how they ended, oldest bucket first (empty buckets included). Raises
-        ``ValueError`` unless 0 < ``bucket_s`` <= ``window_s`` and at most
+        :class:`BucketsOutOfRange` unless 0 < ``bucket_s`` <= ``window_s`` and at most
         :data:`MAX_BUCKETS` buckets."""
         if not 0 < bucket_s <= window_s or window_s / bucket_s > MAX_BUCKETS:
-            raise ValueError(f"need 0 < bucket_s <= window_s, at most {MAX_BUCKETS} buckets")
+            raise BucketsOutOfRange(f"need 0 < bucket_s <= window_s, at most {MAX_BUCKETS} buckets")
         now = self.now()
         count = math.ceil(window_s / bucket_s)
         start = now - timedelta(seconds=count * bucket_s)

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from musewave.jobs import JobState, QueueStats, ThroughputBucket
+from musewave.jobs import BucketsOutOfRange, JobState, QueueStats, ThroughputBucket
 from musewave.service.auth import AdminDep
 from musewave.service.deps import JobsDep
 from musewave.service.problems import problem_responses
@@ -43,7 +43,7 @@ async def throughput(
     most 500 buckets (422 beyond)."""
     try:
         return await run_in_threadpool(jobs.throughput, window_s, bucket_s)
-    except ValueError as error:
+    except BucketsOutOfRange as error:
         raise RequestValidationError(
             [{"loc": ("query", "bucket_s"), "msg": str(error), "type": "value_error"}]
         ) from None
