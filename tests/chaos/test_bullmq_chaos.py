@@ -138,7 +138,11 @@ REQUEUE_BOUND_S = LEASE_S + 3 * STALLED_CHECK_S + 2
 # ...where the first free worker takes it: one of the others when it finishes its current job
 # (a few seconds on 2 busy cores), or the killed one's replacement once it has started.
 TAKEOVER_BOUND_S = REQUEUE_BOUND_S + 10
-STOP_BOUND_S = 15.0  # idle workers asked to stop (SIGTERM) exit within this
+# Idle workers asked to stop (SIGTERM) exit within this. Quiet, they take a few seconds; at
+# load 18-21 on two cores, three interpreters closing their Redis connections and tearing down
+# numpy took over 15 s. The bound is the 30 s grace (after which busy processes are killed)
+# plus a margin: it catches a stop that hangs, not a slow machine.
+STOP_BOUND_S = 45.0
 
 
 def kill_busy_workers(
