@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
@@ -390,55 +391,116 @@ def mix_stems(
     shapes = {audio.shape for audio in stems.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 2 or next(iter(shapes))[0] != 2:
         raise ValueError(f"stems must all be (2, n) arrays of one length, got {shapes}")
-    if bpm <= 0:
-        raise ValueError(f"bpm must be positive, got {bpm}")
     n_samples = next(iter(shapes))[1]
-    onsets = np.asarray(kick_onsets, dtype=np.int64)
-    ducking = any(profile.stem(name).sidechain_depth_db > 0.0 for name in stems)
-    duck = (
-        sidechain_envelope(
-            onsets, n_samples, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
+    with StemMixer(
+        list(stems),
+        profile,
+        sample_rate=sample_rate,
+        bpm=bpm,
+        kick_onsets=kick_onsets,
+        n_samples=n_samples,
+        in_place=in_place,
+    ) as mixer:
+        for name, audio in stems.items():
+            mixer.add(name, audio)
+        return mixer.result()
+
+
+class StemMixer:
+    """Process stems (see :func:`mix_stems`) on worker threads as they are handed over, so
+    a stem can be mixed while the renderer is still playing the next ones.
+
+    ``names`` are every stem that will be added (they decide whether the sidechain envelope
+    and the send responses are built). ``add`` each one once, then ``result()`` waits for
+    them. A context manager: leaving it waits for running work and drops queued work.
+    Each stem is processed on its own, so the result is the same whatever the thread
+    timing. Raises ``ValueError`` for a non-positive ``bpm``, an unknown name or a stem of
+    the wrong shape.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        profile: MixProfile,
+        *,
+        sample_rate: int,
+        bpm: float,
+        kick_onsets: npt.NDArray[np.int64],
+        n_samples: int,
+        in_place: bool = False,
+    ) -> None:
+        if bpm <= 0:
+            raise ValueError(f"bpm must be positive, got {bpm}")
+        self._settings = {name: profile.stem(name) for name in names}
+        self._sample_rate = sample_rate
+        self._n_samples = n_samples
+        self._in_place = in_place
+        onsets = np.asarray(kick_onsets, dtype=np.int64)
+        ducking = any(s.sidechain_depth_db > 0.0 for s in self._settings.values())
+        self._duck = (
+            sidechain_envelope(
+                onsets, n_samples, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
+            )
+            if ducking and onsets.size
+            else None
         )
-        if ducking and onsets.size
-        else None
-    )
-    names = [name for name, audio in stems.items() if np.any(audio)]
-    settings = {name: profile.stem(name) for name in names}
-    returns = None
-    if any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
-        returns = _SendReturns(profile, sample_rate, bpm, n_samples)
-        # Built once here, not raced for by the threads below.
-        if any(s.reverb_send > 0.0 for s in settings.values()):
-            _ = returns.reverb
-        if any(s.delay_send > 0.0 for s in settings.values()):
-            _ = returns.delay
+        self._returns = None
+        sends = self._settings.values()
+        if any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in sends):
+            self._returns = _SendReturns(profile, sample_rate, bpm, n_samples)
+            # Built once here, not raced for by the threads.
+            if any(s.reverb_send > 0.0 for s in sends):
+                _ = self._returns.reverb
+            if any(s.delay_send > 0.0 for s in sends):
+                _ = self._returns.delay
+        threads = min(len(self._settings), _MIX_THREADS)
+        # Filters, FFTs and numpy release the GIL: on several cores stems mix side by side.
+        self._pool = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="musewave-mix")
+            if threads > 1
+            else None
+        )
+        self._mixed: dict[str, Future[FloatArray] | FloatArray] = {}
 
-    def process(name: str) -> FloatArray:
-        source = np.asarray(stems[name], dtype=np.float32)
-        out = _process_dry(source, settings[name], sample_rate, duck, in_place=in_place)
-        if returns is not None and (
-            settings[name].reverb_send > 0.0 or settings[name].delay_send > 0.0
-        ):
+    def __enter__(self) -> StemMixer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, name: str, audio: FloatArray) -> None:
+        """Hand over stem ``name`` (2, n_samples): processed in place when ``in_place``."""
+        if name not in self._settings or name in self._mixed:
+            raise ValueError(f"stem {name!r} was not announced or was added twice")
+        if audio.shape != (2, self._n_samples):
+            raise ValueError(f"stem {name!r} must be (2, {self._n_samples}), got {audio.shape}")
+        source = np.asarray(audio, dtype=np.float32)
+        if not np.any(source):  # silent: nothing to filter or send
+            self._mixed[name] = source if self._in_place else np.zeros_like(source)
+        elif self._pool is None:
+            self._mixed[name] = self._process(name, source)
+        else:
+            self._mixed[name] = self._pool.submit(self._process, name, source)
+
+    def result(self) -> dict[str, FloatArray]:
+        """The processed stems, in the order of ``names`` (those added)."""
+        return {
+            name: mixed if isinstance(mixed, np.ndarray) else mixed.result()
+            for name in self._settings
+            if (mixed := self._mixed.get(name)) is not None
+        }
+
+    def _process(self, name: str, source: FloatArray) -> FloatArray:
+        settings = self._settings[name]
+        out = _process_dry(source, settings, self._sample_rate, self._duck, in_place=self._in_place)
+        if self._returns is not None and (settings.reverb_send > 0.0 or settings.delay_send > 0.0):
             send = np.float32(0.5) * (out[0] + out[1])
-            returns.add_wet(out, send, settings[name].reverb_send, settings[name].delay_send)
+            self._returns.add_wet(out, send, settings.reverb_send, settings.delay_send)
         return out
-
-    # Each stem is independent of the others (same result in any order); filters, FFTs and
-    # numpy release the GIL, so on several cores the stems mix side by side.
-    threads = min(len(names), _MIX_THREADS)
-    if threads > 1:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="musewave-mix") as pool:
-            processed = dict(zip(names, pool.map(process, names), strict=True))
-    else:
-        processed = {name: process(name) for name in names}
-    mixed: dict[str, FloatArray] = {}
-    for name, audio in stems.items():
-        if name in processed:
-            mixed[name] = processed[name]
-        else:  # silent: nothing to filter or send
-            source = np.asarray(audio, dtype=np.float32)
-            mixed[name] = source if in_place else np.zeros_like(source)
-    return mixed
 
 
 VOCAL_STEM = "vocals"
@@ -638,6 +700,24 @@ def mix(
     )
     if in_place:
         stems.clear()  # so a folded loop frees the rendered buffers before the headroom pass
+    return finish_mix(mixed, n_samples=n_samples)
+
+
+def finish_mix(mixed: dict[str, FloatArray], *, n_samples: int) -> MixResult:
+    """The end of the mix stage for processed stems (from :func:`mix_stems` or a
+    :class:`StemMixer`): fold a loop's tail back onto the start, leave headroom.
+
+    Parameters
+    ----------
+    mixed : dict[str, ndarray], shape (2, m), float32
+        ``m >= n_samples``; scaled in place.
+    n_samples : int
+        Length of the result.
+
+    Returns
+    -------
+    MixResult
+    """
     if any(audio.shape[-1] > n_samples for audio in mixed.values()):
         mixed = fold_loop_tail(mixed, n_samples=n_samples)
     return MixResult(mixed, apply_headroom(mixed))
