@@ -11,7 +11,7 @@ import os
 import secrets
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,17 +55,15 @@ def _dither_table() -> npt.NDArray[np.float32]:
     return table
 
 
-def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
-    """(channels, n) float → (n, channels) int16 with TPDF dither of ±1 LSB.
+def _pcm16_blocks(audio: FloatArray) -> Iterator[npt.NDArray[np.int16]]:
+    """(channels, n) float → (frames, channels) int16 blocks with TPDF dither of ±1 LSB.
 
-    Block by block, so the float32 frames exist one block at a time (a whole 120 s stereo
-    track would need ~85 MB of temporaries). The dither is ``_dither_table()`` repeated
-    along time (a mono file uses its first column): the same for every file, so identical
-    audio gives identical bytes.
+    Block by block, so only one block of float32 frames and int16 samples exists at a time.
+    The dither is ``_dither_table()`` repeated along time (a mono file uses its first
+    column): the same for every file, so identical audio gives identical bytes.
     """
     channels, n_frames = audio.shape
     dither = _dither_table()[:, :channels]
-    out = np.empty((n_frames, channels), dtype=np.int16)
     for start in range(0, n_frames, _PCM_BLOCK_FRAMES):
         stop = min(n_frames, start + _PCM_BLOCK_FRAMES)
         frames = audio[:, start:stop].T * np.float32(_PCM16_SCALE)
@@ -74,16 +72,30 @@ def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
         frames += dither[offset : offset + stop - start]
         np.rint(frames, out=frames)
         np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
-        out[start:stop] = frames
-    return out
+        yield frames.astype(np.int16)
+
+
+def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
+    """The whole of :func:`_pcm16_blocks`: shape (n, channels)."""
+    blocks = list(_pcm16_blocks(audio))
+    return np.concatenate(blocks) if blocks else np.zeros((0, audio.shape[0]), np.int16)
+
+
+def _write_pcm16(audio: FloatArray, sample_rate: int, path: Path, container: str) -> None:
+    """16-bit WAV or FLAC, written block by block (no whole-file int16 copy)."""
+    with soundfile.SoundFile(
+        path, "w", sample_rate, audio.shape[0], subtype="PCM_16", format=container
+    ) as file:
+        for block in _pcm16_blocks(audio):
+            file.write(block)
 
 
 def _write_wav(audio: FloatArray, sample_rate: int, path: Path) -> None:
-    soundfile.write(path, _pcm16(audio), sample_rate, subtype="PCM_16", format="WAV")
+    _write_pcm16(audio, sample_rate, path, "WAV")
 
 
 def _write_flac(audio: FloatArray, sample_rate: int, path: Path) -> None:
-    soundfile.write(path, _pcm16(audio), sample_rate, subtype="PCM_16", format="FLAC")
+    _write_pcm16(audio, sample_rate, path, "FLAC")
 
 
 def _write_pedalboard(quality: str) -> Callable[[FloatArray, int, Path], None]:

@@ -39,6 +39,7 @@ _TAPS_AFTER = 10
 # Blocks per matrix product: small enough that OpenBLAS stays on one thread (threads only
 # cost CPU here) and temporaries stay in cache; 256 is within 10% of one big product.
 _CHUNK_BLOCKS = 256
+_ENERGY_RUN_SAMPLES = 1 << 16  # samples K-weighted per pass (cache-sized)
 
 
 def _as_2d(audio: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
@@ -149,19 +150,26 @@ def k_weighted_block_energy(
     n = audio2.shape[-1]
     n_blocks = -(-n // block)
     source = audio2[:, ::decimation] if decimation > 1 else audio2
-    weighted = signal.sosfilt(
-        k_weighting_sos(sample_rate // decimation).astype(np.float32),
-        np.ascontiguousarray(source, dtype=np.float32),
-        axis=-1,
-    )
+    sos = k_weighting_sos(sample_rate // decimation).astype(np.float32)
     per_block = block // decimation
-    channels, length = weighted.shape
+    channels, length = source.shape
     full = min(length // per_block, n_blocks)
     energy = np.zeros(n_blocks, dtype=np.float64)
-    blocks = weighted[:, : full * per_block].reshape(channels, full, per_block)
-    energy[:full] = np.einsum("cbk,cbk->b", blocks, blocks)
-    if full < n_blocks:
-        energy[full] = float(np.sum(np.square(weighted[:, full * per_block :], dtype=np.float64)))
+    # Filtered a run of whole blocks at a time with the state carried (the same samples as
+    # one call): no K-weighted copy of the whole track.
+    run = per_block * max(1, _ENERGY_RUN_SAMPLES // per_block)
+    state = np.zeros((sos.shape[0], channels, 2), dtype=np.float32)
+    for start in range(0, length, run):
+        chunk = np.ascontiguousarray(source[:, start : start + run], dtype=np.float32)
+        weighted, state = signal.sosfilt(sos, chunk, axis=-1, zi=state)
+        first = start // per_block
+        whole = min(weighted.shape[-1] // per_block, full - first)
+        if whole > 0:
+            blocks = weighted[:, : whole * per_block].reshape(channels, whole, per_block)
+            energy[first : first + whole] = np.einsum("cbk,cbk->b", blocks, blocks)
+        if first + whole == full < n_blocks and start + run >= length:
+            rest = weighted[:, whole * per_block :]
+            energy[full] = float(np.sum(np.square(rest, dtype=np.float64)))
     return energy * decimation
 
 
