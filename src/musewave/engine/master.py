@@ -363,17 +363,20 @@ def master(
     # Under heavy limiting the block model (gain applied after K-weighting) drifts; measure
     # the real output and, if it missed, solve again for the corrected target.
     verify = limiter.loudness(gain_db, limiter.no_limit) - loudness > VERIFY_LIMITING_LU
-    source = audio.copy() if verify else audio
-    _apply_gain(audio, pre_db + gain_db - limit_db, grid, fades, circular)
+    # The limiter reads peaks from ``audio`` as it was: a trial is gained in a copy.
+    gained = audio.copy() if verify else audio
+    _apply_gain(gained, pre_db + gain_db - limit_db, grid, fades, circular)
     if verify:
-        measured = estimate_integrated_lufs(audio, sample_rate)
+        measured = estimate_integrated_lufs(gained, sample_rate)
         drift = loudness - measured
         loudness = measured
         if abs(target_lufs - measured) > LOUDNESS_TOLERANCE_LU and math.isfinite(drift):
             gain_db, limit_db, estimate = limiter.solve(target_lufs + drift)
-            audio = source
-            _apply_gain(audio, pre_db + gain_db - limit_db, grid, fades, circular)
+            gained = audio
+            _apply_gain(gained, pre_db + gain_db - limit_db, grid, fades, circular)
             loudness = estimate - drift
+    audio = gained
+    del limiter, gained
     true_peak = _true_peak(audio, grid.block)
     if true_peak > ceiling_dbtp:
         # Only reachable through extreme inter-block gain changes; trade a hair of loudness.
