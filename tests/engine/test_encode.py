@@ -151,11 +151,10 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(
     target = tmp_path / "mix.wav"
     target.write_bytes(b"previous render")
 
-    def crash_half_way(path: Path, *args: object, **kwargs: object) -> None:
-        Path(path).write_bytes(b"RIFF partial")
-        raise OSError("disk full")
+    def crash_half_way(file: soundfile.SoundFile, *args: object, **kwargs: object) -> None:
+        raise OSError("disk full")  # the file is open and has its header: a partial file
 
-    monkeypatch.setattr(soundfile, "write", crash_half_way)
+    monkeypatch.setattr(soundfile.SoundFile, "write", crash_half_way)
     with pytest.raises(OSError, match="disk full"):
         encode(mastered_like(), SR, target, "wav")
     assert target.read_bytes() == b"previous render"
