@@ -326,10 +326,12 @@ class _SendReturns:
             delay[1] = delay[0]
         return delay
 
-    def add_wet(
-        self, out: FloatArray, send: FloatArray, reverb_send: float, delay_send: float
-    ) -> None:
-        """Add to ``out`` (2, n) the stereo return of the mono ``send`` (n,)."""
+    def add_wet(self, out: FloatArray, reverb_send: float, delay_send: float) -> None:
+        """Add to ``out`` (2, n) the stereo return of its mono sum (the send), in place.
+
+        The send is taken a block at a time, each block before the ring of the one before
+        it lands there (a ring is never longer than a block): no track-length send buffer.
+        """
         if reverb_send > 0.0 and delay_send > 0.0:
             response = self.reverb * np.float32(reverb_send)
             response += self.delay * np.float32(delay_send)
@@ -338,13 +340,22 @@ class _SendReturns:
         else:
             response = self.delay * np.float32(delay_send)
         n_samples = out.shape[-1]
+        if n_samples > self.block and self.fft_len > 2 * self.block:
+            raise AssertionError("a send's ring must fit in the next block")
+
+        def mono(start: int) -> FloatArray:
+            block = out[:, start : start + self.block]
+            return np.asarray(np.float32(0.5) * (block[0] + block[1]), dtype=np.float32)
+
+        send = mono(0)
         for start in range(0, n_samples, self.block):
-            if not send[start : start + self.block].any():
-                continue  # a silent block rings nothing: parts that rest skip their FFTs
-            spectrum = scipy.fft.rfft(send[start : start + self.block], self.fft_len)
-            wet = scipy.fft.irfft(response * spectrum, self.fft_len, axis=-1, workers=-1)
-            stop = min(n_samples, start + self.fft_len)
-            out[:, start:stop] += wet[:, : stop - start]
+            following = mono(start + self.block) if start + self.block < n_samples else send
+            if send.any():  # a silent block rings nothing: parts that rest skip their FFTs
+                spectrum = scipy.fft.rfft(send, self.fft_len)
+                wet = scipy.fft.irfft(response * spectrum, self.fft_len, axis=-1, workers=-1)
+                stop = min(n_samples, start + self.fft_len)
+                out[:, start:stop] += wet[:, : stop - start]
+            send = following
 
 
 def mix_stems(
@@ -498,8 +509,7 @@ class StemMixer:
         settings = self._settings[name]
         out = _process_dry(source, settings, self._sample_rate, self._duck, in_place=self._in_place)
         if self._returns is not None and (settings.reverb_send > 0.0 or settings.delay_send > 0.0):
-            send = np.float32(0.5) * (out[0] + out[1])
-            self._returns.add_wet(out, send, settings.reverb_send, settings.delay_send)
+            self._returns.add_wet(out, settings.reverb_send, settings.delay_send)
         return out
 
 
