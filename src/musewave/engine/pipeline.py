@@ -304,6 +304,7 @@ def generate(
             )
         else:
             processed = mixer.result()
+            mixer.close()
             raw_stems.clear()  # so a folded loop frees the rendered buffers
             mixed, premaster = finish_mix(processed, n_samples=n_samples)
             del processed
