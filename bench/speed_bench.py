@@ -14,7 +14,13 @@ validation, measured four ways, each as the median of ``--repeats`` runs:
 The machine is shared and noisy, so every row also reports its ratio to the LAME floor
 measured in the same run, interleaved with the cases (one round = one run of each).
 
-    python bench/speed_bench.py [--repeats 5] [--genre house] [--skip-job]
+    python bench/speed_bench.py [--repeats 5] [--genre house] [--skip-job] \
+        [--src /path/to/other/src --src src]
+
+With ``--src`` (repeatable) every round runs each case once per source tree, alternating, so
+a branch compares with main under the same load. Children run as an installed package does:
+with bytecode cached (in a scratch ``PYTHONPYCACHEPREFIX``, warmed by one uncounted run per
+tree), whatever ``PYTHONDONTWRITEBYTECODE`` says.
 
 Needs nothing beyond the package and its dev dependencies (httpx, psutil).
 """
@@ -40,7 +46,7 @@ import psutil
 
 DURATION_S = 120.0
 PROMPT = "speed benchmark track"
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 180.0  # a busy shared machine starts a server slowly
 
 # One core, plan → master, timed inside the process (imports excluded).
 RENDER_CHILD = r"""
@@ -93,8 +99,28 @@ print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": time.process_t
 """
 
 
+_TREE_ENV: dict[str, str] = {}  # PYTHONPATH (and bytecode cache) of the tree being measured
+
+
 def _child_env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **_TREE_ENV}
+    if "PYTHONPYCACHEPREFIX" in _TREE_ENV:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+@contextlib.contextmanager
+def _tree(src: str | None, cache: Path) -> Iterator[None]:
+    """Children import musewave from ``src`` (None: as this process would) meanwhile."""
+    saved = dict(_TREE_ENV)
+    _TREE_ENV["PYTHONPYCACHEPREFIX"] = str(cache)
+    if src is not None:
+        _TREE_ENV["PYTHONPATH"] = str(Path(src).resolve())
+    try:
+        yield
+    finally:
+        _TREE_ENV.clear()
+        _TREE_ENV.update(saved)
 
 
 def _wait_rusage(process: subprocess.Popen[bytes]) -> tuple[int, os.struct_rusage]:
@@ -172,6 +198,7 @@ class Server:
                 if self.client.get("/health/ready").status_code == 200:
                     return
             time.sleep(0.1)
+        self.close()  # not left running (and writing) behind the error
         raise RuntimeError("musewave serve was not ready in time")
 
     def close(self) -> None:
@@ -238,38 +265,65 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--genre", default="house")
     parser.add_argument("--skip-job", action="store_true", help="no server, no job path")
+    parser.add_argument(
+        "--src", action="append", help="a source tree to measure (repeat to alternate trees)"
+    )
     args = parser.parse_args()
+    trees: list[str | None] = list(args.src) if args.src else [None]
 
-    results: dict[str, list[dict[str, float]]] = {"shell": [], "job": [], "render": [], "lame": []}
+    results: dict[str | None, dict[str, list[dict[str, float]]]] = {
+        tree: {"shell": [], "job": [], "render": []} for tree in trees
+    }
+    lame_runs: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="musewave-speed-") as scratch:
         root = Path(scratch)
-        server = None if args.skip_job else Server(root / "server")
+        servers: dict[str | None, Server] = {}
         try:
-            if server is not None:  # a first job warms the worker processes up
-                server.run_job(args.genre, seed=999)
+            for index, tree in enumerate(trees):
+                with _tree(tree, root / f"pycache-{index}"):
+                    # Warm-up, uncounted: bytecode written, page cache filled.
+                    run_shell(args.genre, 998, root / f"warm-{index}")
+                    if not args.skip_job:  # a first job warms the worker processes up
+                        servers[tree] = Server(root / f"server-{index}")
+                        servers[tree].run_job(args.genre, seed=999)
             for round_index in range(args.repeats):
                 seed = 1000 + round_index  # a new seed each time: never a cached result
-                out = root / f"shell-{round_index}"
-                results["shell"].append(run_shell(args.genre, seed, out))
-                lame = run_child(LAME_CHILD, str(out / "mix.wav"), str(root / "floor.mp3"))
-                results["lame"].append({k: float(lame[k]) for k in ("wall_s", "cpu_s")})  # type: ignore[arg-type]
-                render = run_child(RENDER_CHILD, args.genre, str(seed), f"{DURATION_S:g}")
-                results["render"].append({k: float(render[k]) for k in ("wall_s", "cpu_s")})  # type: ignore[arg-type]
-                if server is not None:
-                    results["job"].append(server.run_job(args.genre, seed=2000 + round_index))
+                for index, tree in enumerate(trees):
+                    with _tree(tree, root / f"pycache-{index}"):
+                        runs = results[tree]
+                        out = root / f"shell-{index}-{round_index}"
+                        runs["shell"].append(run_shell(args.genre, seed, out))
+                        if index == 0:
+                            lame = run_child(
+                                LAME_CHILD, str(out / "mix.wav"), str(root / "floor.mp3")
+                            )
+                            lame_runs.append({k: float(lame[k]) for k in ("wall_s", "cpu_s")})  # type: ignore[arg-type]
+                        render = run_child(RENDER_CHILD, args.genre, str(seed), f"{DURATION_S:g}")
+                        runs["render"].append({k: float(render[k]) for k in ("wall_s", "cpu_s")})  # type: ignore[arg-type]
+                        if tree in servers:
+                            runs["job"].append(
+                                servers[tree].run_job(args.genre, seed=2000 + round_index)
+                            )
                 print(f"round {round_index + 1}/{args.repeats} done", file=sys.stderr, flush=True)
         finally:
-            if server is not None:
+            for server in servers.values():
                 server.close()
 
-    floor = _median(results["lame"], "wall_s")
-    floor_cpu = _median(results["lame"], "cpu_s")
+    floor = _median(lame_runs, "wall_s")
+    floor_cpu = _median(lame_runs, "cpu_s")
     print(
         f"\n{args.repeats} rounds, {args.genre}, {DURATION_S:g} s track, medians; LAME floor "
         f"(MP3 of the same mix, once): {floor:.2f} s wall, {floor_cpu:.2f} s CPU\n"
     )
     print("Wall ratios compare with the floor's wall, CPU ratios with its CPU time (CPU time")
     print("moves less with the machine's load). RTF: audio seconds per wall second.\n")
+    for tree in trees:
+        if tree is not None:
+            print(f"\n`{tree}`\n")
+        _table(results[tree], floor, floor_cpu)
+
+
+def _table(results: dict[str, list[dict[str, float]]], floor: float, floor_cpu: float) -> None:
     print("| path | wall s | wall × floor | CPU s (user+sys) | CPU × floor | peak RSS MB | RTF |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     shell = results["shell"]

@@ -86,7 +86,7 @@ _DISK_FULL = """
 import errno, os, sys, soundfile
 def full(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-soundfile.write = full
+soundfile.SoundFile.write = full  # every WAV block write
 from musewave.cli import app
 app(sys.argv[1:], prog_name="musewave")
 """

@@ -11,7 +11,14 @@ import numpy.typing as npt
 import pytest
 import soundfile
 
-from musewave.engine.encode import FORMATS, _pcm16, encode, media_type, set_ogg_serial
+from musewave.engine.encode import (
+    FORMATS,
+    _dither_table,
+    _pcm16,
+    encode,
+    media_type,
+    set_ogg_serial,
+)
 from musewave.engine.validate import decode_audio, validate_audio_file
 
 SR = 44_100
@@ -144,11 +151,10 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(
     target = tmp_path / "mix.wav"
     target.write_bytes(b"previous render")
 
-    def crash_half_way(path: Path, *args: object, **kwargs: object) -> None:
-        Path(path).write_bytes(b"RIFF partial")
-        raise OSError("disk full")
+    def crash_half_way(file: soundfile.SoundFile, *args: object, **kwargs: object) -> None:
+        raise OSError("disk full")  # the file is open and has its header: a partial file
 
-    monkeypatch.setattr(soundfile, "write", crash_half_way)
+    monkeypatch.setattr(soundfile.SoundFile, "write", crash_half_way)
     with pytest.raises(OSError, match="disk full"):
         encode(mastered_like(), SR, target, "wav")
     assert target.read_bytes() == b"previous render"
@@ -168,16 +174,20 @@ def test_bad_audio_is_rejected(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("shape", [(2, 3 * 65_536 + 7), (1, 65_536 + 1), (1, 3)])
-def test_dither_in_blocks_equals_one_draw_over_the_whole_file(shape: tuple[int, int]) -> None:
-    # The bytes of earlier releases: two uniform arrays the size of the file, one generator.
+@pytest.mark.parametrize("shape", [(2, 9 * 65_536 + 7), (1, 65_536 + 1), (1, 3)])
+def test_dither_is_one_seeded_tpdf_table_repeated_along_time(shape: tuple[int, int]) -> None:
     audio = np.random.default_rng(3).uniform(-1.0, 1.0, shape).astype(np.float32)
-    rng = np.random.default_rng(16)
-    frames = audio.T * np.float32(32768.0)
-    frames += rng.random(frames.shape, dtype=np.float32)
-    frames -= rng.random(frames.shape, dtype=np.float32)
+    table = _dither_table()
+    repeats = -(-shape[1] // table.shape[0])
+    dither = np.tile(table[:, : shape[0]], (repeats, 1))[: shape[1]]
+    frames = audio.T * np.float32(32768.0) + dither
     expected = np.clip(np.rint(frames), -32768.0, 32767.0).astype(np.int16)
     np.testing.assert_array_equal(_pcm16(audio), expected)
+    # Triangular on (-1, 1): zero mean, variance 1/6 LSB², no sample at ±1.
+    assert abs(float(table.mean())) < 0.01
+    assert abs(float(table.var()) - 1.0 / 6.0) < 0.01
+    assert float(np.abs(table).max()) < 1.0
+    assert abs(float(np.corrcoef(table[:, 0], table[:, 1])[0, 1])) < 0.01
 
 
 def test_restamping_a_file_that_is_not_ogg_fails(tmp_path: Path) -> None:

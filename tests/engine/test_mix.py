@@ -10,6 +10,7 @@ from scipy import ndimage
 from musewave.engine.mix import (
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
+    StemMixer,
     apply_headroom,
     fold_loop_tail,
     kick_onsets,
@@ -248,3 +249,23 @@ def test_mix_stage_folds_the_tail_and_sums_to_the_premaster() -> None:
     assert premaster.shape == (2, n) and premaster.dtype == np.float32
     np.testing.assert_allclose(sum(stems_out.values()), premaster, atol=1e-6)
     assert float(np.abs(premaster).max()) <= 10 ** (STEM_PEAK_DBFS / 20) * (1 + 1e-6)
+
+
+def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> None:
+    profile = MIX_PROFILES["house"]  # ducking, reverb and delay sends
+    stems = music_stems(3.0)
+    stems["lead"][:] = 0.0  # a silent stem passes through untouched
+    expected = run({name: audio.copy() for name, audio in stems.items()}, profile, 3.0)
+    with StemMixer(
+        list(stems), profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(3.0), n_samples=3 * SR
+    ) as mixer:
+        for name in reversed(stems):  # the order stems finish rendering in does not matter
+            mixer.add(name, stems[name])
+        mixed = mixer.result()
+    assert list(mixed) == list(stems)
+    for name, audio in expected.items():
+        np.testing.assert_array_equal(mixed[name], audio)
+    with pytest.raises(ValueError, match="not announced"):
+        mixer.add("lead", stems["lead"])
+    with pytest.raises(ValueError, match="bpm"):
+        StemMixer(["lead"], profile, sample_rate=SR, bpm=0.0, kick_onsets=kicks(1.0), n_samples=1)

@@ -11,8 +11,9 @@ import os
 import secrets
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -34,44 +35,67 @@ OPUS_BIT_RATE = 160_000
 _DITHER_SEED = 16
 _PCM16_SCALE = 32768.0
 _PCM_BLOCK_FRAMES = 1 << 16  # frames per block when converting to 16 bit
+# The dither repeats every ~6 s (a whole number of blocks). Drawing fresh noise for every
+# sample of every file cost more than the rest of the conversion, six times per track.
+_DITHER_FRAMES = 4 * _PCM_BLOCK_FRAMES
+_DITHER_STEP = 1.0 / 65536.0  # resolution of each uniform: 16 random bits
 
 
-def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
-    """(channels, n) float → (n, channels) int16 with TPDF dither of ±1 LSB.
+@lru_cache(maxsize=1)
+def _dither_table() -> npt.NDArray[np.float32]:
+    """TPDF dither of ±1 LSB, shape ``(_DITHER_FRAMES, 2)``, float32, read-only: the
+    difference of two uniforms on [0, 1) (16 bits each, both halves of one 32-bit draw)."""
+    rng = np.random.default_rng(_DITHER_SEED)
+    bits = rng.integers(0, 1 << 32, _DITHER_FRAMES * 2, dtype=np.uint32).view(np.uint16)
+    table = bits[0::2].astype(np.float32)
+    table -= bits[1::2]
+    table *= np.float32(_DITHER_STEP)
+    table = table.reshape(_DITHER_FRAMES, 2)
+    table.flags.writeable = False
+    return table
 
-    Block by block, so the float32 frames and the dither exist one block at a time (a whole
-    120 s stereo track would need ~170 MB of temporaries). The dither is the same as drawing
-    two uniform arrays the size of the whole file, one after the other, from one generator
-    seeded with ``_DITHER_SEED``: ``first`` draws the first array, ``second`` (advanced past
-    it) the second.
+
+def _pcm16_blocks(audio: FloatArray) -> Iterator[npt.NDArray[np.int16]]:
+    """(channels, n) float → (frames, channels) int16 blocks with TPDF dither of ±1 LSB.
+
+    Block by block, so only one block of float32 frames and int16 samples exists at a time.
+    The dither is ``_dither_table()`` repeated along time (a mono file uses its first
+    column): the same for every file, so identical audio gives identical bytes.
     """
     channels, n_frames = audio.shape
-    total = n_frames * channels
-    first = np.random.default_rng(_DITHER_SEED)
-    # PCG64 (default_rng's) gives two float32 draws per step; an odd count leaves half a step
-    # buffered.
-    second = np.random.Generator(np.random.PCG64(_DITHER_SEED).advance(total // 2))
-    if total % 2:
-        second.random(1, dtype=np.float32)
-    out = np.empty((n_frames, channels), dtype=np.int16)
+    dither = _dither_table()[:, :channels]
     for start in range(0, n_frames, _PCM_BLOCK_FRAMES):
         stop = min(n_frames, start + _PCM_BLOCK_FRAMES)
         frames = audio[:, start:stop].T * np.float32(_PCM16_SCALE)
-        # Difference of two uniforms is triangular on (-1, 1) LSB: decorrelates the rounding.
-        frames += first.random(frames.shape, dtype=np.float32)
-        frames -= second.random(frames.shape, dtype=np.float32)
+        # Triangular on (-1, 1) LSB: decorrelates the rounding error from the signal.
+        offset = start % _DITHER_FRAMES
+        frames += dither[offset : offset + stop - start]
         np.rint(frames, out=frames)
         np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
-        out[start:stop] = frames
-    return out
+        yield frames.astype(np.int16)
+
+
+def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
+    """The whole of :func:`_pcm16_blocks`: shape (n, channels)."""
+    blocks = list(_pcm16_blocks(audio))
+    return np.concatenate(blocks) if blocks else np.zeros((0, audio.shape[0]), np.int16)
+
+
+def _write_pcm16(audio: FloatArray, sample_rate: int, path: Path, container: str) -> None:
+    """16-bit WAV or FLAC, written block by block (no whole-file int16 copy)."""
+    with soundfile.SoundFile(
+        path, "w", sample_rate, audio.shape[0], subtype="PCM_16", format=container
+    ) as file:
+        for block in _pcm16_blocks(audio):
+            file.write(block)
 
 
 def _write_wav(audio: FloatArray, sample_rate: int, path: Path) -> None:
-    soundfile.write(path, _pcm16(audio), sample_rate, subtype="PCM_16", format="WAV")
+    _write_pcm16(audio, sample_rate, path, "WAV")
 
 
 def _write_flac(audio: FloatArray, sample_rate: int, path: Path) -> None:
-    soundfile.write(path, _pcm16(audio), sample_rate, subtype="PCM_16", format="FLAC")
+    _write_pcm16(audio, sample_rate, path, "FLAC")
 
 
 def _write_pedalboard(quality: str) -> Callable[[FloatArray, int, Path], None]:

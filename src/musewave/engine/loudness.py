@@ -18,7 +18,6 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import pyloudnorm
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 FloatArray = npt.NDArray[np.float32]
@@ -39,6 +38,7 @@ _TAPS_AFTER = 10
 # Blocks per matrix product: small enough that OpenBLAS stays on one thread (threads only
 # cost CPU here) and temporaries stay in cache; 256 is within 10% of one big product.
 _CHUNK_BLOCKS = 256
+_ENERGY_RUN_SAMPLES = 1 << 16  # samples K-weighted per pass (cache-sized)
 
 
 def _as_2d(audio: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
@@ -149,19 +149,26 @@ def k_weighted_block_energy(
     n = audio2.shape[-1]
     n_blocks = -(-n // block)
     source = audio2[:, ::decimation] if decimation > 1 else audio2
-    weighted = signal.sosfilt(
-        k_weighting_sos(sample_rate // decimation).astype(np.float32),
-        np.ascontiguousarray(source, dtype=np.float32),
-        axis=-1,
-    )
+    sos = k_weighting_sos(sample_rate // decimation).astype(np.float32)
     per_block = block // decimation
-    channels, length = weighted.shape
+    channels, length = source.shape
     full = min(length // per_block, n_blocks)
     energy = np.zeros(n_blocks, dtype=np.float64)
-    blocks = weighted[:, : full * per_block].reshape(channels, full, per_block)
-    energy[:full] = np.einsum("cbk,cbk->b", blocks, blocks)
-    if full < n_blocks:
-        energy[full] = float(np.sum(np.square(weighted[:, full * per_block :], dtype=np.float64)))
+    # Filtered a run of whole blocks at a time with the state carried (the same samples as
+    # one call): no K-weighted copy of the whole track.
+    run = per_block * max(1, _ENERGY_RUN_SAMPLES // per_block)
+    state = np.zeros((sos.shape[0], channels, 2), dtype=np.float32)
+    for start in range(0, length, run):
+        chunk = np.ascontiguousarray(source[:, start : start + run], dtype=np.float32)
+        weighted, state = signal.sosfilt(sos, chunk, axis=-1, zi=state)
+        first = start // per_block
+        whole = min(weighted.shape[-1] // per_block, full - first)
+        if whole > 0:
+            blocks = weighted[:, : whole * per_block].reshape(channels, whole, per_block)
+            energy[first : first + whole] = np.einsum("cbk,cbk->b", blocks, blocks)
+        if first + whole == full < n_blocks and start + run >= length:
+            rest = weighted[:, whole * per_block :]
+            energy[full] = float(np.sum(np.square(rest, dtype=np.float64)))
     return energy * decimation
 
 
@@ -252,17 +259,22 @@ def block_sample_peaks(audio: FloatArray, block: int) -> npt.NDArray[np.float32]
     audio2 = _as_2d(audio)
     n = audio2.shape[-1]
     n_blocks = -(-n // block)
-    magnitude = np.abs(audio2[0])
-    for channel in audio2[1:]:
-        np.maximum(magnitude, np.abs(channel), out=magnitude)
     peaks = np.zeros(n_blocks, dtype=np.float32)
-    full = n // block
-    if full:
-        # Reducing over the leading axis of the transposed view is far faster in numpy than
-        # reducing many short rows.
-        peaks[:full] = np.maximum.reduce(magnitude[: full * block].reshape(full, block).T, axis=0)
-    if full < n_blocks:
-        peaks[full] = float(np.max(magnitude[full * block :]))
+    # A run of whole blocks at a time: |x| never exists for the whole track.
+    run = block * max(1, _ENERGY_RUN_SAMPLES // block)
+    for start in range(0, n, run):
+        magnitude = np.abs(audio2[0, start : start + run])
+        for channel in audio2[1:]:
+            np.maximum(magnitude, np.abs(channel[start : start + run]), out=magnitude)
+        first, whole = start // block, magnitude.shape[0] // block
+        if whole:
+            # Reducing over the leading axis of the transposed view is far faster in numpy
+            # than reducing many short rows.
+            peaks[first : first + whole] = np.maximum.reduce(
+                magnitude[: whole * block].reshape(whole, block).T, axis=0
+            )
+        if whole * block < magnitude.shape[0]:
+            peaks[first + whole] = float(np.max(magnitude[whole * block :]))
     return peaks
 
 
@@ -285,22 +297,27 @@ class BlockTruePeaks:
         neighbourhood[1:] = np.maximum(neighbourhood[1:], self.sample_peaks[:-1])
         neighbourhood[:-1] = np.maximum(neighbourhood[:-1], self.sample_peaks[1:])
         self.bound = neighbourhood * np.float32(interpolator_gain_bound())
-        pad_front = block
-        padded = np.zeros(
-            (audio2.shape[0], (self.n_blocks + 2) * block + pad_front), dtype=np.float32
-        )
-        padded[:, pad_front : pad_front + audio2.shape[-1]] = audio2
-        width = block + _TAPS_BEFORE + _TAPS_AFTER
-        windows = sliding_window_view(padded, width, axis=-1)
-        self._windows = windows[:, pad_front - _TAPS_BEFORE :: block][:, : self.n_blocks]
+        # Windows are gathered from ``audio`` itself when asked for (zeros outside it): no
+        # padded copy of the track. ``audio`` must not change while this object is used.
+        self._audio = np.asarray(audio2, dtype=np.float32)
+        self._offsets = np.arange(block + _TAPS_BEFORE + _TAPS_AFTER) - _TAPS_BEFORE
         self._matrix = _block_matrix(block)
+
+    def _windows(self, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """x[bB-9 .. bB+B+9] of each listed block b: (channels, len(blocks), B + 19)."""
+        index = blocks[:, np.newaxis] * self.block + self._offsets
+        n = self._audio.shape[-1]
+        inside = (index >= 0) & (index < n)
+        windows = self._audio[:, np.clip(index, 0, max(n - 1, 0))]
+        windows[:, ~inside] = 0.0
+        return windows
 
     def exact(self, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """True peak (linear, across channels) of each listed block."""
         out = np.empty(blocks.shape[0], dtype=np.float32)
         for start in range(0, blocks.shape[0], _CHUNK_BLOCKS):
             chunk = blocks[start : start + _CHUNK_BLOCKS]
-            values = self._windows[:, chunk] @ self._matrix
+            values = self._windows(chunk) @ self._matrix
             inter = np.maximum(values.max(axis=(0, 2)), -values.min(axis=(0, 2)))
             out[start : start + chunk.shape[0]] = np.maximum(inter, self.sample_peaks[chunk])
         return out

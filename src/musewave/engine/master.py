@@ -200,11 +200,12 @@ def _limiter_db(over_db: F64Array, grid: _Grid, sample_rate: int, circular: bool
     return np.asarray(ndimage.uniform_filter1d(smooth, attack, mode=mode))
 
 
-def _block_gains_to_samples(
-    gains: F64Array, block: int, n_samples: int, circular: bool
-) -> FloatArray:
-    """Per-sample gain, linear between block edges; each edge is the mean of the blocks it
-    joins, so every sample of a block gets at most the larger of its neighbours' gains."""
+def _multiply_block_gains(audio: FloatArray, gains: F64Array, block: int, circular: bool) -> None:
+    """Multiply ``audio`` (2, n) in place by a per-sample gain, linear between block edges;
+    each edge is the mean of the blocks it joins, so every sample of a block gets at most the
+    larger of its neighbours' gains. The per-sample curve is built a cache-sized run of blocks
+    at a time (a whole track's would be two track-sized temporaries)."""
+    n_samples = audio.shape[-1]
     edges = np.empty(gains.shape[0] + 1, dtype=np.float32)
     edges[1:-1] = 0.5 * (gains[:-1] + gains[1:])
     if circular:
@@ -212,8 +213,16 @@ def _block_gains_to_samples(
     else:
         edges[0], edges[-1] = gains[0], gains[-1]
     ramp = np.arange(block, dtype=np.float32) / np.float32(block)
-    per_sample = edges[:-1, np.newaxis] + (edges[1:] - edges[:-1])[:, np.newaxis] * ramp
-    return np.asarray(per_sample.reshape(-1)[:n_samples], dtype=np.float32)
+    steps = edges[1:] - edges[:-1]
+    run = max(1, _FILTER_BLOCK // block)  # blocks per pass
+    for first in range(0, gains.shape[0], run):
+        last = min(gains.shape[0], first + run)
+        start = first * block
+        if start >= n_samples:
+            break
+        per_sample = edges[first:last, np.newaxis] + steps[first:last, np.newaxis] * ramp
+        curve = per_sample.reshape(-1)[: n_samples - start]
+        audio[:, start : start + curve.shape[0]] *= curve
 
 
 def _fade_curve(length: int, rising: bool) -> FloatArray:
@@ -335,7 +344,7 @@ def master(
     work_db = min(max(WORKING_LUFS - loudness_in, -MAX_GAIN_DB), MAX_GAIN_DB)
     pre_db = work_db + _compression_db(energy, grid, work_db, profile.bus, sample_rate, circular)
     if profile.tone.saturation_drive_db > 0.0:
-        audio *= _block_gains_to_samples(_db_to_gain(pre_db), grid.block, n_samples, circular)
+        _multiply_block_gains(audio, _db_to_gain(pre_db), grid.block, circular)
         audio = _saturate(audio, profile.tone.saturation_drive_db)
         energy = k_weighted_block_energy(audio, sample_rate, grid.block)
         pre_db = np.zeros(grid.n_blocks)
@@ -354,17 +363,20 @@ def master(
     # Under heavy limiting the block model (gain applied after K-weighting) drifts; measure
     # the real output and, if it missed, solve again for the corrected target.
     verify = limiter.loudness(gain_db, limiter.no_limit) - loudness > VERIFY_LIMITING_LU
-    source = audio.copy() if verify else audio
-    _apply_gain(audio, pre_db + gain_db - limit_db, grid, fades, circular)
+    # The limiter reads peaks from ``audio`` as it was: a trial is gained in a copy.
+    gained = audio.copy() if verify else audio
+    _apply_gain(gained, pre_db + gain_db - limit_db, grid, fades, circular)
     if verify:
-        measured = estimate_integrated_lufs(audio, sample_rate)
+        measured = estimate_integrated_lufs(gained, sample_rate)
         drift = loudness - measured
         loudness = measured
         if abs(target_lufs - measured) > LOUDNESS_TOLERANCE_LU and math.isfinite(drift):
             gain_db, limit_db, estimate = limiter.solve(target_lufs + drift)
-            audio = source
-            _apply_gain(audio, pre_db + gain_db - limit_db, grid, fades, circular)
+            gained = audio
+            _apply_gain(gained, pre_db + gain_db - limit_db, grid, fades, circular)
             loudness = estimate - drift
+    audio = gained
+    del limiter, gained
     true_peak = _true_peak(audio, grid.block)
     if true_peak > ceiling_dbtp:
         # Only reachable through extreme inter-block gain changes; trade a hair of loudness.
@@ -383,7 +395,7 @@ def _apply_gain(
     circular: bool,
 ) -> None:
     """Apply a block-rate gain curve (dB) and the fades to ``audio`` in place."""
-    audio *= _block_gains_to_samples(_db_to_gain(gain_db), grid.block, audio.shape[-1], circular)
+    _multiply_block_gains(audio, _db_to_gain(gain_db), grid.block, circular)
     _apply_fades(audio, fades)
 
 
@@ -422,7 +434,7 @@ class _LoudnessLimiter:
         with np.errstate(divide="ignore"):
             self._peak_db = 20.0 * np.log10(self._peaks.bound.astype(np.float64))
         self._exact = np.zeros(grid.n_blocks, dtype=bool)
-        # A block's samples take gains from its neighbours too (see _block_gains_to_samples).
+        # A block's samples take gains from its neighbours too (see _multiply_block_gains).
         self._pre_high = _neighbour_max(pre_db, _GUARD_BLOCKS, circular)
         self._energy = energy * _db_to_gain(2.0 * pre_db) * fade_power
         self._grid = grid

@@ -15,28 +15,21 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from musewave.engine.compose import compose_score
-from musewave.engine.cover import (
-    COVER_NAME,
-    COVER_PX,
-    THUMBNAIL_NAME,
-    THUMBNAIL_PX,
-    validate_image_file,
-    write_cover,
-)
 from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
 from musewave.engine.midi import write_midi
-from musewave.engine.mix import mix
+from musewave.engine.mix import StemMixer, finish_mix, kick_onsets, mix
 from musewave.engine.outputs import (
     FileTasks,
     remove_stale_outputs,
@@ -47,25 +40,17 @@ from musewave.engine.outputs import (
 from musewave.engine.plan import Plan, make_plan
 from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
-from musewave.engine.render import render_stems
+from musewave.engine.render import render_stems, stem_names
 from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.engine.score import Note, Part, Score
 from musewave.engine.timed_lyrics import TimedLine
 from musewave.engine.validate import validate_audio_file, validate_captions
-from musewave.engine.video import (
-    FPS,
-    HEIGHT,
-    WIDTH,
-    render_video,
-    validate_video_file,
-    video_name,
-)
-from musewave.engine.vocals import captions
-from musewave.engine.vocals.espeak import EspeakError
-from musewave.engine.vocals.lyrics import LyricsError
-from musewave.engine.vocals.melody import MelodyError
-from musewave.engine.vocals.track import VocalTrack, render_vocals
-from musewave.engine.vocals.voices import DEFAULT_VOICE
+
+if TYPE_CHECKING:
+    from musewave.engine.vocals.track import VocalTrack
+
+# The video, cover and singing stacks (scipy.signal's helpers, PIL, WORLD, espeak) load only
+# for a request that asks for them: an instrumental render from the shell skips their imports.
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)
@@ -235,7 +220,11 @@ def generate(
     assert request.seed is not None
     out_dir = Path(out_dir)
 
-    with _staging(out_dir) as staging, FileTasks[OutputFile](FILE_THREADS) as files:
+    with (
+        _staging(out_dir) as staging,
+        FileTasks[OutputFile](FILE_THREADS) as files,
+        ExitStack() as cleanup,
+    ):
         written: dict[str, str] = {}  # name → kind of every file queued
 
         def write(name: str, kind: str, task: Callable[[], object], *, early: bool) -> None:
@@ -265,8 +254,31 @@ def generate(
         stages.begin("rendering", "synthesizing the parts")
         n_samples = round(plan.duration_s * sample_rate)
         tail = round(LOOP_TAIL_S * sample_rate) if plan.loop else 0
+        profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
+        # An instrumental's stems are mixed on a thread as each is rendered (a voice, when
+        # there is one, must be sung over all of them before any is mixed). In place: the
+        # raw stems are not needed again, and a second set costs 40 MB per stem-minute plus
+        # the time to fault it in.
+        mixer = None
+        if request.instrumental:
+            mixer = cleanup.enter_context(
+                StemMixer(
+                    stem_names(score),
+                    profile,
+                    sample_rate=sample_rate,
+                    bpm=score.bpm,
+                    kick_onsets=kick_onsets(score, sample_rate=sample_rate),
+                    n_samples=n_samples + tail,
+                    in_place=True,
+                )
+            )
         raw_stems = render_stems(
-            score, sample_rate, n_samples + tail, plan.seed, stages.should_cancel
+            score,
+            sample_rate,
+            n_samples + tail,
+            plan.seed,
+            stages.should_cancel,
+            on_stem=None if mixer is None else mixer.add,
         )
         stages.check()
 
@@ -281,12 +293,21 @@ def generate(
                 write(name, kind, task, early=True)
 
         stages.begin("mixing", f"mixing {len(raw_stems)} stems")
-        profile = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
-        # In place: the raw stems are not needed again, and a second set costs 40 MB per
-        # stem-minute plus the time to fault it in.
-        mixed, premaster = mix(
-            raw_stems, score, profile, sample_rate=sample_rate, n_samples=n_samples, in_place=True
-        )
+        if mixer is None:
+            mixed, premaster = mix(
+                raw_stems,
+                score,
+                profile,
+                sample_rate=sample_rate,
+                n_samples=n_samples,
+                in_place=True,
+            )
+        else:
+            processed = mixer.result()
+            mixer.close()
+            raw_stems.clear()  # so a folded loop frees the rendered buffers
+            mixed, premaster = finish_mix(processed, n_samples=n_samples)
+            del processed
         # For karaoke: the mix without the voice (mastered after the mix, on its own).
         instrumental = premaster - mixed["vocals"] if vocals is not None else None
         # The stems are final: written on a thread while the mix is mastered.
@@ -364,6 +385,8 @@ def generate(
 
         stages.begin("encoding", "writing files")
         if request.cover_art:
+            from musewave.engine.cover import COVER_NAME, THUMBNAIL_NAME
+
             with reported_as_engine_error(COVER_NAME, out_dir):
                 write_cover(plan, staging)
             write(COVER_NAME, "cover", _already_written, early=True)
@@ -403,6 +426,20 @@ def generate(
     )
 
 
+def render_video(*args: object, **kwargs: object) -> object:
+    """:func:`musewave.engine.video.render_video`, imported on first use."""
+    from musewave.engine.video import render_video as render
+
+    return render(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def write_cover(plan: Plan, folder: Path) -> object:
+    """:func:`musewave.engine.cover.write_cover`, imported on first use."""
+    from musewave.engine.cover import write_cover as write
+
+    return write(plan, folder)
+
+
 def _already_written() -> None:
     """The writer of a file drawn on the pipeline's own thread (videos, the cover): queued so
     that it is checked like the others."""
@@ -426,6 +463,8 @@ def _render_videos(
     """Render one video per style into ``staging``, one after another (each already keeps a
     core busy), reporting progress in steps and checking for cancellation every second of
     video. Returns (name, kind, staged path) per video."""
+    from musewave.engine.video import video_name
+
     written: list[tuple[str, str, Path]] = []
     for index, style in enumerate(styles):
         name = video_name(style)
@@ -498,6 +537,11 @@ def _sing(
 ) -> VocalTrack:
     """Render the vocals, levelled against the instrumental. Unsingable lyrics (too many
     blocks, too dense, an unreadable script) are an ``InvalidRequest``."""
+    from musewave.engine.vocals.espeak import EspeakError
+    from musewave.engine.vocals.lyrics import LyricsError
+    from musewave.engine.vocals.melody import MelodyError
+    from musewave.engine.vocals.track import render_vocals
+
     try:
         vocals = render_vocals(
             plan,
@@ -525,6 +569,8 @@ def _sing(
 
 def _vocals_plan(vocals: VocalTrack, request: GenerationRequest) -> dict[str, object]:
     """What plan.json says about the vocals: who sang what, and the melody in ticks."""
+    from musewave.engine.vocals.voices import DEFAULT_VOICE
+
     return {
         "voice": request.voice or DEFAULT_VOICE,
         "languages": request.vocal_languages or ["en"],
@@ -560,6 +606,9 @@ def _caption_writers(
 ) -> list[tuple[str, str, Callable[[], object]]]:
     """Writers of lyrics.srt, lyrics.lrc and lyrics.json from the sung lines, and of
     lyrics.txt, the text: (name, kind, task)."""
+    from musewave.engine.vocals import captions
+    from musewave.engine.vocals.voices import DEFAULT_VOICE
+
     languages = request.vocal_languages or ["en"]
     texts = {
         "lyrics.srt": captions.to_srt(vocals.lines),
@@ -608,6 +657,8 @@ def _describe(
             report.duration_s,
         )
     if kind == "video":
+        from musewave.engine.video import FPS, HEIGHT, WIDTH, validate_video_file
+
         video = validate_video_file(
             staged,
             expected_duration_s=duration_s,
@@ -626,6 +677,8 @@ def _describe(
             video.video_duration_s,
         )
     if kind in ("cover", "thumbnail"):
+        from musewave.engine.cover import COVER_PX, THUMBNAIL_PX, validate_image_file
+
         validate_image_file(staged, size_px=COVER_PX if kind == "cover" else THUMBNAIL_PX)
     data = staged.read_bytes()
     if kind == "captions":

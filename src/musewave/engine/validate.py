@@ -103,15 +103,20 @@ class _Stream:
     blocks: Iterator[FloatArray]  # float32 (channels, n) each
 
 
-def _open_pcm(path: Path) -> _Stream:
+def _open_pcm(path: Path, *, reuse: bool = False) -> _Stream:
+    """libsndfile's blocks as (channels, n) views of its (n, channels) frames. With
+    ``reuse``, every block is read into one buffer: each is gone when the next is read."""
     info = soundfile.info(str(path))
     fmt = {"WAV": "wav", "FLAC": "flac"}.get(info.format, "")
-    blocks = (
-        np.ascontiguousarray(block.T)
-        for block in soundfile.blocks(
+    if reuse:
+        frames = min(_PCM_BLOCK_FRAMES, max(int(info.frames), 1))
+        out = np.empty((frames, int(info.channels)), dtype=np.float32)
+        read = soundfile.blocks(str(path), out=out)
+    else:
+        read = soundfile.blocks(
             str(path), blocksize=_PCM_BLOCK_FRAMES, dtype="float32", always_2d=True
         )
-    )
+    blocks = (block.T for block in read)
     return _Stream(fmt, int(info.samplerate), int(info.channels), blocks)
 
 
@@ -139,15 +144,20 @@ def _open_av(path: Path) -> _Stream:
     return _Stream(fmt, rate, int(stream.codec_context.channels), blocks())
 
 
-def _open(path: Path) -> _Stream:
-    return _open_pcm(path) if path.suffix.lower() in _LIBSNDFILE_SUFFIXES else _open_av(path)
+def _open(path: Path, *, reuse: bool = False) -> _Stream:
+    """Decode ``path``; ``reuse`` lets a decoder overwrite a block once the next is read."""
+    if path.suffix.lower() in _LIBSNDFILE_SUFFIXES:
+        return _open_pcm(path, reuse=reuse)
+    return _open_av(path)
 
 
 def _probe(path: Path) -> tuple[FloatArray, int, str]:
     """Decode ``path``: (audio (channels, n) float32, sample rate, our format name or '')."""
     stream = _open(path)
     chunks = list(stream.blocks)
-    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((stream.channels, 0), np.float32)
+    if not chunks:
+        return np.zeros((stream.channels, 0), np.float32), stream.sample_rate, stream.fmt
+    audio = np.ascontiguousarray(np.concatenate(chunks, axis=1))
     return audio, stream.sample_rate, stream.fmt
 
 
@@ -163,7 +173,7 @@ class _Levels:
     clipped: int = 0
 
     def add(self, block: FloatArray) -> None:
-        flat = block.reshape(-1)
+        flat = np.ravel(block, order="K")  # any order will do: no copy of a transposed view
         if flat.size == 0:
             return
         self.n_samples += block.shape[1]
@@ -234,7 +244,7 @@ def validate_audio_file(
     if size_bytes == 0:
         raise _fail("size", "0 bytes", "a non-empty file", path)
     try:
-        stream = _open(path)
+        stream = _open(path, reuse=True)
         levels = _Levels(stream.channels)
         for block in stream.blocks:
             levels.add(block)

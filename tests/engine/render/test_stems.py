@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from musewave.engine.errors import Cancelled
-from musewave.engine.render import render_part, render_stems
+from musewave.engine.render import render_part, render_stems, stem_names
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part, Score
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, drum_hit, one_note
@@ -63,6 +63,27 @@ def test_stems_sum_parts_and_skip_stems_without_notes() -> None:
     expected_bass = render_part(parts[1], BPM, SR, SR, 9) + render_part(parts[2], BPM, SR, SR, 9)
     np.testing.assert_allclose(stems["bass"], expected_bass, atol=1e-6)
     assert all(s.shape == (2, SR) and s.dtype == np.float32 for s in stems.values())
+
+
+def test_each_stem_is_handed_over_once_after_its_last_part() -> None:
+    parts = [
+        one_note("sub_bass", 36),
+        drum_hit("kit_808", 36),
+        Part("extra", "bass", "acid_bass", 0, notes=[Note(48, 480, 240, 90)]),
+        Part("silent", "lead", "saw_lead", 0, notes=[]),
+    ]
+    parts[0].stem = "bass"
+    handed: list[tuple[str, np.ndarray]] = []
+
+    def take(name: str, audio: np.ndarray) -> None:
+        handed.append((name, audio.copy()))
+
+    stems = render_stems(_score(parts), SR, SR, seed=9, on_stem=take)
+    # drums are complete after the second part, bass only after the third
+    assert [name for name, _ in handed] == ["drums", "bass"]
+    assert stem_names(_score(parts)) == list(stems) == ["drums", "bass"]
+    for name, audio in handed:  # final when handed over: nothing was added afterwards
+        np.testing.assert_array_equal(audio, stems[name])
 
 
 def test_cancel_is_checked_before_each_part() -> None:

@@ -8,7 +8,7 @@ every note that uses it.
 from __future__ import annotations
 
 from .kits import KITS
-from .parts import render_part, render_stems
+from .parts import render_part, render_stems, stem_names
 from .voices import VOICE_TABLE
 
 VOICES: frozenset[str] = frozenset(VOICE_TABLE)
@@ -17,4 +17,4 @@ VOICES: frozenset[str] = frozenset(VOICE_TABLE)
 DRUM_KITS: frozenset[str] = frozenset(KITS)
 """Drum kit ids accepted in ``Part.voice`` when ``Part.is_drums`` is true."""
 
-__all__ = ["DRUM_KITS", "VOICES", "render_part", "render_stems"]
+__all__ = ["DRUM_KITS", "VOICES", "render_part", "render_stems", "stem_names"]

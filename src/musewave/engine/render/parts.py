@@ -59,21 +59,32 @@ def render_part(part: Part, bpm: float, sample_rate: int, n_samples: int, seed: 
     return out
 
 
+def stem_names(score: Score) -> list[str]:
+    """The stems :func:`render_stems` returns for ``score``: those with notes, in
+    ``STEM_NAMES`` order."""
+    names = {part.stem for part in score.parts if part.notes}
+    order = {name: i for i, name in enumerate(STEM_NAMES)}
+    return sorted(names, key=lambda name: order.get(name, len(order)))
+
+
 def render_stems(
     score: Score,
     sample_rate: int,
     n_samples: int,
     seed: int,
     should_cancel: Callable[[], bool] = lambda: False,
+    on_stem: Callable[[str, Audio], None] | None = None,
 ) -> dict[str, Audio]:
     """Render every part and sum them per ``part.stem``: ``{stem: (2, n_samples) float32}``.
 
     Only stems with at least one note appear, in ``STEM_NAMES`` order. ``should_cancel`` is
     polled before each part; raises :class:`~musewave.engine.errors.Cancelled` when it
-    returns true.
+    returns true. ``on_stem(name, audio)``, when given, is called as soon as a stem's last
+    part is rendered (the buffer is final from then on: a mixer may take it over).
     """
     stems: dict[str, Audio] = {}
-    for part in score.parts:
+    last_part = {part.stem: i for i, part in enumerate(score.parts) if part.notes}
+    for i, part in enumerate(score.parts):
         if should_cancel():
             raise Cancelled("cancelled while rendering stems")
         if not part.notes:
@@ -81,8 +92,9 @@ def render_stems(
         if part.stem not in stems:
             stems[part.stem] = _silence(2, n_samples)
         _render_part_into(stems[part.stem], part, score.bpm, sample_rate, seed)
-    order = {name: i for i, name in enumerate(STEM_NAMES)}
-    return dict(sorted(stems.items(), key=lambda item: order.get(item[0], len(order))))
+        if on_stem is not None and last_part[part.stem] == i:
+            on_stem(part.stem, stems[part.stem])
+    return {name: stems[name] for name in stem_names(score)}
 
 
 def _render_part_into(out: Audio, part: Part, bpm: float, sample_rate: int, seed: int) -> None:

@@ -190,7 +190,17 @@ class SoundFont:
             raise SoundFontError(f"{path.name}: missing sample data or preset tables")
         self._samples = np.ndarray((smpl[1],), dtype="<i2", buffer=raw, offset=smpl[0])
         self._shdr = tables["shdr"]
-        self._presets = self._read_presets(tables)
+        self._tables = tables
+        # Presets are merged from their instruments on first use: a render plays a handful
+        # of the ~190 in a GM font, and merging all of them cost more than rendering some.
+        self._preset_index = {
+            (int(bank), int(preset)): index
+            for index, (bank, preset) in enumerate(
+                zip(tables["phdr"]["bank"][:-1], tables["phdr"]["preset"][:-1], strict=True)
+            )
+        }
+        self._merged: dict[tuple[int, int], list[Zone]] = {}
+        self._instruments: dict[int, tuple[Generators, list[Generators]]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -199,44 +209,60 @@ class SoundFont:
             name, _INST if name == "inst" else _SHDR
         )
 
-    def _read_presets(self, t: Mapping[str, NDArray[np.void]]) -> dict[tuple[int, int], list[Zone]]:
-        phdr, inst = t["phdr"], t["inst"]
-        instruments: list[tuple[Generators, list[Generators]]] = []
-        for i in range(len(inst) - 1):  # the last record is the terminal "EOI"
-            zones = _zone_gens(t["ibag"], t["igen"], int(inst["bag"][i]), int(inst["bag"][i + 1]))
-            instruments.append(_split_global(zones, _SAMPLE_ID))
-        presets: dict[tuple[int, int], list[Zone]] = {}
-        for p in range(len(phdr) - 1):
-            zones = _zone_gens(t["pbag"], t["pgen"], int(phdr["bag"][p]), int(phdr["bag"][p + 1]))
-            p_global, p_zones = _split_global(zones, _INSTRUMENT)
-            merged: list[Zone] = []
-            for pz in p_zones:
-                pz_all = {**p_global, **pz}
-                index = pz_all[_INSTRUMENT]
-                if not 0 <= index < len(instruments):
-                    continue
-                i_global, i_zones = instruments[index]
-                for iz in i_zones:
-                    iz_all = {**_DEFAULTS, **i_global, **iz}
-                    # Preset generators add to the instrument's, except ranges (intersect).
-                    gens = dict(iz_all)
-                    for op, amount in pz_all.items():
-                        if op not in _RANGES and op != _INSTRUMENT and op not in _INSTRUMENT_ONLY:
-                            gens[op] = gens.get(op, 0) + amount
-                    key_lo, key_hi = _intersect(pz_all, iz_all, _KEY_RANGE)
-                    vel_lo, vel_hi = _intersect(pz_all, iz_all, _VEL_RANGE)
-                    sample = iz_all[_SAMPLE_ID]
-                    if key_lo <= key_hi and vel_lo <= vel_hi and 0 <= sample < len(self._shdr) - 1:
-                        merged.append(Zone(key_lo, key_hi, vel_lo, vel_hi, gens, sample))
-            presets[(int(phdr["bank"][p]), int(phdr["preset"][p]))] = merged
-        return presets
+    def _preset(self, bank: int, program: int) -> list[Zone]:
+        """The merged zones of a preset ([] when the font has none), merged once."""
+        key = (bank, program)
+        with self._lock:
+            zones = self._merged.get(key)
+            if zones is None:
+                index = self._preset_index.get(key)
+                zones = [] if index is None else self._merge_preset(index)
+                self._merged[key] = zones
+        return zones
+
+    def _instrument(self, index: int) -> tuple[Generators, list[Generators]]:
+        """(global zone, sample zones) of instrument ``index``; the caller holds the lock."""
+        found = self._instruments.get(index)
+        if found is None:
+            t = self._tables
+            bag = t["inst"]["bag"]
+            zones = _zone_gens(t["ibag"], t["igen"], int(bag[index]), int(bag[index + 1]))
+            found = self._instruments[index] = _split_global(zones, _SAMPLE_ID)
+        return found
+
+    def _merge_preset(self, p: int) -> list[Zone]:
+        t = self._tables
+        phdr = t["phdr"]
+        n_instruments = len(t["inst"]) - 1  # the last record is the terminal "EOI"
+        zones = _zone_gens(t["pbag"], t["pgen"], int(phdr["bag"][p]), int(phdr["bag"][p + 1]))
+        p_global, p_zones = _split_global(zones, _INSTRUMENT)
+        merged: list[Zone] = []
+        for pz in p_zones:
+            pz_all = {**p_global, **pz}
+            index = pz_all[_INSTRUMENT]
+            if not 0 <= index < n_instruments:
+                continue
+            i_global, i_zones = self._instrument(index)
+            for iz in i_zones:
+                iz_all = {**_DEFAULTS, **i_global, **iz}
+                # Preset generators add to the instrument's, except ranges (intersect).
+                gens = dict(iz_all)
+                for op, amount in pz_all.items():
+                    if op not in _RANGES and op != _INSTRUMENT and op not in _INSTRUMENT_ONLY:
+                        gens[op] = gens.get(op, 0) + amount
+                key_lo, key_hi = _intersect(pz_all, iz_all, _KEY_RANGE)
+                vel_lo, vel_hi = _intersect(pz_all, iz_all, _VEL_RANGE)
+                sample = iz_all[_SAMPLE_ID]
+                if key_lo <= key_hi and vel_lo <= vel_hi and 0 <= sample < len(self._shdr) - 1:
+                    merged.append(Zone(key_lo, key_hi, vel_lo, vel_hi, gens, sample))
+        return merged
 
     def has_program(self, program: int, bank: int = 0) -> bool:
-        return bool(self._presets.get((bank, program)))
+        return bool(self._preset(bank, program))
 
     def zones(self, program: int, key: int, velocity: int, bank: int = 0) -> list[Zone]:
         """The zones that sound for ``key`` at ``velocity`` (0–127) in a preset; [] if none."""
-        return [z for z in self._presets.get((bank, program), []) if z.matches(key, velocity)]
+        return [z for z in self._preset(bank, program) if z.matches(key, velocity)]
 
     def render_note(self, program: int, key: int, velocity: int, n: int, sample_rate: int) -> Audio:
         """The held sound of one note, shape ``(2, n)`` float32, unnormalised: every matching
