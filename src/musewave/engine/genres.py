@@ -134,7 +134,7 @@ _PROFILES = (
         major_progressions=("ii7-V7-Imaj7-vi7",),
         minor_progressions=("i7-iv7-i7-iv7", "i9-VImaj7-iv7-v7", "i7-i7-VI7-v7"),
         # A dusty kit and sampled keys carry boom-bap; a brass lead made it read as jazz.
-        voices=Voices("kit_lofi", "sub_bass", "piano", None, None),
+        voices=Voices("kit_boombap", "sub_bass", "piano", None, None),
         grooves=_grooves(
             {
                 KICK: "x.....x.x.....x.",
@@ -162,7 +162,7 @@ _PROFILES = (
         minor_progressions=("i-VI-i-VI", "i-iv-VI-V", "i-i-VI-VII"),
         # Dark piano chords, a sparse bell (vibraphone) hook over the 808: bell arpeggios and a
         # plucked lead were heard as harp and sitar.
-        voices=Voices("kit_808", "bass_808", "piano", "pad", "bell"),
+        voices=Voices("kit_trap", "bass_808", "piano", "pad", "bell"),
         grooves=_grooves(
             {
                 KICK: "x.......x.x.....",
@@ -471,7 +471,7 @@ _PROFILES = (
         major_progressions=("I-IV-V-IV", "I-ii-I-ii", "I-IV-I-V"),
         minor_progressions=("i-iv-i-v", "i-VII-i-VII"),
         # Guitar skank on the offbeats, organ bubble in 16ths.
-        voices=Voices("kit_acoustic", "electric_bass", "guitar_clean", "organ", None),
+        voices=Voices("kit_reggae", "electric_bass", "guitar_clean", "organ", None),
         grooves=_grooves(
             {KICK: "........x.......", RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
             {RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
@@ -494,7 +494,7 @@ _PROFILES = (
         modes=("minor",),
         major_progressions=("vi-IV-I-V",),
         minor_progressions=("i-VI-III-VII", "i-iv-VII-III"),
-        voices=Voices("kit_808", "sub_bass", "pluck", "pad", "square_lead"),
+        voices=Voices("kit_trap", "sub_bass", "pluck", "pad", "square_lead"),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",
@@ -520,7 +520,7 @@ _PROFILES = (
         minor_progressions=("i7-IV7-i7-IV7", "i7-i7-iv7-v7"),
         # Slap bass, scratchy 16th guitar, horn stabs and a clavinet riff: a sustained string
         # pad made funk read as classical.
-        voices=Voices("kit_acoustic", "slap_bass", "guitar_clean", "brass", "clavinet"),
+        voices=Voices("kit_funk", "slap_bass", "guitar_clean", "brass", "clavinet"),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",
@@ -549,7 +549,7 @@ _PROFILES = (
         major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
         minor_progressions=("i-VI-III-VII", "i7-iv7-VII-III"),
         # Log drum bass, shakers and syncopated conga-like toms; a pad made it read as ambient.
-        voices=Voices("kit_electronic", "log_drum", "guitar_clean", None, "marimba"),
+        voices=Voices("kit_afro", "log_drum", "guitar_clean", None, "marimba"),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musewave.engine.render import DRUM_KITS, render_part
+from musewave.engine.render import DRUM_KITS, render_part, soundfont
+from musewave.engine.render.drums import Sampled
+from musewave.engine.render.kits import KITS, SAMPLED_KEYS
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, drum_hit, energy_share_below, spectral_centroid_hz
@@ -39,7 +41,9 @@ GM_KEYS = (
 
 
 def test_kit_ids_are_the_documented_set() -> None:
-    assert {"kit_electronic", "kit_808", "kit_acoustic", "kit_lofi", "kit_cinematic"} == DRUM_KITS
+    synthesized = {"kit_electronic", "kit_808", "kit_acoustic", "kit_lofi", "kit_cinematic"}
+    sampled = {"kit_boombap", "kit_funk", "kit_trap", "kit_reggae", "kit_afro"}
+    assert synthesized | sampled == DRUM_KITS
 
 
 @pytest.mark.parametrize("kit", sorted(DRUM_KITS))
@@ -59,9 +63,11 @@ def test_kick_energy_sits_below_150_hz(kit: str) -> None:
 
 @pytest.mark.parametrize("kit", sorted(DRUM_KITS))
 def test_hats_are_bright(kit: str) -> None:
+    # Recorded hats (sampled kits) centre lower than the 808 circuit's square waves.
+    floor_hz = 3000.0 if isinstance(KITS[kit].hits["hat_open"], Sampled) else 5000.0
     for key in (42, 46):
         hat = render_part(drum_hit(kit, key), BPM, SR, SR // 2, seed=1).mean(axis=0)
-        assert spectral_centroid_hz(hat) > 5000.0, key
+        assert spectral_centroid_hz(hat) > floor_hz, key
 
 
 def test_closed_hat_is_short_and_open_hat_rings() -> None:
@@ -110,3 +116,40 @@ def test_repeated_snares_are_not_identical_copies() -> None:
 def test_unknown_kit_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown drum kit"):
         render_part(drum_hit("kit_spoons", 36), BPM, SR, SR, seed=1)
+
+
+SAMPLED_KITS = sorted(k for k in DRUM_KITS if isinstance(KITS[k].hits["snare"], Sampled))
+
+
+@pytest.mark.parametrize("kit", SAMPLED_KITS)
+def test_sampled_kits_play_recorded_hits_and_synthesize_without_a_font(
+    kit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipe = KITS[kit].hits["snare"]
+    assert isinstance(recipe, Sampled)
+    try:
+        sampled = render_part(drum_hit(kit, 38), BPM, SR, SR // 2, seed=1)
+        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        soundfont.reset_default_soundfont()
+        fallback = render_part(drum_hit(kit, 38), BPM, SR, SR // 2, seed=1)
+        # The fallback is the synthesized recipe, as loud as the sample would be.
+        assert np.isfinite(fallback).all() and 0.1 < np.abs(fallback).max() <= 0.6
+        assert not np.allclose(sampled, fallback, atol=1e-3)
+        assert np.array_equal(fallback, render_part(drum_hit(kit, 38), BPM, SR, SR // 2, seed=1))
+    finally:
+        monkeypatch.delenv(soundfont.ENV_VAR, raising=False)
+        soundfont.reset_default_soundfont()
+
+
+def test_a_sampled_hit_is_the_fonts_percussion_sample_cut_where_it_ends() -> None:
+    font = soundfont.default_soundfont()
+    assert font is not None and font.has_program(24, 128)  # GM electronic kit
+    recipe = Sampled(24, SAMPLED_KEYS["snare"], KITS["kit_electronic"].hits["snare"])
+    hit = recipe.render(0, 0.8, SR, np.random.default_rng(0))
+    assert 0.05 * SR < hit.size < recipe.max_s * SR  # trimmed to the recorded sound
+    assert abs(hit[-1]) > 1e-4 and np.abs(hit).max() > 0.01
+    # Toms map to their own keys in turn; the last key repeats past the end.
+    toms = KITS["kit_afro"].hits["tom"]
+    assert isinstance(toms, Sampled) and toms.keys[-1] == 62
+    high = toms.render(9, 0.8, SR, np.random.default_rng(0))
+    assert np.array_equal(high, toms.render(5, 0.8, SR, np.random.default_rng(0)))

@@ -25,6 +25,7 @@ from .partials import (
     render_loop,
     repeat_loop,
 )
+from .soundfont import SoundFont, default_soundfont
 
 _LOOP_LENGTH = 65536  # ~1.5 s: long enough that a cymbal's noise is not heard repeating
 
@@ -225,7 +226,48 @@ class NoiseHit:
         return hit * env
 
 
-Hit = Membrane | Snare | Clap | Metal | NoiseHit
+GM_PERCUSSION_BANK = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Sampled:
+    """A hit played from the SoundFont's General-MIDI percussion bank: ``program`` is the
+    GM drum kit (0 standard, 8 room, 16 power, 24 electronic, 25 TR-808, 32 jazz, 40 brush),
+    ``keys`` the GM key per ``index`` (the last one repeats). Recorded drums are what
+    listeners hear as a drum break; synthesis does not fake a miked snare. Cut after
+    ``max_s``. Without a font, or when the kit has no sample for the key, ``fallback``
+    renders the hit (at this recipe's ``level``)."""
+
+    program: int
+    keys: tuple[int, ...]
+    fallback: Membrane | Snare | Clap | Metal | NoiseHit
+    max_s: float = 1.5
+    level: float = 0.9
+
+    @property
+    def takes(self) -> int:
+        return 1 if self._font() is not None else self.fallback.takes
+
+    def _font(self) -> SoundFont | None:
+        font = default_soundfont()
+        if font is None or not font.has_program(self.program, GM_PERCUSSION_BANK):
+            return None
+        return font
+
+    def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        font = self._font()
+        key = self.keys[min(index, len(self.keys) - 1)]
+        velocity = round(40 + 87 * bright)
+        if font is None or not font.zones(self.program, key, velocity, GM_PERCUSSION_BANK):
+            return self.fallback.render(index, bright, sr, rng)
+        hit = font.render_note(
+            self.program, key, velocity, _samples(self.max_s, sr), sr, GM_PERCUSSION_BANK
+        ).mean(axis=0)
+        loud = np.flatnonzero(np.abs(hit) > 1e-4)
+        return np.ascontiguousarray(hit[: int(loud[-1]) + 1 if loud.size else 1])
+
+
+Hit = Membrane | Snare | Clap | Metal | NoiseHit | Sampled
 
 
 def drive_and_darken(hit: Audio, sr: int, lowpass_hz: float | None, drive: float) -> Audio:

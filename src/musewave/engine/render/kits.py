@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .drums import Clap, Hit, Membrane, Metal, NoiseHit, Snare
+from .drums import Clap, Hit, Membrane, Metal, NoiseHit, Sampled, Snare
 
 _TOM_KEYS = (41, 43, 45, 47, 48, 50)  # low floor tom ... high tom
 
@@ -108,7 +108,7 @@ _COMMON: Mapping[str, Hit] = {
     "perc": _PERC,
 }
 
-KITS: Mapping[str, Kit] = MappingProxyType(
+_SYNTH_KITS: Mapping[str, Kit] = MappingProxyType(
     {
         "kit_electronic": Kit(
             {
@@ -223,6 +223,71 @@ KITS: Mapping[str, Kit] = MappingProxyType(
                     level=0.55,
                 ),
             }
+        ),
+    }
+)
+
+
+# GM percussion keys each hit name plays in a sampled kit (per index; toms low to high).
+SAMPLED_KEYS: Mapping[str, tuple[int, ...]] = MappingProxyType(
+    {
+        "kick": (36,),
+        "rim": (37,),
+        "snare": (38,),
+        "clap": (39,),
+        "hat_closed": (42,),
+        "hat_pedal": (44,),
+        "hat_open": (46,),
+        "crash": (49,),
+        "ride": (51,),
+        "tambourine": (54,),
+        "cowbell": (56,),
+        "shaker": (70,),
+        "claves": (75,),
+        "tom": _TOM_KEYS,
+    }
+)
+# Hand drums in place of toms: low conga for the low toms, open then muted high conga above.
+CONGA_KEYS = (64, 64, 64, 63, 63, 62)
+
+
+def sampled_kit(
+    program: int,
+    synthesized: Kit,
+    keys: Mapping[str, tuple[int, ...]] = SAMPLED_KEYS,
+    levels: Mapping[str, float] | None = None,
+    lowpass_hz: float | None = None,
+    drive: float = 0.0,
+) -> Kit:
+    """A kit that plays GM drum kit ``program`` from the SoundFont, each hit falling back to
+    ``synthesized``'s recipe (without a font). ``levels`` overrides per-hit levels; hits
+    without a GM key (``perc``) stay synthesized."""
+    hits: dict[str, Hit] = dict(synthesized.hits)
+    for name, fallback in synthesized.hits.items():
+        if name in keys and not isinstance(fallback, Sampled):
+            level = (levels or {}).get(name, fallback.level)
+            hits[name] = Sampled(program, keys[name], fallback, level=level)
+    return Kit(hits, lowpass_hz=lowpass_hz, drive=drive)
+
+
+# GM drum kit programs in the percussion bank (both the Debian fonts and TimGM6mb have them).
+GM_KIT_STANDARD, GM_KIT_ROOM, GM_KIT_ELECTRONIC, GM_KIT_808, GM_KIT_JAZZ = 0, 8, 24, 25, 32
+
+KITS: Mapping[str, Kit] = MappingProxyType(
+    {
+        **_SYNTH_KITS,
+        # Sampled kits for the groove genres (their synthesized kits were heard as
+        # electronic/ambient): a drum machine break for boom-bap, a miked kit for funk.
+        "kit_boombap": sampled_kit(
+            GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_lofi"], lowpass_hz=9000.0, drive=1.2
+        ),
+        "kit_funk": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
+        "kit_trap": sampled_kit(GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_808"]),
+        "kit_reggae": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
+        "kit_afro": sampled_kit(
+            GM_KIT_ELECTRONIC,
+            _SYNTH_KITS["kit_electronic"],
+            keys={**SAMPLED_KEYS, "tom": CONGA_KEYS},
         ),
     }
 )

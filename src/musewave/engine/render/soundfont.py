@@ -264,14 +264,17 @@ class SoundFont:
         """The zones that sound for ``key`` at ``velocity`` (0–127) in a preset; [] if none."""
         return [z for z in self._preset(bank, program) if z.matches(key, velocity)]
 
-    def render_note(self, program: int, key: int, velocity: int, n: int, sample_rate: int) -> Audio:
+    def render_note(
+        self, program: int, key: int, velocity: int, n: int, sample_rate: int, bank: int = 0
+    ) -> Audio:
         """The held sound of one note, shape ``(2, n)`` float32, unnormalised: every matching
         zone's sample resampled to ``key``, looped if the zone loops, with its delay, attack,
         hold, decay and sustain (no release: the caller's note gate applies one).
 
+        ``bank`` 128 is the General-MIDI percussion bank (drum kits by program).
         Raises ``KeyError`` when the preset has no zone for ``key``.
         """
-        zones = self.zones(program, key, velocity)
+        zones = self.zones(program, key, velocity, bank)
         if not zones:
             raise KeyError(f"program {program} has no zone for key {key}")
         out = np.zeros((2, n), dtype=np.float32)
