@@ -513,8 +513,8 @@ class _Subscriber(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        at = time.time()  # when the bytes came, before this client spends time on them
         self.protocol.receive_data(data)
-        at = time.time()
         for event in self.protocol.events_received():
             if isinstance(event, Response):
                 if self.protocol.handshake_exc is not None and not self.first.done():
