@@ -82,7 +82,9 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
         reader = asyncio.create_task(_drain(websocket, sub))
         # The server's protocol can write a live event to this socket without waking this
         # task (see service.ws_protocol); another ASGI server's cannot.
-        send_text_now: SendTextNow | None = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
+        extensions = websocket.scope.get("extensions") or {}
+        send_text_now: SendTextNow | None = extensions.get(SEND_TEXT_NOW)
+        send_now = send_text_now and partial(_send_now, services.bus, send_text_now)
         try:
             async for event in _events(services, job, sub):
                 if event is None:
@@ -92,8 +94,8 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
                     return
                 if not sub.was_sent(event):
                     await websocket.send_text(services.bus.json_of(event))
-                if send_text_now is not None:  # what comes next is live
-                    sub.send_directly(partial(_send_now, services.bus, send_text_now))
+                if send_now is not None:  # what comes next is live
+                    sub.send_directly(send_now)
             # The other readers of a fan-out send the final event before this one closes.
             await asyncio.sleep(0)
             await websocket.close(code=CLOSE_NORMAL)
