@@ -95,6 +95,11 @@ def server(root: Path, name: str, **env: str) -> Iterator[Server]:
     data_dir.mkdir(exist_ok=True)
     port = _free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEWAVE_")}
+    if full_env.get("PYTHONPATH"):  # the server runs in its data dir: a relative path would
+        # silently fall back to the installed package
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            str(Path(entry).resolve()) for entry in full_env["PYTHONPATH"].split(os.pathsep)
+        )
     full_env |= {
         "MUSEWAVE_DATA_DIR": str(data_dir),
         "MUSEWAVE_LOG_LEVEL": "warning",
