@@ -59,6 +59,7 @@ READY_TIMEOUT_S = 60.0
 TRACK = {"duration_s": 30, "formats": ["wav"]}
 TERMINAL = ("completed", "failed", "cancelled")
 BLOCKERS = 3
+IDLE_SAMPLE_S = 1.0  # the fan-out's idle API CPU is measured over this long
 COMPRESSION: str | None = os.environ.get("BENCH_WS_COMPRESSION", "deflate") or None
 
 
@@ -94,6 +95,11 @@ def server(root: Path, name: str, **env: str) -> Iterator[Server]:
     data_dir.mkdir(exist_ok=True)
     port = _free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEWAVE_")}
+    if full_env.get("PYTHONPATH"):  # the server runs in its data dir: a relative path would
+        # silently fall back to the installed package
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            str(Path(entry).resolve()) for entry in full_env["PYTHONPATH"].split(os.pathsep)
+        )
     full_env |= {
         "MUSEWAVE_DATA_DIR": str(data_dir),
         "MUSEWAVE_LOG_LEVEL": "warning",
@@ -513,8 +519,8 @@ class _Subscriber(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        at = time.time()  # when the bytes came, before this client spends time on them
         self.protocol.receive_data(data)
-        at = time.time()
         for event in self.protocol.events_received():
             if isinstance(event, Response):
                 if self.protocol.handshake_exc is not None and not self.first.done():
@@ -615,11 +621,16 @@ async def fan_out(srv: Server, sockets: int, clients: int = 2) -> dict[str, Any]
         rss_idle = srv.rss_mb()
         peak_rss = rss_idle
 
+        api = psutil.Process(srv.process.pid)
+        cpu_samples: list[tuple[float, float]] = []  # (wall-clock time, API CPU s)
+
         async def sample_rss() -> None:
             nonlocal peak_rss
             while True:
                 peak_rss = max(peak_rss, srv.rss_mb())
-                await asyncio.sleep(0.05)
+                times = api.cpu_times()
+                cpu_samples.append((time.time(), times.user + times.system))
+                await asyncio.sleep(0.01)
 
         loop = asyncio.get_running_loop()
         spawn = multiprocessing.get_context("spawn")
@@ -645,7 +656,13 @@ async def fan_out(srv: Server, sockets: int, clients: int = 2) -> dict[str, Any]
             connect_s = time.monotonic() - connect_start
             rss_connected = srv.rss_mb()
             server = psutil.Process(srv.process.pid)
+            # The API's CPU with every socket connected and no event for them: the background
+            # work (checks each second, the event pump) that the live phase pays too.
+            idle = server.cpu_times()
+            await asyncio.sleep(IDLE_SAMPLE_S)
             before = server.cpu_times()
+            idle_cpu_per_s = (before.user + before.system - idle.user - idle.system) / IDLE_SAMPLE_S
+            watch_start = time.time()
             for blocker in blockers:
                 await client.post(f"/v1/jobs/{blocker}/cancel")
             done = await asyncio.wait_for(results, 300)
@@ -678,6 +695,12 @@ async def fan_out(srv: Server, sockets: int, clients: int = 2) -> dict[str, Any]
             key = "connected" if event["type"] == "connected" else event["ts"]  # one per socket
             per_event.setdefault(key, []).append((at - sent) * 1000)
     counts = sorted(len(events) for events in received)
+    # The API's CPU from the start to the first receipt of the final event: the live events'
+    # fan-out, without the closing of every socket that follows (sampled every 10 ms).
+    final_at = min(at for events in received for event, at in events if event is reference[-1])
+    cpu_at_final = max((cpu for t, cpu in cpu_samples if t <= final_at), default=float("nan"))
+    cpu_to_final = cpu_at_final - before.user - before.system
+    cpu_to_final_above_idle = cpu_to_final - idle_cpu_per_s * (final_at - watch_start)
     return {
         "sockets": sockets,
         "events_per_socket": len(reference),
@@ -694,6 +717,8 @@ async def fan_out(srv: Server, sockets: int, clients: int = 2) -> dict[str, Any]
         "rss_connected_mb": rss_connected,
         "rss_peak_mb": peak_rss,
         "server_cpu_s": after.user + after.system - before.user - before.system,
+        "server_cpu_to_final_s": cpu_to_final,
+        "server_cpu_to_final_above_idle_s": cpu_to_final_above_idle,
         "client_cpu_s": sum(share.cpu_s for share in done),
     }
 
@@ -831,6 +856,15 @@ def main() -> None:
         row(
             "CPU per event, API / clients ms",
             " / ".join(f"{fan[k] * 1000 / events:.1f}" for k in ("server_cpu_s", "client_cpu_s")),
+        )
+    )
+    print(
+        row(
+            "API CPU per event before the final one (no closes): all / above idle, ms",
+            " / ".join(
+                f"{fan[k] * 1000 / max(1, events - 1):.1f}"
+                for k in ("server_cpu_to_final_s", "server_cpu_to_final_above_idle_s")
+            ),
         )
     )
     print(

@@ -98,3 +98,70 @@ def test_in_a_crowd_readers_not_yet_woken_send_only_the_latest_state() -> None:
     # The first readers sent planning; the others were still asleep when rendering came.
     assert 0 < saw_planning < len(received)
     assert all(progress in ([0, 100], [100]) for progress in received)
+
+
+def test_a_waiting_reader_with_a_direct_sender_has_events_written_without_waking() -> None:
+    async def run() -> tuple[list[float], JobEvent | None, bool]:
+        bus = EventBus()
+        written: list[float] = []
+
+        def send_now(event: JobEvent) -> bool:
+            written.append(event.progress)
+            return True
+
+        with bus.subscribe("j") as sub:
+            sub.send_directly(send_now)
+            reader = asyncio.create_task(sub.next())
+            await asyncio.sleep(0)  # the reader waits in next()
+            bus.publish(_progress("rendering", 5))
+            await asyncio.sleep(0)  # the bus's turn to wake readers
+            bus.publish(_progress("mixing", 35))
+            await asyncio.sleep(0)
+            assert not reader.done()  # written for it, not handed to it
+            final = JobEvent(type="completed", job_id="j", stage="completed", progress=100)
+            bus.publish(final)
+            event = await reader
+            return written, event, sub.was_sent(event) and not sub.was_sent(_progress("x", 0))
+
+    written, event, only_the_final_was_sent = asyncio.run(run())
+
+    assert written == [5, 35, 100]
+    # The final event also reaches the reader, already sent, so that it ends the stream.
+    assert event is not None and event.type == "completed"
+    assert only_the_final_was_sent
+
+
+def test_what_a_direct_sender_cannot_take_goes_to_the_reader_in_order() -> None:
+    async def run() -> tuple[list[float], list[float]]:
+        bus = EventBus()
+        written: list[float] = []
+        accepting = True
+
+        def send_now(event: JobEvent) -> bool:
+            if accepting:
+                written.append(event.progress)
+            return accepting
+
+        with bus.subscribe("j") as sub:
+            sub.send_directly(send_now)
+            reader = asyncio.create_task(sub.next())
+            await asyncio.sleep(0)
+            bus.publish(_progress("rendering", 5))
+            await asyncio.sleep(0)  # written
+            accepting = False  # a paused socket
+            bus.publish(_progress("mixing", 35))
+            await asyncio.sleep(0)  # refused: the reader is woken with it
+            accepting = True
+            bus.publish(_progress("mastering", 50))  # queued behind it: the reader's too
+            received = [await reader, await sub.next()]
+            reader = asyncio.create_task(sub.next())
+            await asyncio.sleep(0)  # waiting again, nothing queued
+            bus.publish(_progress("mastering", 55))
+            await asyncio.sleep(0)
+            reader.cancel()
+            return written, [event.progress for event in received if event is not None]
+
+    written, received = asyncio.run(run())
+
+    assert received == [35, 50]
+    assert written == [5, 55]

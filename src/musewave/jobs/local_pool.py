@@ -2,7 +2,7 @@
 
 Rendering is CPU-bound, so it runs in separate processes (spawned, never forked from a process
 holding database connections or an event loop). Each process claims jobs from the shared SQL
-queue and sends progress events back through one multiprocessing queue; the owner wakes idle
+queue and sends progress events back through one pipe (:class:`EventPipe`); the owner wakes idle
 workers with a semaphore when it enqueues, so a new job starts at once instead of at the next poll.
 """
 
@@ -12,13 +12,13 @@ import contextlib
 import ctypes
 import multiprocessing as mp
 import os
-import queue as queue_module
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from multiprocessing.context import SpawnContext
 from multiprocessing.synchronize import Event as EventType
 from multiprocessing.synchronize import Semaphore as SemaphoreType
 from typing import Any
@@ -26,10 +26,13 @@ from typing import Any
 from musewave.config import Settings
 from musewave.engine.memory import limit_malloc_arenas
 from musewave.jobs.events import JobEvent
-from musewave.observability.logging import configure_logging
+from musewave.observability.logging import configure_logging, get_logger
 from musewave.observability.tracing import configure_tracing
 
+log = get_logger(__name__)
+
 IDLE_POLL_S = 1.0  # also re-checks delayed (backing-off) jobs at least this often
+SEND_TIMEOUT_S = 5.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -53,6 +56,41 @@ def begin_worker_process(settings_data: dict[str, Any]) -> Settings:
     return settings
 
 
+class EventPipe:
+    """Job events from worker processes to their owner, written by the thread that emits them.
+
+    A ``multiprocessing.Queue`` hands each event to a feeder thread of the worker, which
+    needs the worker's GIL to pickle and write it: while a render holds the GIL, the event
+    waits (5 ms at least, the interpreter's switch interval), and so does every progress
+    socket. Here the emitting thread writes the event itself; an event is a few hundred
+    bytes, so the write does not block while the owner reads. The lock keeps the messages of
+    several workers whole; a worker that cannot have it within :data:`SEND_TIMEOUT_S` (one
+    killed while writing held it) drops the event: the job's record is still written, and
+    streams end with its final state (the server checks finished jobs every second).
+    """
+
+    def __init__(self, ctx: SpawnContext) -> None:
+        self._reader, self._writer = ctx.Pipe(duplex=False)
+        self._lock = ctx.Lock()
+
+    def put(self, event: JobEvent) -> None:
+        """Send ``event`` (in a worker)."""
+        if not self._lock.acquire(timeout=SEND_TIMEOUT_S):
+            log.warning("job event dropped: the event pipe stays locked", job_id=event.job_id)
+            return
+        try:
+            self._writer.send(event)
+        finally:
+            self._lock.release()
+
+    def get(self, timeout_s: float) -> JobEvent | None:
+        """The next event (in the owner), or None if none came within ``timeout_s``."""
+        if not self._reader.poll(timeout_s):
+            return None
+        event: JobEvent = self._reader.recv()
+        return event
+
+
 def worker_id_prefix(pid: int) -> str:
     """What every job id a worker process claims with starts with (one id per slot)."""
     return f"{socket.gethostname()}:{pid}:"
@@ -61,7 +99,7 @@ def worker_id_prefix(pid: int) -> str:
 def worker_main(
     settings_data: dict[str, Any],
     slot: int,
-    events: mp.Queue[JobEvent],
+    events: EventPipe,
     wake: SemaphoreType,
     stop: EventType,
 ) -> None:
@@ -126,7 +164,7 @@ class LocalWorkerPool:
         self.on_event = on_event
         self._target = target or worker_main
         self._ctx = mp.get_context("spawn")
-        self._events: mp.Queue[JobEvent] = self._ctx.Queue()
+        self._events = EventPipe(self._ctx)
         self._wake = self._ctx.Semaphore(0)
         self._stop = self._ctx.Event()
         self._processes: list[Any] = []
@@ -157,11 +195,9 @@ class LocalWorkerPool:
 
     def _forward_events(self) -> None:
         while self._pumping.is_set():
-            try:
-                event = self._events.get(timeout=0.2)
-            except queue_module.Empty:
-                continue
-            self.on_event(event)
+            event = self._events.get(timeout_s=0.2)
+            if event is not None:
+                self.on_event(event)
 
     def replace_dead(self) -> list[int]:
         """Restart worker processes that exited on their own (crash, OOM kill). Returns their
@@ -205,9 +241,6 @@ class LocalWorkerPool:
         self._pumping.clear()
         if self._pump is not None:
             self._pump.join()
-        while True:  # deliver what the workers said before they stopped
-            try:
-                self.on_event(self._events.get_nowait())
-            except queue_module.Empty:
-                break
+        while (event := self._events.get(timeout_s=0)) is not None:
+            self.on_event(event)  # what the workers said before they stopped
         return killed

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from musewave.jobs.events import JobEvent
 
 SUBSCRIBER_BUFFER = 256  # events; a client this far behind is dropped, not allowed to grow RAM
 _RECENT_TEXTS = 16  # events whose JSON EventBus.json_of keeps
-WAKE_BATCH = 64  # readers woken per turn of the event loop (~2 ms of sends)
+WAKE_BATCH = 64  # readers woken per turn of the event loop (~1-3 ms of sends)
 CROWD = WAKE_BATCH  # readers of one job beyond which one that is behind may skip a stage
 
 
@@ -35,15 +35,30 @@ class Subscription:
     behind gets the job's latest state. Final events are always delivered; a reader that
     keeps up gets every event.
 
-    Why a crowd may skip a stage: a send costs the API ~30 us of CPU per socket, most of it
-    the socket write, so with 1,000 sockets an event takes ~30 ms to reach the last one.
-    Stages that begin a few ms apart (planning, composing, rendering) would queue behind each
-    other, and the last socket would see the third one ~90 ms late; sending only the latest
-    costs one write per socket for the burst (see :class:`EventBus` for how readers that
-    have not been woken yet learn of the later event).
+    Why a crowd may skip a stage: even written straight to the socket (below), an event
+    costs the API ~12 us of CPU per socket, the write itself, so with 1,000 sockets it takes
+    ~12 ms to reach the last one. Stages that begin a few ms apart (planning, composing,
+    rendering) would queue behind each other, and the last socket would see the third one
+    late; sending only the latest costs one write per socket for the burst (see
+    :class:`EventBus` for how readers that have not been woken yet learn of the later event).
+
+    A reader that can write an event without running (:meth:`send_directly`: a WebSocket's
+    prepared frame) is not woken while it waits in :meth:`next`: :meth:`wake` writes what is
+    queued instead, in order, and :meth:`next` does not return it, except a final event
+    (then :meth:`was_sent` is true), so the reader still ends its stream. Through the reader
+    an event would cost ~45 us per socket: the task's wake-up and the ASGI send path.
     """
 
-    __slots__ = ("_events", "_tail_replaceable", "_waiter", "job_id", "overflowed", "wake_queued")
+    __slots__ = (
+        "_events",
+        "_sent",
+        "_tail_replaceable",
+        "_waiter",
+        "job_id",
+        "overflowed",
+        "send_now",
+        "wake_queued",
+    )
 
     def __init__(self, job_id: str):
         self.job_id = job_id
@@ -52,6 +67,21 @@ class Subscription:
         self._tail_replaceable = False  # whether the last queued event may be replaced
         self.wake_queued = False  # whether the bus holds it in line to be woken
         self._waiter: asyncio.Future[None] | None = None
+        self.send_now: Callable[[JobEvent], bool] | None = None  # see send_directly
+        self._sent: JobEvent | None = None  # the final event send_now wrote
+
+    def send_directly(self, send_now: Callable[[JobEvent], bool]) -> None:
+        """From now on, events queued while the reader waits in :meth:`next` are handed to
+        ``send_now`` when it would be woken (on the event loop); ``send_now`` writes the
+        event, or returns False when it cannot take it now (a full write buffer, a closing
+        socket): the reader is then woken to send it the usual way. Call once the reader has
+        sent what it must send first."""
+        self.send_now = send_now
+
+    def was_sent(self, event: JobEvent | None) -> bool:
+        """Whether ``event`` (from :meth:`next`) was already written by ``send_now``: a final
+        event, returned only so that the reader ends its stream."""
+        return event is not None and event is self._sent
 
     def offer(self, event: JobEvent | None) -> None:
         """Queue ``event`` and wake the reader (call on the event loop thread); never blocks."""
@@ -73,10 +103,29 @@ class Subscription:
         self._tail_replaceable = replaceable
 
     def wake(self) -> None:
-        """Let a reader waiting in :meth:`next` take what is queued."""
+        """Let a reader waiting in :meth:`next` take what is queued (or send it for the
+        reader, see :meth:`send_directly`)."""
         waiter = self._waiter
-        if waiter is not None and not waiter.done() and self._events:
-            waiter.set_result(None)
+        if waiter is None or waiter.done() or not self._events:
+            return
+        # The reader waits, so it sent everything it took: what is queued comes next.
+        if self.send_now is not None:
+            self._send_queued(self.send_now)
+            if not self._events:
+                return
+        waiter.set_result(None)
+
+    def _send_queued(self, send_now: Callable[[JobEvent], bool]) -> None:
+        events = self._events
+        while events:
+            event = events[0]
+            if event is None or not send_now(event):
+                return  # the reader closes the stream, or sends the rest itself
+            if event.is_terminal:
+                self._sent = event  # left queued: the reader ends the stream
+                return
+            events.popleft()
+        self._tail_replaceable = False
 
     async def next(self) -> JobEvent | None:
         """The next event, waiting for one if none is queued."""

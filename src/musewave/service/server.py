@@ -16,6 +16,7 @@ from musewave.observability.logging import configure_logging
 from musewave.observability.tracing import configure_tracing
 from musewave.service.app import create_app, end_streams
 from musewave.service.http_protocol import guarded_http_protocol
+from musewave.service.ws_protocol import FanOutWebSocketProtocol
 
 WS_PING_INTERVAL_S = 30.0
 # Progress events are ~200-byte JSON messages, each sent to every subscriber of a job. With
@@ -69,6 +70,7 @@ def run_server(settings: Settings) -> None:
         ws_ping_timeout=WS_PING_INTERVAL_S,
         ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
+        ws=FanOutWebSocketProtocol,
         http=guarded_http_protocol(
             max_head_bytes=settings.max_header_kb * 1024,
             max_body_bytes=settings.max_body_kb * 1024,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -18,10 +19,11 @@ from fastapi.responses import StreamingResponse
 from musewave.jobs import JobEvent, JobNotFound, JobRecord, connected_event
 from musewave.observability import metrics
 from musewave.service.auth import WS_SUBPROTOCOL, CallerDep, websocket_caller
-from musewave.service.bus import Subscription
+from musewave.service.bus import EventBus, Subscription
 from musewave.service.deps import ServicesDep
 from musewave.service.problems import problem_responses
 from musewave.service.services import Services, final_event_with_links
+from musewave.service.ws_protocol import SEND_TEXT_NOW, SendTextNow
 
 router = APIRouter(tags=["progress"])
 
@@ -78,6 +80,11 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
         # A reader notices the client leaving and ends the stream at once, even while no
         # event comes: the socket is forgotten the moment its client goes.
         reader = asyncio.create_task(_drain(websocket, sub))
+        # The server's protocol can write a live event to this socket without waking this
+        # task (see service.ws_protocol); another ASGI server's cannot.
+        extensions = websocket.scope.get("extensions") or {}
+        send_text_now: SendTextNow | None = extensions.get(SEND_TEXT_NOW)
+        send_now = send_text_now and partial(_send_now, services.bus, send_text_now)
         try:
             async for event in _events(services, job, sub):
                 if event is None:
@@ -85,7 +92,10 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
                     return
                 if reader.done():
                     return
-                await websocket.send_text(services.bus.json_of(event))
+                if not sub.was_sent(event):
+                    await websocket.send_text(services.bus.json_of(event))
+                if send_now is not None:  # what comes next is live
+                    sub.send_directly(send_now)
             # The other readers of a fan-out send the final event before this one closes.
             await asyncio.sleep(0)
             await websocket.close(code=CLOSE_NORMAL)
@@ -95,6 +105,10 @@ async def progress_socket(websocket: WebSocket, job_id: str) -> None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+
+def _send_now(bus: EventBus, send_text_now: SendTextNow, event: JobEvent) -> bool:
+    return send_text_now(bus.json_of(event))
 
 
 async def _drain(websocket: WebSocket, sub: Subscription) -> None:
