@@ -49,7 +49,7 @@ def _add_saws(
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Analog-style pad: per side three saws detuned up to ±15 cents through a resonant
+    """Analog-style pad: a saw and a pair detuned ±10-15 cents through a resonant
     4-pole low-pass that a ~3 Hz LFO (a little faster or slower per note, opposite phase
     left and right) sweeps over an octave and a half, with a quick attack. Pretrained
     taggers hear a held, gently filtered saw chord as a string section however slowly its
@@ -58,11 +58,14 @@ def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> A
     t = np.arange(n, dtype=np.float64) / sr
     base = 400.0 + 1.5 * f + 1200.0 * bright
     rate = 3.0 * (0.9 + 0.2 * rng.random())
+    # One set of saws for both sides (half the oscillator cost); the sides differ by the
+    # filter's phase.
+    tone = np.zeros(n, dtype=np.float32)
+    spread = rng.uniform(10.0, 15.0)  # a pair around a centred saw: the pitch stays put
+    for cents in (-spread, 0.0, spread):
+        tone += saw(f * 2.0 ** (cents / 1200.0), n, sr, rng.random())
     out = np.empty((2, n), dtype=np.float32)
     for ch in range(2):
-        tone = np.zeros(n, dtype=np.float32)
-        for cents in rng.uniform(-15.0, 15.0, 3):
-            tone += saw(f * 2.0 ** (cents / 1200.0), n, sr, rng.random())
         lfo = 0.5 + 0.5 * np.sin(2.0 * np.pi * rate * t + np.pi * (ch - 0.5))
         out[ch] = tv_lowpass(tone, base * 2.0 ** (1.5 * lfo), 4.0, sr)
     out *= adsr(n, sr, 0.01) * np.float32(1.0 / 3.0)
