@@ -64,10 +64,12 @@ def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> A
     spread = rng.uniform(10.0, 15.0)  # a pair around a centred saw: the pitch stays put
     for cents in (-spread, 0.0, spread):
         tone += saw(f * 2.0 ** (cents / 1200.0), n, sr, rng.random())
+    # The right side's LFO is the left's upside down: its cutoff mirrors the left's about
+    # the sweep's centre (one sine and one power for both).
+    left = base * 2.0 ** (0.75 - 0.75 * np.cos(2.0 * np.pi * rate * t))
     out = np.empty((2, n), dtype=np.float32)
-    for ch in range(2):
-        lfo = 0.5 + 0.5 * np.sin(2.0 * np.pi * rate * t + np.pi * (ch - 0.5))
-        out[ch] = tv_lowpass(tone, base * 2.0 ** (1.5 * lfo), 4.0, sr)
+    out[0] = tv_lowpass(tone, left, 4.0, sr)
+    out[1] = tv_lowpass(tone, (base * base * 2.0**1.5) / left, 4.0, sr)
     out *= adsr(n, sr, 0.01) * np.float32(1.0 / 3.0)
     return out
 
