@@ -4,7 +4,7 @@ import pytest
 
 from musewave.engine.compose import compose_score
 from musewave.engine.compose.timeline import chord_at, chord_timeline
-from musewave.engine.genres import GENRES
+from musewave.engine.genres import GENRES, KICK, SNARE
 from musewave.engine.midi import read_midi_notes, write_midi
 from musewave.engine.plan import make_plan
 from musewave.engine.request import GenerationRequest
@@ -137,3 +137,15 @@ def test_minor_key_melody_rests_on_the_tonic_more_than_on_the_relative_major() -
     ]
     relative_major = (key.tonic + 3) % 12
     assert downbeats.count(key.tonic) > 2 * downbeats.count(relative_major)
+
+
+def test_dnb_break_is_busy_on_every_16th_with_the_backbeat_on_2_and_4() -> None:
+    """Heard at full tempo: something on every 16th, accented snares on beats 2 and 4 and
+    ghost snares between (a sparse two-step was heard at half tempo)."""
+    groove = GENRES["dnb"].grooves["full"]
+    steps = len(groove[KICK])
+    busy = [any(pattern[i] != "." for pattern in groove.values()) for i in range(steps)]
+    assert all(busy)
+    snare = groove[SNARE]
+    assert snare[4] == "o" and snare[12] == "o"
+    assert snare.count("g") >= 4

@@ -8,11 +8,13 @@ import pytest
 from scipy import ndimage
 
 from musewave.engine.mix import (
+    GATE_RAMP_MS,
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
     StemMixer,
     apply_headroom,
     fold_loop_tail,
+    gate_envelope,
     kick_onsets,
     mix,
     mix_stems,
@@ -149,6 +151,51 @@ def test_sidechain_envelope_smooths_across_its_blocks_like_one_filter() -> None:
     attack = max(1, round(SIDECHAIN_ATTACK_MS * 1e-3 * SR))
     whole = ndimage.uniform_filter1d(raw, attack, mode="nearest")
     np.testing.assert_allclose(envelope, whole, atol=1e-6)
+
+
+def test_gate_envelope_opens_on_the_patterns_16ths_and_ramps_between() -> None:
+    step = round(60.0 / BPM / 4 * SR)  # a 16th at 120 BPM: 5512.5 samples, rounded
+    envelope = gate_envelope("x.xx", 12.0, 16 * step, sample_rate=SR, bpm=BPM)
+    closed = 10 ** (-12.0 / 20.0)
+    ramp = round(GATE_RAMP_MS * 1e-3 * SR)
+    middles = envelope[np.arange(16) * step + step // 2]
+    np.testing.assert_allclose(middles, [1.0, closed, 1.0, 1.0] * 4, rtol=1e-4)
+    assert np.abs(np.diff(envelope)).max() <= (1.0 - closed) / ramp + 1e-4  # never steps
+
+
+def test_gate_envelope_is_the_same_in_blocks_as_in_one_piece() -> None:
+    n = 3 * 65_536 + 777
+    whole = gate_envelope("x.", 20.0, n, sample_rate=SR, bpm=173.0)
+    head = gate_envelope("x.", 20.0, 65_536 + 10, sample_rate=SR, bpm=173.0)
+    np.testing.assert_array_equal(whole[:65_536], head[:65_536])
+    assert whole.dtype == np.float32 and whole.shape == (n,)
+
+
+@pytest.mark.parametrize("pattern", ["", "....", "x-x-"])
+def test_gate_pattern_without_an_open_16th_is_rejected(pattern: str) -> None:
+    with pytest.raises(ValueError, match="gate pattern"):
+        gate_envelope(pattern, 10.0, 100, sample_rate=SR, bpm=BPM)
+
+
+def test_gated_pads_pump_in_8ths_and_stay_linear() -> None:
+    profile = MIX_PROFILES["house"]
+    assert profile.stem("pads").gate == "x.x."
+    n = 4 * SR
+    t = np.arange(n) / SR
+    pad = np.tile(0.2 * np.sin(2 * np.pi * 440 * t), (2, 1)).astype(np.float32)
+    out = mix_stems({"pads": pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
+    step = 60.0 / BPM / 4 * SR
+    # Dry level a little after the start of an open and of a closed 16th (the reverb
+    # return is small next to the dry signal once the gate has opened).
+    open_rms = np.mean(
+        [rms(out["pads"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (8, 10, 12)]
+    )
+    shut_rms = np.mean(
+        [rms(out["pads"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (9, 11, 13)]
+    )
+    assert 20 * np.log10(open_rms / shut_rms) > 8.0
+    doubled = mix_stems({"pads": 2 * pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
+    np.testing.assert_allclose(doubled["pads"], 2 * out["pads"], atol=1e-5)
 
 
 def test_bass_is_mono_below_its_cutoff() -> None:

@@ -37,6 +37,7 @@ KICK_KEYS = frozenset({35, 36})  # General-MIDI kick drums: they key the sidecha
 STEM_PEAK_DBFS = -3.0  # stems and pre-master peak at most this before encoding
 # Ducking reaches full depth over this long, centred on the kick, so the gain never steps.
 SIDECHAIN_ATTACK_MS = 4.0
+GATE_RAMP_MS = 6.0  # a trance gate's edges: short enough to chop, long enough not to click
 _HIGHPASS_ORDER = 4  # 24 dB/octave: keeps 40-120 Hz for kick and bass
 _LOWPASS_ORDER = 2
 _MONO_BELOW_ORDER = 4
@@ -99,6 +100,53 @@ def sidechain_envelope(
     return smooth
 
 
+def gate_envelope(
+    pattern: str, depth_db: float, n_samples: int, *, sample_rate: int, bpm: float
+) -> FloatArray:
+    """Gain per sample of a tempo-synced trance gate: 1 on the open (``"x"``) 16ths of
+    ``pattern``, ``-depth_db`` dB on the others (``"."``), the pattern repeating from sample 0
+    (the first beat); each edge is a ``GATE_RAMP_MS`` ramp, so the gain never steps.
+
+    Parameters
+    ----------
+    pattern : str
+        One character per 16th note, e.g. ``"xx.x"``; at least one ``"x"``.
+    depth_db : float
+        Attenuation of the closed steps, dB (>= 0).
+    n_samples : int
+    sample_rate : int
+        Hz.
+    bpm : float
+        Tempo, beats (quarter notes) per minute; > 0.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,), float32
+        In [10^(-depth_db/20), 1].
+
+    Raises
+    ------
+    ValueError
+        For a pattern without an open step or other characters than ``x`` and ``.``.
+    """
+    if not pattern or set(pattern) - {"x", "."} or "x" not in pattern:
+        raise ValueError(f"gate pattern must be 'x'/'.' 16ths with an 'x', got {pattern!r}")
+    closed = np.float32(10.0 ** (-max(depth_db, 0.0) / 20.0))
+    steps = np.where(np.array([c == "x" for c in pattern]), np.float32(1.0), closed)
+    step_samples = 60.0 / bpm / 4.0 * sample_rate
+    ramp = max(1, round(GATE_RAMP_MS * 1e-3 * sample_rate))
+    out = np.empty(n_samples, dtype=np.float32)
+    # In blocks (with a ramp's margin) so a long track never holds float64 index arrays.
+    for start in range(0, n_samples, _IN_PLACE_BLOCK):
+        stop = min(n_samples, start + _IN_PLACE_BLOCK)
+        low, high = max(0, start - ramp), min(n_samples, stop + ramp)
+        index = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
+        raw = steps[index % steps.size]
+        window = ndimage.uniform_filter1d(raw, ramp, mode="nearest")
+        out[start:stop] = window[start - low : stop - low]
+    return out
+
+
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
     nyquist = sample_rate / 2.0
     cutoff = min(max(cutoff_hz, 1.0), 0.95 * nyquist)
@@ -132,6 +180,7 @@ def _process_dry(
     duck: FloatArray | None,
     *,
     in_place: bool = False,
+    gate: FloatArray | None = None,
 ) -> FloatArray:
     """Gain and filters, stereo image, pan and ducking of one stem: a (2, n) copy, or
     ``audio`` itself processed in place when ``in_place``.
@@ -182,6 +231,8 @@ def _process_dry(
             ducking = duck[start : start + _IN_PLACE_BLOCK] * duck_scale
             np.exp(ducking, out=ducking)
             block *= ducking
+        if gate is not None:
+            block *= gate[start : start + _IN_PLACE_BLOCK]
     return out
 
 
@@ -367,7 +418,7 @@ def mix_stems(
     kick_onsets: npt.NDArray[np.int64],
     in_place: bool = False,
 ) -> dict[str, FloatArray]:
-    """Process each stem for ``profile``: filters, gain, stereo image, ducking and sends.
+    """Process each stem for ``profile``: filters, gain, stereo image, ducking, gate and sends.
 
     Each returned stem carries its own reverb/delay returns, so the pre-master is exactly the
     sum of the returned stems.
@@ -472,6 +523,14 @@ class StemMixer:
             else None
         )
         self._mixed: dict[str, Future[FloatArray] | FloatArray] = {}
+        # One envelope per distinct pattern and depth, shared by the stems that use it.
+        self._gates: dict[tuple[str | None, float], FloatArray] = {
+            (s.gate, s.gate_depth_db): gate_envelope(
+                s.gate, s.gate_depth_db, n_samples, sample_rate=sample_rate, bpm=bpm
+            )
+            for s in self._settings.values()
+            if s.gate and s.gate_depth_db > 0.0
+        }
 
     def __enter__(self) -> StemMixer:
         return self
@@ -507,7 +566,10 @@ class StemMixer:
 
     def _process(self, name: str, source: FloatArray) -> FloatArray:
         settings = self._settings[name]
-        out = _process_dry(source, settings, self._sample_rate, self._duck, in_place=self._in_place)
+        gate = self._gates.get((settings.gate, settings.gate_depth_db))
+        out = _process_dry(
+            source, settings, self._sample_rate, self._duck, in_place=self._in_place, gate=gate
+        )
         if self._returns is not None and (settings.reverb_send > 0.0 or settings.delay_send > 0.0):
             self._returns.add_wet(out, settings.reverb_send, settings.delay_send)
         return out

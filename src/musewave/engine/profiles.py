@@ -17,7 +17,7 @@ class StemSettings:
     ``pan`` -1 (left) … 1 (right), constant power, unity at centre. ``width`` scales the side
     signal: 0 mono, 1 as rendered, >1 wider. Sends (0–1) feed the profile's reverb and delay.
     ``sidechain_depth_db`` ducks the stem under each kick; ``mono_below_hz`` removes stereo
-    content below that frequency (keeps bass mono).
+    content below that frequency (keeps bass mono); ``gate`` chops it in 16ths.
     """
 
     gain_db: float = 0.0
@@ -33,6 +33,11 @@ class StemSettings:
     # presence band (``VOCAL_PRESENCE_HZ``) by ``vocal_cut_db`` more.
     vocal_duck_db: float = 0.0
     vocal_cut_db: float = 0.0
+    # Trance gate: a 16th-note pattern ("x" open, "." closed), repeating from the first
+    # beat, that drops the stem by ``gate_depth_db`` on its closed steps. Rhythmic chopping
+    # is what makes a held synth chord read as a synth rather than a bowed string section.
+    gate: str | None = None
+    gate_depth_db: float = 0.0
 
 
 NEUTRAL_STEM = StemSettings()
@@ -135,6 +140,14 @@ _LEAD = StemSettings(
     vocal_duck_db=9.0,
     vocal_cut_db=3.0,
 )
+
+
+def _gated(stem: StemSettings) -> StemSettings:
+    """``stem`` chopped in 8ths (-14 dB between): the motion that makes pads and supersaw
+    chords read as synths rather than as a string section (see ``StemSettings.gate``)."""
+    return replace(stem, gate="x.x.", gate_depth_db=14.0)
+
+
 # Sung vocals: high-passed under the bass, a plate-like send and a touch of delay.
 _VOCALS = StemSettings(gain_db=0.0, highpass_hz=100.0, reverb_send=0.16, delay_send=0.08)
 DEFAULT_STEMS: Mapping[str, StemSettings] = MappingProxyType({"vocals": _VOCALS})
@@ -220,7 +233,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=6.0),
                 chords=replace(_CHORDS, sidechain_depth_db=3.0, reverb_send=0.2),
-                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3),
+                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3)),
                 lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=25.0, damping=0.5),
@@ -235,7 +248,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.08),
                 bass=replace(_BASS, sidechain_depth_db=8.0, reverb_send=0.05),
                 chords=replace(_CHORDS, sidechain_depth_db=4.0, reverb_send=0.25, delay_send=0.1),
-                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35),
+                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35)),
                 lead=replace(_LEAD, sidechain_depth_db=3.0, delay_send=0.18),
             ),
             reverb=ReverbSettings(decay_s=2.6, pre_delay_ms=20.0, damping=0.55, highpass_hz=150.0),
@@ -249,8 +262,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.16),  # big gated-room snare
                 bass=replace(_BASS, sidechain_depth_db=4.0),
-                chords=replace(_CHORDS, sidechain_depth_db=2.0, width=1.3),
-                pads=replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35),
+                chords=_gated(replace(_CHORDS, sidechain_depth_db=2.0, width=1.3)),
+                pads=_gated(replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35)),
                 lead=replace(_LEAD, reverb_send=0.22, delay_send=0.22),
             ),
             reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
@@ -262,10 +275,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "dnb",
             _stems(
-                drums=replace(_DRUMS, gain_db=2.0, reverb_send=0.06),
+                # The break on top (a quiet break with loud pads was heard at half tempo).
+                drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, reverb_send=0.22),
-                pads=replace(_PADS, sidechain_depth_db=3.0, reverb_send=0.35),
+                pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=20.0, damping=0.5),

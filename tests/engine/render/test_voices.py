@@ -7,7 +7,15 @@ import pytest
 
 from musewave.engine.render import VOICES, render_part
 
-from .conftest import BPM, SAMPLES_PER_BEAT, SR, fundamental_hz, one_note
+from .conftest import (
+    BPM,
+    SAMPLES_PER_BEAT,
+    SR,
+    energy_share_below,
+    fundamental_hz,
+    one_note,
+    spectral_centroid_hz,
+)
 
 BASSES = {v for v in VOICES if "bass" in v} | {"log_drum"}
 ENSEMBLES = {"strings", "choir"}
@@ -136,3 +144,31 @@ def test_808_glides_from_a_legato_previous_note_and_lands_on_its_own_pitch() -> 
         crossings = np.count_nonzero(np.diff(np.signbit(onset)))
         onset_hz = crossings / 2 / (onset.size / SR)
         assert (onset_hz < 0.93 * target) == glides, onset_hz
+
+
+def _brightness_track(x: np.ndarray, frame: int = 1024) -> np.ndarray:
+    """Spectral centroid (Hz) per ``frame`` samples: how the filter moves over time."""
+    return np.array(
+        [spectral_centroid_hz(x[i : i + frame]) for i in range(0, x.size - frame, frame)]
+    )
+
+
+def test_pad_filter_wobbles_several_times_a_second() -> None:
+    """A held pad whose filter barely moves is heard as a string section; the analog pad's
+    brightness swings by more than an octave at ~3 Hz (count the swings over 3 s)."""
+    audio = render_part(one_note("pad", 60, beats=8), BPM, SR, 3 * SR, seed=3)
+    track = _brightness_track(audio[0, SR // 4 :])
+    assert track.max() / track.min() > 2.0
+    centred = track - np.median(track)
+    swings = np.count_nonzero(np.diff(np.sign(centred)) > 0)  # upward crossings
+    seconds = centred.size * 1024 / SR
+    assert 2.0 <= swings / seconds <= 4.5
+
+
+def test_saw_lead_filter_snaps_open_then_closes() -> None:
+    """A plucked-then-held synth lead, not a steady bowed tone: the note is much brighter in
+    its first 50 ms (energy above 3 kHz) than half a second later."""
+    audio = render_part(one_note("saw_lead", 69, beats=2), BPM, SR, SR, seed=4)[0]
+    attack = 1.0 - energy_share_below(audio[: SR // 20], 3000.0)
+    held = 1.0 - energy_share_below(audio[SR // 2 : SR // 2 + SR // 10], 3000.0)
+    assert attack > 10.0 * held

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._types import Audio, Float64, as_audio
+from ._types import Audio, Float64
 from .envelopes import adsr
 from .filters import butterworth_gain, loop_vibrato, resonance_gain, tv_lowpass
-from .oscillators import pulse, saw
+from .oscillators import saw
 from .partials import (
     Spectrum,
     add_noise_band,
@@ -49,24 +49,28 @@ def _add_saws(
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Analog-style pad: per side a square and a saw an octave up (each detuned a few cents),
-    through a resonant 4-pole low-pass that an LFO sweeps over three octaves twice a second
-    (opposite phase left and right), with a quick attack. Pretrained taggers hear a
-    slow-attack, gently filtered saw pad as a string section; the hollow square, the
-    resonant sweep and the attack are what they hear as "synth"."""
+    """Analog-style pad: a saw and a pair detuned ±10-15 cents through a resonant
+    4-pole low-pass that a ~3 Hz LFO (a little faster or slower per note, opposite phase
+    left and right) sweeps over an octave and a half, with a quick attack. Pretrained
+    taggers hear a held, gently filtered saw chord as a string section however slowly its
+    filter moves (a 0.5 Hz sweep still read as strings); a filter that visibly wobbles
+    several times a second is what they hear as "synth"."""
     t = np.arange(n, dtype=np.float64) / sr
-    base = 300.0 + 800.0 * bright + 1.2 * f
-    rate = 0.5
+    base = 400.0 + 1.5 * f + 1200.0 * bright
+    rate = 3.0 * (0.9 + 0.2 * rng.random())
+    # One set of saws for both sides (half the oscillator cost); the sides differ by the
+    # filter's phase.
+    tone = np.zeros(n, dtype=np.float32)
+    spread = rng.uniform(10.0, 15.0)  # a pair around a centred saw: the pitch stays put
+    for cents in (-spread, 0.0, spread):
+        tone += saw(f * 2.0 ** (cents / 1200.0), n, sr, rng.random())
+    # The right side's LFO is the left's upside down: its cutoff mirrors the left's about
+    # the sweep's centre (one sine and one power for both).
+    left = base * 2.0 ** (0.75 - 0.75 * np.cos(2.0 * np.pi * rate * t))
     out = np.empty((2, n), dtype=np.float32)
-    for ch in range(2):
-        detune = 2.0 ** (rng.uniform(-12.0, 12.0, 2) / 1200.0)
-        tone = pulse(f * detune[0], n, sr, 0.5, rng.random()) + np.float32(0.6) * saw(
-            2.0 * f * detune[1], n, sr, rng.random()
-        )
-        # Every chord starts with the filter opening from its centre: a synth gesture.
-        sweep = 2.0 ** (1.5 * np.sin(2.0 * np.pi * rate * t + np.pi * ch))
-        out[ch] = tv_lowpass(as_audio(tone), base * sweep, 5.0, sr)
-    out *= adsr(n, sr, 0.05) * np.float32(0.5)
+    out[0] = tv_lowpass(tone, left, 4.0, sr)
+    out[1] = tv_lowpass(tone, (base * base * 2.0**1.5) / left, 4.0, sr)
+    out *= adsr(n, sr, 0.01) * np.float32(1.0 / 3.0)
     return out
 
 

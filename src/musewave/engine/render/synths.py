@@ -153,19 +153,20 @@ def supersaw(f: float, bright: float, n: int, sr: int, rng: np.random.Generator)
 
 
 def saw_lead(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Three detuned saws (±9 cents) into a resonant 4-pole low-pass whose envelope snaps
-    open and settles, plus a slow filter wobble: a synth, not a bowed string (no vibrato)."""
+    """Two detuned saws (±12 cents) and a square into a resonant 4-pole low-pass whose
+    envelope snaps open and closes most of the way, over a level that settles to 60 %: a
+    plucked-then-held synth lead. A held, bright, steady saw line was heard as a violin
+    (no vibrato was not enough); the per-note filter decay is what reads as "synth"."""
     t = _time(n, sr)
     phases = rng.random(3)
     tone = (
-        saw(f * _cents(-9.0), n, sr, phases[0])
-        + saw(f, n, sr, phases[1])
-        + saw(f * _cents(9.0), n, sr, phases[2])
-    ) / np.float32(2.2)
-    envelope = 0.35 + 0.65 * np.exp(-t / 0.18)
-    wobble = 2.0 ** (0.25 * np.sin(2.0 * np.pi * 0.7 * t + 2.0 * np.pi * rng.random()))
-    cutoff = (2.0 * f + 500.0 + (2500.0 + 5000.0 * bright) * envelope) * wobble
-    return tv_lowpass(tone, cutoff, 2.8, sr) * adsr(n, sr, 0.004, 0.3, 0.85)
+        saw(f * _cents(-12.0), n, sr, phases[0])
+        + saw(f * _cents(12.0), n, sr, phases[1])
+        + np.float32(0.7) * pulse(f, n, sr, 0.5, phases[2])
+    ) / np.float32(2.4)
+    envelope = 0.15 + 0.85 * np.exp(-t / 0.12)
+    cutoff = 1.5 * f + 300.0 + (3000.0 + 6000.0 * bright) * envelope
+    return tv_lowpass(as_audio(tone), cutoff, 4.0, sr) * adsr(n, sr, 0.003, 0.25, 0.6)
 
 
 def square_lead(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
