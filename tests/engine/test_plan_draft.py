@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from musewave.engine import generate
@@ -126,6 +126,10 @@ def test_the_tempo_is_clamped_to_the_genre_unless_asked() -> None:
     ),
     bpm=st.floats(1, 1000),
     time_signature=st.sampled_from(["4/4", "3/4"]),
+)
+# A loop of a form with only an intro and an outro (found by hypothesis): one section.
+@example(
+    duration_s=10.0, loop=True, sections=[("intro", 0), ("outro", 0)], bpm=1.0, time_signature="4/4"
 )
 def test_bars_always_fill_the_duration_exactly(
     duration_s: float, loop: bool, sections: list[tuple[str, int]], bpm: float,

@@ -185,7 +185,9 @@ def fit_arrangement(
     template; sections shrink proportionally when it is shorter. Loops drop intro and outro so
     the last bar flows into the first.
     """
-    sections = [s for s in template if not (loop and s[0] in ("intro", "outro"))] or list(template)
+    sections = [s for s in template if not (loop and s[0] in ("intro", "outro"))]
+    if not sections:  # a form of only an intro and an outro: a loop plays one of them
+        sections = list(template[:1]) if loop else list(template)
     core_start = 1 if sections[0][0] == "intro" else 0
     core_end = len(sections) - 1 if sections[-1][0] == "outro" else len(sections)
     core = sections[core_start:core_end] or list(sections)
