@@ -234,6 +234,10 @@ STYLES: dict[str, Styler] = {
 }
 
 
+def _is_tonic(plan: Plan, span: ChordSpan) -> bool:
+    return span.chord.root == plan.parsed_key().tonic
+
+
 def compose_chords(
     plan: Plan, style: str, voice: str, spans: list[ChordSpan], rng: np.random.Generator
 ) -> list[Note]:
@@ -246,7 +250,7 @@ def compose_chords(
         section = plan.sections[span.section_index]
         if "chords" not in section.roles:
             continue
-        voicing = voice_chord(span.chord, previous, center)
+        voicing = voice_chord(span.chord, previous, center, root_position=_is_tonic(plan, span))
         previous = voicing
         _, section_end = section_ticks(section)
         notes.extend(styler(ctx, span, span.start_tick, min(span.end_tick, section_end), voicing))
@@ -264,7 +268,7 @@ def compose_pads(plan: Plan, spans: list[ChordSpan], style: str = "sustain") -> 
         section = plan.sections[span.section_index]
         if "pads" not in section.roles:
             continue
-        voicing = voice_chord(span.chord, previous, PAD_CENTER)
+        voicing = voice_chord(span.chord, previous, PAD_CENTER, root_position=_is_tonic(plan, span))
         previous = voicing
         _, section_end = section_ticks(section)
         end = span.end_tick if style == "sustain" else min(span.end_tick, section_end)
