@@ -202,3 +202,22 @@ def test_minor_key_lead_opens_each_section_near_the_tonic() -> None:
     tonic_share = sum(n.pitch % 12 == key.tonic for n in lead.notes) / len(lead.notes)
     relative_share = sum(n.pitch % 12 == (key.tonic + 3) % 12 for n in lead.notes) / len(lead.notes)
     assert tonic_share > relative_share
+
+
+def test_held_pads_keep_a_tonic_pedal_in_minor_and_modal_keys_only() -> None:
+    def pad_bottoms(prompt: str) -> tuple[int, set[int]]:
+        plan = make_plan(
+            GenerationRequest(prompt=prompt, genres=["synthwave"], seed=4, duration_s=60)
+        )
+        spans = chord_timeline(plan, plan.parsed_key())
+        notes = compose_pads(plan, spans)
+        starts = {s.start_tick for s in spans if "pads" in plan.sections[s.section_index].roles}
+        bottoms = {min(n.pitch for n in notes if n.start_tick == tick) % 12 for tick in starts}
+        return plan.parsed_key().tonic, bottoms
+
+    tonic, bottoms = pad_bottoms("retro outrun drive in A minor")
+    assert bottoms == {tonic}
+    tonic, bottoms = pad_bottoms("dreamy synthwave in D dorian")
+    assert bottoms == {tonic}
+    tonic, bottoms = pad_bottoms("nostalgic 80s synthwave in D major")
+    assert bottoms != {tonic}
