@@ -1,8 +1,10 @@
 import itertools
 
+import numpy as np
 import pytest
 
 from musewave.engine.compose import compose_score
+from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.timeline import chord_at, chord_timeline
 from musewave.engine.genres import GENRES, KICK, SNARE
 from musewave.engine.midi import read_midi_notes, write_midi
@@ -149,3 +151,85 @@ def test_dnb_break_is_busy_on_every_16th_with_the_backbeat_on_2_and_4() -> None:
     snare = groove[SNARE]
     assert snare[4] == "o" and snare[12] == "o"
     assert snare.count("g") >= 4
+
+
+@pytest.mark.parametrize(
+    ("genre", "prompt"),
+    [
+        ("synthwave", "retro outrun drive in A minor"),
+        ("pop", "emotional pop ballad in A minor"),
+        ("jazz", "modal jazz in D dorian"),
+        ("trap", "menacing trap beat in C# harmonic minor"),
+        ("house", "soulful deep house in D dorian"),
+    ],
+)
+def test_minor_and_modal_sections_open_and_close_on_the_tonic_chord(
+    genre: str, prompt: str
+) -> None:
+    """A minor progression that opened on VI (VI-VII-i-i) was heard as the relative major."""
+    for seed in range(4):
+        plan = make_plan(GenerationRequest(prompt=prompt, genres=[genre], seed=seed, duration_s=60))
+        key = plan.parsed_key()
+        assert key.is_minor
+        spans = chord_timeline(plan, key)
+        for index, section in enumerate(plan.sections):
+            assert section.progression[0].lstrip("b#")[:1] == "i", section.progression
+            section_spans = [s for s in spans if s.section_index == index]
+            assert section_spans[0].chord.root == key.tonic
+            assert section_spans[-1].chord.root == key.tonic
+
+
+@pytest.mark.parametrize("genre", ["synthwave", "trap", "house", "lofi", "reggaeton"])
+def test_the_tonic_chord_is_voiced_with_its_root_at_the_bottom(genre: str) -> None:
+    """Voiced third-first, A minor's tonic chord (C-E-A) is C major's tonic in first inversion."""
+    plan = make_plan(GenerationRequest(prompt="dark night", genres=[genre], seed=7, duration_s=60))
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    parts = {
+        "chords": compose_chords(plan, "sustain", "piano", spans, np.random.default_rng(0)),
+        "pads": compose_pads(plan, spans),
+    }
+    for name, notes in parts.items():
+        onsets: dict[int, list[int]] = {}
+        for note in notes:
+            onsets.setdefault(note.start_tick, []).append(note.pitch)
+        checked = 0
+        for tick, pitches in onsets.items():
+            if len(pitches) >= 3 and chord_at(spans, tick).chord.root == key.tonic:
+                assert min(pitches) % 12 == key.tonic, (name, tick, pitches)
+                checked += 1
+        assert checked, name
+
+
+def test_minor_key_lead_opens_each_section_near_the_tonic() -> None:
+    """The lead's motif starts from the tonic (not from whatever scale note sits at the
+    register's centre, which in A minor around C5 was the relative major's tonic)."""
+    plan = make_plan(
+        GenerationRequest(
+            prompt="retro outrun drive in A minor", genres=["synthwave"], seed=2, duration_s=90
+        )
+    )
+    key = plan.parsed_key()
+    lead = next(p for p in compose_score(plan).parts if p.name == "lead")
+    tonic_share = sum(n.pitch % 12 == key.tonic for n in lead.notes) / len(lead.notes)
+    relative_share = sum(n.pitch % 12 == (key.tonic + 3) % 12 for n in lead.notes) / len(lead.notes)
+    assert tonic_share > relative_share
+
+
+def test_held_pads_keep_a_tonic_pedal_in_minor_and_modal_keys_only() -> None:
+    def pad_bottoms(prompt: str) -> tuple[int, set[int]]:
+        plan = make_plan(
+            GenerationRequest(prompt=prompt, genres=["synthwave"], seed=4, duration_s=60)
+        )
+        spans = chord_timeline(plan, plan.parsed_key())
+        notes = compose_pads(plan, spans)
+        starts = {s.start_tick for s in spans if "pads" in plan.sections[s.section_index].roles}
+        bottoms = {min(n.pitch for n in notes if n.start_tick == tick) % 12 for tick in starts}
+        return plan.parsed_key().tonic, bottoms
+
+    tonic, bottoms = pad_bottoms("retro outrun drive in A minor")
+    assert bottoms == {tonic}
+    tonic, bottoms = pad_bottoms("dreamy synthwave in D dorian")
+    assert bottoms == {tonic}
+    tonic, bottoms = pad_bottoms("nostalgic 80s synthwave in D major")
+    assert bottoms != {tonic}

@@ -37,3 +37,9 @@ def test_genres_moods_tempo_words_and_instruments() -> None:
 def test_instrument_words_do_not_override_a_real_genre() -> None:
     assert read_prompt("epic synthwave with piano").genres == ("synthwave",)
     assert read_prompt("a gentle solo piano piece").genres == ("piano",)
+
+
+def test_harmonic_minor_and_sharp_keys_are_read_whole() -> None:
+    assert read_prompt("menacing trap beat in C# harmonic minor").key == Key(1, "harmonic minor")
+    assert read_prompt("something in F#, fast").key == Key(6, "major")
+    assert read_prompt("song in Bbm").key == Key(10, "minor")

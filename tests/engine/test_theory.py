@@ -1,6 +1,13 @@
 import pytest
 
-from musewave.engine.theory import Key, TheoryError, parse_key, parse_progression, roman_chord
+from musewave.engine.theory import (
+    Key,
+    TheoryError,
+    parse_key,
+    parse_progression,
+    roman_chord,
+    tonic_first,
+)
 
 
 def test_roman_numerals_follow_the_key_scale() -> None:
@@ -24,3 +31,14 @@ def test_bad_symbols_raise() -> None:
         roman_chord("X7", Key(0, "major"))
     with pytest.raises(TheoryError):
         parse_key("Q minor")
+
+
+def test_tonic_first_rotates_a_progression_to_open_on_the_tonic() -> None:
+    a_minor = Key(9, "minor")
+    assert tonic_first(["VI", "VII", "i", "i"], a_minor) == ["i", "i", "VI", "VII"]
+    assert tonic_first(["ii7", "v7", "i9", "i9"], a_minor) == ["i9", "i9", "ii7", "v7"]
+    assert tonic_first(["i", "VI", "III", "VII"], a_minor) == ["i", "VI", "III", "VII"]
+    # bII (phrygian) shares the numeral's letter but not the tonic; no tonic: unchanged.
+    assert tonic_first(["bII", "VII", "VI"], a_minor) == ["bII", "VII", "VI"]
+    c_major = Key(0, "major")
+    assert tonic_first(["vi", "IV", "I", "V"], c_major) == ["I", "V", "vi", "IV"]

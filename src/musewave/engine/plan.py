@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from musewave.engine.genres import DEFAULT_GENRE, GENRES, SECTION_KINDS, GenreProfile
 from musewave.engine.prompt import MOODS, PromptHints, read_prompt
 from musewave.engine.request import GenerationRequest
-from musewave.engine.theory import MINOR_MODES, Key, parse_key, parse_progression
+from musewave.engine.theory import MINOR_MODES, Key, parse_key, parse_progression, tonic_first
 from musewave.engine.version import ENGINE_VERSION
 
 PLAN_SCHEMA_VERSION = 1
@@ -235,9 +235,13 @@ def _allocate_bars(sections: list[tuple[str, int]], total_bars: int) -> list[tup
 
 
 def _progressions(profile: GenreProfile, key: Key, rng: np.random.Generator) -> dict[str, str]:
-    """One progression per section kind: verses, choruses and bridges get their own."""
+    """One progression per section kind: verses, choruses and bridges get their own, each
+    starting on the tonic chord (a minor key that opens on VI is heard as its relative major)."""
     pool = profile.minor_progressions if key.is_minor else profile.major_progressions
-    order = [pool[int(i)] for i in rng.permutation(len(pool))]
+    order = [
+        "-".join(tonic_first(pool[int(i)].replace("–", "-").split("-"), key))
+        for i in rng.permutation(len(pool))
+    ]
     main, second, third = order[0], order[1 % len(order)], order[2 % len(order)]
     by_kind = {"verse": main, "groove": main, "intro": main, "outro": main, "pre": second}
     for kind in ("chorus", "hook", "drop", "solo"):

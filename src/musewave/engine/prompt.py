@@ -105,13 +105,18 @@ WEAK_GENRE_WORDS = frozenset(
 )
 
 _BPM_RE = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats per minute)", re.IGNORECASE)
+# "harmonic minor" before "minor"; the key ends where a word would not go on ("in F#, fast"
+# is F#, which a plain \b after "#" would have cut back to F).
+_MODE_WORDS = (
+    r"harmonic minor|natural minor|major|minor|dorian|phrygian|lydian|mixolydian|aeolian|ionian"
+)
 _KEY_RE = re.compile(
     r"\b(?:in|key of)\s+([A-G][#b♯♭]?)\s*"
-    r"(major|minor|maj|min|dorian|phrygian|lydian|mixolydian|aeolian|ionian|m)?\b",
+    rf"({_MODE_WORDS}|maj|min|m)?(?![\w#♯♭])",
     re.IGNORECASE,
 )
 _KEY_BARE_RE = re.compile(
-    r"\b([A-G][#b♯♭]?)\s+(major|minor|dorian|phrygian|lydian|mixolydian|aeolian|ionian)\b",
+    rf"\b([A-G][#b♯♭]?)\s+({_MODE_WORDS})\b",
     re.IGNORECASE,
 )
 

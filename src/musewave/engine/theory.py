@@ -174,6 +174,22 @@ def parse_progression(text: str, key: Key) -> list[Chord]:
     return [roman_chord(s, key) for s in symbols]
 
 
+def tonic_first(symbols: list[str], key: Key) -> list[str]:
+    """The progression rotated to start on its first tonic chord (``VI-VII-i-i`` → ``i-i-VI-VII``),
+    so a section opens on the key's home chord and the cycle's last chord leads back into it.
+
+    A progression without a tonic chord is returned unchanged."""
+    for index, symbol in enumerate(symbols):
+        if _is_tonic_numeral(symbol):
+            return [*symbols[index:], *symbols[:index]]
+    return list(symbols)
+
+
+def _is_tonic_numeral(symbol: str) -> bool:
+    match = _ROMAN_RE.match(symbol.strip())
+    return match is not None and not match["acc"] and match["num"].lower() == "i"
+
+
 def midi_to_hz(pitch: float) -> float:
     return float(440.0 * 2.0 ** ((pitch - 69) / 12))
 

@@ -234,6 +234,10 @@ STYLES: dict[str, Styler] = {
 }
 
 
+def _is_tonic(plan: Plan, span: ChordSpan) -> bool:
+    return span.chord.root == plan.parsed_key().tonic
+
+
 def compose_chords(
     plan: Plan, style: str, voice: str, spans: list[ChordSpan], rng: np.random.Generator
 ) -> list[Note]:
@@ -246,7 +250,7 @@ def compose_chords(
         section = plan.sections[span.section_index]
         if "chords" not in section.roles:
             continue
-        voicing = voice_chord(span.chord, previous, center)
+        voicing = voice_chord(span.chord, previous, center, root_position=_is_tonic(plan, span))
         previous = voicing
         _, section_end = section_ticks(section)
         notes.extend(styler(ctx, span, span.start_tick, min(span.end_tick, section_end), voicing))
@@ -255,18 +259,25 @@ def compose_chords(
 
 def compose_pads(plan: Plan, spans: list[ChordSpan], style: str = "sustain") -> list[Note]:
     """Voice-led chords an octave up that carry the harmony between sections: held
-    (``"sustain"``), or played in any chord ``style`` (horn stabs, organ bubble, strums)."""
+    (``"sustain"``, over a tonic pedal in minor and modal keys), or played in any chord
+    ``style`` (horn stabs, organ bubble, strums)."""
     ctx = HarmonyContext(plan, np.random.default_rng(0))
     styler = STYLES[style]
+    key = plan.parsed_key()
+    # Minor and modal keys hold their tonic under the held pad (a pedal point, as modal music
+    # keeps its drone): the same notes over another tonic read as the relative major.
+    pedal = bass_pitch(key.tonic, PAD_CENTER - 19, PAD_CENTER - 8) if key.mode != "major" else None
     previous: list[int] | None = None
     notes: list[Note] = []
     for span in spans:
         section = plan.sections[span.section_index]
         if "pads" not in section.roles:
             continue
-        voicing = voice_chord(span.chord, previous, PAD_CENTER)
+        voicing = voice_chord(span.chord, previous, PAD_CENTER, root_position=_is_tonic(plan, span))
         previous = voicing
         _, section_end = section_ticks(section)
         end = span.end_tick if style == "sustain" else min(span.end_tick, section_end)
         notes.extend(styler(ctx, span, span.start_tick, end, voicing))
+        if pedal is not None and style == "sustain":
+            notes.append(Note(pedal, span.start_tick, end - span.start_tick - 10, 64))
     return notes

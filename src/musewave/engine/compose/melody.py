@@ -85,8 +85,12 @@ class _Realizer:
         self.reset()
 
     def reset(self) -> None:
-        """Start from the centre, so a motif sounds the same each time its section returns."""
-        self.index = min(range(len(self.scale)), key=lambda i: abs(self.scale[i] - self.center))
+        """Start from the tonic nearest the centre, so a motif sounds the same each time its
+        section returns and opens on the key's home note (not on its relative major's)."""
+        self.index = min(
+            range(len(self.scale)),
+            key=lambda i: (self.scale[i] % 12 != self.tonic, abs(self.scale[i] - self.center)),
+        )
 
     def pitch(self, step: int, tick: int, strong: bool, downbeat: bool = False) -> int:
         index = self.index + step

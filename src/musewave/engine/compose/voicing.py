@@ -33,12 +33,21 @@ def _candidates(tones: list[int], low: int, high: int) -> list[list[int]]:
 
 
 def voice_chord(
-    chord: Chord, previous: list[int] | None, center: int, max_notes: int = 4
+    chord: Chord,
+    previous: list[int] | None,
+    center: int,
+    max_notes: int = 4,
+    root_position: bool = False,
 ) -> list[int]:
     """A voicing of ``chord`` within about an octave of ``center``, moving least from
-    ``previous`` (sum of semitone motion), with a pull towards ``center`` so it doesn't drift."""
+    ``previous`` (sum of semitone motion), with a pull towards ``center`` so it doesn't drift.
+
+    ``root_position`` puts the root at the bottom: the tonic chord of a minor key voiced
+    third-first (C-E-A in A minor) is its relative major's tonic in first inversion."""
     tones = chord_tones(chord, max_notes)
     candidates = _candidates(tones, center - 12, center + 12)
+    if root_position and chord.root in tones:
+        candidates = [v for v in candidates if v[0] % 12 == chord.root] or candidates
 
     def cost(voicing: list[int]) -> float:
         drift = abs(sum(voicing) / len(voicing) - center)
