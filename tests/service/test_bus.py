@@ -165,3 +165,34 @@ def test_what_a_direct_sender_cannot_take_goes_to_the_reader_in_order() -> None:
 
     assert received == [35, 50]
     assert written == [5, 55]
+
+
+def test_a_direct_sender_that_raises_leaves_the_event_to_the_reader_and_the_bus_running() -> None:
+    async def run() -> tuple[list[float], list[float]]:
+        bus = EventBus()
+
+        def broken(event: JobEvent) -> bool:
+            raise AttributeError("the server's WebSocket internals changed")
+
+        received: list[float] = []
+        with bus.subscribe("j") as first, bus.subscribe("j") as second:
+            first.send_directly(broken)
+            readers = [asyncio.create_task(first.next()), asyncio.create_task(second.next())]
+            await asyncio.sleep(0)
+            bus.publish(_progress("rendering", 5))
+            for reader in readers:
+                event = await reader
+                assert event is not None
+                received.append(event.progress)
+            later = asyncio.create_task(first.next())
+            await asyncio.sleep(0)
+            bus.publish(_progress("mixing", 35))  # the next wake batch still runs
+            event = await later
+            assert event is not None
+            return received, [event.progress]
+
+    # A stalled bus would wait forever: bounded, so that it fails instead.
+    received, later = asyncio.run(asyncio.wait_for(run(), timeout=30))
+
+    assert received == [5, 5]
+    assert later == [35]

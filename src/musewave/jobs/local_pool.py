@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext
 from multiprocessing.synchronize import Event as EventType
 from multiprocessing.synchronize import Semaphore as SemaphoreType
@@ -32,7 +33,7 @@ from musewave.observability.tracing import configure_tracing
 log = get_logger(__name__)
 
 IDLE_POLL_S = 1.0  # also re-checks delayed (backing-off) jobs at least this often
-SEND_TIMEOUT_S = 5.0
+STOP_DRAIN_S = 5.0  # bounds the last read, should a pipe never see its end
 _PR_SET_PDEATHSIG = 1
 
 
@@ -57,38 +58,39 @@ def begin_worker_process(settings_data: dict[str, Any]) -> Settings:
 
 
 class EventPipe:
-    """Job events from worker processes to their owner, written by the thread that emits them.
+    """One worker process's job events to its owner, written by the thread that emits them.
 
     A ``multiprocessing.Queue`` hands each event to a feeder thread of the worker, which
     needs the worker's GIL to pickle and write it: while a render holds the GIL, the event
     waits (5 ms at least, the interpreter's switch interval), and so does every progress
     socket. Here the emitting thread writes the event itself; an event is a few hundred
-    bytes, so the write does not block while the owner reads. The lock keeps the messages of
-    several workers whole; a worker that cannot have it within :data:`SEND_TIMEOUT_S` (one
-    killed while writing held it) drops the event: the job's record is still written, and
-    streams end with its final state (the server checks finished jobs every second).
+    bytes, so the write does not block while the owner reads. Each process has a pipe of its
+    own, so no lock is shared between processes (a worker killed while writing could hold
+    one forever); a thread lock keeps the messages of one worker's threads whole. Only the
+    writing end goes to the worker; a replaced worker gets a new pipe.
     """
 
     def __init__(self, ctx: SpawnContext) -> None:
-        self._reader, self._writer = ctx.Pipe(duplex=False)
-        self._lock = ctx.Lock()
+        self.reader, self._writer = ctx.Pipe(duplex=False)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_writer": self._writer}  # the worker needs neither the reader nor our lock
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._writer = state["_writer"]
+        self._lock = threading.Lock()
 
     def put(self, event: JobEvent) -> None:
-        """Send ``event`` (in a worker)."""
-        if not self._lock.acquire(timeout=SEND_TIMEOUT_S):
-            log.warning("job event dropped: the event pipe stays locked", job_id=event.job_id)
-            return
-        try:
+        """Send ``event`` (in a worker). With the owner gone there is no one to tell: the
+        worker dies with it."""
+        with self._lock, contextlib.suppress(OSError):
             self._writer.send(event)
-        finally:
-            self._lock.release()
 
-    def get(self, timeout_s: float) -> JobEvent | None:
-        """The next event (in the owner), or None if none came within ``timeout_s``."""
-        if not self._reader.poll(timeout_s):
-            return None
-        event: JobEvent = self._reader.recv()
-        return event
+    def close_writer(self) -> None:
+        """Close the owner's copy of the writing end (once the worker has its own), so that
+        the reader sees the end of the stream when the worker exits."""
+        self._writer.close()
 
 
 def worker_id_prefix(pid: int) -> str:
@@ -164,7 +166,9 @@ class LocalWorkerPool:
         self.on_event = on_event
         self._target = target or worker_main
         self._ctx = mp.get_context("spawn")
-        self._events = EventPipe(self._ctx)
+        # The readers of live and exited workers' pipes; one is dropped once drained to its end.
+        self._readers: set[Connection] = set()
+        self._readers_lock = threading.Lock()
         self._wake = self._ctx.Semaphore(0)
         self._stop = self._ctx.Event()
         self._processes: list[Any] = []
@@ -172,12 +176,13 @@ class LocalWorkerPool:
         self._pumping = threading.Event()
 
     def _spawn(self, slot: int) -> Any:
+        events = EventPipe(self._ctx)
         process = self._ctx.Process(
             target=self._target,
             args=(
                 self.settings.process_data(),
                 slot,
-                self._events,
+                events,
                 self._wake,
                 self._stop,
             ),
@@ -185,6 +190,9 @@ class LocalWorkerPool:
             daemon=True,
         )
         process.start()
+        events.close_writer()
+        with self._readers_lock:
+            self._readers.add(events.reader)
         return process
 
     def start(self) -> None:
@@ -195,9 +203,26 @@ class LocalWorkerPool:
 
     def _forward_events(self) -> None:
         while self._pumping.is_set():
-            event = self._events.get(timeout_s=0.2)
-            if event is not None:
-                self.on_event(event)
+            self._drain(timeout_s=0.2)
+
+    def _drain(self, timeout_s: float) -> None:
+        """Forward what the workers have sent within ``timeout_s``; a pipe whose worker has
+        exited is read to its end, then closed."""
+        with self._readers_lock:
+            readers = list(self._readers)
+        for reader in wait(readers, timeout_s):
+            assert isinstance(reader, Connection)
+            try:
+                event = reader.recv()
+            except (EOFError, OSError):  # the worker exited and all it said was read
+                with self._readers_lock:
+                    self._readers.discard(reader)
+                reader.close()
+                continue
+            except Exception:  # a message cut short (a worker killed mid-write)
+                log.warning("job event unreadable; dropped", exc_info=True)
+                continue
+            self.on_event(event)
 
     def replace_dead(self) -> list[int]:
         """Restart worker processes that exited on their own (crash, OOM kill). Returns their
@@ -241,6 +266,8 @@ class LocalWorkerPool:
         self._pumping.clear()
         if self._pump is not None:
             self._pump.join()
-        while (event := self._events.get(timeout_s=0)) is not None:
-            self.on_event(event)  # what the workers said before they stopped
+        # What the workers said before they stopped, to each pipe's end (all have exited).
+        deadline = time.monotonic() + STOP_DRAIN_S
+        while self._readers and time.monotonic() < deadline:
+            self._drain(timeout_s=0.2)
         return killed

@@ -12,6 +12,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from musewave.jobs.events import JobEvent
+from musewave.observability.logging import get_logger
+
+log = get_logger(__name__)
 
 SUBSCRIBER_BUFFER = 256  # events; a client this far behind is dropped, not allowed to grow RAM
 _RECENT_TEXTS = 16  # events whose JSON EventBus.json_of keeps
@@ -119,7 +122,7 @@ class Subscription:
         events = self._events
         while events:
             event = events[0]
-            if event is None or not send_now(event):
+            if event is None or not _sent_now(send_now, event):
                 return  # the reader closes the stream, or sends the rest itself
             if event.is_terminal:
                 self._sent = event  # left queued: the reader ends the stream
@@ -207,10 +210,12 @@ class EventBus:
             subscription.wake()
 
     def _wake_batch(self) -> None:
-        self._wake(WAKE_BATCH)
-        self._waking = None
-        if self._to_wake:
-            self._waking = asyncio.get_running_loop().call_soon(self._wake_batch)
+        try:
+            self._wake(WAKE_BATCH)
+        finally:  # whatever a wake raised, later events are still woken
+            self._waking = None
+            if self._to_wake:
+                self._waking = asyncio.get_running_loop().call_soon(self._wake_batch)
 
     def json_of(self, event: JobEvent) -> str:
         """``event.model_dump_json()``, made once for all the sockets that send ``event``.
@@ -250,3 +255,19 @@ class EventBus:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._empty.wait(), timeout_s)
         return self._empty.is_set()
+
+
+def _sent_now(send_now: Callable[[JobEvent], bool], event: JobEvent) -> bool:
+    """``send_now(event)``; False (the reader sends it itself) when the direct path fails,
+    e.g. a server whose WebSocket internals changed: a slower stream, never a stalled one."""
+    global _direct_send_failed
+    try:
+        return send_now(event)
+    except Exception:
+        if not _direct_send_failed:  # once: it would fail for every socket and event
+            _direct_send_failed = True
+            log.warning("direct WebSocket send failed; readers send instead", exc_info=True)
+        return False
+
+
+_direct_send_failed = False
