@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -153,3 +156,17 @@ def test_lyrics_mean_a_vocal_track() -> None:
     with pytest.raises(ValidationError, match="instrumental is true"):
         GenerationRequest(prompt="a song", lyrics="la la la", instrumental=True)
     assert GenerationRequest(prompt="no words").instrumental is True
+
+
+def test_reading_a_request_does_not_load_the_dsp_stack() -> None:
+    # The CLI validates arguments and the API fingerprints requests with this model: neither
+    # should pay for numpy and scipy (about a second) to do it.
+    probe = (
+        "import sys, musewave.engine.request as r;"
+        "r.GenerationRequest(prompt='x', duration_s=30, seed=1).fingerprint();"
+        "print(sorted(m for m in ('numpy', 'scipy', 'musewave.engine.render') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

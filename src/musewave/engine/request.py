@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from musewave.engine.genres import GENRES, canonical_genre
-from musewave.engine.render.soundfont import soundfont_identity
 from musewave.engine.score import STEM_NAMES
+from musewave.engine.soundfont_choice import soundfont_identity
 from musewave.engine.theory import TheoryError, parse_key
 from musewave.engine.version import ENGINE_VERSION
 from musewave.engine.vocals.languages import LANGUAGES, canonical_language

@@ -11,6 +11,7 @@ import pytest
 from musewave.engine import GenerationRequest
 from musewave.engine.render import render_part, soundfont
 from musewave.engine.render.soundfont import SoundFont, SoundFontError
+from musewave.engine.soundfont_choice import ENV_VAR
 
 from .conftest import BPM, SR, fundamental_hz, one_note
 
@@ -134,19 +135,19 @@ def test_environment_variable_chooses_the_font_or_turns_samples_off(
 ) -> None:
     path = write_sf2(tmp_path / "chosen.sf2")
     try:
-        monkeypatch.setenv(soundfont.ENV_VAR, str(path))
+        monkeypatch.setenv(ENV_VAR, str(path))
         soundfont.reset_default_soundfont()
         chosen = soundfont.default_soundfont()
         assert chosen is not None and chosen.path == path
         assert soundfont.default_soundfont() is chosen  # loaded once
-        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        monkeypatch.setenv(ENV_VAR, "none")
         soundfont.reset_default_soundfont()
         assert soundfont.default_soundfont() is None
-        monkeypatch.setenv(soundfont.ENV_VAR, str(tmp_path / "missing.sf2"))
+        monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing.sf2"))
         soundfont.reset_default_soundfont()
         assert soundfont.default_soundfont() is None  # unreadable: synthesis instead
     finally:
-        monkeypatch.delenv(soundfont.ENV_VAR)
+        monkeypatch.delenv(ENV_VAR)
         soundfont.reset_default_soundfont()
 
 
@@ -154,10 +155,10 @@ def test_without_a_font_every_voice_falls_back_to_synthesis(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     try:
-        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        monkeypatch.setenv(ENV_VAR, "none")
         soundfont.reset_default_soundfont()
         synthesised = render_part(one_note("piano", 60), BPM, SR, SR, seed=1)
-        monkeypatch.delenv(soundfont.ENV_VAR)
+        monkeypatch.delenv(ENV_VAR)
         soundfont.reset_default_soundfont()
         default = render_part(one_note("piano", 60), BPM, SR, SR, seed=1)
         assert np.isfinite(synthesised).all() and np.abs(synthesised).max() > 0.25
@@ -193,18 +194,18 @@ def test_the_font_is_part_of_every_fingerprint(
 ) -> None:
     request = GenerationRequest(prompt="warm piano", duration_s=30, seed=5)
     try:
-        monkeypatch.setenv(soundfont.ENV_VAR, str(write_sf2(tmp_path / "chosen.sf2")))
+        monkeypatch.setenv(ENV_VAR, str(write_sf2(tmp_path / "chosen.sf2")))
         soundfont.reset_default_soundfont()
         with_font = request.fingerprint()
         assert (
             soundfont.soundfont_identity()
             == f"chosen.sf2:{(tmp_path / 'chosen.sf2').stat().st_size}"
         )
-        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        monkeypatch.setenv(ENV_VAR, "none")
         soundfont.reset_default_soundfont()
         assert soundfont.soundfont_identity() == "none"
         assert request.fingerprint() != with_font  # another font, no stale cache hit
         assert request.fingerprint() == request.fingerprint()
     finally:
-        monkeypatch.delenv(soundfont.ENV_VAR)
+        monkeypatch.delenv(ENV_VAR)
         soundfont.reset_default_soundfont()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from musewave.engine.render import VOICES, render_part
+from musewave.engine.soundfont_choice import ENV_VAR
 
 from .conftest import (
     BPM,
@@ -115,7 +116,7 @@ def test_written_pitch_is_the_perceived_pitch(
     from musewave.engine.render import soundfont
 
     if font == "none":
-        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        monkeypatch.setenv(ENV_VAR, "none")
     soundfont.reset_default_soundfont()
     try:
         for pitch in _pitches(voice)[1:]:
@@ -123,7 +124,7 @@ def test_written_pitch_is_the_perceived_pitch(
             expected = 440.0 * 2.0 ** ((pitch - 69) / 12)
             assert _perceived_semitones(audio, expected) == pytest.approx(0.0, abs=0.5), pitch
     finally:
-        monkeypatch.delenv(soundfont.ENV_VAR, raising=False)
+        monkeypatch.delenv(ENV_VAR, raising=False)
         soundfont.reset_default_soundfont()
 
 

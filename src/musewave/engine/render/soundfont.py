@@ -19,8 +19,6 @@ which a lock guards; :func:`default_soundfont` loads once per process under a lo
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import struct
 import threading
 from collections.abc import Iterator, Mapping
@@ -31,17 +29,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+# Which font is played is decided without numpy (the request model fingerprints with it).
+from ..soundfont_choice import soundfont_identity, soundfont_path
 from ._types import Audio, as_audio
 from .filters import lowpass
 from .placement import pan_gains
-
-SYSTEM_SOUNDFONTS = (
-    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
-    Path("/usr/share/sounds/sf2/MuseScore_General.sf2"),
-)
-"""Larger MIT-licensed GM fonts from Debian packages, preferred when installed."""
-
-ENV_VAR = "MUSEWAVE_SOUNDFONT"
 
 _ABS_CENT_HZ = 8.176  # SF2 absolute cents are relative to MIDI key 0
 _VELOCITY_TO_CUTOFF_CENTS = 4800.0
@@ -378,34 +370,6 @@ def _volume_envelope(g: Mapping[int, int], key: int, n: int, sr: int) -> Audio:
 
 _default_lock = threading.Lock()
 _default: list[SoundFont | None] = []
-
-
-def soundfont_path() -> Path | None:
-    """The SoundFont this process plays (see the module docstring), or ``None`` for none."""
-    chosen = os.environ.get(ENV_VAR, "").strip()
-    if chosen:
-        return None if chosen.lower() == "none" else Path(chosen)
-    for candidate in SYSTEM_SOUNDFONTS:
-        if candidate.is_file():
-            return candidate
-    spec = importlib.util.find_spec("pretty_midi")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        bundled = Path(folder) / "TimGM6mb.sf2"
-        if bundled.is_file():
-            return bundled
-    return None
-
-
-@lru_cache(maxsize=1)
-def soundfont_identity() -> str:
-    """Which font this process plays, for fingerprints: ``<file name>:<bytes>`` or ``none``
-    (renders with another font sound different, so they must not share cached results).
-    Found without loading the font: an API process only fingerprints requests."""
-    path = soundfont_path()
-    try:
-        return "none" if path is None else f"{path.name}:{path.stat().st_size}"
-    except OSError:
-        return "none"  # unreadable: the renderer falls back to synthesis
 
 
 def default_soundfont() -> SoundFont | None:
