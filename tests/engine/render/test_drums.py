@@ -9,6 +9,7 @@ from musewave.engine.render import DRUM_KITS, render_part, soundfont
 from musewave.engine.render.drums import Sampled
 from musewave.engine.render.kits import KITS, SAMPLED_KEYS
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+from musewave.engine.soundfont_choice import ENV_VAR
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, drum_hit, energy_share_below, spectral_centroid_hz
 
@@ -129,7 +130,7 @@ def test_sampled_kits_play_recorded_hits_and_synthesize_without_a_font(
     assert isinstance(recipe, Sampled)
     try:
         sampled = render_part(drum_hit(kit, 38), BPM, SR, SR // 2, seed=1)
-        monkeypatch.setenv(soundfont.ENV_VAR, "none")
+        monkeypatch.setenv(ENV_VAR, "none")
         soundfont.reset_default_soundfont()
         fallback = render_part(drum_hit(kit, 38), BPM, SR, SR // 2, seed=1)
         # The fallback is the synthesized recipe, as loud as the sample would be.
@@ -137,7 +138,7 @@ def test_sampled_kits_play_recorded_hits_and_synthesize_without_a_font(
         assert not np.allclose(sampled, fallback, atol=1e-3)
         assert np.array_equal(fallback, render_part(drum_hit(kit, 38), BPM, SR, SR // 2, seed=1))
     finally:
-        monkeypatch.delenv(soundfont.ENV_VAR, raising=False)
+        monkeypatch.delenv(ENV_VAR, raising=False)
         soundfont.reset_default_soundfont()
 
 
