@@ -291,18 +291,17 @@ def _title(prompt: str, genre_words: set[str], rng: np.random.Generator) -> str:
 def _sections(
     arrangement: list[tuple[str, int]],
     beats_per_bar: int,
-    extra_beats: int,
-    bpm: float,
+    timing: _Timing,
     energy: float,
-    available_roles: set[str],
+    parts: list[PartPlan],
     progressions: dict[str, str],
     kind_energy: dict[str, float] | None = None,
-    *,
-    duration_s: float,
 ) -> list[SectionPlan]:
-    """The arrangement's sections, back to back from beat 0; the last takes ``extra_beats``
-    and ends at ``duration_s`` at the latest.
+    """The arrangement's sections, back to back from beat 0; the last takes the timing's
+    ``extra_beats`` and ends at its ``duration_s`` at the latest; only ``parts``' roles play.
     ``kind_energy`` overrides a kind's table energy (0–1) before the track's energy scales it."""
+    extra_beats, bpm, duration_s = timing.extra_beats, timing.bpm, timing.duration_s
+    available_roles = {p.role for p in parts}
     sections: list[SectionPlan] = []
     start_beat = 0
     counts: dict[str, int] = {}
@@ -449,18 +448,7 @@ def make_plan(request: GenerationRequest) -> Plan:
     progressions = _progressions(profile, key, rng)
     levels = _levels(profile, hints.moods)
     parts = _parts(profile, hints)
-    available_roles = {p.role for p in parts}
-
-    sections = _sections(
-        arrangement,
-        beats_per_bar,
-        timing.extra_beats,
-        timing.bpm,
-        levels[0],
-        available_roles,
-        progressions,
-        duration_s=timing.duration_s,
-    )
+    sections = _sections(arrangement, beats_per_bar, timing, levels[0], parts, progressions)
     return _assemble(
         request,
         genre=genre,

@@ -428,17 +428,8 @@ def plan_from_draft(request: GenerationRequest, draft: PlanDraft, planner: str) 
     levels = _levels(profile, tuple(moods))
 
     parts = _draft_parts(_parts(profile, hints), set(hints.instruments), draft, repairs)
-    available_roles = {p.role for p in parts}
     sections = _sections(
-        arrangement,
-        beats_per_bar,
-        timing.extra_beats,
-        timing.bpm,
-        levels[0],
-        available_roles,
-        progressions,
-        kind_energy,
-        duration_s=timing.duration_s,
+        arrangement, beats_per_bar, timing, levels[0], parts, progressions, kind_energy
     )
 
     rules_title = _rules_title(request, genre, profile, rng)
