@@ -239,7 +239,7 @@ def _progressions(profile: GenreProfile, key: Key, rng: np.random.Generator) -> 
     starting on the tonic chord (a minor key that opens on VI is heard as its relative major)."""
     pool = profile.minor_progressions if key.is_minor else profile.major_progressions
     order = [
-        "-".join(tonic_first(pool[int(i)].replace("–", "-").split("-"), key))
+        "-".join(tonic_first(pool[int(i)].replace("–", "-").split("-")))
         for i in rng.permutation(len(pool))
     ]
     main, second, third = order[0], order[1 % len(order)], order[2 % len(order)]

@@ -174,7 +174,7 @@ def parse_progression(text: str, key: Key) -> list[Chord]:
     return [roman_chord(s, key) for s in symbols]
 
 
-def tonic_first(symbols: list[str], key: Key) -> list[str]:
+def tonic_first(symbols: list[str]) -> list[str]:
     """The progression rotated to start on its first tonic chord (``VI-VII-i-i`` → ``i-i-VI-VII``),
     so a section opens on the key's home chord and the cycle's last chord leads back into it.
 
