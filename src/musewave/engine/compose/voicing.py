@@ -7,9 +7,22 @@ import itertools
 from musewave.engine.theory import Chord
 
 
-def chord_tones(chord: Chord, max_notes: int) -> list[int]:
-    """Pitch classes to voice. Large chords drop the fifth, then the root (the bass has it)."""
+# What of a home chord is voiced: root, third, fifth and the ninth as colour, not the seventh.
+HOME_CHORD_INTERVALS = frozenset({0, 3, 4, 7, 14})
+
+
+def chord_tones(chord: Chord, max_notes: int, keep_triad: bool = False) -> list[int]:
+    """Pitch classes to voice. Large chords drop the fifth, then the root (the bass has it).
+
+    ``keep_triad`` voices the triad and the ninth only (the key's home chord): A minor's i9
+    without its fifth (A-C-G-B) is most of C major's Imaj7 (C-E-G-B) and of G major's triad,
+    and even with the fifth its seventh (A-C-E-G, C6) pulled a key detector to C or G major;
+    as A-C-E-B (an add9) it was heard in A minor."""
     tones = list(chord.pitch_classes)
+    if keep_triad:
+        core = [(chord.root + i) % 12 for i in chord.intervals if i in HOME_CHORD_INTERVALS]
+        if len(core) >= 3:
+            tones = core
     if len(tones) > max_notes and len(chord.intervals) > 3 and 7 in chord.intervals:
         tones.remove((chord.root + 7) % 12)
     if len(tones) > max_notes:
@@ -42,9 +55,10 @@ def voice_chord(
     """A voicing of ``chord`` within about an octave of ``center``, moving least from
     ``previous`` (sum of semitone motion), with a pull towards ``center`` so it doesn't drift.
 
-    ``root_position`` puts the root at the bottom: the tonic chord of a minor key voiced
-    third-first (C-E-A in A minor) is its relative major's tonic in first inversion."""
-    tones = chord_tones(chord, max_notes)
+    ``root_position`` puts the root at the bottom and keeps the triad whole (see
+    ``chord_tones``): the tonic chord of a minor key voiced third-first (C-E-A in A minor) is
+    its relative major's tonic in first inversion."""
+    tones = chord_tones(chord, max_notes, keep_triad=root_position)
     candidates = _candidates(tones, center - 12, center + 12)
     if root_position and chord.root in tones:
         candidates = [v for v in candidates if v[0] % 12 == chord.root] or candidates
