@@ -6,7 +6,6 @@ import itertools
 
 from musewave.engine.theory import Chord
 
-
 # What of a home chord is voiced: root, third, fifth and the ninth as colour, not the seventh.
 HOME_CHORD_INTERVALS = frozenset({0, 3, 4, 7, 14})
 
