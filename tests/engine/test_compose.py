@@ -245,6 +245,15 @@ def test_the_tonic_chord_is_voiced_as_its_triad_and_ninth() -> None:
     assert sorted(chord_tones(i9, 4, keep_triad=True)) == sorted([9, 0, 4, 11])
     assert sorted(chord_tones(roman_chord("i7", key), 4, keep_triad=True)) == [0, 4, 9]
     assert 4 not in chord_tones(i9, 4)
+    # A major seventh is the leading tone: a lydian Imaj7 voiced without it was heard minor.
+    d_major7 = roman_chord("Imaj7", Key(2, "lydian"))
+    assert sorted(chord_tones(d_major7, 4, keep_triad=True)) == [1, 2, 6, 9]
+    assert sorted(chord_tones(roman_chord("Imaj9", Key(2, "major")), 4, keep_triad=True)) == [
+        1,
+        2,
+        6,
+        9,
+    ]
     voicing = voice_chord(i9, None, 63, root_position=True)
     assert voicing[0] % 12 == 9 and {0, 4} <= {p % 12 for p in voicing}
     # A sus2 tonic has no third to keep: left as written.
