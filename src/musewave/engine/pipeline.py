@@ -14,7 +14,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,6 +47,7 @@ from musewave.engine.timed_lyrics import TimedLine
 from musewave.engine.validate import validate_audio_file, validate_captions
 
 if TYPE_CHECKING:
+    from musewave.engine.cover import CoverFiles
     from musewave.engine.vocals.track import VocalTrack
 
 # The video, cover and singing stacks (scipy.signal's helpers, PIL, WORLD, espeak) load only
@@ -426,14 +427,34 @@ def generate(
     )
 
 
-def render_video(*args: object, **kwargs: object) -> object:
-    """:func:`musewave.engine.video.render_video`, imported on first use."""
+def render_video(
+    style: str,
+    plan: Plan,
+    audio: NDArray[np.float32],
+    sample_rate: int,
+    path: Path,
+    *,
+    lines: Sequence[TimedLine] = (),
+    should_cancel: CancelCheck | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Path:
+    """:func:`musewave.engine.video.render_video`, imported on first use (PyAV and Pillow
+    cost a render that draws no video their import time)."""
     from musewave.engine.video import render_video as render
 
-    return render(*args, **kwargs)  # type: ignore[arg-type]
+    return render(
+        style,
+        plan,
+        audio,
+        sample_rate,
+        path,
+        lines=lines,
+        should_cancel=should_cancel,
+        on_progress=on_progress,
+    )
 
 
-def write_cover(plan: Plan, folder: Path) -> object:
+def write_cover(plan: Plan, folder: Path) -> CoverFiles:
     """:func:`musewave.engine.cover.write_cover`, imported on first use."""
     from musewave.engine.cover import write_cover as write
 
