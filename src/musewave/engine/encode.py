@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 from pedalboard.io import AudioFile
-from scipy import signal
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -114,6 +113,8 @@ def _write_pedalboard(quality: str) -> Callable[[FloatArray, int, Path], None]:
 def _write_opus(audio: FloatArray, sample_rate: int, path: Path) -> None:
     """Ogg Opus through PyAV/libopus at 48 kHz (resampled with a polyphase filter)."""
     if sample_rate != OPUS_SAMPLE_RATE:
+        from scipy import signal  # only here: importing scipy.signal costs ~0.7 s
+
         common = math.gcd(sample_rate, OPUS_SAMPLE_RATE)
         audio = signal.resample_poly(
             audio, OPUS_SAMPLE_RATE // common, sample_rate // common, axis=-1

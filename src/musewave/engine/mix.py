@@ -19,9 +19,16 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import scipy.fft
-from scipy import ndimage, signal
 
+from musewave.engine.dsp import (
+    butter,
+    irfft,
+    maximum_filter1d,
+    next_fast_len,
+    rfft,
+    sosfilt,
+    uniform_filter1d,
+)
 from musewave.engine.profiles import (
     VOCAL_PRESENCE_HZ,
     DelaySettings,
@@ -95,7 +102,7 @@ def sidechain_envelope(
     for start in range(0, n_samples, _IN_PLACE_BLOCK):
         stop = min(n_samples, start + _IN_PLACE_BLOCK)
         low, high = max(0, start - attack), min(n_samples, stop + attack)
-        window = ndimage.uniform_filter1d(duck[low:high], attack, mode="nearest")
+        window = uniform_filter1d(duck[low:high], attack, mode="nearest")
         smooth[start:stop] = window[start - low : stop - low]
     return smooth
 
@@ -142,7 +149,7 @@ def gate_envelope(
         low, high = max(0, start - ramp), min(n_samples, stop + ramp)
         index = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
         raw = steps[index % steps.size]
-        window = ndimage.uniform_filter1d(raw, ramp, mode="nearest")
+        window = uniform_filter1d(raw, ramp, mode="nearest")
         out[start:stop] = window[start - low : stop - low]
     return out
 
@@ -150,7 +157,7 @@ def gate_envelope(
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
     nyquist = sample_rate / 2.0
     cutoff = min(max(cutoff_hz, 1.0), 0.95 * nyquist)
-    return np.asarray(signal.butter(order, cutoff, kind, fs=sample_rate, output="sos"))
+    return butter(order, cutoff, kind, sample_rate)  # type: ignore[arg-type]
 
 
 def _stem_sos(settings: StemSettings, sample_rate: int) -> npt.NDArray[np.float32] | None:
@@ -209,7 +216,7 @@ def _process_dry(
     for start in range(0, out.shape[-1], _IN_PLACE_BLOCK):
         block = out[:, start : start + _IN_PLACE_BLOCK]
         if sos is not None:
-            filtered, state = signal.sosfilt(sos, block, axis=-1, zi=state)
+            filtered, state = sosfilt(sos, block, state)
             block[...] = filtered
         else:
             block *= gain
@@ -218,7 +225,7 @@ def _process_dry(
             side = block[0] - block[1]
             side *= half_width
             if side_sos is not None:
-                side, side_state = signal.sosfilt(side_sos, side, zi=side_state)
+                side, side_state = sosfilt(side_sos, side, side_state)
             block[0] += block[1]
             block[0] *= np.float32(0.5)
             np.subtract(block[0], side, out=block[1])
@@ -260,8 +267,8 @@ def reverb_impulse_response(settings: ReverbSettings, *, sample_rate: int) -> Fl
     length = max(16, round(1.3 * settings.decay_s * sample_rate))  # ~-78 dB at the end
     t = np.arange(length) / sample_rate
     noise = rng.standard_normal((2, length))
-    low = signal.sosfilt(_butter(2, 500.0, "lowpass", sample_rate), noise, axis=-1)
-    high = signal.sosfilt(_butter(2, 4000.0, "highpass", sample_rate), noise, axis=-1)
+    low = sosfilt(_butter(2, 500.0, "lowpass", sample_rate), noise)
+    high = sosfilt(_butter(2, 4000.0, "highpass", sample_rate), noise)
     mid = noise - low - high
     ln_1000 = math.log(1000.0)  # 60 dB of amplitude decay
     tail = np.zeros_like(noise)
@@ -289,7 +296,7 @@ def reverb_impulse_response(settings: ReverbSettings, *, sample_rate: int) -> Fl
             _butter(2, settings.lowpass_hz, "lowpass", sample_rate),
         ]
     )
-    ir = signal.sosfilt(band, ir, axis=-1)
+    ir = sosfilt(band, ir)
     mid_ir, side_ir = 0.5 * (ir[0] + ir[1]), 0.5 * settings.width * (ir[0] - ir[1])
     ir = np.stack([mid_ir + side_ir, mid_ir - side_ir])
     ir /= math.sqrt(float(np.mean(np.sum(ir * ir, axis=-1))))
@@ -323,7 +330,7 @@ class _SendReturns:
         ring = max(ir.shape[-1], _delay_ring_samples(profile.delay, bpm, sample_rate))
         # Blocks at least twice the ring keep the zero-padding overhead of each FFT small.
         self.block = min(max(_OLA_BLOCK, 2 * ring), n_samples)
-        self.fft_len = scipy.fft.next_fast_len(self.block + ring, real=True)
+        self.fft_len = next_fast_len(self.block + ring)
         self._ir = ir
         self._profile = profile
         self._sample_rate = sample_rate
@@ -331,7 +338,7 @@ class _SendReturns:
 
     @cached_property
     def reverb(self) -> npt.NDArray[np.complex64]:
-        return np.asarray(scipy.fft.rfft(self._ir, self.fft_len, axis=-1))
+        return rfft(self._ir, self.fft_len)
 
     @cached_property
     def delay(self) -> npt.NDArray[np.complex64]:
@@ -402,8 +409,8 @@ class _SendReturns:
         for start in range(0, n_samples, self.block):
             following = mono(start + self.block) if start + self.block < n_samples else send
             if send.any():  # a silent block rings nothing: parts that rest skip their FFTs
-                spectrum = scipy.fft.rfft(send, self.fft_len)
-                wet = scipy.fft.irfft(response * spectrum, self.fft_len, axis=-1, workers=-1)
+                spectrum = rfft(send, self.fft_len)
+                wet = irfft(response * spectrum, self.fft_len, workers=-1)
                 stop = min(n_samples, start + self.fft_len)
                 out[:, start:stop] += wet[:, : stop - start]
             send = following
@@ -596,15 +603,15 @@ def vocal_activity(vocals: FloatArray, *, sample_rate: int) -> FloatArray:
     ndarray, shape (n,), float32
     """
     window = max(1, round(_VOCAL_SMOOTH_MS * 1e-3 * sample_rate))
-    power = ndimage.uniform_filter1d(np.mean(vocals * vocals, axis=0), window, mode="constant")
+    power = uniform_filter1d(np.mean(vocals * vocals, axis=0), window, mode="constant")
     peak = float(np.max(power))
     if peak <= 0.0:
         return np.zeros(vocals.shape[-1], dtype=np.float32)
     level_db = 10.0 * np.log10(np.maximum(power, peak * 1e-12) / peak)
     activity = np.clip((level_db + _VOCAL_FLOOR_DB) / _VOCAL_RANGE_DB, 0.0, 1.0)
     # Held through the gaps between words, so the parts do not pump syllable by syllable.
-    held = ndimage.maximum_filter1d(activity, 4 * window)
-    return np.asarray(ndimage.uniform_filter1d(held, 2 * window), dtype=np.float32)
+    held = maximum_filter1d(activity, 4 * window)
+    return np.asarray(uniform_filter1d(held, 2 * window), dtype=np.float32)
 
 
 def make_room_for_vocals(
@@ -625,16 +632,14 @@ def make_room_for_vocals(
     if vocals is None or not np.any(vocals):
         return
     activity = vocal_activity(vocals, sample_rate=sample_rate)
-    band = np.asarray(
-        signal.butter(2, VOCAL_PRESENCE_HZ, "bandpass", fs=sample_rate, output="sos"), np.float32
-    )
+    band = np.asarray(butter(2, VOCAL_PRESENCE_HZ, "bandpass", sample_rate), np.float32)
     ln10_20 = np.float32(math.log(10.0) / 20.0)
     for name, audio in stems.items():
         settings = profile.stem(name)
         if name == VOCAL_STEM or (not settings.vocal_duck_db and not settings.vocal_cut_db):
             continue
         if settings.vocal_cut_db:
-            presence = signal.sosfilt(band, audio, axis=-1).astype(np.float32)
+            presence = sosfilt(band, audio).astype(np.float32)
             cut = np.float32(1.0) - np.exp(activity * (-settings.vocal_cut_db * ln10_20))
             presence *= cut
             audio -= presence
