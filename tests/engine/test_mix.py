@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -11,8 +13,11 @@ from musewave.engine.mix import (
     GATE_RAMP_MS,
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
+    SpilledStem,
     StemMixer,
     apply_headroom,
+    finish_mix,
+    finish_spilled,
     fold_loop_tail,
     gate_envelope,
     kick_onsets,
@@ -316,3 +321,42 @@ def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> No
         mixer.add("lead", stems["lead"])
     with pytest.raises(ValueError, match="bpm"):
         StemMixer(["lead"], profile, sample_rate=SR, bpm=0.0, kick_onsets=kicks(1.0), n_samples=1)
+
+
+def test_spilled_stems_mix_to_the_same_samples_as_stems_in_memory(tmp_path: Path) -> None:
+    profile = MIX_PROFILES["house"]
+    stems = music_stems(3.0, seed=4)
+    stems["lead"][:] = 0.0  # silence is parked without a file
+    n = 3 * SR
+    expected_stems, expected_premaster = finish_mix(
+        run({name: audio.copy() for name, audio in stems.items()}, profile, 3.0), n_samples=n
+    )
+    with StemMixer(
+        list(stems),
+        profile,
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(3.0),
+        n_samples=n,
+        in_place=True,
+        spill_dir=tmp_path,
+    ) as mixer:
+        for name in reversed(stems):
+            mixer.add(name, stems[name])
+        parked = mixer.result()
+    assert all(isinstance(stem, SpilledStem) for stem in parked.values())
+    assert parked["lead"].path is None and parked["bass"].path is not None
+    spilled, premaster = finish_spilled(parked, n_samples=n)
+    assert list(spilled) == list(expected_stems)
+    np.testing.assert_array_equal(premaster, expected_premaster)
+    for name, audio in expected_stems.items():
+        np.testing.assert_array_equal(np.asarray(spilled[name]), audio)
+        np.testing.assert_array_equal(spilled[name][:, 1000:5000], audio[:, 1000:5000])
+        assert spilled[name][:, n - 10 : n + 10].shape == (2, 10)
+    with pytest.raises(IndexError):
+        spilled["bass"][0, :10]  # type: ignore[index]
+    for stem in spilled.values():
+        stem.discard()
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="samples long"):
+        finish_spilled(parked, n_samples=n + 1)

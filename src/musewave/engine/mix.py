@@ -10,12 +10,15 @@ Audio is float32, shape ``(2, n)`` (channels first), full scale 1.0.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -485,6 +488,10 @@ class StemMixer:
     Each stem is processed on its own, so the result is the same whatever the thread
     timing. Raises ``ValueError`` for a non-positive ``bpm``, an unknown name or a stem of
     the wrong shape.
+
+    With ``spill_dir``, each processed stem is parked in a file there (a
+    :class:`SpilledStem`) and its buffer let go, so a long track never holds every stem in
+    memory at once (five 120 s stems are 210 MB); :func:`finish_spilled` then sums them.
     """
 
     def __init__(
@@ -497,10 +504,12 @@ class StemMixer:
         kick_onsets: npt.NDArray[np.int64],
         n_samples: int,
         in_place: bool = False,
+        spill_dir: Path | None = None,
     ) -> None:
         if bpm <= 0:
             raise ValueError(f"bpm must be positive, got {bpm}")
         self._settings = {name: profile.stem(name) for name in names}
+        self._spill_dir = spill_dir
         self._sample_rate = sample_rate
         self._n_samples = n_samples
         self._in_place = in_place
@@ -529,7 +538,8 @@ class StemMixer:
             if threads > 1
             else None
         )
-        self._mixed: dict[str, Future[FloatArray] | FloatArray] = {}
+        self._mixed: dict[str, Future[Any] | FloatArray | SpilledStem] = {}
+        self._added: set[str] = set()
         # One envelope per distinct pattern and depth, shared by the stems that use it.
         self._gates: dict[tuple[str | None, float], FloatArray] = {
             (s.gate, s.gate_depth_db): gate_envelope(
@@ -546,32 +556,50 @@ class StemMixer:
         self.close()
 
     def close(self) -> None:
+        """Wait for running work, drop queued work, and let go of the stems, envelopes and
+        send spectra (callers may keep the mixer around, e.g. in an ``ExitStack``: the
+        stems then go as soon as their writers are done with them)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self._mixed = {}
+        self._duck = None
+        self._gates = {}
+        self._returns = None
 
     def add(self, name: str, audio: FloatArray) -> None:
         """Hand over stem ``name`` (2, n_samples): processed in place when ``in_place``."""
-        if name not in self._settings or name in self._mixed:
+        if name not in self._settings or name in self._added:
             raise ValueError(f"stem {name!r} was not announced or was added twice")
         if audio.shape != (2, self._n_samples):
             raise ValueError(f"stem {name!r} must be (2, {self._n_samples}), got {audio.shape}")
+        self._added.add(name)
         source = np.asarray(audio, dtype=np.float32)
         if not np.any(source):  # silent: nothing to filter or send
-            self._mixed[name] = source if self._in_place else np.zeros_like(source)
+            if self._spill_dir is not None:
+                self._mixed[name] = SpilledStem(None, (2, self._n_samples), 0.0)
+            else:
+                self._mixed[name] = source if self._in_place else np.zeros_like(source)
         elif self._pool is None:
             self._mixed[name] = self._process(name, source)
         else:
             self._mixed[name] = self._pool.submit(self._process, name, source)
 
-    def result(self) -> dict[str, FloatArray]:
-        """The processed stems, in the order of ``names`` (those added)."""
+    def result(self) -> dict[str, Any]:
+        """The processed stems, in the order of ``names`` (those added): arrays, or
+        :class:`SpilledStem` with ``spill_dir``."""
         return {
-            name: mixed if isinstance(mixed, np.ndarray) else mixed.result()
+            name: mixed.result() if isinstance(mixed, Future) else mixed
             for name in self._settings
             if (mixed := self._mixed.get(name)) is not None
         }
 
-    def _process(self, name: str, source: FloatArray) -> FloatArray:
+    def _process(self, name: str, source: FloatArray) -> FloatArray | SpilledStem:
+        out = self._process_array(name, source)
+        if self._spill_dir is None:
+            return out
+        return SpilledStem.park(out, self._spill_dir / f"{name}.f32")
+
+    def _process_array(self, name: str, source: FloatArray) -> FloatArray:
         settings = self._settings[name]
         gate = self._gates.get((settings.gate, settings.gate_depth_db))
         out = _process_dry(
@@ -727,6 +755,96 @@ def apply_headroom(
         audio *= gain
     premaster *= gain
     return premaster
+
+
+@dataclass(frozen=True)
+class SpilledStem:
+    """A processed stem parked in a file of raw float32 samples, channels first, until the
+    headroom gain is known; read back a block at a time, times ``gain``.
+
+    Shaped like the (2, n) array it stands for: ``stem[:, start:stop]`` reads that block
+    (a new float32 array) and ``np.asarray(stem)`` reads it all. ``path`` None: silence.
+    ``peak`` is the largest absolute sample before ``gain``.
+    """
+
+    path: Path | None
+    shape: tuple[int, int]
+    peak: float
+    gain: float = 1.0  # a float32 value
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    @classmethod
+    def park(cls, audio: FloatArray, path: Path) -> SpilledStem:
+        """Write ``audio`` (2, n) float32 to ``path`` and describe it."""
+        peak = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0
+        np.ascontiguousarray(audio, dtype=np.float32).tofile(path)
+        return cls(path, (int(audio.shape[0]), int(audio.shape[1])), peak)
+
+    def __getitem__(self, index: tuple[slice, slice]) -> FloatArray:
+        rows, columns = index
+        if rows != slice(None) or columns.step not in (None, 1):
+            raise IndexError("a spilled stem reads [:, start:stop] blocks only")
+        start, stop, _ = columns.indices(self.shape[1])
+        stop = max(start, stop)
+        block = np.zeros((self.shape[0], stop - start), dtype=np.float32)
+        if self.path is not None and stop > start:
+            with self.path.open("rb") as file:
+                for channel in range(self.shape[0]):
+                    file.seek((channel * self.shape[1] + start) * 4)
+                    file.readinto(memoryview(block[channel]).cast("B"))
+        if self.gain != 1.0:
+            block *= np.float32(self.gain)
+        return block
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> FloatArray:
+        audio = self[:, :]
+        return audio if dtype is None else audio.astype(dtype, copy=False)
+
+    def discard(self) -> None:
+        """Delete the file (the stem is no longer needed)."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def finish_spilled(
+    spilled: dict[str, SpilledStem], *, n_samples: int, peak_dbfs: float = STEM_PEAK_DBFS
+) -> tuple[dict[str, SpilledStem], FloatArray]:
+    """:func:`finish_mix` for stems a :class:`StemMixer` spilled (no loop tail): their sum,
+    the pre-master, read back block by block, and the one headroom gain of
+    :func:`apply_headroom` (the same samples), which the returned stems carry.
+
+    Parameters
+    ----------
+    spilled : dict[str, SpilledStem]
+        All shaped (2, n_samples).
+    n_samples : int
+    peak_dbfs : float
+        Sample-peak ceiling in dBFS.
+
+    Returns
+    -------
+    (dict[str, SpilledStem], ndarray)
+        The stems with their ``gain`` set, and the pre-master, (2, n_samples) float32.
+    """
+    if any(stem.shape[-1] != n_samples for stem in spilled.values()):
+        raise ValueError(f"spilled stems must all be {n_samples} samples long")
+    premaster = np.empty((2, n_samples), dtype=np.float32)
+    peak = max((stem.peak for stem in spilled.values()), default=0.0)
+    for start in range(0, n_samples, _IN_PLACE_BLOCK):
+        total = premaster[:, start : start + _IN_PLACE_BLOCK]
+        total[...] = 0.0
+        for index, stem in enumerate(spilled.values()):
+            block = stem[:, start : start + _IN_PLACE_BLOCK]
+            if index == 0:
+                total[...] = block
+            else:
+                total += block
+        peak = max(peak, float(total.max()), -float(total.min()))
+    gain = np.float32(10 ** (peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
+    premaster *= gain
+    stems = {name: dataclasses.replace(s, gain=float(gain)) for name, s in spilled.items()}
+    return stems, premaster
 
 
 class MixResult(NamedTuple):
