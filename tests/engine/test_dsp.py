@@ -162,3 +162,15 @@ def test_without_the_kernels_scipy_public_functions_are_used(
 def test_a_missing_compiled_module_is_an_import_error() -> None:
     with pytest.raises(ImportError, match="no compiled module"):
         dsp._extension("scipy.signal._no_such_kernel")
+
+
+def test_sosfilt_block_filters_views_in_place_like_scipy() -> None:
+    rng = np.random.default_rng(11)
+    sos = dsp.butter(4, 40.0, "highpass", FS).astype(np.float32)
+    x = rng.standard_normal((2, 5000)).astype(np.float32)
+    expected, _ = signal.sosfilt(sos, x, axis=-1, zi=np.zeros((2, 2, 2), np.float32))
+    for buffer in (x.copy(), np.asfortranarray(x)):  # rows contiguous, then strided
+        state = np.zeros((2, 2, 2), np.float32)
+        for start in range(0, 5000, 1024):
+            dsp.sosfilt_block(sos, buffer[:, start : start + 1024], state)
+        np.testing.assert_array_equal(buffer, expected)

@@ -15,6 +15,7 @@ from musewave.engine.mix import (
     STEM_PEAK_DBFS,
     SpilledStem,
     StemMixer,
+    _gate_steps,
     apply_headroom,
     finish_mix,
     finish_spilled,
@@ -360,3 +361,14 @@ def test_spilled_stems_mix_to_the_same_samples_as_stems_in_memory(tmp_path: Path
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="samples long"):
         finish_spilled(parked, n_samples=n + 1)
+
+
+@pytest.mark.parametrize("bpm", [60.0, 88.2, 120.0, 128.0, 137.3, 174.0, 199.9, 30_000.0])
+@pytest.mark.parametrize("sample_rate", [22_050, 44_100, 48_000])
+def test_gate_steps_are_those_of_the_per_sample_division(bpm: float, sample_rate: int) -> None:
+    steps = np.array([1.0, 0.25, 1.0, 1.0, 0.25], dtype=np.float32)
+    step_samples = 60.0 / bpm / 4.0 * sample_rate
+    for low, high in [(0, 70_000), (12_345, 99_999), (3 * 65_536 - 265, 4 * 65_536 + 265)]:
+        per_sample = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
+        expected = steps[per_sample % steps.size]
+        np.testing.assert_array_equal(_gate_steps(steps, step_samples, low, high), expected)

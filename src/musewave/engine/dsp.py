@@ -128,7 +128,9 @@ def sosfilt(
     return y, final
 
 
-def sosfilt_rows(sos: Sos, rows: npt.NDArray[Any], state: npt.NDArray[Any]) -> None:
+def sosfilt_rows(
+    sos: npt.NDArray[np.floating], rows: npt.NDArray[Any], state: npt.NDArray[Any]
+) -> None:
     """Filter each row of ``rows`` (channels, n), C-contiguous, in place, carrying ``state``
     (channels, n_sections, 2) of ``rows``' dtype in place too: ``sosfilt`` without its two
     copies, for block loops over long buffers. ``sos`` is cast to ``rows``' dtype."""
@@ -143,6 +145,23 @@ def sosfilt_rows(sos: Sos, rows: npt.NDArray[Any], state: npt.NDArray[Any]) -> N
         state[...] = np.moveaxis(final, 0, 1)
         return
     _SOSFILT(np.asarray(sos, dtype=rows.dtype), rows, state)
+
+
+def sosfilt_block(
+    sos: npt.NDArray[np.floating], block: npt.NDArray[Any], state: npt.NDArray[Any]
+) -> None:
+    """Filter ``block`` (channels, n), a view into a longer buffer, in place, carrying
+    ``state`` (channels, n_sections, 2) in place too: each channel's samples are filtered
+    where they lie when its row is contiguous (no copies), else through a copy. The same
+    samples as ``sosfilt`` with ``block``'s dtype."""
+    for channel in range(block.shape[0]):
+        row = block[channel : channel + 1]
+        if row.flags.c_contiguous:
+            sosfilt_rows(sos, row, state[channel : channel + 1])
+        else:
+            copy = np.ascontiguousarray(row)
+            sosfilt_rows(sos, copy, state[channel : channel + 1])
+            row[...] = copy
 
 
 @overload

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from musewave.engine.dsp import butter, lfilter, maximum_filter1d, sosfilt, uniform_filter1d
+from musewave.engine.dsp import (
+    butter,
+    lfilter,
+    maximum_filter1d,
+    sosfilt,
+    sosfilt_block,
+    uniform_filter1d,
+)
 from musewave.engine.loudness import (
     BlockTruePeaks,
     estimate_integrated_lufs,
@@ -124,10 +131,10 @@ def _filter(
         preroll = audio[:, -min(audio.shape[-1], round(_PREROLL_S * sample_rate)) :]
         _, state = sosfilt(sos, preroll, state)
         state = state.astype(np.float32)
+    # Per channel, (channels, sections, 2): each block is filtered where it lies.
+    rows_state = np.ascontiguousarray(np.moveaxis(state, 1, 0), dtype=np.float32)
     for start in range(0, audio.shape[-1], _FILTER_BLOCK):
-        block = audio[:, start : start + _FILTER_BLOCK]
-        filtered, state = sosfilt(sos, block, state)
-        block[...] = filtered
+        sosfilt_block(sos, audio[:, start : start + _FILTER_BLOCK], rows_state)
 
 
 def _release(reduction_db: F64Array, db_per_block: float, circular: bool) -> F64Array:

@@ -30,6 +30,7 @@ from musewave.engine.dsp import (
     next_fast_len,
     rfft,
     sosfilt,
+    sosfilt_block,
     uniform_filter1d,
 )
 from musewave.engine.profiles import (
@@ -150,11 +151,34 @@ def gate_envelope(
     for start in range(0, n_samples, _IN_PLACE_BLOCK):
         stop = min(n_samples, start + _IN_PLACE_BLOCK)
         low, high = max(0, start - ramp), min(n_samples, stop + ramp)
-        index = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
-        raw = steps[index % steps.size]
+        raw = _gate_steps(steps, step_samples, low, high)
         window = uniform_filter1d(raw, ramp, mode="nearest")
         out[start:stop] = window[start - low : stop - low]
     return out
+
+
+def _gate_steps(steps: FloatArray, step_samples: float, low: int, high: int) -> FloatArray:
+    """``steps[(i // step_samples) % len(steps)]`` for every sample i in [low, high): each
+    step's gain repeated over its samples. Step edges are found by evaluating the same float
+    floor division at a few samples around each edge, so the gains are exactly those the
+    per-sample division would give (at a fraction of its cost)."""
+    indices = np.arange(low, high, dtype=np.float64)
+    first = int(np.float64(low) // step_samples)
+    last = int(np.float64(high - 1) // step_samples)
+    if step_samples < 8.0 or high <= low:
+        return steps[(indices // step_samples).astype(np.int64) % steps.size]
+    edges_k = np.arange(first + 1, last + 1, dtype=np.int64)  # steps that start inside
+    guess = np.ceil(edges_k * step_samples).astype(np.int64)
+    around = guess[:, np.newaxis] + np.arange(-2, 3)
+    reached = (around.astype(np.float64) // step_samples).astype(np.int64) >= edges_k[:, None]
+    pick = np.argmax(reached, axis=1)
+    rows = np.arange(edges_k.shape[0])
+    if not np.all(reached[rows, pick]) or np.any(reached[rows, 0]):
+        # An edge not bracketed by the guesses: the per-sample division decides.
+        return steps[(indices // step_samples).astype(np.int64) % steps.size]
+    starts = np.concatenate(([low], around[rows, pick], [high]))
+    gains = steps[np.arange(first, last + 1) % steps.size]
+    return np.repeat(gains, np.diff(starts))
 
 
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
@@ -202,7 +226,8 @@ def _process_dry(
     out = audio if in_place else np.array(audio, dtype=np.float32)
     sos = _stem_sos(settings, sample_rate)
     gain = np.float32(10.0 ** (settings.gain_db / 20.0))
-    state = None if sos is None else np.zeros((sos.shape[0], 2, 2), dtype=np.float32)
+    # Per channel: (2, sections, 2), filtered where the samples lie (see sosfilt_block).
+    state = None if sos is None else np.zeros((2, sos.shape[0], 2), dtype=np.float32)
     stereo = settings.width != 1.0 or bool(settings.mono_below_hz)
     half_width = np.float32(0.5 * settings.width)
     side_sos = None
@@ -219,8 +244,8 @@ def _process_dry(
     for start in range(0, out.shape[-1], _IN_PLACE_BLOCK):
         block = out[:, start : start + _IN_PLACE_BLOCK]
         if sos is not None:
-            filtered, state = sosfilt(sos, block, state)
-            block[...] = filtered
+            assert state is not None
+            sosfilt_block(sos, block, state)
         else:
             block *= gain
         if stereo:
