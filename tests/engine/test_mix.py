@@ -14,6 +14,7 @@ from musewave.engine.mix import (
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
     SpilledStem,
+    SpillFailed,
     StemMixer,
     _gate_steps,
     apply_headroom,
@@ -372,3 +373,10 @@ def test_gate_steps_are_those_of_the_per_sample_division(bpm: float, sample_rate
         per_sample = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
         expected = steps[per_sample % steps.size]
         np.testing.assert_array_equal(_gate_steps(steps, step_samples, low, high), expected)
+
+
+def test_a_stem_that_cannot_be_parked_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    audio = np.ones((2, 100), dtype=np.float32)
+    with pytest.raises(SpillFailed, match="cannot park"):
+        SpilledStem.park(audio, tmp_path / "missing" / "bass.f32")
+    assert not list(tmp_path.iterdir())

@@ -782,6 +782,10 @@ def apply_headroom(
     return premaster
 
 
+class SpillFailed(OSError):
+    """A mixed stem could not be parked in its file (disk full, I/O error)."""
+
+
 @dataclass(frozen=True)
 class SpilledStem:
     """A processed stem parked in a file of raw float32 samples, channels first, until the
@@ -801,9 +805,17 @@ class SpilledStem:
 
     @classmethod
     def park(cls, audio: FloatArray, path: Path) -> SpilledStem:
-        """Write ``audio`` (2, n) float32 to ``path`` and describe it."""
+        """Write ``audio`` (2, n) float32 to ``path`` and describe it; ``SpillFailed`` if
+        it cannot be written (nothing is left at ``path``)."""
         peak = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0
-        np.ascontiguousarray(audio, dtype=np.float32).tofile(path)
+        try:
+            np.ascontiguousarray(audio, dtype=np.float32).tofile(path)
+        except OSError as error:
+            path.unlink(missing_ok=True)
+            detail = error.strerror or str(error)
+            raise SpillFailed(
+                error.errno, f"cannot park a stem in {path.parent}: {detail}"
+            ) from error
         return cls(path, (int(audio.shape[0]), int(audio.shape[1])), peak)
 
     def __getitem__(self, index: tuple[slice, slice]) -> FloatArray:

@@ -31,6 +31,7 @@ from musewave.engine.master import master
 from musewave.engine.midi import write_midi
 from musewave.engine.mix import (
     SpilledStem,
+    SpillFailed,
     StemMixer,
     finish_mix,
     finish_spilled,
@@ -287,15 +288,16 @@ def generate(
                     spill_dir=spill_dir,
                 )
             )
-        raw_stems = render_stems(
-            score,
-            sample_rate,
-            n_samples + tail,
-            plan.seed,
-            stages.should_cancel,
-            on_stem=None if mixer is None else mixer.add,
-            release=True,
-        )
+        with _spill_errors(out_dir):  # a stem parked on a full disk fails like any file
+            raw_stems = render_stems(
+                score,
+                sample_rate,
+                n_samples + tail,
+                plan.seed,
+                stages.should_cancel,
+                on_stem=None if mixer is None else mixer.add,
+                release=True,
+            )
         stages.check()
 
         vocals: VocalTrack | None = None
@@ -325,7 +327,8 @@ def generate(
             stem_audio = dict(mixed)
             del mixed
         else:
-            processed = mixer.result()
+            with _spill_errors(out_dir):
+                processed = mixer.result()
             mixer.close()
             raw_stems.clear()  # so a folded loop frees the rendered buffers
             if spill_dir is None:
@@ -467,6 +470,14 @@ def write_cover(plan: Plan, folder: Path) -> object:
     from musewave.engine.cover import write_cover as write
 
     return write(plan, folder)
+
+
+@contextmanager
+def _spill_errors(out_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except SpillFailed as error:
+        raise write_error(error, "the mixed stems", out_dir) from error
 
 
 def _write_stem(audio: NDArray[np.float32] | SpilledStem, sample_rate: int, path: Path) -> None:
