@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -13,8 +14,13 @@ from musewave.engine.mix import (
     GATE_RAMP_MS,
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
+    SpilledStem,
+    SpillFailed,
     StemMixer,
+    _gate_steps,
     apply_headroom,
+    finish_mix,
+    finish_spilled,
     fold_loop_tail,
     gate_envelope,
     kick_onsets,
@@ -353,3 +359,60 @@ def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> No
         mixer.add("lead", stems["lead"])
     with pytest.raises(ValueError, match="bpm"):
         StemMixer(["lead"], profile, sample_rate=SR, bpm=0.0, kick_onsets=kicks(1.0), n_samples=1)
+
+
+def test_spilled_stems_mix_to_the_same_samples_as_stems_in_memory(tmp_path: Path) -> None:
+    profile = MIX_PROFILES["house"]
+    stems = music_stems(3.0, seed=4)
+    stems["lead"][:] = 0.0  # silence is parked without a file
+    n = 3 * SR
+    expected_stems, expected_premaster = finish_mix(
+        run({name: audio.copy() for name, audio in stems.items()}, profile, 3.0), n_samples=n
+    )
+    with StemMixer(
+        list(stems),
+        profile,
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(3.0),
+        n_samples=n,
+        in_place=True,
+        spill_dir=tmp_path,
+    ) as mixer:
+        for name in reversed(stems):
+            mixer.add(name, stems[name])
+        parked = mixer.result()
+    assert all(isinstance(stem, SpilledStem) for stem in parked.values())
+    assert parked["lead"].path is None and parked["bass"].path is not None
+    spilled, premaster = finish_spilled(parked, n_samples=n)
+    assert list(spilled) == list(expected_stems)
+    np.testing.assert_array_equal(premaster, expected_premaster)
+    for name, audio in expected_stems.items():
+        np.testing.assert_array_equal(np.asarray(spilled[name]), audio)
+        np.testing.assert_array_equal(spilled[name][:, 1000:5000], audio[:, 1000:5000])
+        assert spilled[name][:, n - 10 : n + 10].shape == (2, 10)
+    with pytest.raises(IndexError):
+        spilled["bass"][0, :10]  # type: ignore[index]
+    for stem in spilled.values():
+        stem.discard()
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="samples long"):
+        finish_spilled(parked, n_samples=n + 1)
+
+
+@pytest.mark.parametrize("bpm", [60.0, 88.2, 120.0, 128.0, 137.3, 174.0, 199.9, 30_000.0])
+@pytest.mark.parametrize("sample_rate", [22_050, 44_100, 48_000])
+def test_gate_steps_are_those_of_the_per_sample_division(bpm: float, sample_rate: int) -> None:
+    steps = np.array([1.0, 0.25, 1.0, 1.0, 0.25], dtype=np.float32)
+    step_samples = 60.0 / bpm / 4.0 * sample_rate
+    for low, high in [(0, 70_000), (12_345, 99_999), (3 * 65_536 - 265, 4 * 65_536 + 265)]:
+        per_sample = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
+        expected = steps[per_sample % steps.size]
+        np.testing.assert_array_equal(_gate_steps(steps, step_samples, low, high), expected)
+
+
+def test_a_stem_that_cannot_be_parked_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    audio = np.ones((2, 100), dtype=np.float32)
+    with pytest.raises(SpillFailed, match="cannot park"):
+        SpilledStem.park(audio, tmp_path / "missing" / "bass.f32")
+    assert not list(tmp_path.iterdir())

@@ -74,13 +74,17 @@ def render_stems(
     seed: int,
     should_cancel: Callable[[], bool] = lambda: False,
     on_stem: Callable[[str, Audio], None] | None = None,
+    *,
+    release: bool = False,
 ) -> dict[str, Audio]:
     """Render every part and sum them per ``part.stem``: ``{stem: (2, n_samples) float32}``.
 
     Only stems with at least one note appear, in ``STEM_NAMES`` order. ``should_cancel`` is
     polled before each part; raises :class:`~musewave.engine.errors.Cancelled` when it
     returns true. ``on_stem(name, audio)``, when given, is called as soon as a stem's last
-    part is rendered (the buffer is final from then on: a mixer may take it over).
+    part is rendered (the buffer is final from then on: a mixer may take it over). With
+    ``release``, a stem handed to ``on_stem`` is not kept (nor returned): the callee owns it,
+    and may free it before the other stems are rendered.
     """
     stems: dict[str, Audio] = {}
     last_part = {part.stem: i for i, part in enumerate(score.parts) if part.notes}
@@ -94,7 +98,9 @@ def render_stems(
         _render_part_into(stems[part.stem], part, score.bpm, sample_rate, seed)
         if on_stem is not None and last_part[part.stem] == i:
             on_stem(part.stem, stems[part.stem])
-    return {name: stems[name] for name in stem_names(score)}
+            if release:
+                del stems[part.stem]
+    return {name: stems[name] for name in stem_names(score) if name in stems}
 
 
 def _render_part_into(out: Audio, part: Part, bpm: float, sample_rate: int, seed: int) -> None:
