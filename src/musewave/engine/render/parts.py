@@ -140,10 +140,12 @@ def _render_tonal(
         takes[sound] = take + 1
         groups.setdefault((*sound, take % variants), []).append(i)
 
+    lead = seconds_to_samples(voice.onset_lead_s, sr) if voice.onset_lead_s > 0.0 else 0
     for (pitch, bucket, source, variant), members in groups.items():
         needed = max(
             min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) for i in members
         )
+        needed += lead
         length = max(needed, norm_window)
         if cap is not None:
             length = min(length, cap)
@@ -170,8 +172,19 @@ def _render_tonal(
         )
         for i in members:
             gain = velocity_gain(int(notes.velocity[i]))
+            # Started ``lead`` samples early so that it is heard on the beat; a note at the
+            # very start skips the part of its swell that would fall before time zero.
+            start = int(notes.start[i]) - lead
+            skip = max(0, -start)
             # A mono tone broadcasts onto both channels (centred).
-            add_gated(out, tone, int(notes.start[i]), int(notes.duration[i]), gain, release)
+            add_gated(
+                out,
+                tone[..., skip:],
+                start + skip,
+                int(notes.duration[i]) + lead - skip,
+                gain,
+                release,
+            )
 
 
 _GLIDE_GAP_S = 0.05
