@@ -10,7 +10,7 @@ from ..errors import Cancelled
 from ..score import STEM_NAMES, Part, Score
 from ._types import Audio, Float64
 from .drums import drive_and_darken
-from .envelopes import release_curve, seconds_to_samples
+from .envelopes import fade_edges, release_curve, seconds_to_samples
 from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
 from .oscillators import midi_to_hz
 from .placement import (
@@ -179,12 +179,17 @@ def _render_tonal(
             # A mono tone broadcasts onto both channels (centred).
             add_gated(
                 out,
-                tone[..., skip:],
+                _faded_in(tone[..., skip:], sr) if skip else tone,
                 start + skip,
                 int(notes.duration[i]) + lead - skip,
                 gain,
                 release,
             )
+
+
+def _faded_in(tone: Audio, sr: int) -> Audio:
+    """A copy of ``tone`` (cut into mid-attack) with the note fade-in, so it does not click."""
+    return fade_edges(tone.copy(), seconds_to_samples(_NOTE_FADE_IN_S, sr), 0)
 
 
 _GLIDE_GAP_S = 0.05
