@@ -177,27 +177,25 @@ def test_gate_pattern_without_an_open_16th_is_rejected(pattern: str) -> None:
         gate_envelope(pattern, 10.0, 100, sample_rate=SR, bpm=BPM)
 
 
-def test_gated_supersaw_chords_pump_in_8ths_and_stay_linear() -> None:
-    profile = MIX_PROFILES["synthwave"]
-    assert profile.stem("chords").gate == "x.x."
+def test_gated_pads_pump_in_8ths_and_stay_linear() -> None:
+    profile = MIX_PROFILES["house"]
+    assert profile.stem("pads").gate == "x.x."
     n = 4 * SR
     t = np.arange(n) / SR
     pad = np.tile(0.2 * np.sin(2 * np.pi * 440 * t), (2, 1)).astype(np.float32)
-    out = mix_stems({"chords": pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
+    out = mix_stems({"pads": pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
     step = 60.0 / BPM / 4 * SR
     # Dry level a little after the start of an open and of a closed 16th (the reverb
     # return is small next to the dry signal once the gate has opened).
     open_rms = np.mean(
-        [rms(out["chords"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (8, 10, 12)]
+        [rms(out["pads"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (8, 10, 12)]
     )
     shut_rms = np.mean(
-        [rms(out["chords"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (9, 11, 13)]
+        [rms(out["pads"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (9, 11, 13)]
     )
     assert 20 * np.log10(open_rms / shut_rms) > 8.0
-    doubled = mix_stems(
-        {"chords": 2 * pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0)
-    )
-    np.testing.assert_allclose(doubled["chords"], 2 * out["chords"], atol=1e-5)
+    doubled = mix_stems({"pads": 2 * pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
+    np.testing.assert_allclose(doubled["pads"], 2 * out["pads"], atol=1e-5)
 
 
 def test_bass_is_mono_below_its_cutoff() -> None:

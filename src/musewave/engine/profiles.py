@@ -143,10 +143,11 @@ _LEAD = StemSettings(
 
 
 def _gated(stem: StemSettings) -> StemSettings:
-    """``stem`` chopped in 8ths (-14 dB between): the motion that makes supersaw chords read
-    as synths rather than as a string section (see ``StemSettings.gate``). Not for pads:
-    their filter already wobbles, and every gate opening, however shallow, is heard (and
-    transcribed) as the held chord struck again."""
+    """``stem`` chopped in 8ths (-14 dB between): the motion that makes pads and supersaw
+    chords read as synths rather than as a string section (see ``StemSettings.gate``).
+    A transcriber hears every opening as the held chord struck again, at any depth from
+    4 to 14 dB; ungated pads were no better transcribed in a mix (their own filter wobble
+    reads the same way, and without the gate they sit louder), so the gate stays."""
     return replace(stem, gate="x.x.", gate_depth_db=14.0)
 
 
@@ -235,7 +236,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=6.0),
                 chords=replace(_CHORDS, sidechain_depth_db=3.0, reverb_send=0.2),
-                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3),
+                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3)),
                 lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=25.0, damping=0.5),
@@ -250,7 +251,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.08),
                 bass=replace(_BASS, sidechain_depth_db=8.0, reverb_send=0.05),
                 chords=replace(_CHORDS, sidechain_depth_db=4.0, reverb_send=0.25, delay_send=0.1),
-                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35),
+                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35)),
                 lead=replace(_LEAD, sidechain_depth_db=3.0, delay_send=0.18),
             ),
             reverb=ReverbSettings(decay_s=2.6, pre_delay_ms=20.0, damping=0.55, highpass_hz=150.0),
@@ -265,7 +266,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.16),  # big gated-room snare
                 bass=replace(_BASS, sidechain_depth_db=4.0),
                 chords=_gated(replace(_CHORDS, sidechain_depth_db=2.0, width=1.3)),
-                pads=replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35),
+                pads=_gated(replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35)),
                 lead=replace(_LEAD, reverb_send=0.22, delay_send=0.22),
             ),
             reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
@@ -283,7 +284,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # Keys stabs forward, as in liquid dnb: 2 dB under the +5 dB break they were
                 # masked (two in three not heard at all).
                 chords=replace(_CHORDS, gain_db=1.0, reverb_send=0.22),
-                pads=replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35),
+                pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=20.0, damping=0.5),
