@@ -281,9 +281,9 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # The break on top (a quiet break with loud pads was heard at half tempo).
                 drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=4.0),
-                # Keys stabs forward, as in liquid dnb: 2 dB under the +5 dB break they were
-                # masked (two in three not heard at all).
-                chords=replace(_CHORDS, gain_db=1.0, reverb_send=0.22),
+                # Keys stabs a little forward, as in liquid dnb: 2 dB under the +5 dB break
+                # two in three were masked; 3 dB more made one break heard at half tempo.
+                chords=replace(_CHORDS, gain_db=-0.5, reverb_send=0.22),
                 pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
                 lead=replace(_LEAD, delay_send=0.15),
             ),

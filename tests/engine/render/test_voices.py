@@ -189,20 +189,6 @@ def test_supersaw_detune_stays_narrow_enough_not_to_pump() -> None:
     assert near > 0.9 * around
 
 
-def test_pad_filter_opens_slowly_and_closes_quickly() -> None:
-    """The pad's wobble is a ramp: its cutoff rises over most of each ~3 Hz cycle and falls
-    in a short drop (a quick opening reads as the chord struck again), an octave and a half
-    each way."""
-    from musewave.engine.render.ensembles import pad_cutoff_hz
-
-    t = np.arange(SR) / SR
-    cutoff = pad_cutoff_hz(500.0, 3.0, t)
-    assert cutoff.min() == pytest.approx(500.0, rel=0.01)
-    assert cutoff.max() == pytest.approx(500.0 * 2.0**1.5, rel=0.01)
-    steps = np.diff(cutoff)
-    assert np.count_nonzero(steps > 0) > 4.0 * np.count_nonzero(steps < 0)
-
-
 @pytest.mark.parametrize("voice", ["strings", "choir", "brass"])
 def test_slow_attack_voices_start_early_by_their_onset_lead(voice: str) -> None:
     """A swelling voice (bowed, sung, blown) sounds from ``onset_lead_s`` before its written

@@ -48,22 +48,10 @@ def _add_saws(
         add_partials(spectrum, freqs, amps * weight(freqs), phases + offset, length, sr)
 
 
-_PAD_LFO_RISE = 0.85  # share of the pad's filter-LFO cycle spent opening
-_PAD_SWEEP_OCTAVES = 1.5
-
-
-def pad_cutoff_hz(base_hz: float, rate_hz: float, t: Float64) -> Float64:
-    """The pad's filter cutoff (Hz) at times ``t`` (s): from ``base_hz`` up by
-    ``_PAD_SWEEP_OCTAVES`` over ``_PAD_LFO_RISE`` of each LFO cycle, then quickly back down."""
-    phase = (rate_hz * t) % 1.0
-    ramp = np.minimum(phase / _PAD_LFO_RISE, (1.0 - phase) / (1.0 - _PAD_LFO_RISE))
-    return base_hz * 2.0 ** (_PAD_SWEEP_OCTAVES * ramp)
-
-
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
     """Analog-style pad: a saw and a pair detuned ±10-15 cents through a resonant
-    4-pole low-pass that a ~3 Hz ramp LFO (a little faster or slower per note, opposite
-    phase left and right) sweeps over an octave and a half, with a quick attack. Pretrained
+    4-pole low-pass that a ~3 Hz LFO (a little faster or slower per note, opposite phase
+    left and right) sweeps over an octave and a half, with a quick attack. Pretrained
     taggers hear a held, gently filtered saw chord as a string section however slowly its
     filter moves (a 0.5 Hz sweep still read as strings); a filter that visibly wobbles
     several times a second is what they hear as "synth"."""
@@ -76,14 +64,12 @@ def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> A
     spread = rng.uniform(10.0, 15.0)  # a pair around a centred saw: the pitch stays put
     for cents in (-spread, 0.0, spread):
         tone += saw(f * 2.0 ** (cents / 1200.0), n, sr, rng.random())
-    # The LFO is a ramp that opens the filter over most of its cycle and closes it in the
-    # last 15 %: a sine's quick opening half read to a transcriber as the chord being struck
-    # again three times a second, a slow opening does not. The right side's LFO is the left's
-    # upside down: its cutoff mirrors the left's about the sweep's centre.
-    left = pad_cutoff_hz(base, rate, t)
+    # The right side's LFO is the left's upside down: its cutoff mirrors the left's about
+    # the sweep's centre (one sine and one power for both).
+    left = base * 2.0 ** (0.75 - 0.75 * np.cos(2.0 * np.pi * rate * t))
     out = np.empty((2, n), dtype=np.float32)
     out[0] = tv_lowpass(tone, left, 4.0, sr)
-    out[1] = tv_lowpass(tone, (base * base * 2.0**_PAD_SWEEP_OCTAVES) / left, 4.0, sr)
+    out[1] = tv_lowpass(tone, (base * base * 2.0**1.5) / left, 4.0, sr)
     out *= adsr(n, sr, 0.01) * np.float32(1.0 / 3.0)
     return out
 
