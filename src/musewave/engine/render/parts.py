@@ -10,7 +10,7 @@ from ..errors import Cancelled
 from ..score import STEM_NAMES, Part, Score
 from ._types import Audio, Float64
 from .drums import drive_and_darken
-from .envelopes import release_curve, seconds_to_samples
+from .envelopes import fade_edges, release_curve, seconds_to_samples
 from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
 from .oscillators import midi_to_hz
 from .placement import (
@@ -146,10 +146,12 @@ def _render_tonal(
         takes[sound] = take + 1
         groups.setdefault((*sound, take % variants), []).append(i)
 
+    lead = seconds_to_samples(voice.onset_lead_s, sr) if voice.onset_lead_s > 0.0 else 0
     for (pitch, bucket, source, variant), members in groups.items():
         needed = max(
             min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) for i in members
         )
+        needed += lead
         length = max(needed, norm_window)
         if cap is not None:
             length = min(length, cap)
@@ -176,8 +178,24 @@ def _render_tonal(
         )
         for i in members:
             gain = velocity_gain(int(notes.velocity[i]))
+            # Started ``lead`` samples early so that it is heard on the beat; a note at the
+            # very start skips the part of its swell that would fall before time zero.
+            start = int(notes.start[i]) - lead
+            skip = max(0, -start)
             # A mono tone broadcasts onto both channels (centred).
-            add_gated(out, tone, int(notes.start[i]), int(notes.duration[i]), gain, release)
+            add_gated(
+                out,
+                _faded_in(tone[..., skip:], sr) if skip else tone,
+                start + skip,
+                int(notes.duration[i]) + lead - skip,
+                gain,
+                release,
+            )
+
+
+def _faded_in(tone: Audio, sr: int) -> Audio:
+    """A copy of ``tone`` (cut into mid-attack) with the note fade-in, so it does not click."""
+    return fade_edges(tone.copy(), seconds_to_samples(_NOTE_FADE_IN_S, sr), 0)
 
 
 _GLIDE_GAP_S = 0.05
