@@ -563,7 +563,9 @@ _PROFILES = (
         major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
         minor_progressions=("i-VI-III-VII", "i7-iv7-VII-III"),
         # Log drum bass, shakers and syncopated conga-like toms; a pad made it read as ambient.
-        voices=Voices("kit_afro", "log_drum", "guitar_clean", None, "marimba"),
+        # No instrumental lead by default (the song's voice carries the tune; "marimba" in a
+        # prompt brings one back): a marimba hook over the riffs was heard as indie/electronic.
+        voices=Voices("kit_afro", "log_drum", "guitar_clean", None, None),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",
