@@ -75,7 +75,6 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             program=48,
         ),
         "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61),
-        "trumpet": Voice(synths.brass, 0.12, norm_s=0.8, program=56),
         "bell": Voice(keys.bell, 0.4, max_s=6.0, program=11),
         "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
         "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2, program=27),
@@ -98,5 +97,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
         ),
         "log_drum": Voice(synths.log_drum, 0.05, max_s=0.8, norm_s=0.1),
+        # A solo horn line for funk (GM trumpet; the synthesized brass without a font).
+        "trumpet": Voice(synths.brass, 0.12, norm_s=0.8, program=56),
     }
 )
