@@ -441,11 +441,15 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "afrobeats",
             _stems(
-                drums=replace(_DRUMS, reverb_send=0.06),
+                # Percussion-led: shakers, congas and rim up front, the guitar and marimba
+                # riffs behind them (level with the drums they were heard as indie/country).
+                drums=replace(_DRUMS, gain_db=4.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=2.0),
-                chords=replace(_CHORDS, highpass_hz=150.0, width=1.25, reverb_send=0.15),
+                chords=replace(
+                    _CHORDS, gain_db=-5.0, highpass_hz=150.0, width=1.25, reverb_send=0.15
+                ),
                 pads=replace(_PADS, reverb_send=0.3),
-                lead=replace(_LEAD, reverb_send=0.16, delay_send=0.14),
+                lead=replace(_LEAD, gain_db=-4.0, reverb_send=0.16, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.6, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.75, feedback=0.3),

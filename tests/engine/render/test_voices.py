@@ -31,7 +31,7 @@ def test_voice_ids_are_the_documented_set() -> None:
     assert {
         "sub_bass", "bass_808", "reese_bass", "acid_bass", "synth_bass", "upright_bass",
         "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
-        "clavinet", "slap_bass", "guitar_acoustic", "log_drum",
+        "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "choir", "marimba",
     } == VOICES  # fmt: skip

@@ -277,11 +277,11 @@ KITS: Mapping[str, Kit] = MappingProxyType(
     {
         **_SYNTH_KITS,
         # Sampled kits for the groove genres (their synthesized kits were heard as
-        # electronic/ambient): a drum machine break for boom-bap, a miked kit for funk.
+        # electronic/ambient): a drum machine break for boom-bap, a miked room kit for funk.
         "kit_boombap": sampled_kit(
             GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_lofi"], lowpass_hz=9000.0, drive=1.2
         ),
-        "kit_funk": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
+        "kit_funk": sampled_kit(GM_KIT_ROOM, _SYNTH_KITS["kit_acoustic"]),
         "kit_trap": sampled_kit(GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_808"]),
         "kit_reggae": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
         "kit_afro": sampled_kit(

@@ -103,5 +103,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
         ),
         "log_drum": Voice(synths.log_drum, 0.05, max_s=0.8, norm_s=0.1),
+        # A solo horn line for funk (GM trumpet; the synthesized brass without a font).
+        "trumpet": Voice(synths.brass, 0.12, norm_s=0.8, program=56),
     }
 )
