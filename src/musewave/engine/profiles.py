@@ -407,11 +407,12 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "reggaeton",
             _stems(
-                drums=replace(_DRUMS, reverb_send=0.05),
+                # The dembow and its shouts up front; synth pads and lead behind them.
+                drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=3.0),
                 chords=replace(_CHORDS, reverb_send=0.15),
-                pads=replace(_PADS, sidechain_depth_db=2.0, reverb_send=0.3),
-                lead=replace(_LEAD, delay_send=0.14),
+                pads=replace(_PADS, gain_db=-5.0, sidechain_depth_db=2.0, reverb_send=0.3),
+                lead=replace(_LEAD, gain_db=-6.0, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.5, feedback=0.3),

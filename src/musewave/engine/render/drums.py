@@ -279,9 +279,9 @@ class VoxShot:
     words: tuple[tuple[str, str], ...]
     band: tuple[float, float] = (150.0, 7000.0)
     rate_wpm: int = 210
-    drive: float = 3.0
+    drive: float = 6.0
     max_s: float = 0.6
-    level: float = 0.8
+    level: float = 1.0
     takes: int = 1
 
     def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:

@@ -288,9 +288,9 @@ def sampled_kit(
     return Kit(hits, lowpass_hz=lowpass_hz, drive=drive)
 
 
-def with_vox(kit: Kit, level: float = 0.8) -> Kit:
+def with_vox(kit: Kit) -> Kit:
     """``kit`` plus the vocal one-shots (``VOX_WORDS``) as its ``vox`` hit."""
-    return Kit({**kit.hits, "vox": VoxShot(VOX_WORDS, level=level)}, kit.lowpass_hz, kit.drive)
+    return Kit({**kit.hits, "vox": VoxShot(VOX_WORDS)}, kit.lowpass_hz, kit.drive)
 
 
 # GM drum kit programs in the percussion bank (both the Debian fonts and TimGM6mb have them).
