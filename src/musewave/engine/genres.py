@@ -26,6 +26,7 @@ TOM_LOW, TOM_MID, TOM_HIGH, TOM_FLOOR, COWBELL, TAMBOURINE = 45, 47, 50, 41, 56,
 # Vocal one-shots of the hip-hop kits, one word per key (render.kits.VOX_WORDS, from key 100).
 VOX_YEAH, VOX_UH, VOX_HEY, VOX_LETS_GO, VOX_YO, VOX_CHECK_IT, VOX_COME_ON = range(100, 107)
 VOX_DALE, VOX_EH, VOX_OYE, VOX_DURO = range(107, 111)
+VOX_KEYS = frozenset(range(VOX_YEAH, VOX_DURO + 1))
 
 Groove = Mapping[int, str]
 
