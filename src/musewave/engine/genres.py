@@ -23,6 +23,10 @@ KICK, RIM, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, RIDE, CRASH, SHAKER = (
     70,
 )
 TOM_LOW, TOM_MID, TOM_HIGH, TOM_FLOOR, COWBELL, TAMBOURINE = 45, 47, 50, 41, 56, 54
+# Vocal one-shots of the hip-hop kits, one word per key (render.kits.VOX_WORDS, from key 100).
+VOX_YEAH, VOX_UH, VOX_HEY, VOX_LETS_GO, VOX_YO, VOX_CHECK_IT, VOX_COME_ON = range(100, 107)
+VOX_DALE, VOX_EH, VOX_OYE, VOX_DURO = range(107, 111)
+VOX_KEYS = frozenset(range(VOX_YEAH, VOX_DURO + 1))
 
 Groove = Mapping[int, str]
 
@@ -140,6 +144,12 @@ _PROFILES = (
                 KICK: "x.....x.x.....x.",
                 SNARE: "....x..g....x..g",
                 CLOSED_HAT: "x.xox.x.x.xox.x.",
+                # The hype man's shouts on the beat: a boom-bap beat without a voice was
+                # heard as indie/jazz.
+                VOX_YO: "x...............",
+                VOX_UH: "....x...........",
+                VOX_CHECK_IT: "........x.......",
+                VOX_COME_ON: "............x...",
             },
             {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
@@ -167,8 +177,15 @@ _PROFILES = (
             {
                 KICK: "x.......x.x.....",
                 CLAP: "........x.......",
-                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                # 16th hats accented on the beat (rolls on top): the pulse at the written
+                # tempo, under the half-time clap.
+                CLOSED_HAT: "oxxxoxxxoxxxoxxx",
                 OPEN_HAT: "..............x.",
+                # Ad-libs chanted on the beat: the voice a trap beat carries.
+                VOX_YEAH: "x...............",
+                VOX_UH: "....x...........",
+                VOX_HEY: "........x.......",
+                VOX_LETS_GO: "............x...",
             },
             {KICK: "x...............", CLOSED_HAT: "x...x...x...x..."},
         ),
@@ -505,6 +522,10 @@ _PROFILES = (
                 KICK: "x...x...x...x...",
                 SNARE: "...x..x....x..x.",
                 CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                # Shouts on the beat, in Spanish: the perreo chant over the dembow.
+                VOX_DALE: "x...............",
+                VOX_EH: "....x.......x...",
+                VOX_OYE: "........x.......",
             },
             {KICK: "x...x...x...x...", RIM: "...x..x....x..x."},
         ),

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from musewave.engine.compose import compose_score
+from musewave.engine.compose import compose_score, without_vocal_shots
 from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
@@ -246,6 +246,8 @@ def generate(
 
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
+        if not request.instrumental:  # the singer is the voice; the kit's ad-libs step aside
+            score = without_vocal_shots(score)
         stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
 
         def write_score_and_plan(vocals: VocalTrack | None) -> None:

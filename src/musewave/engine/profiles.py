@@ -215,8 +215,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, highpass_hz=180.0, reverb_send=0.2),
-                pads=replace(_PADS, gain_db=-7.0, highpass_hz=200.0, reverb_send=0.35),
-                lead=replace(_LEAD, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18),
+                pads=replace(_PADS, gain_db=-9.0, highpass_hz=200.0, reverb_send=0.35),
+                # The bell hook sits behind the kit's ad-libs, as a melody does under a voice.
+                lead=replace(
+                    _LEAD, gain_db=-6.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
+                ),
             ),
             reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
             delay=DelaySettings(time_beats=0.75, feedback=0.35),
@@ -409,11 +412,12 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "reggaeton",
             _stems(
-                drums=replace(_DRUMS, reverb_send=0.05),
+                # The dembow and its shouts up front; synth pads and lead behind them.
+                drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=3.0),
                 chords=replace(_CHORDS, reverb_send=0.15),
-                pads=replace(_PADS, sidechain_depth_db=2.0, reverb_send=0.3),
-                lead=replace(_LEAD, delay_send=0.14),
+                pads=replace(_PADS, gain_db=-5.0, sidechain_depth_db=2.0, reverb_send=0.3),
+                lead=replace(_LEAD, gain_db=-6.0, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.5, feedback=0.3),

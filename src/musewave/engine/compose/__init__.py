@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 
 from musewave.engine.compose.bass import compose_bass
-from musewave.engine.compose.drums import compose_drums
+from musewave.engine.compose.drums import compose_drums, without_vocal_shots
 from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.melody import compose_lead
 from musewave.engine.compose.timeline import chord_timeline, swing_tick
@@ -24,7 +24,7 @@ MIDI_PROGRAMS = {
     "trumpet": 56,
 }  # fmt: skip
 
-__all__ = ["MIDI_PROGRAMS", "compose_score"]
+__all__ = ["MIDI_PROGRAMS", "compose_score", "without_vocal_shots"]
 
 
 def _part_rng(plan: Plan, role: str) -> np.random.Generator:
