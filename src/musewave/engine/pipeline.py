@@ -48,6 +48,7 @@ from musewave.engine.outputs import (
 from musewave.engine.plan import Plan, make_plan
 from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
+from musewave.engine.prompt import read_prompt
 from musewave.engine.render import render_stems, stem_names
 from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.engine.score import Note, Part, Score
@@ -246,7 +247,8 @@ def generate(
 
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
-        if not request.instrumental:  # the singer is the voice; the kit's ad-libs step aside
+        # The singer is the voice, and a prompt may ask for none: the kit's ad-libs step aside.
+        if not request.instrumental or read_prompt(request.prompt).voiceless:
             score = without_vocal_shots(score)
         stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
 
