@@ -278,3 +278,28 @@ def test_rock_plays_its_tonic_power_chord_with_the_third() -> None:
             assert pcs == {key.tonic, (key.tonic + 3) % 12, (key.tonic + 7) % 12}
         else:  # the other chords stay power chords
             assert pcs == {span.chord.root, (span.chord.root + 7) % 12}, span.chord.symbol
+
+
+@pytest.mark.parametrize("genre", ["funk", "afrobeats"])
+@pytest.mark.parametrize("duration", [30, 120])
+def test_groove_genres_play_their_drums_from_the_first_bar(genre: str, duration: int) -> None:
+    """Funk and afrobeats open on the groove: a drumless intro (a third of a short track)
+    was heard as indie/electronic rather than as the genre."""
+    plan, score = score_for(genre, duration=duration)
+    assert plan.sections[0].drums == "full"
+    drummed = sum(s.beats for s in plan.sections if s.drums != "none")
+    assert drummed >= 0.75 * sum(s.beats for s in plan.sections)
+    drums = next(part for part in score.parts if part.name == "drums")
+    assert min(note.start_tick for note in drums.notes) < TICKS_PER_BEAT
+
+
+def test_reggae_organ_chops_the_offbeat_8ths_only() -> None:
+    """The organ doubles the skank on each beat's offbeat: a 16th after it made a beat
+    tracker hear the one-drop at twice its tempo."""
+    plan = make_plan(
+        GenerationRequest(prompt="roots reggae", genres=["reggae"], seed=3, duration_s=40)
+    )
+    notes = compose_pads(plan, chord_timeline(plan, plan.parsed_key()), "bubble")
+    assert notes
+    half = TICKS_PER_BEAT // 2
+    assert {note.start_tick % TICKS_PER_BEAT for note in notes} == {half}

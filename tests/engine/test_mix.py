@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import pytest
-from scipy import ndimage
+from scipy import ndimage, signal
 
 from musewave.engine.mix import (
     GATE_RAMP_MS,
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
+    SpilledStem,
+    SpillFailed,
     StemMixer,
+    _gate_steps,
     apply_headroom,
+    finish_mix,
+    finish_spilled,
     fold_loop_tail,
     gate_envelope,
     kick_onsets,
@@ -164,11 +172,16 @@ def test_gate_envelope_opens_on_the_patterns_16ths_and_ramps_between() -> None:
 
 
 def test_gate_envelope_is_the_same_in_blocks_as_in_one_piece() -> None:
-    n = 3 * 65_536 + 777
-    whole = gate_envelope("x.", 20.0, n, sample_rate=SR, bpm=173.0)
-    head = gate_envelope("x.", 20.0, 65_536 + 10, sample_rate=SR, bpm=173.0)
-    np.testing.assert_array_equal(whole[:65_536], head[:65_536])
-    assert whole.dtype == np.float32 and whole.shape == (n,)
+    # The envelope is computed in blocks; the reference is the definition applied to the
+    # whole signal at once: the step gains, smoothed by a ramp-long moving average.
+    n, bpm, depth = 3 * 65_536 + 777, 173.0, 20.0
+    envelope = gate_envelope("x.", depth, n, sample_rate=SR, bpm=bpm)
+    step = 60.0 / bpm / 4.0 * SR
+    raw = np.where((np.arange(n) // step).astype(np.int64) % 2 == 0, 1.0, 10 ** (-depth / 20))
+    ramp = max(1, round(GATE_RAMP_MS * 1e-3 * SR))
+    reference = ndimage.uniform_filter1d(raw, ramp, mode="nearest")
+    np.testing.assert_allclose(envelope, reference, atol=1e-6)
+    assert envelope.dtype == np.float32 and envelope.shape == (n,)
 
 
 @pytest.mark.parametrize("pattern", ["", "....", "x-x-"])
@@ -298,6 +311,36 @@ def test_mix_stage_folds_the_tail_and_sums_to_the_premaster() -> None:
     assert float(np.abs(premaster).max()) <= 10 ** (STEM_PEAK_DBFS / 20) * (1 + 1e-6)
 
 
+def test_dry_path_in_blocks_matches_one_whole_track_pass() -> None:
+    # mix_stems filters, widens and gates each stem one 65,536-sample block at a time, the
+    # filter state carried over; the reference here is each step over the whole track at once.
+    n, depth = 3 * 65_536 + 4_321, 12.0
+    settings = StemSettings(
+        gain_db=-3.0, highpass_hz=120.0, lowpass_hz=6000.0, width=1.4, mono_below_hz=150.0
+    )
+    settings = replace(settings, gate="x.xx", gate_depth_db=depth)
+    stem = music_stems(n / SR)["chords"] + music_stems(n / SR, seed=1)["drums"]
+    out = mix_stems(
+        {"x": stem.copy()},
+        MixProfile("t", {"x": settings}),
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(0.0),
+    )["x"]
+    x = stem.astype(np.float64) * 10 ** (settings.gain_db / 20)
+    for order, cutoff, kind in ((4, 120.0, "highpass"), (2, 6000.0, "lowpass")):
+        x = signal.sosfilt(signal.butter(order, cutoff, kind, fs=SR, output="sos"), x, axis=-1)
+    side = 0.5 * settings.width * (x[0] - x[1])
+    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
+    mid = 0.5 * (x[0] + x[1])
+    reference = np.stack([mid + side, mid - side])
+    reference *= gate_envelope("x.xx", depth, n, sample_rate=SR, bpm=BPM)
+    assert out.shape == (2, n)
+    # float32 filtering noise is ~5e-5 of full scale; a filter restarting at a block edge
+    # would be a transient far above it.
+    np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
+
+
 def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> None:
     profile = MIX_PROFILES["house"]  # ducking, reverb and delay sends
     stems = music_stems(3.0)
@@ -316,3 +359,60 @@ def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> No
         mixer.add("lead", stems["lead"])
     with pytest.raises(ValueError, match="bpm"):
         StemMixer(["lead"], profile, sample_rate=SR, bpm=0.0, kick_onsets=kicks(1.0), n_samples=1)
+
+
+def test_spilled_stems_mix_to_the_same_samples_as_stems_in_memory(tmp_path: Path) -> None:
+    profile = MIX_PROFILES["house"]
+    stems = music_stems(3.0, seed=4)
+    stems["lead"][:] = 0.0  # silence is parked without a file
+    n = 3 * SR
+    expected_stems, expected_premaster = finish_mix(
+        run({name: audio.copy() for name, audio in stems.items()}, profile, 3.0), n_samples=n
+    )
+    with StemMixer(
+        list(stems),
+        profile,
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(3.0),
+        n_samples=n,
+        in_place=True,
+        spill_dir=tmp_path,
+    ) as mixer:
+        for name in reversed(stems):
+            mixer.add(name, stems[name])
+        parked = mixer.result()
+    assert all(isinstance(stem, SpilledStem) for stem in parked.values())
+    assert parked["lead"].path is None and parked["bass"].path is not None
+    spilled, premaster = finish_spilled(parked, n_samples=n)
+    assert list(spilled) == list(expected_stems)
+    np.testing.assert_array_equal(premaster, expected_premaster)
+    for name, audio in expected_stems.items():
+        np.testing.assert_array_equal(np.asarray(spilled[name]), audio)
+        np.testing.assert_array_equal(spilled[name][:, 1000:5000], audio[:, 1000:5000])
+        assert spilled[name][:, n - 10 : n + 10].shape == (2, 10)
+    with pytest.raises(IndexError):
+        spilled["bass"][0, :10]  # type: ignore[index]
+    for stem in spilled.values():
+        stem.discard()
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="samples long"):
+        finish_spilled(parked, n_samples=n + 1)
+
+
+@pytest.mark.parametrize("bpm", [60.0, 88.2, 120.0, 128.0, 137.3, 174.0, 199.9, 30_000.0])
+@pytest.mark.parametrize("sample_rate", [22_050, 44_100, 48_000])
+def test_gate_steps_are_those_of_the_per_sample_division(bpm: float, sample_rate: int) -> None:
+    steps = np.array([1.0, 0.25, 1.0, 1.0, 0.25], dtype=np.float32)
+    step_samples = 60.0 / bpm / 4.0 * sample_rate
+    for low, high in [(0, 70_000), (12_345, 99_999), (3 * 65_536 - 265, 4 * 65_536 + 265)]:
+        per_sample = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
+        expected = steps[per_sample % steps.size]
+        np.testing.assert_array_equal(_gate_steps(steps, step_samples, low, high), expected)
+
+
+def test_a_stem_that_cannot_be_parked_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    audio = np.ones((2, 100), dtype=np.float32)
+    with pytest.raises(SpillFailed, match="cannot park"):
+        SpilledStem.park(audio, tmp_path / "missing" / "bass.f32")
+    assert not list(tmp_path.iterdir())

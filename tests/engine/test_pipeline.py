@@ -200,3 +200,23 @@ def test_a_render_at_another_sample_rate_is_written_and_checked_at_that_rate(
         audio, sr = decode_audio(tmp_path / name)
         assert sr == 32_000
         assert audio.shape[-1] == round(result.plan.duration_s * 32_000)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "shouts"), [("dark trap", True), ("dark trap, no vocals", False)]
+)
+def test_a_prompt_asking_for_no_voice_silences_the_kits_ad_libs(
+    tmp_path: Path, prompt: str, shouts: bool
+) -> None:
+    import pretty_midi
+
+    from musewave.engine.genres import VOX_KEYS
+
+    request = GenerationRequest(
+        prompt=prompt, genres=["trap"], duration_s=30, seed=4, formats=["wav"], midi=True
+    )
+    result = generate(request, tmp_path)
+    midi = pretty_midi.PrettyMIDI(str(file_named(result, "score.mid")))
+    drum_pitches = {n.pitch for i in midi.instruments if i.is_drum for n in i.notes}
+    assert drum_pitches, "a trap track has drums"
+    assert bool(drum_pitches & set(VOX_KEYS)) is shouts

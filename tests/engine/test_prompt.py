@@ -43,3 +43,17 @@ def test_harmonic_minor_and_sharp_keys_are_read_whole() -> None:
     assert read_prompt("menacing trap beat in C# harmonic minor").key == Key(1, "harmonic minor")
     assert read_prompt("something in F#, fast").key == Key(6, "major")
     assert read_prompt("song in Bbm").key == Key(10, "minor")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "voiceless"),
+    [
+        ("instrumental trap beat", True),
+        ("boom bap, no vocals please", True),
+        ("reggaeton without vocals", True),
+        ("trap with vocal chops", False),
+        ("dark trap", False),
+    ],
+)
+def test_prompts_can_ask_for_no_voice(prompt: str, voiceless: bool) -> None:
+    assert read_prompt(prompt).voiceless is voiceless

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from musewave.cli.preflight import check_access, check_stores
-from musewave.config import Settings
-from musewave.observability.metrics import prepare_multiprocess_dir, serve_metrics_dir
+# Settings, the preflight checks and metrics load when `serve` runs: `musewave generate`
+# starts without pydantic-settings and asyncio (~0.1 s).
 
 
 def serve_command(
@@ -19,6 +18,10 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the API on HOST:PORT with a durable local queue (SQLite unless configured)."""
+    from musewave.cli.preflight import check_access, check_stores
+    from musewave.config import Settings
+    from musewave.observability.metrics import prepare_multiprocess_dir, serve_metrics_dir
+
     overrides = {"host": host, "port": port, "concurrency": concurrency}
     settings = Settings.model_validate(
         {**Settings().model_dump(), **{k: v for k, v in overrides.items() if v is not None}}

@@ -16,8 +16,6 @@ from typing import Annotated
 import typer
 
 from musewave.cli.console import err_console, fail, out_console
-from musewave.cli.preflight import check_stores
-from musewave.config import Settings
 
 SUPERVISE_INTERVAL_S = 1.0
 
@@ -29,6 +27,9 @@ def worker_command(
     ] = None,
 ) -> None:
     """Render queued jobs (needs MUSEWAVE_REDIS_URL; embedded mode renders inside `serve`)."""
+    from musewave.cli.preflight import check_stores  # loaded when `worker` runs, as `serve`
+    from musewave.config import Settings
+
     settings = Settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"concurrency": concurrency})

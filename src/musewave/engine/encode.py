@@ -15,18 +15,35 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Protocol
 
 import av
 import numpy as np
 import numpy.typing as npt
 import soundfile
 from pedalboard.io import AudioFile
-from scipy import signal
 
 FloatArray = npt.NDArray[np.float32]
 
+
+class AudioBlocks(Protocol):
+    """Audio that reads itself a block at a time (e.g. a stem parked on disk): shaped
+    (channels, n) like an array, ``audio[:, start:stop]`` a float32 block."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def ndim(self) -> int: ...
+
+    def __getitem__(self, index: tuple[slice, slice]) -> FloatArray: ...
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> FloatArray: ...
+
+
 FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
 _OGG_FORMATS = frozenset({"ogg", "opus"})
+_PCM_CONTAINERS = {"wav": "WAV", "flac": "FLAC"}  # format → libsndfile container
 OPUS_SAMPLE_RATE = 48000  # Opus only runs at 48 kHz (and divisors); decoders output 48 kHz
 MP3_QUALITY = "256 kbps"  # constant bit rate, comfortably above the 192 kbps floor
 VORBIS_QUALITY = "192 kbps"
@@ -55,7 +72,7 @@ def _dither_table() -> npt.NDArray[np.float32]:
     return table
 
 
-def _pcm16_blocks(audio: FloatArray) -> Iterator[npt.NDArray[np.int16]]:
+def _pcm16_blocks(audio: FloatArray | AudioBlocks) -> Iterator[npt.NDArray[np.int16]]:
     """(channels, n) float → (frames, channels) int16 blocks with TPDF dither of ±1 LSB.
 
     Block by block, so only one block of float32 frames and int16 samples exists at a time.
@@ -75,13 +92,24 @@ def _pcm16_blocks(audio: FloatArray) -> Iterator[npt.NDArray[np.int16]]:
         yield frames.astype(np.int16)
 
 
+def _all_finite(audio: FloatArray | AudioBlocks) -> bool:
+    """No NaN or infinity in ``audio``: checked a cache-sized block at a time (a whole
+    track's boolean mask would be 10 MB per file, with several files written at once)."""
+    return all(
+        np.isfinite(audio[:, start : start + _PCM_BLOCK_FRAMES]).all()
+        for start in range(0, audio.shape[-1], _PCM_BLOCK_FRAMES)
+    )
+
+
 def _pcm16(audio: FloatArray) -> npt.NDArray[np.int16]:
     """The whole of :func:`_pcm16_blocks`: shape (n, channels)."""
     blocks = list(_pcm16_blocks(audio))
     return np.concatenate(blocks) if blocks else np.zeros((0, audio.shape[0]), np.int16)
 
 
-def _write_pcm16(audio: FloatArray, sample_rate: int, path: Path, container: str) -> None:
+def _write_pcm16(
+    audio: FloatArray | AudioBlocks, sample_rate: int, path: Path, container: str
+) -> None:
     """16-bit WAV or FLAC, written block by block (no whole-file int16 copy)."""
     with soundfile.SoundFile(
         path, "w", sample_rate, audio.shape[0], subtype="PCM_16", format=container
@@ -114,6 +142,8 @@ def _write_pedalboard(quality: str) -> Callable[[FloatArray, int, Path], None]:
 def _write_opus(audio: FloatArray, sample_rate: int, path: Path) -> None:
     """Ogg Opus through PyAV/libopus at 48 kHz (resampled with a polyphase filter)."""
     if sample_rate != OPUS_SAMPLE_RATE:
+        from scipy import signal  # only here: importing scipy.signal costs ~0.7 s
+
         common = math.gcd(sample_rate, OPUS_SAMPLE_RATE)
         audio = signal.resample_poly(
             audio, OPUS_SAMPLE_RATE // common, sample_rate // common, axis=-1
@@ -211,9 +241,16 @@ def media_type(fmt: str) -> str:
 
 
 def encode(
-    audio: FloatArray, sample_rate: int, path: Path, fmt: str, *, ogg_serial: int | None = None
+    audio: FloatArray | AudioBlocks,
+    sample_rate: int,
+    path: Path,
+    fmt: str,
+    *,
+    ogg_serial: int | None = None,
 ) -> Path:
     """Write ``audio`` (float32, (channels, n), 1 or 2 channels) to ``path`` as ``fmt``.
+    ``audio`` may be :class:`AudioBlocks` (an array-like read block by block); WAV and FLAC
+    then never hold it whole.
 
     WAV and FLAC are 16-bit PCM with seeded TPDF dither (identical input → identical bytes),
     MP3 is 256 kbps CBR, Ogg Vorbis ~192 kbps, Opus ~160 kbps at 48 kHz. Ogg files (Vorbis,
@@ -225,15 +262,22 @@ def encode(
     spec = _lookup(fmt)
     if audio.ndim != 2 or audio.shape[0] not in (1, 2) or audio.shape[1] == 0:
         raise ValueError(f"audio must be shaped (1 or 2, n > 0), got {audio.shape}")
-    if not np.all(np.isfinite(audio)):
+    if not _all_finite(audio):
         raise ValueError("audio contains NaN or infinite samples")
     path = Path(path)
     # Same directory (so os.replace is atomic) and the real suffix (pedalboard reads it).
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part{spec.suffix}")
     try:
-        spec.write(np.asarray(audio, dtype=np.float32), sample_rate, temporary)
-        if fmt in _OGG_FORMATS:
-            set_ogg_serial(temporary, ogg_serial_for(audio) if ogg_serial is None else ogg_serial)
+        if fmt in _PCM_CONTAINERS and not isinstance(audio, np.ndarray):
+            # 16-bit PCM reads the audio a block at a time: audio that reads its blocks from
+            # elsewhere (a stem parked on disk) is never loaded whole.
+            _write_pcm16(audio, sample_rate, temporary, _PCM_CONTAINERS[fmt])
+        else:
+            data = np.asarray(audio, dtype=np.float32)
+            spec.write(data, sample_rate, temporary)
+            if fmt in _OGG_FORMATS:
+                serial = ogg_serial_for(data) if ogg_serial is None else ogg_serial
+                set_ogg_serial(temporary, serial)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -23,6 +23,10 @@ KICK, RIM, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, RIDE, CRASH, SHAKER = (
     70,
 )
 TOM_LOW, TOM_MID, TOM_HIGH, TOM_FLOOR, COWBELL, TAMBOURINE = 45, 47, 50, 41, 56, 54
+# Vocal one-shots of the hip-hop kits, one word per key (render.kits.VOX_WORDS, from key 100).
+VOX_YEAH, VOX_UH, VOX_HEY, VOX_LETS_GO, VOX_YO, VOX_CHECK_IT, VOX_COME_ON = range(100, 107)
+VOX_DALE, VOX_EH, VOX_OYE, VOX_DURO = range(107, 111)
+VOX_KEYS = frozenset(range(VOX_YEAH, VOX_DURO + 1))
 
 Groove = Mapping[int, str]
 
@@ -147,6 +151,12 @@ _PROFILES = (
                 KICK: "x.....x.x.....x.",
                 SNARE: "....x..g....x..g",
                 CLOSED_HAT: "x.xox.x.x.xox.x.",
+                # The hype man's shouts on the beat: a boom-bap beat without a voice was
+                # heard as indie/jazz.
+                VOX_YO: "x...............",
+                VOX_UH: "....x...........",
+                VOX_CHECK_IT: "........x.......",
+                VOX_COME_ON: "............x...",
             },
             {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
@@ -178,8 +188,15 @@ _PROFILES = (
             {
                 KICK: "x.......x.x.....",
                 CLAP: "........x.......",
-                CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                # 16th hats accented on the beat (rolls on top): the pulse at the written
+                # tempo, under the half-time clap.
+                CLOSED_HAT: "oxxxoxxxoxxxoxxx",
                 OPEN_HAT: "..............x.",
+                # Ad-libs chanted on the beat: the voice a trap beat carries.
+                VOX_YEAH: "x...............",
+                VOX_UH: "....x...........",
+                VOX_HEY: "........x.......",
+                VOX_LETS_GO: "............x...",
             },
             {KICK: "x...............", CLOSED_HAT: "x...x...x...x..."},
         ),
@@ -531,6 +548,10 @@ _PROFILES = (
                 KICK: "x...x...x...x...",
                 SNARE: "...x..x....x..x.",
                 CLOSED_HAT: "x.x.x.x.x.x.x.x.",
+                # Shouts on the beat, in Spanish: the perreo chant over the dembow.
+                VOX_DALE: "x...............",
+                VOX_EH: "....x.......x...",
+                VOX_OYE: "........x.......",
             },
             {KICK: "x...x...x...x...", RIM: "...x..x....x..x."},
         ),
@@ -550,9 +571,10 @@ _PROFILES = (
         major_progressions=("I7-IV7-I7-IV7", "Imaj7-ii7-iii7-ii7"),
         minor_progressions=("i7-IV7-i7-IV7", "i7-i7-iv7-v7"),
         mode_progressions={"mixolydian": ("I7-I7-IV7-I7", "I7-bVII-IV-I7", "I7-v7-I7-IV7")},
-        # Slap bass, scratchy 16th guitar, horn stabs and a clavinet riff: a sustained string
-        # pad made funk read as classical.
-        voices=Voices("kit_funk", "slap_bass", "guitar_clean", "brass", "clavinet"),
+        # Slap bass, scratchy 16th guitar, horn stabs and a trumpet line over a miked room
+        # kit: a sustained string pad made funk read as classical, and a clavinet lead (still
+        # there when the prompt asks for one) pulled the listening taggers to "electronic".
+        voices=Voices("kit_funk", "slap_bass", "guitar_clean", "brass", "trumpet"),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",
@@ -566,7 +588,15 @@ _PROFILES = (
         chord_style="scratch",
         lead_style="hook",
         pad_style="stabs",
-        arrangement=(("intro", 8), ("groove", 16), ("breakdown", 8), ("groove", 16)),
+        # The band plays from bar one (a funk record opens on the groove, not on a drumless
+        # intro): in a short track a drumless intro and breakdown left the groove a third.
+        arrangement=(
+            ("groove", 8),
+            ("chorus", 8),
+            ("groove", 8),
+            ("breakdown", 4),
+            ("chorus", 8),
+        ),
         swing=0.53,
         crash_on_sections=True,
         humanize_ms=5.0,
@@ -581,7 +611,9 @@ _PROFILES = (
         major_progressions=("I-vi-IV-V", "IVmaj7-V-Imaj7-vi7"),
         minor_progressions=("i-VI-III-VII", "i7-iv7-VII-III"),
         # Log drum bass, shakers and syncopated conga-like toms; a pad made it read as ambient.
-        voices=Voices("kit_afro", "log_drum", "guitar_clean", None, "marimba"),
+        # No instrumental lead by default (the song's voice carries the tune; "marimba" in a
+        # prompt brings one back): a marimba hook over the riffs was heard as indie/electronic.
+        voices=Voices("kit_afro", "log_drum", "guitar_clean", None, None),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",
@@ -596,7 +628,9 @@ _PROFILES = (
         bass_style="log_drum",
         chord_style="arp",
         lead_style="hook",
-        arrangement=(("intro", 8), ("verse", 16), ("hook", 8), ("verse", 16), ("hook", 8)),
+        # The percussion starts the track: a drumless intro of guitar and marimba was heard
+        # as indie/country, and in a short track it was a quarter of the whole.
+        arrangement=(("verse", 16), ("hook", 8), ("verse", 16), ("hook", 8)),
         swing=0.54,
         fill="none",
         humanize_ms=5.0,

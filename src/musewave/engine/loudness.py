@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
-from scipy import signal
+
+from musewave.engine import dsp
 
 FloatArray = npt.NDArray[np.float32]
 F64Array = npt.NDArray[np.float64]
@@ -38,6 +38,52 @@ _TAPS_AFTER = 10
 # Blocks per matrix product: small enough that OpenBLAS stays on one thread (threads only
 # cost CPU here) and temporaries stay in cache; 256 is within 10% of one big product.
 _CHUNK_BLOCKS = 256
+# The first half (41 of 81 taps, the rest mirror it) of
+# ``scipy.signal.firwin(81, 0.25, window=("kaiser", 5.0))``, the filter of
+# ``resample_poly(x, 4, 1)``: a table, so measuring peaks never imports scipy.signal.
+_INTERPOLATOR_HALF = (
+    -3.5799115519692397e-19,
+    -0.0002826493947961155,
+    -0.0005257919654294691,
+    -0.00047541698372319285,
+    9.272602735059742e-19,
+    0.000731628527240472,
+    0.0012546327308679554,
+    0.0010630797667137766,
+    -1.7472805760904004e-18,
+    -0.001483012960945929,
+    -0.0024477084927997236,
+    -0.0020065313653163737,
+    2.8035592572493556e-18,
+    0.002651272519201363,
+    0.004278788757244029,
+    0.0034384897676579384,
+    -4.045988095590758e-18,
+    -0.004394791312789362,
+    -0.006995819252739529,
+    -0.00555497139192494,
+    5.391207661875756e-18,
+    0.00696672908988022,
+    0.011012871024959067,
+    0.008698813687590281,
+    -6.730639783647048e-18,
+    -0.010855771610528713,
+    -0.017172133746420345,
+    -0.01360637276719563,
+    7.943245736495797e-18,
+    0.017243084699543745,
+    0.027647432518231367,
+    0.022320837133011542,
+    -8.911164139411955e-18,
+    -0.03003358753863673,
+    -0.05047110570576384,
+    -0.04349443574288513,
+    9.535783356055299e-18,
+    0.0741357049010938,
+    0.15836902171996836,
+    0.22490814275255214,
+    0.250159141272278,
+)
 _ENERGY_RUN_SAMPLES = 1 << 16  # samples K-weighted per pass (cache-sized)
 
 
@@ -74,6 +120,8 @@ def integrated_lufs(audio: npt.NDArray[np.floating], sample_rate: int) -> float:
     min_len = math.ceil(GATE_BLOCK_S * sample_rate) + 1
     if data.shape[0] < min_len:
         data = np.pad(data, ((0, min_len - data.shape[0]), (0, 0)))
+    import pyloudnorm  # the reference meter (tests, tools): it imports scipy.signal
+
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         value = float(pyloudnorm.Meter(sample_rate).integrated_loudness(data))
@@ -160,7 +208,7 @@ def k_weighted_block_energy(
     state = np.zeros((sos.shape[0], channels, 2), dtype=np.float32)
     for start in range(0, length, run):
         chunk = np.ascontiguousarray(source[:, start : start + run], dtype=np.float32)
-        weighted, state = signal.sosfilt(sos, chunk, axis=-1, zi=state)
+        weighted, state = dsp.sosfilt(sos, chunk, state)
         first = start // per_block
         whole = min(weighted.shape[-1] // per_block, full - first)
         if whole > 0:
@@ -225,8 +273,8 @@ def estimate_integrated_lufs(audio: FloatArray, sample_rate: int, *, decimation:
 @lru_cache(maxsize=1)
 def _phase_taps() -> F64Array:
     """Taps of the three fractional phases, shape (3, 20), applied to x[k-9 .. k+10]."""
-    h = signal.firwin(2 * _HALF_LEN + 1, 1.0 / OVERSAMPLING, window=("kaiser", 5.0))
-    h = h * OVERSAMPLING
+    half = np.array(_INTERPOLATOR_HALF)
+    h = np.concatenate([half, half[-2::-1]]) * OVERSAMPLING
     offsets = np.arange(-_TAPS_BEFORE, _TAPS_AFTER + 1)  # relative sample index k + j
     taps = np.zeros((OVERSAMPLING - 1, offsets.shape[0]))
     for phase in range(1, OVERSAMPLING):

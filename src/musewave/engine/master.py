@@ -15,8 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, signal
 
+from musewave.engine.dsp import (
+    butter,
+    lfilter,
+    maximum_filter1d,
+    sosfilt,
+    sosfilt_block,
+    uniform_filter1d,
+)
 from musewave.engine.loudness import (
     BlockTruePeaks,
     estimate_integrated_lufs,
@@ -94,7 +101,7 @@ def _db_to_gain(db: F64Array) -> F64Array:
 def _tone_sos(tone: MasterTone, sample_rate: int) -> npt.NDArray[np.float32]:
     """DC high-pass, shelves, the profile's low-pass and the codec guard low-pass as one
     cascade (one pass over the audio)."""
-    sections = [signal.butter(2, DC_HIGHPASS_HZ, "highpass", fs=sample_rate, output="sos")]
+    sections = [butter(2, DC_HIGHPASS_HZ, "highpass", sample_rate)]
     if tone.low_shelf_db:
         sections.append(
             rbj_biquad("low_shelf", tone.low_shelf_hz, 0.707, tone.low_shelf_db, sample_rate)[
@@ -109,9 +116,7 @@ def _tone_sos(tone: MasterTone, sample_rate: int) -> npt.NDArray[np.float32]:
         )
     for order, cutoff_hz in ((2, tone.lowpass_hz), (4, CODEC_LOWPASS_HZ)):
         if cutoff_hz and cutoff_hz < 0.45 * sample_rate:
-            sections.append(
-                signal.butter(order, cutoff_hz, "lowpass", fs=sample_rate, output="sos")
-            )
+            sections.append(butter(order, cutoff_hz, "lowpass", sample_rate))
     return np.concatenate(sections).astype(np.float32)
 
 
@@ -124,12 +129,12 @@ def _filter(
     state = np.zeros((sos.shape[0], audio.shape[0], 2), dtype=np.float32)
     if circular:
         preroll = audio[:, -min(audio.shape[-1], round(_PREROLL_S * sample_rate)) :]
-        _, state = signal.sosfilt(sos, preroll, axis=-1, zi=state)
+        _, state = sosfilt(sos, preroll, state)
         state = state.astype(np.float32)
+    # Per channel, (channels, sections, 2): each block is filtered where it lies.
+    rows_state = np.ascontiguousarray(np.moveaxis(state, 1, 0), dtype=np.float32)
     for start in range(0, audio.shape[-1], _FILTER_BLOCK):
-        block = audio[:, start : start + _FILTER_BLOCK]
-        filtered, state = signal.sosfilt(sos, block, axis=-1, zi=state)
-        block[...] = filtered
+        sosfilt_block(sos, audio[:, start : start + _FILTER_BLOCK], rows_state)
 
 
 def _release(reduction_db: F64Array, db_per_block: float, circular: bool) -> F64Array:
@@ -161,11 +166,11 @@ def _compression_db(
     state = None
     if circular:
         tail = power[-min(power.shape[0], round(_PREROLL_S * block_rate)) :]
-        _, state = signal.lfilter([1.0 - pole], [1.0, -pole], tail, zi=[0.0])
+        _, state = lfilter([1.0 - pole], [1.0, -pole], tail, [0.0])
     if state is None:
-        smoothed = signal.lfilter([1.0 - pole], [1.0, -pole], power)
+        smoothed = lfilter([1.0 - pole], [1.0, -pole], power)
     else:
-        smoothed, _ = signal.lfilter([1.0 - pole], [1.0, -pole], power, zi=state)
+        smoothed, _ = lfilter([1.0 - pole], [1.0, -pole], power, state)
     level = -0.691 + 10.0 * np.log10(np.maximum(smoothed, 1e-12))
     over = level - bus.threshold_db
     half_knee = COMPRESSOR_KNEE_DB / 2.0
@@ -179,7 +184,7 @@ def _compression_db(
 
 def _neighbour_max(values: F64Array, reach: int, circular: bool) -> F64Array:
     mode = "wrap" if circular else "nearest"
-    return np.asarray(ndimage.maximum_filter1d(values, 2 * reach + 1, mode=mode))
+    return np.asarray(maximum_filter1d(values, 2 * reach + 1, mode=mode))
 
 
 def _limiter_db(over_db: F64Array, grid: _Grid, sample_rate: int, circular: bool) -> F64Array:
@@ -196,8 +201,8 @@ def _limiter_db(over_db: F64Array, grid: _Grid, sample_rate: int, circular: bool
     released = _release(over_db, LIMITER_RELEASE_DB_PER_S / block_rate, circular)
     held = _neighbour_max(released, attack - 1 + _GUARD_BLOCKS, circular)
     mode = "wrap" if circular else "nearest"
-    smooth = ndimage.uniform_filter1d(held, attack, mode=mode)
-    return np.asarray(ndimage.uniform_filter1d(smooth, attack, mode=mode))
+    smooth = uniform_filter1d(held, attack, mode=mode)
+    return np.asarray(uniform_filter1d(smooth, attack, mode=mode))
 
 
 def _multiply_block_gains(audio: FloatArray, gains: F64Array, block: int, circular: bool) -> None:

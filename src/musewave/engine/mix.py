@@ -10,18 +10,29 @@ Audio is float32, shape ``(2, n)`` (channels first), full scale 1.0.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import scipy.fft
-from scipy import ndimage, signal
 
+from musewave.engine.dsp import (
+    butter,
+    irfft,
+    maximum_filter1d,
+    next_fast_len,
+    rfft,
+    sosfilt,
+    sosfilt_block,
+    uniform_filter1d,
+)
 from musewave.engine.profiles import (
     VOCAL_PRESENCE_HZ,
     DelaySettings,
@@ -95,7 +106,7 @@ def sidechain_envelope(
     for start in range(0, n_samples, _IN_PLACE_BLOCK):
         stop = min(n_samples, start + _IN_PLACE_BLOCK)
         low, high = max(0, start - attack), min(n_samples, stop + attack)
-        window = ndimage.uniform_filter1d(duck[low:high], attack, mode="nearest")
+        window = uniform_filter1d(duck[low:high], attack, mode="nearest")
         smooth[start:stop] = window[start - low : stop - low]
     return smooth
 
@@ -140,17 +151,40 @@ def gate_envelope(
     for start in range(0, n_samples, _IN_PLACE_BLOCK):
         stop = min(n_samples, start + _IN_PLACE_BLOCK)
         low, high = max(0, start - ramp), min(n_samples, stop + ramp)
-        index = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
-        raw = steps[index % steps.size]
-        window = ndimage.uniform_filter1d(raw, ramp, mode="nearest")
+        raw = _gate_steps(steps, step_samples, low, high)
+        window = uniform_filter1d(raw, ramp, mode="nearest")
         out[start:stop] = window[start - low : stop - low]
     return out
+
+
+def _gate_steps(steps: FloatArray, step_samples: float, low: int, high: int) -> FloatArray:
+    """``steps[(i // step_samples) % len(steps)]`` for every sample i in [low, high): each
+    step's gain repeated over its samples. Step edges are found by evaluating the same float
+    floor division at a few samples around each edge, so the gains are exactly those the
+    per-sample division would give (at a fraction of its cost)."""
+    indices = np.arange(low, high, dtype=np.float64)
+    first = int(np.float64(low) // step_samples)
+    last = int(np.float64(high - 1) // step_samples)
+    if step_samples < 8.0 or high <= low:
+        return steps[(indices // step_samples).astype(np.int64) % steps.size]
+    edges_k = np.arange(first + 1, last + 1, dtype=np.int64)  # steps that start inside
+    guess = np.ceil(edges_k * step_samples).astype(np.int64)
+    around = guess[:, np.newaxis] + np.arange(-2, 3)
+    reached = (around.astype(np.float64) // step_samples).astype(np.int64) >= edges_k[:, None]
+    pick = np.argmax(reached, axis=1)
+    rows = np.arange(edges_k.shape[0])
+    if not np.all(reached[rows, pick]) or np.any(reached[rows, 0]):
+        # An edge not bracketed by the guesses: the per-sample division decides.
+        return steps[(indices // step_samples).astype(np.int64) % steps.size]
+    starts = np.concatenate(([low], around[rows, pick], [high]))
+    gains = steps[np.arange(first, last + 1) % steps.size]
+    return np.repeat(gains, np.diff(starts))
 
 
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
     nyquist = sample_rate / 2.0
     cutoff = min(max(cutoff_hz, 1.0), 0.95 * nyquist)
-    return np.asarray(signal.butter(order, cutoff, kind, fs=sample_rate, output="sos"))
+    return butter(order, cutoff, kind, sample_rate)  # type: ignore[arg-type]
 
 
 def _stem_sos(settings: StemSettings, sample_rate: int) -> npt.NDArray[np.float32] | None:
@@ -192,7 +226,8 @@ def _process_dry(
     out = audio if in_place else np.array(audio, dtype=np.float32)
     sos = _stem_sos(settings, sample_rate)
     gain = np.float32(10.0 ** (settings.gain_db / 20.0))
-    state = None if sos is None else np.zeros((sos.shape[0], 2, 2), dtype=np.float32)
+    # Per channel: (2, sections, 2), filtered where the samples lie (see sosfilt_block).
+    state = None if sos is None else np.zeros((2, sos.shape[0], 2), dtype=np.float32)
     stereo = settings.width != 1.0 or bool(settings.mono_below_hz)
     half_width = np.float32(0.5 * settings.width)
     side_sos = None
@@ -209,8 +244,8 @@ def _process_dry(
     for start in range(0, out.shape[-1], _IN_PLACE_BLOCK):
         block = out[:, start : start + _IN_PLACE_BLOCK]
         if sos is not None:
-            filtered, state = signal.sosfilt(sos, block, axis=-1, zi=state)
-            block[...] = filtered
+            assert state is not None
+            sosfilt_block(sos, block, state)
         else:
             block *= gain
         if stereo:
@@ -218,7 +253,7 @@ def _process_dry(
             side = block[0] - block[1]
             side *= half_width
             if side_sos is not None:
-                side, side_state = signal.sosfilt(side_sos, side, zi=side_state)
+                side, side_state = sosfilt(side_sos, side, side_state)
             block[0] += block[1]
             block[0] *= np.float32(0.5)
             np.subtract(block[0], side, out=block[1])
@@ -260,8 +295,8 @@ def reverb_impulse_response(settings: ReverbSettings, *, sample_rate: int) -> Fl
     length = max(16, round(1.3 * settings.decay_s * sample_rate))  # ~-78 dB at the end
     t = np.arange(length) / sample_rate
     noise = rng.standard_normal((2, length))
-    low = signal.sosfilt(_butter(2, 500.0, "lowpass", sample_rate), noise, axis=-1)
-    high = signal.sosfilt(_butter(2, 4000.0, "highpass", sample_rate), noise, axis=-1)
+    low = sosfilt(_butter(2, 500.0, "lowpass", sample_rate), noise)
+    high = sosfilt(_butter(2, 4000.0, "highpass", sample_rate), noise)
     mid = noise - low - high
     ln_1000 = math.log(1000.0)  # 60 dB of amplitude decay
     tail = np.zeros_like(noise)
@@ -289,7 +324,7 @@ def reverb_impulse_response(settings: ReverbSettings, *, sample_rate: int) -> Fl
             _butter(2, settings.lowpass_hz, "lowpass", sample_rate),
         ]
     )
-    ir = signal.sosfilt(band, ir, axis=-1)
+    ir = sosfilt(band, ir)
     mid_ir, side_ir = 0.5 * (ir[0] + ir[1]), 0.5 * settings.width * (ir[0] - ir[1])
     ir = np.stack([mid_ir + side_ir, mid_ir - side_ir])
     ir /= math.sqrt(float(np.mean(np.sum(ir * ir, axis=-1))))
@@ -323,7 +358,7 @@ class _SendReturns:
         ring = max(ir.shape[-1], _delay_ring_samples(profile.delay, bpm, sample_rate))
         # Blocks at least twice the ring keep the zero-padding overhead of each FFT small.
         self.block = min(max(_OLA_BLOCK, 2 * ring), n_samples)
-        self.fft_len = scipy.fft.next_fast_len(self.block + ring, real=True)
+        self.fft_len = next_fast_len(self.block + ring)
         self._ir = ir
         self._profile = profile
         self._sample_rate = sample_rate
@@ -331,7 +366,7 @@ class _SendReturns:
 
     @cached_property
     def reverb(self) -> npt.NDArray[np.complex64]:
-        return np.asarray(scipy.fft.rfft(self._ir, self.fft_len, axis=-1))
+        return rfft(self._ir, self.fft_len)
 
     @cached_property
     def delay(self) -> npt.NDArray[np.complex64]:
@@ -402,8 +437,8 @@ class _SendReturns:
         for start in range(0, n_samples, self.block):
             following = mono(start + self.block) if start + self.block < n_samples else send
             if send.any():  # a silent block rings nothing: parts that rest skip their FFTs
-                spectrum = scipy.fft.rfft(send, self.fft_len)
-                wet = scipy.fft.irfft(response * spectrum, self.fft_len, axis=-1, workers=-1)
+                spectrum = rfft(send, self.fft_len)
+                wet = irfft(response * spectrum, self.fft_len, workers=-1)
                 stop = min(n_samples, start + self.fft_len)
                 out[:, start:stop] += wet[:, : stop - start]
             send = following
@@ -478,6 +513,10 @@ class StemMixer:
     Each stem is processed on its own, so the result is the same whatever the thread
     timing. Raises ``ValueError`` for a non-positive ``bpm``, an unknown name or a stem of
     the wrong shape.
+
+    With ``spill_dir``, each processed stem is parked in a file there (a
+    :class:`SpilledStem`) and its buffer let go, so a long track never holds every stem in
+    memory at once (five 120 s stems are 210 MB); :func:`finish_spilled` then sums them.
     """
 
     def __init__(
@@ -490,10 +529,12 @@ class StemMixer:
         kick_onsets: npt.NDArray[np.int64],
         n_samples: int,
         in_place: bool = False,
+        spill_dir: Path | None = None,
     ) -> None:
         if bpm <= 0:
             raise ValueError(f"bpm must be positive, got {bpm}")
         self._settings = {name: profile.stem(name) for name in names}
+        self._spill_dir = spill_dir
         self._sample_rate = sample_rate
         self._n_samples = n_samples
         self._in_place = in_place
@@ -522,7 +563,8 @@ class StemMixer:
             if threads > 1
             else None
         )
-        self._mixed: dict[str, Future[FloatArray] | FloatArray] = {}
+        self._mixed: dict[str, Future[Any] | FloatArray | SpilledStem] = {}
+        self._added: set[str] = set()
         # One envelope per distinct pattern and depth, shared by the stems that use it.
         self._gates: dict[tuple[str | None, float], FloatArray] = {
             (s.gate, s.gate_depth_db): gate_envelope(
@@ -539,32 +581,50 @@ class StemMixer:
         self.close()
 
     def close(self) -> None:
+        """Wait for running work, drop queued work, and let go of the stems, envelopes and
+        send spectra (callers may keep the mixer around, e.g. in an ``ExitStack``: the
+        stems then go as soon as their writers are done with them)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self._mixed = {}
+        self._duck = None
+        self._gates = {}
+        self._returns = None
 
     def add(self, name: str, audio: FloatArray) -> None:
         """Hand over stem ``name`` (2, n_samples): processed in place when ``in_place``."""
-        if name not in self._settings or name in self._mixed:
+        if name not in self._settings or name in self._added:
             raise ValueError(f"stem {name!r} was not announced or was added twice")
         if audio.shape != (2, self._n_samples):
             raise ValueError(f"stem {name!r} must be (2, {self._n_samples}), got {audio.shape}")
+        self._added.add(name)
         source = np.asarray(audio, dtype=np.float32)
         if not np.any(source):  # silent: nothing to filter or send
-            self._mixed[name] = source if self._in_place else np.zeros_like(source)
+            if self._spill_dir is not None:
+                self._mixed[name] = SpilledStem(None, (2, self._n_samples), 0.0)
+            else:
+                self._mixed[name] = source if self._in_place else np.zeros_like(source)
         elif self._pool is None:
             self._mixed[name] = self._process(name, source)
         else:
             self._mixed[name] = self._pool.submit(self._process, name, source)
 
-    def result(self) -> dict[str, FloatArray]:
-        """The processed stems, in the order of ``names`` (those added)."""
+    def result(self) -> dict[str, Any]:
+        """The processed stems, in the order of ``names`` (those added): arrays, or
+        :class:`SpilledStem` with ``spill_dir``."""
         return {
-            name: mixed if isinstance(mixed, np.ndarray) else mixed.result()
+            name: mixed.result() if isinstance(mixed, Future) else mixed
             for name in self._settings
             if (mixed := self._mixed.get(name)) is not None
         }
 
-    def _process(self, name: str, source: FloatArray) -> FloatArray:
+    def _process(self, name: str, source: FloatArray) -> FloatArray | SpilledStem:
+        out = self._process_array(name, source)
+        if self._spill_dir is None:
+            return out
+        return SpilledStem.park(out, self._spill_dir / f"{name}.f32")
+
+    def _process_array(self, name: str, source: FloatArray) -> FloatArray:
         settings = self._settings[name]
         gate = self._gates.get((settings.gate, settings.gate_depth_db))
         out = _process_dry(
@@ -596,15 +656,15 @@ def vocal_activity(vocals: FloatArray, *, sample_rate: int) -> FloatArray:
     ndarray, shape (n,), float32
     """
     window = max(1, round(_VOCAL_SMOOTH_MS * 1e-3 * sample_rate))
-    power = ndimage.uniform_filter1d(np.mean(vocals * vocals, axis=0), window, mode="constant")
+    power = uniform_filter1d(np.mean(vocals * vocals, axis=0), window, mode="constant")
     peak = float(np.max(power))
     if peak <= 0.0:
         return np.zeros(vocals.shape[-1], dtype=np.float32)
     level_db = 10.0 * np.log10(np.maximum(power, peak * 1e-12) / peak)
     activity = np.clip((level_db + _VOCAL_FLOOR_DB) / _VOCAL_RANGE_DB, 0.0, 1.0)
     # Held through the gaps between words, so the parts do not pump syllable by syllable.
-    held = ndimage.maximum_filter1d(activity, 4 * window)
-    return np.asarray(ndimage.uniform_filter1d(held, 2 * window), dtype=np.float32)
+    held = maximum_filter1d(activity, 4 * window)
+    return np.asarray(uniform_filter1d(held, 2 * window), dtype=np.float32)
 
 
 def make_room_for_vocals(
@@ -625,16 +685,14 @@ def make_room_for_vocals(
     if vocals is None or not np.any(vocals):
         return
     activity = vocal_activity(vocals, sample_rate=sample_rate)
-    band = np.asarray(
-        signal.butter(2, VOCAL_PRESENCE_HZ, "bandpass", fs=sample_rate, output="sos"), np.float32
-    )
+    band = np.asarray(butter(2, VOCAL_PRESENCE_HZ, "bandpass", sample_rate), np.float32)
     ln10_20 = np.float32(math.log(10.0) / 20.0)
     for name, audio in stems.items():
         settings = profile.stem(name)
         if name == VOCAL_STEM or (not settings.vocal_duck_db and not settings.vocal_cut_db):
             continue
         if settings.vocal_cut_db:
-            presence = signal.sosfilt(band, audio, axis=-1).astype(np.float32)
+            presence = sosfilt(band, audio).astype(np.float32)
             cut = np.float32(1.0) - np.exp(activity * (-settings.vocal_cut_db * ln10_20))
             presence *= cut
             audio -= presence
@@ -722,6 +780,108 @@ def apply_headroom(
         audio *= gain
     premaster *= gain
     return premaster
+
+
+class SpillFailed(OSError):
+    """A mixed stem could not be parked in its file (disk full, I/O error)."""
+
+
+@dataclass(frozen=True)
+class SpilledStem:
+    """A processed stem parked in a file of raw float32 samples, channels first, until the
+    headroom gain is known; read back a block at a time, times ``gain``.
+
+    Shaped like the (2, n) array it stands for: ``stem[:, start:stop]`` reads that block
+    (a new float32 array) and ``np.asarray(stem)`` reads it all. ``path`` None: silence.
+    ``peak`` is the largest absolute sample before ``gain``.
+    """
+
+    path: Path | None
+    shape: tuple[int, int]
+    peak: float
+    gain: float = 1.0  # a float32 value
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    @classmethod
+    def park(cls, audio: FloatArray, path: Path) -> SpilledStem:
+        """Write ``audio`` (2, n) float32 to ``path`` and describe it; ``SpillFailed`` if
+        it cannot be written (nothing is left at ``path``)."""
+        peak = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0
+        try:
+            np.ascontiguousarray(audio, dtype=np.float32).tofile(path)
+        except OSError as error:
+            path.unlink(missing_ok=True)
+            detail = error.strerror or str(error)
+            raise SpillFailed(
+                error.errno, f"cannot park a stem in {path.parent}: {detail}"
+            ) from error
+        return cls(path, (int(audio.shape[0]), int(audio.shape[1])), peak)
+
+    def __getitem__(self, index: tuple[slice, slice]) -> FloatArray:
+        rows, columns = index
+        if rows != slice(None) or columns.step not in (None, 1):
+            raise IndexError("a spilled stem reads [:, start:stop] blocks only")
+        start, stop, _ = columns.indices(self.shape[1])
+        stop = max(start, stop)
+        block = np.zeros((self.shape[0], stop - start), dtype=np.float32)
+        if self.path is not None and stop > start:
+            with self.path.open("rb") as file:
+                for channel in range(self.shape[0]):
+                    file.seek((channel * self.shape[1] + start) * 4)
+                    file.readinto(memoryview(block[channel]).cast("B"))
+        if self.gain != 1.0:
+            block *= np.float32(self.gain)
+        return block
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> FloatArray:
+        audio = self[:, :]
+        return audio if dtype is None else audio.astype(dtype, copy=False)
+
+    def discard(self) -> None:
+        """Delete the file (the stem is no longer needed)."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def finish_spilled(
+    spilled: dict[str, SpilledStem], *, n_samples: int, peak_dbfs: float = STEM_PEAK_DBFS
+) -> tuple[dict[str, SpilledStem], FloatArray]:
+    """:func:`finish_mix` for stems a :class:`StemMixer` spilled (no loop tail): their sum,
+    the pre-master, read back block by block, and the one headroom gain of
+    :func:`apply_headroom` (the same samples), which the returned stems carry.
+
+    Parameters
+    ----------
+    spilled : dict[str, SpilledStem]
+        All shaped (2, n_samples).
+    n_samples : int
+    peak_dbfs : float
+        Sample-peak ceiling in dBFS.
+
+    Returns
+    -------
+    (dict[str, SpilledStem], ndarray)
+        The stems with their ``gain`` set, and the pre-master, (2, n_samples) float32.
+    """
+    if any(stem.shape[-1] != n_samples for stem in spilled.values()):
+        raise ValueError(f"spilled stems must all be {n_samples} samples long")
+    premaster = np.empty((2, n_samples), dtype=np.float32)
+    peak = max((stem.peak for stem in spilled.values()), default=0.0)
+    for start in range(0, n_samples, _IN_PLACE_BLOCK):
+        total = premaster[:, start : start + _IN_PLACE_BLOCK]
+        total[...] = 0.0
+        for index, stem in enumerate(spilled.values()):
+            block = stem[:, start : start + _IN_PLACE_BLOCK]
+            if index == 0:
+                total[...] = block
+            else:
+                total += block
+        peak = max(peak, float(total.max()), -float(total.min()))
+    gain = np.float32(10 ** (peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
+    premaster *= gain
+    stems = {name: dataclasses.replace(s, gain=float(gain)) for name, s in spilled.items()}
+    return stems, premaster
 
 
 class MixResult(NamedTuple):

@@ -14,7 +14,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,12 +24,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from musewave.engine.compose import compose_score
+from musewave.engine.compose import compose_score, without_vocal_shots
 from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, InvalidRequest
 from musewave.engine.master import master
 from musewave.engine.midi import write_midi
-from musewave.engine.mix import StemMixer, finish_mix, kick_onsets, mix
+from musewave.engine.mix import (
+    SpilledStem,
+    SpillFailed,
+    StemMixer,
+    finish_mix,
+    finish_spilled,
+    kick_onsets,
+    mix,
+)
 from musewave.engine.outputs import (
     FileTasks,
     remove_stale_outputs,
@@ -40,6 +48,7 @@ from musewave.engine.outputs import (
 from musewave.engine.plan import Plan, make_plan
 from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
+from musewave.engine.prompt import read_prompt
 from musewave.engine.render import render_stems, stem_names
 from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.engine.score import Note, Part, Score
@@ -47,6 +56,7 @@ from musewave.engine.timed_lyrics import TimedLine
 from musewave.engine.validate import validate_audio_file, validate_captions
 
 if TYPE_CHECKING:
+    from musewave.engine.cover import CoverFiles
     from musewave.engine.vocals.track import VocalTrack
 
 # The video, cover and singing stacks (scipy.signal's helpers, PIL, WORLD, espeak) load only
@@ -237,6 +247,9 @@ def generate(
 
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
+        # The singer is the voice, and a prompt may ask for none: the kit's ad-libs step aside.
+        if not request.instrumental or read_prompt(request.prompt).voiceless:
+            score = without_vocal_shots(score)
         stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
 
         def write_score_and_plan(vocals: VocalTrack | None) -> None:
@@ -260,6 +273,13 @@ def generate(
         # raw stems are not needed again, and a second set costs 40 MB per stem-minute plus
         # the time to fault it in.
         mixer = None
+        # A track-length instrumental parks each mixed stem in a file until the headroom gain
+        # is known, so its stems are never all in memory (a 120 s stem is 42 MB).
+        spill_dir = None
+        if request.instrumental and not tail:
+            spill_dir = staging / ".mixed"
+            with reported_as_engine_error("the mixed stems", out_dir):
+                spill_dir.mkdir()
         if request.instrumental:
             mixer = cleanup.enter_context(
                 StemMixer(
@@ -270,16 +290,19 @@ def generate(
                     kick_onsets=kick_onsets(score, sample_rate=sample_rate),
                     n_samples=n_samples + tail,
                     in_place=True,
+                    spill_dir=spill_dir,
                 )
             )
-        raw_stems = render_stems(
-            score,
-            sample_rate,
-            n_samples + tail,
-            plan.seed,
-            stages.should_cancel,
-            on_stem=None if mixer is None else mixer.add,
-        )
+        with _spill_errors(out_dir):  # a stem parked on a full disk fails like any file
+            raw_stems = render_stems(
+                score,
+                sample_rate,
+                n_samples + tail,
+                plan.seed,
+                stages.should_cancel,
+                on_stem=None if mixer is None else mixer.add,
+                release=True,
+            )
         stages.check()
 
         vocals: VocalTrack | None = None
@@ -292,7 +315,9 @@ def generate(
             for name, kind, task in _caption_writers(vocals, request, plan, staging):
                 write(name, kind, task, early=True)
 
-        stages.begin("mixing", f"mixing {len(raw_stems)} stems")
+        stages.begin("mixing", f"mixing {len(stem_names(score)) + (vocals is not None)} stems")
+        stem_audio: dict[str, NDArray[np.float32] | SpilledStem]
+        instrumental = None
         if mixer is None:
             mixed, premaster = mix(
                 raw_stems,
@@ -302,16 +327,28 @@ def generate(
                 n_samples=n_samples,
                 in_place=True,
             )
+            # For karaoke: the mix without the voice (mastered after the mix, on its own).
+            instrumental = premaster - mixed["vocals"] if vocals is not None else None
+            stem_audio = dict(mixed)
+            del mixed
         else:
-            processed = mixer.result()
+            with _spill_errors(out_dir):
+                processed = mixer.result()
             mixer.close()
             raw_stems.clear()  # so a folded loop frees the rendered buffers
-            mixed, premaster = finish_mix(processed, n_samples=n_samples)
+            if spill_dir is None:
+                mixed, premaster = finish_mix(processed, n_samples=n_samples)
+                stem_audio = dict(mixed)
+                del mixed
+            else:
+                parked, premaster = finish_spilled(processed, n_samples=n_samples)
+                for name, stem in parked.items():
+                    if not request.wants_stem(name):
+                        stem.discard()
+                stem_audio = dict(parked)
             del processed
-        # For karaoke: the mix without the voice (mastered after the mix, on its own).
-        instrumental = premaster - mixed["vocals"] if vocals is not None else None
         # The stems are final: written on a thread while the mix is mastered.
-        stems = [(name, audio) for name, audio in mixed.items() if request.wants_stem(name)]
+        stems = [(name, audio) for name, audio in stem_audio.items() if request.wants_stem(name)]
         if stems:
             with reported_as_engine_error("stems/", out_dir):
                 (staging / "stems").mkdir()
@@ -320,10 +357,10 @@ def generate(
             write(
                 f"stems/{name}.wav",
                 "stem",
-                partial(encode, audio, sample_rate, path, "wav"),
+                partial(_write_stem, audio, sample_rate, path),
                 early=True,
             )
-        del mixed, stems  # the writers hold the stem buffers until they are written
+        del stem_audio, stems  # the writers hold the stem buffers until they are written
 
         stages.begin("mastering", "compressing, limiting, normalizing loudness")
         mastered = master(
@@ -426,18 +463,53 @@ def generate(
     )
 
 
-def render_video(*args: object, **kwargs: object) -> object:
-    """:func:`musewave.engine.video.render_video`, imported on first use."""
+def render_video(
+    style: str,
+    plan: Plan,
+    audio: NDArray[np.float32],
+    sample_rate: int,
+    path: Path,
+    *,
+    lines: Sequence[TimedLine] = (),
+    should_cancel: CancelCheck | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Path:
+    """:func:`musewave.engine.video.render_video`, imported on first use (PyAV and Pillow
+    cost a render that draws no video their import time)."""
     from musewave.engine.video import render_video as render
 
-    return render(*args, **kwargs)  # type: ignore[arg-type]
+    return render(
+        style,
+        plan,
+        audio,
+        sample_rate,
+        path,
+        lines=lines,
+        should_cancel=should_cancel,
+        on_progress=on_progress,
+    )
 
 
-def write_cover(plan: Plan, folder: Path) -> object:
+def write_cover(plan: Plan, folder: Path) -> CoverFiles:
     """:func:`musewave.engine.cover.write_cover`, imported on first use."""
     from musewave.engine.cover import write_cover as write
 
     return write(plan, folder)
+
+
+@contextmanager
+def _spill_errors(out_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except SpillFailed as error:
+        raise write_error(error, "the mixed stems", out_dir) from error
+
+
+def _write_stem(audio: NDArray[np.float32] | SpilledStem, sample_rate: int, path: Path) -> None:
+    """A stem's WAV; a parked stem's file goes as soon as it is written."""
+    encode(audio, sample_rate, path, "wav")
+    if isinstance(audio, SpilledStem):
+        audio.discard()
 
 
 def _already_written() -> None:

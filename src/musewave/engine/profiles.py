@@ -144,7 +144,10 @@ _LEAD = StemSettings(
 
 def _gated(stem: StemSettings) -> StemSettings:
     """``stem`` chopped in 8ths (-14 dB between): the motion that makes pads and supersaw
-    chords read as synths rather than as a string section (see ``StemSettings.gate``)."""
+    chords read as synths rather than as a string section (see ``StemSettings.gate``).
+    A transcriber hears every opening as the held chord struck again, at any depth from
+    4 to 14 dB; ungated pads were no better transcribed in a mix (their own filter wobble
+    reads the same way, and without the gate they sit louder), so the gate stays."""
     return replace(stem, gate="x.x.", gate_depth_db=14.0)
 
 
@@ -212,8 +215,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, highpass_hz=180.0, reverb_send=0.2),
-                pads=replace(_PADS, gain_db=-7.0, highpass_hz=200.0, reverb_send=0.35),
-                lead=replace(_LEAD, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18),
+                pads=replace(_PADS, gain_db=-9.0, highpass_hz=200.0, reverb_send=0.35),
+                # The bell hook sits behind the kit's ad-libs, as a melody does under a voice.
+                lead=replace(
+                    _LEAD, gain_db=-6.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
+                ),
             ),
             reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
             delay=DelaySettings(time_beats=0.75, feedback=0.35),
@@ -278,7 +284,9 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # The break on top (a quiet break with loud pads was heard at half tempo).
                 drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=4.0),
-                chords=replace(_CHORDS, reverb_send=0.22),
+                # Keys stabs a little forward, as in liquid dnb: 2 dB under the +5 dB break
+                # two in three were masked; 3 dB more made one break heard at half tempo.
+                chords=replace(_CHORDS, gain_db=-0.5, reverb_send=0.22),
                 pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
@@ -404,11 +412,12 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "reggaeton",
             _stems(
-                drums=replace(_DRUMS, reverb_send=0.05),
+                # The dembow and its shouts up front; synth pads and lead behind them.
+                drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=3.0),
                 chords=replace(_CHORDS, reverb_send=0.15),
-                pads=replace(_PADS, sidechain_depth_db=2.0, reverb_send=0.3),
-                lead=replace(_LEAD, delay_send=0.14),
+                pads=replace(_PADS, gain_db=-5.0, sidechain_depth_db=2.0, reverb_send=0.3),
+                lead=replace(_LEAD, gain_db=-6.0, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.5, feedback=0.3),
@@ -436,11 +445,15 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "afrobeats",
             _stems(
-                drums=replace(_DRUMS, reverb_send=0.06),
+                # Percussion-led: shakers, congas and rim up front, the guitar and marimba
+                # riffs behind them (level with the drums they were heard as indie/country).
+                drums=replace(_DRUMS, gain_db=4.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=2.0),
-                chords=replace(_CHORDS, highpass_hz=150.0, width=1.25, reverb_send=0.15),
+                chords=replace(
+                    _CHORDS, gain_db=-5.0, highpass_hz=150.0, width=1.25, reverb_send=0.15
+                ),
                 pads=replace(_PADS, reverb_send=0.3),
-                lead=replace(_LEAD, reverb_send=0.16, delay_send=0.14),
+                lead=replace(_LEAD, gain_db=-4.0, reverb_send=0.16, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.6, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.75, feedback=0.3),

@@ -115,6 +115,20 @@ _KEY_RE = re.compile(
     rf"({_MODE_WORDS}|maj|min|m)?(?![\w#♯♭])",
     re.IGNORECASE,
 )
+# Words that ask for a track without any voice, so that trap, boom-bap and reggaeton kits
+# leave out their shouted ad-libs ("instrumental" as beat-makers use it).
+VOICELESS_PHRASES = (
+    "instrumental",
+    "no vocals",
+    "no vocal",
+    "no voice",
+    "no voices",
+    "without vocals",
+    "without voice",
+    "no ad libs",
+    "no adlibs",
+    "no shouts",
+)
 _KEY_BARE_RE = re.compile(
     rf"\b([A-G][#b♯♭]?)\s+({_MODE_WORDS})\b",
     re.IGNORECASE,
@@ -129,6 +143,7 @@ class PromptHints:
     moods: tuple[str, ...] = ()
     genres: tuple[str, ...] = ()
     instruments: Mapping[str, str] = field(default_factory=dict)  # role → voice
+    voiceless: bool = False  # no voice at all: the kits' spoken ad-libs stay silent too
 
 
 def _words(text: str) -> str:
@@ -182,4 +197,5 @@ def read_prompt(prompt: str) -> PromptHints:
         role, voice = INSTRUMENT_WORDS[phrase]
         instruments.setdefault(role, voice)
 
-    return PromptHints(bpm, tempo_bias, key, moods, tuple(genres), instruments)
+    voiceless = bool(_find_phrases(padded, list(VOICELESS_PHRASES)))
+    return PromptHints(bpm, tempo_bias, key, moods, tuple(genres), instruments, voiceless)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from musewave.engine import genres
 from musewave.engine.render import DRUM_KITS, render_part, soundfont
 from musewave.engine.render.drums import Sampled
-from musewave.engine.render.kits import KITS, SAMPLED_KEYS
+from musewave.engine.render.kits import KITS, SAMPLED_KEYS, VOX_FIRST_KEY, VOX_WORDS
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part
 from musewave.engine.soundfont_choice import ENV_VAR
 
@@ -154,3 +155,29 @@ def test_a_sampled_hit_is_the_fonts_percussion_sample_cut_where_it_ends() -> Non
     assert isinstance(toms, Sampled) and toms.keys[-1] == 62
     high = toms.render(9, 0.8, SR, np.random.default_rng(0))
     assert np.array_equal(high, toms.render(5, 0.8, SR, np.random.default_rng(0)))
+
+
+def test_vocal_one_shot_keys_name_the_kits_words() -> None:
+    words = dict(zip(range(VOX_FIRST_KEY, VOX_FIRST_KEY + len(VOX_WORDS)), VOX_WORDS, strict=True))
+    # The genre tables' names for the keys say the word the kits speak on them.
+    assert words[genres.VOX_YEAH] == ("yeah", "en-us")
+    assert words[genres.VOX_CHECK_IT] == ("check it", "en-us")
+    assert words[genres.VOX_DURO] == ("duro", "es-419")
+    for genre in ("trap", "hiphop", "reggaeton"):
+        vox = [key for key in genres.GENRES[genre].grooves["full"] if key >= VOX_FIRST_KEY]
+        assert vox and all(key in words for key in vox), genre
+
+
+@pytest.mark.parametrize("kit", ["kit_trap", "kit_funk"])
+def test_a_vocal_one_shot_is_a_short_band_limited_voice_in_every_kit(kit: str) -> None:
+    hit = render_part(drum_hit(kit, genres.VOX_HEY), BPM, SR, SR, seed=1)
+    assert hit.shape == (2, SR) and np.isfinite(hit).all()
+    assert 0.1 < np.abs(hit).max() <= 0.6
+    mono = hit.mean(axis=0)
+    loud = np.flatnonzero(np.abs(mono) > 0.01 * np.abs(mono).max())
+    assert 0.05 * SR < loud[-1] - loud[0] <= 0.6 * SR  # a word, cut short
+    assert energy_share_below(mono, 120.0) < 0.05  # no rumble under the kick
+    assert 300.0 < spectral_centroid_hz(mono) < 5000.0  # a voice, not a hat
+    assert np.array_equal(hit, render_part(drum_hit(kit, genres.VOX_HEY), BPM, SR, SR, seed=1))
+    other = render_part(drum_hit(kit, genres.VOX_DALE), BPM, SR, SR, seed=1)
+    assert not np.allclose(hit, other, atol=1e-3)  # each key its own word

@@ -84,6 +84,10 @@ def test_each_stem_is_handed_over_once_after_its_last_part() -> None:
     assert stem_names(_score(parts)) == list(stems) == ["drums", "bass"]
     for name, audio in handed:  # final when handed over: nothing was added afterwards
         np.testing.assert_array_equal(audio, stems[name])
+    # With ``release`` the callee owns what it was handed: only the rest is returned.
+    handed.clear()
+    assert render_stems(_score(parts), SR, SR, seed=9, on_stem=take, release=True) == {}
+    assert [name for name, _ in handed] == ["drums", "bass"]
 
 
 def test_cancel_is_checked_before_each_part() -> None:

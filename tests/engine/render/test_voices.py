@@ -15,6 +15,7 @@ from .conftest import (
     energy_share_below,
     fundamental_hz,
     one_note,
+    power_spectrum,
     spectral_centroid_hz,
 )
 
@@ -30,7 +31,7 @@ def test_voice_ids_are_the_documented_set() -> None:
     assert {
         "sub_bass", "bass_808", "reese_bass", "acid_bass", "synth_bass", "upright_bass",
         "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
-        "clavinet", "slap_bass", "guitar_acoustic", "log_drum",
+        "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "choir", "marimba",
     } == VOICES  # fmt: skip
@@ -173,3 +174,38 @@ def test_saw_lead_filter_snaps_open_then_closes() -> None:
     attack = 1.0 - energy_share_below(audio[: SR // 20], 3000.0)
     held = 1.0 - energy_share_below(audio[SR // 2 : SR // 2 + SR // 10], 3000.0)
     assert attack > 10.0 * held
+
+
+def test_supersaw_detune_stays_narrow_enough_not_to_pump() -> None:
+    """Seven saws within about ±13 cents: at ±25 cents their beating pumped every held chord
+    note several times a second, which a transcriber heard as the note struck again."""
+    pitch = 60
+    audio = render_part(one_note("supersaw", pitch, beats=8), BPM, SR, 4 * SR, seed=6)
+    freqs, power = power_spectrum(audio.mean(axis=0)[SR // 2 :])
+    f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+    cents = 1200.0 * np.log2(np.maximum(freqs, 1.0) / f0)
+    near = power[np.abs(cents) <= 15.0].sum()
+    around = power[np.abs(cents) <= 60.0].sum()
+    assert near > 0.9 * around
+
+
+@pytest.mark.parametrize("voice", ["strings", "choir", "brass"])
+def test_slow_attack_voices_start_early_by_their_onset_lead(voice: str) -> None:
+    """A swelling voice (bowed, sung, blown) sounds from ``onset_lead_s`` before its written
+    start, so it is heard on the beat, and still stops where it is written; a note at the
+    very start of the track skips the part of its swell that would fall before zero."""
+    from musewave.engine.render.voices import VOICE_TABLE
+    from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+
+    lead = round(VOICE_TABLE[voice].onset_lead_s * SR)
+    assert 0.01 * SR <= lead <= 0.1 * SR
+    notes = [Note(60, 0, TICKS_PER_BEAT, 100), Note(64, 4 * TICKS_PER_BEAT, TICKS_PER_BEAT, 100)]
+    part = Part(name="x", stem="pads", voice=voice, midi_program=0, notes=notes)
+    audio = np.abs(render_part(part, BPM, SR, 8 * SAMPLES_PER_BEAT, seed=1)).max(axis=0)
+    second = 4 * SAMPLES_PER_BEAT
+    release = round(VOICE_TABLE[voice].release_s * SR)
+    assert audio[0] > 0.0 or audio[:lead].max() > 0.0  # the first note plays from the start
+    assert audio[second - lead : second].max() > 0.0  # the second one begins early...
+    assert audio[SAMPLES_PER_BEAT + release + 100 : second - lead].max() == 0.0  # ...not earlier
+    end = 5 * SAMPLES_PER_BEAT + release
+    assert audio[end + 100 :].max() == 0.0  # and ends where it is written

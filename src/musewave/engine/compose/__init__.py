@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 
 from musewave.engine.compose.bass import compose_bass
-from musewave.engine.compose.drums import compose_drums
+from musewave.engine.compose.drums import compose_drums, without_vocal_shots
 from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.melody import compose_lead
 from musewave.engine.compose.timeline import chord_timeline, swing_tick
@@ -21,9 +21,10 @@ MIDI_PROGRAMS = {
     "pluck": 45, "electric_piano": 4, "piano": 0, "pad": 89, "strings": 48, "brass": 61,
     "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
     "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
+    "trumpet": 56,
 }  # fmt: skip
 
-__all__ = ["MIDI_PROGRAMS", "compose_score"]
+__all__ = ["MIDI_PROGRAMS", "compose_score", "without_vocal_shots"]
 
 
 def _part_rng(plan: Plan, role: str) -> np.random.Generator:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from musewave.engine.compose.timeline import STEP_TICKS, bar_ticks, section_ticks, swing_tick
@@ -15,10 +17,11 @@ from musewave.engine.genres import (
     TOM_HIGH,
     TOM_LOW,
     TOM_MID,
+    VOX_KEYS,
     GenreProfile,
 )
 from musewave.engine.plan import Plan
-from musewave.engine.score import Note
+from musewave.engine.score import Note, Score
 
 STEP_VELOCITY = {"x": 100, "o": 120, "g": 48}
 FOUR_ON_THE_FLOOR = "x...x...x...x..."
@@ -135,3 +138,15 @@ def _humanize_drums(
         velocity = int(np.clip(round(note.velocity * float(factor)), 1, 127))
         out.append(Note(note.pitch, start, note.duration_ticks, velocity))
     return out
+
+
+def without_vocal_shots(score: Score) -> Score:
+    """``score`` without the kit's vocal one-shots (``VOX_KEYS``): a sung track's singer
+    takes the voice the chanted ad-libs gave an instrumental beat. Parts are copied."""
+    parts = [
+        replace(part, notes=[n for n in part.notes if n.pitch not in VOX_KEYS])
+        if part.is_drums
+        else part
+        for part in score.parts
+    ]
+    return replace(score, parts=parts)

@@ -170,8 +170,10 @@ def _ostinato(
 # Funk rhythm guitar: 16ths, accents ("o") on the syncopations, muted ghost scratches ("g").
 SCRATCH_PATTERN = "o.gxg.o.gxg.o.gx"
 SCRATCH_VELOCITY = {"o": 100, "x": 80, "g": 45}
-# Reggae organ bubble: chords on the 16ths after each beat's offbeat, the first louder.
-BUBBLE_STEPS = ((2, 84), (3, 64), (6, 84), (7, 64), (10, 84), (11, 64), (14, 84), (15, 64))
+# Reggae organ: chords on each beat's offbeat, doubling the skank (the "organ chop"). The
+# 16th after each offbeat that a busier bubble adds made a beat tracker hear the one-drop at
+# twice its tempo (2/3 renders at 64-75 BPM); the half-bar offbeat accent keeps the lilt.
+BUBBLE_STEPS = ((2, 84), (6, 72), (10, 84), (14, 72))
 # Strummed guitar, 8ths: down, down-up, up-down-up (D . D U . U D U); True strums down.
 STRUM_STEPS = ((0, True), (4, True), (6, False), (10, False), (12, True), (14, False))
 STRUM_SPREAD_TICKS = 12  # between neighbouring strings

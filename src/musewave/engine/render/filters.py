@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from .. import dsp
 from ._types import Audio, Float64, as_audio
 
 Sos = NDArray[np.float64]
@@ -25,13 +25,13 @@ def _nyquist_clip(freq_hz: float, sample_rate: int) -> float:
 @lru_cache(maxsize=512)
 def _butter(kind: str, order: int, edges: tuple[int, ...], sample_rate: int) -> Sos:
     wn = edges[0] if len(edges) == 1 else edges
-    sos: Sos = signal.butter(order, wn, btype=kind, fs=sample_rate, output="sos")
+    sos: Sos = dsp.butter(order, wn, kind, sample_rate)  # type: ignore[arg-type]
     sos.setflags(write=False)
     return sos
 
 
 def _run(sos: Sos, x: Audio) -> Audio:
-    return np.asarray(signal.sosfilt(sos.astype(np.float32), x, axis=-1), dtype=np.float32)
+    return np.asarray(dsp.sosfilt(sos.astype(np.float32), x), dtype=np.float32)
 
 
 def lowpass(x: Audio, cutoff_hz: float, sample_rate: int, order: int = 2) -> Audio:
@@ -111,7 +111,7 @@ def tv_lowpass(
         s, e = int(bounds[i]), int(bounds[i + 1])
         b = np.convolve(b1[i], b2[i])
         a = np.convolve(a1[i], a2[i])
-        y[s:e], zi = signal.lfilter(b, a, src[s:e], zi=zi)
+        y[s:e], zi = dsp.lfilter(b, a, src[s:e], zi)
     return y.astype(np.float32)
 
 

@@ -11,8 +11,8 @@ runs in ``scipy.signal.lfilter`` instead, whose cost grows with ``N`` rather tha
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
+from .. import dsp
 from ._types import Audio, Float64
 
 _LFILTER_MAX_PERIOD = 64
@@ -68,7 +68,7 @@ def karplus_strong(
         a = np.zeros(delay + 3)
         a[0] = 1.0
         a[delay:] = -taps
-        return np.asarray(signal.lfilter([1.0], a, x), dtype=np.float32)
+        return np.asarray(dsp.lfilter([1.0], a, x), dtype=np.float32)
     pad = delay + 2
     y = np.zeros(n + pad, dtype=np.float64)
     h = taps  # np.convolve(seg, h, "valid")[i] = h0*y[m-N] + h1*y[m-N-1] + h2*y[m-N-2]

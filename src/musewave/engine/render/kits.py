@@ -6,9 +6,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .drums import Clap, Hit, Membrane, Metal, NoiseHit, Sampled, Snare
+from .drums import Clap, Hit, Membrane, Metal, NoiseHit, Sampled, Snare, VoxShot
 
 _TOM_KEYS = (41, 43, 45, 47, 48, 50)  # low floor tom ... high tom
+
+# Vocal one-shots (ad-libs, chants) on keys above General MIDI's percussion range, one word per
+# key from VOX_FIRST_KEY on; ``genres`` names the same keys (VOX_YEAH ...).
+VOX_FIRST_KEY = 100
+VOX_WORDS: tuple[tuple[str, str], ...] = (
+    ("yeah", "en-us"),  # trap ad-libs
+    ("uh", "en-us"),
+    ("hey", "en-us"),
+    ("let's go", "en-us"),
+    ("yo", "en-us"),  # boom-bap hype man
+    ("check it", "en-us"),
+    ("come on", "en-us"),
+    ("dale", "es-419"),  # reggaeton shouts
+    ("eh", "es-419"),
+    ("oye", "es-419"),
+    ("duro", "es-419"),
+)
 
 GM_KEYS: Mapping[int, tuple[str, int]] = MappingProxyType(
     {
@@ -31,6 +48,7 @@ GM_KEYS: Mapping[int, tuple[str, int]] = MappingProxyType(
         70: ("shaker", 0),
         75: ("claves", 0),
         **{key: ("tom", i) for i, key in enumerate(_TOM_KEYS)},
+        **{VOX_FIRST_KEY + i: ("vox", i) for i in range(len(VOX_WORDS))},
     }
 )
 """GM percussion key -> (hit name, index). Unlisted keys play ``("perc", 0)``."""
@@ -264,24 +282,29 @@ def sampled_kit(
     without a GM key (``perc``) stay synthesized."""
     hits: dict[str, Hit] = dict(synthesized.hits)
     for name, fallback in synthesized.hits.items():
-        if name in keys and not isinstance(fallback, Sampled):
+        if name in keys and not isinstance(fallback, Sampled | VoxShot):
             level = (levels or {}).get(name, fallback.level)
             hits[name] = Sampled(program, keys[name], fallback, level=level)
     return Kit(hits, lowpass_hz=lowpass_hz, drive=drive)
 
 
+def with_vox(kit: Kit) -> Kit:
+    """``kit`` plus the vocal one-shots (``VOX_WORDS``) as its ``vox`` hit."""
+    return Kit({**kit.hits, "vox": VoxShot(VOX_WORDS)}, kit.lowpass_hz, kit.drive)
+
+
 # GM drum kit programs in the percussion bank (both the Debian fonts and TimGM6mb have them).
 GM_KIT_STANDARD, GM_KIT_ROOM, GM_KIT_ELECTRONIC, GM_KIT_808, GM_KIT_JAZZ = 0, 8, 24, 25, 32
 
-KITS: Mapping[str, Kit] = MappingProxyType(
+_KITS: Mapping[str, Kit] = MappingProxyType(
     {
         **_SYNTH_KITS,
         # Sampled kits for the groove genres (their synthesized kits were heard as
-        # electronic/ambient): a drum machine break for boom-bap, a miked kit for funk.
+        # electronic/ambient): a drum machine break for boom-bap, a miked room kit for funk.
         "kit_boombap": sampled_kit(
             GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_lofi"], lowpass_hz=9000.0, drive=1.2
         ),
-        "kit_funk": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
+        "kit_funk": sampled_kit(GM_KIT_ROOM, _SYNTH_KITS["kit_acoustic"]),
         "kit_trap": sampled_kit(GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_808"]),
         "kit_reggae": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
         "kit_afro": sampled_kit(
@@ -291,6 +314,10 @@ KITS: Mapping[str, Kit] = MappingProxyType(
         ),
     }
 )
+
+
+# Every kit carries the vocal one-shots, so a genre's chant plays whichever kit a plan picks.
+KITS: Mapping[str, Kit] = MappingProxyType({name: with_vox(kit) for name, kit in _KITS.items()})
 
 
 def hit_for_key(key: int) -> tuple[str, int]:

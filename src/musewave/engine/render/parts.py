@@ -10,7 +10,7 @@ from ..errors import Cancelled
 from ..score import STEM_NAMES, Part, Score
 from ._types import Audio, Float64
 from .drums import drive_and_darken
-from .envelopes import release_curve, seconds_to_samples
+from .envelopes import fade_edges, release_curve, seconds_to_samples
 from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
 from .oscillators import midi_to_hz
 from .placement import (
@@ -74,13 +74,17 @@ def render_stems(
     seed: int,
     should_cancel: Callable[[], bool] = lambda: False,
     on_stem: Callable[[str, Audio], None] | None = None,
+    *,
+    release: bool = False,
 ) -> dict[str, Audio]:
     """Render every part and sum them per ``part.stem``: ``{stem: (2, n_samples) float32}``.
 
     Only stems with at least one note appear, in ``STEM_NAMES`` order. ``should_cancel`` is
     polled before each part; raises :class:`~musewave.engine.errors.Cancelled` when it
     returns true. ``on_stem(name, audio)``, when given, is called as soon as a stem's last
-    part is rendered (the buffer is final from then on: a mixer may take it over).
+    part is rendered (the buffer is final from then on: a mixer may take it over). With
+    ``release``, a stem handed to ``on_stem`` is not kept (nor returned): the callee owns it,
+    and may free it before the other stems are rendered.
     """
     stems: dict[str, Audio] = {}
     last_part = {part.stem: i for i, part in enumerate(score.parts) if part.notes}
@@ -94,7 +98,9 @@ def render_stems(
         _render_part_into(stems[part.stem], part, score.bpm, sample_rate, seed)
         if on_stem is not None and last_part[part.stem] == i:
             on_stem(part.stem, stems[part.stem])
-    return {name: stems[name] for name in stem_names(score)}
+            if release:
+                del stems[part.stem]
+    return {name: stems[name] for name in stem_names(score) if name in stems}
 
 
 def _render_part_into(out: Audio, part: Part, bpm: float, sample_rate: int, seed: int) -> None:
@@ -140,10 +146,12 @@ def _render_tonal(
         takes[sound] = take + 1
         groups.setdefault((*sound, take % variants), []).append(i)
 
+    lead = seconds_to_samples(voice.onset_lead_s, sr) if voice.onset_lead_s > 0.0 else 0
     for (pitch, bucket, source, variant), members in groups.items():
         needed = max(
             min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) for i in members
         )
+        needed += lead
         length = max(needed, norm_window)
         if cap is not None:
             length = min(length, cap)
@@ -170,8 +178,24 @@ def _render_tonal(
         )
         for i in members:
             gain = velocity_gain(int(notes.velocity[i]))
+            # Started ``lead`` samples early so that it is heard on the beat; a note at the
+            # very start skips the part of its swell that would fall before time zero.
+            start = int(notes.start[i]) - lead
+            skip = max(0, -start)
             # A mono tone broadcasts onto both channels (centred).
-            add_gated(out, tone, int(notes.start[i]), int(notes.duration[i]), gain, release)
+            add_gated(
+                out,
+                _faded_in(tone[..., skip:], sr) if skip else tone,
+                start + skip,
+                int(notes.duration[i]) + lead - skip,
+                gain,
+                release,
+            )
+
+
+def _faded_in(tone: Audio, sr: int) -> Audio:
+    """A copy of ``tone`` (cut into mid-attack) with the note fade-in, so it does not click."""
+    return fade_edges(tone.copy(), seconds_to_samples(_NOTE_FADE_IN_S, sr), 0)
 
 
 _GLIDE_GAP_S = 0.05

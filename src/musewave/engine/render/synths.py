@@ -120,13 +120,16 @@ def synth_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generato
     return tv_lowpass(tone, cutoff, 1.3, sr) * adsr(n, sr, 0.004, 0.3, 0.75)
 
 
-_SUPERSAW_CENTS = np.array([-24.0, -16.0, -8.0, 0.0, 8.0, 16.0, 24.0])
+# Detune within about ±12 cents: wide enough to shimmer, narrow enough that the saws' beating
+# does not pump each chord note several times a second (at ±24 cents it did, and a
+# transcriber heard every held chord as a string of repeated notes).
+_SUPERSAW_CENTS = np.array([-12.0, -8.0, -4.0, 0.0, 4.0, 8.0, 12.0])
 # Interleaved so that pitch offset and stereo side are not correlated.
 _SUPERSAW_PANS = np.array([-1.0, 0.67, -0.33, 0.0, 0.33, -0.67, 1.0])
 
 
 def supersaw(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Seven band-limited saws detuned by up to about ±25 cents, spread across the stereo
+    """Seven band-limited saws detuned by up to about ±13 cents, spread across the stereo
     field and gently low-passed. Built as a seamless loop (see :mod:`.partials`)."""
     cents = _SUPERSAW_CENTS * (0.85 + 0.3 * rng.random(_SUPERSAW_CENTS.size))
     starts = rng.random(_SUPERSAW_CENTS.size)

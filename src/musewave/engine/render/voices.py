@@ -33,7 +33,10 @@ class Voice:
     with that preset is loaded; ``render`` is then the fallback (and the sound on machines
     without a font). ``glide_s`` > 0 makes a note that follows the previous one without a
     gap slide from that note's pitch over ``glide_s`` seconds (the 808 glide); ``render``
-    is rendered by ``gliding`` with a per-sample frequency array.
+    is rendered by ``gliding`` with a per-sample frequency array. ``onset_lead_s`` starts
+    every note that much earlier (its written end stays put): the time from a sound's first
+    sample to where it is heard to begin, for voices whose attack swells in (a bowed or sung
+    sample), as producers set a negative track delay on slow string and choir libraries.
     """
 
     render: ToneFn
@@ -47,6 +50,7 @@ class Voice:
     program: int | None = None
     glide_s: float = 0.0
     gliding: GlidingToneFn | None = None
+    onset_lead_s: float = 0.0
 
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
@@ -73,8 +77,9 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             level=0.9,
             velocity_timbre=False,
             program=48,
+            onset_lead_s=0.03,
         ),
-        "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61),
+        "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61, onset_lead_s=0.02),
         "bell": Voice(keys.bell, 0.4, max_s=6.0, program=11),
         "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
         "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2, program=27),
@@ -89,6 +94,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             level=0.9,
             velocity_timbre=False,
             program=52,
+            onset_lead_s=0.06,
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
@@ -97,5 +103,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
         ),
         "log_drum": Voice(synths.log_drum, 0.05, max_s=0.8, norm_s=0.1),
+        # A solo horn line for funk (GM trumpet; the synthesized brass without a font).
+        "trumpet": Voice(synths.brass, 0.12, norm_s=0.8, program=56),
     }
 )
