@@ -6,11 +6,13 @@ import pytest
 from musewave.engine.compose import compose_score
 from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.timeline import chord_at, chord_timeline
+from musewave.engine.compose.voicing import chord_tones, voice_chord
 from musewave.engine.genres import GENRES, KICK, SNARE
 from musewave.engine.midi import read_midi_notes, write_midi
 from musewave.engine.plan import make_plan
 from musewave.engine.request import GenerationRequest
 from musewave.engine.score import TICKS_PER_BEAT
+from musewave.engine.theory import Key, roman_chord
 
 
 def score_for(genre: str, seed: int = 5, duration: float = 60):  # type: ignore[no-untyped-def]
@@ -233,6 +235,49 @@ def test_held_pads_keep_a_tonic_pedal_in_minor_and_modal_keys_only() -> None:
     assert bottoms == {tonic}
     tonic, bottoms = pad_bottoms("nostalgic 80s synthwave in D major")
     assert bottoms != {tonic}
+
+
+def test_the_tonic_chord_is_voiced_as_its_triad_and_ninth() -> None:
+    """A minor's i9 without its fifth (A-C-G-B) reads as G or C major, and with its seventh
+    as C6; the home chord is voiced A-C-E-B, other chords still drop the fifth."""
+    key = Key(9, "minor")
+    i9 = roman_chord("i9", key)
+    assert sorted(chord_tones(i9, 4, keep_triad=True)) == sorted([9, 0, 4, 11])
+    assert sorted(chord_tones(roman_chord("i7", key), 4, keep_triad=True)) == [0, 4, 9]
+    assert 4 not in chord_tones(i9, 4)
+    # A major seventh is the leading tone: a lydian Imaj7 voiced without it was heard minor.
+    d_major7 = roman_chord("Imaj7", Key(2, "lydian"))
+    assert sorted(chord_tones(d_major7, 4, keep_triad=True)) == [1, 2, 6, 9]
+    assert sorted(chord_tones(roman_chord("Imaj9", Key(2, "major")), 4, keep_triad=True)) == [
+        1,
+        2,
+        6,
+        9,
+    ]
+    voicing = voice_chord(i9, None, 63, root_position=True)
+    assert voicing[0] % 12 == 9 and {0, 4} <= {p % 12 for p in voicing}
+    # A sus2 tonic has no third to keep: left as written.
+    assert sorted(chord_tones(roman_chord("isus2", key), 4, keep_triad=True)) == [4, 9, 11]
+
+
+def test_rock_plays_its_tonic_power_chord_with_the_third() -> None:
+    """Root and fifth alone are major and minor at once: E minor rock was heard as E major."""
+    plan = make_plan(
+        GenerationRequest(
+            prompt="anthemic hard rock in E minor", genres=["rock"], seed=1, duration_s=30
+        )
+    )
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    notes = compose_chords(plan, "power_8ths", "guitar_distorted", spans, np.random.default_rng(0))
+    for span in spans:
+        pcs = {n.pitch % 12 for n in notes if span.start_tick <= n.start_tick < span.end_tick}
+        if not pcs:
+            continue
+        if span.chord.root == key.tonic:
+            assert pcs == {key.tonic, (key.tonic + 3) % 12, (key.tonic + 7) % 12}
+        else:  # the other chords stay power chords
+            assert pcs == {span.chord.root, (span.chord.root + 7) % 12}, span.chord.symbol
 
 
 @pytest.mark.parametrize("genre", ["funk", "afrobeats"])

@@ -145,3 +145,29 @@ def test_no_section_ends_after_the_track_at_an_asked_for_tempo(time_signature: s
     plan = plan_for(genres=["piano"], duration_s=61, bpm=90, time_signature=time_signature)
     assert plan.sections[-1].end_s == plan.duration_s == 61.0
     assert all(s.start_s < s.end_s <= plan.duration_s for s in plan.sections)
+
+
+def test_a_mode_with_its_own_progressions_uses_them() -> None:
+    """Dorian reads the minor pool's VI as a major chord on the raised sixth (B major in D
+    dorian), so genres that play dorian carry dorian progressions of their own."""
+    profile = GENRES["jazz"]
+    pool = {tuple(p.split("-")) for p in profile.mode_progressions["dorian"]}
+    for seed in range(4):
+        plan = plan_for(genres=["jazz"], key="D dorian", seed=seed)
+        for section in plan.sections:
+            rotations = {
+                tuple(section.progression[i:] + section.progression[:i])
+                for i in range(len(section.progression))
+            }
+            assert rotations & pool, section.progression
+
+
+@pytest.mark.parametrize("genre", sorted(GENRES))
+def test_every_mode_progression_reads_in_its_mode_and_holds_the_tonic(genre: str) -> None:
+    profile = GENRES[genre]
+    for mode, pool in profile.mode_progressions.items():
+        assert pool, mode
+        for seed in range(3):
+            plan = plan_for(genres=[genre], key=f"C {mode}", seed=seed)
+            assert plan.parsed_key().mode == mode
+            assert all(s.progression[0].lstrip("b#")[:1] in ("i", "I") for s in plan.sections)

@@ -40,3 +40,15 @@ def test_tonic_first_rotates_a_progression_to_open_on_the_tonic() -> None:
     # bII (phrygian) shares the numeral's letter but not the tonic; no tonic: unchanged.
     assert tonic_first(["bII", "VII", "VI"]) == ["bII", "VII", "VI"]
     assert tonic_first(["vi", "IV", "I", "V"]) == ["I", "V", "vi", "IV"]
+
+
+def test_an_accidental_names_a_degree_of_the_major_scale_in_every_mode() -> None:
+    """``bVII`` is G over an A tonic whatever the mode: read from A mixolydian's own (already
+    flat) seventh it was A-flat-flat, an A major chord in a rock I-bVII-IV-I."""
+    for mode in ("major", "mixolydian", "minor"):
+        assert roman_chord("bVII", Key(9, mode)).root == 7
+    assert roman_chord("bVI", Key(0, "minor")).pitch_classes == (8, 0, 3)
+    assert roman_chord("#iv", Key(0, "major")).root == 6
+    # Without an accidental a numeral still reads the key's own scale.
+    assert roman_chord("VII", Key(9, "minor")).root == 7
+    assert roman_chord("II", Key(2, "lydian")).pitch_classes == (4, 8, 11)

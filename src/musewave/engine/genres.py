@@ -96,6 +96,9 @@ class GenreProfile:
     pad_style: str = "sustain"  # the pads role's chord style: "sustain" holds the chords
     brightness: float = 0.6  # 0 dark … 1 bright; mood words move it
     instrument_words: Mapping[str, str] = field(default_factory=dict)
+    # Progressions for one mode (e.g. "dorian"), used instead of the major/minor pool: the
+    # minor pool's VI read in dorian is a major chord on the raised sixth, foreign to both.
+    mode_progressions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _grooves(full: dict[int, str], light: dict[int, str]) -> Mapping[str, Groove]:
@@ -110,7 +113,10 @@ _PROFILES = (
         bpm_range=(70, 90),
         modes=("dorian", "minor", "major"),
         major_progressions=("ii7-V7-Imaj7-Imaj7", "Imaj7-vi7-ii7-V7", "IVmaj7-iii7-ii7-Imaj7"),
-        minor_progressions=("i9-iv9-VIImaj7-IIImaj7", "i7-iv7-v7-i7", "ii7-v7-i9-i9"),
+        # The tonic chord on half the bars and a ii–v (or iv–v) back into it; the old
+        # VIImaj7/IIImaj7 turnaround and ii7 (raised sixth) made A minor heard as G or C major.
+        minor_progressions=("i9-iv9-i9-v7", "i7-iv7-v7-i7", "iim7b5-v7-i9-i9"),
+        mode_progressions={"dorian": ("i9-IV9-i9-v7", "i7-iv7-v7-i7", "ii7-v7-i9-i9")},
         voices=Voices("kit_lofi", "upright_bass", "electric_piano", "pad", "electric_piano"),
         grooves=_grooves(
             {
@@ -136,7 +142,8 @@ _PROFILES = (
         bpm_range=(85, 98),
         modes=("minor", "dorian"),
         major_progressions=("ii7-V7-Imaj7-vi7",),
-        minor_progressions=("i7-iv7-i7-iv7", "i9-VImaj7-iv7-v7", "i7-i7-VI7-v7"),
+        minor_progressions=("i7-iv7-i7-iv7", "i9-VImaj7-iv7-v7", "i7-i7-VImaj7-v7"),
+        mode_progressions={"dorian": ("i7-IV7-i7-IV7", "i9-i9-ii7-v7", "i7-i7-IV7-v7")},
         # A dusty kit and sampled keys carry boom-bap; a brass lead made it read as jazz.
         voices=Voices("kit_boombap", "sub_bass", "piano", None, None),
         grooves=_grooves(
@@ -170,6 +177,10 @@ _PROFILES = (
         modes=("harmonic minor", "minor", "phrygian"),
         major_progressions=("vi-IV-I-V",),
         minor_progressions=("i-VI-i-VI", "i-iv-VI-V", "i-i-VI-VII"),
+        mode_progressions={
+            "harmonic minor": ("i-VI-i-V", "i-iv-VI-V", "i-i-VI-V"),
+            "phrygian": ("i-II-i-i", "i-VI-i-II", "i-iv-II-i"),
+        },
         # Dark piano chords, a sparse bell (vibraphone) hook over the 808: bell arpeggios and a
         # plucked lead were heard as harp and sitar.
         voices=Voices("kit_trap", "bass_808", "piano", "pad", "bell"),
@@ -204,8 +215,10 @@ _PROFILES = (
         synonyms=("deep house", "house music", "tech house", "garage house"),
         bpm_range=(120, 126),
         modes=("minor", "dorian"),
-        major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
-        minor_progressions=("i7-VII-VI-VII", "i9-iv9-i9-iv9", "i-VII-VI-VI"),
+        major_progressions=("I-vi-IV-V", "IVmaj7-V-Imaj7-vi7"),
+        # i–VII–VI–VII gave the tonic one bar in four and was heard as the relative major.
+        minor_progressions=("i7-i7-VI-VII", "i9-iv9-i9-iv9", "i-VII-i-VI"),
+        mode_progressions={"dorian": ("i9-IV9-i9-v7", "i9-iv9-i9-iv9", "i7-i7-III-IV7")},
         voices=Voices("kit_electronic", "synth_bass", "piano", "pad", "pluck"),
         grooves=_grooves(
             {
@@ -269,7 +282,8 @@ _PROFILES = (
         bpm_range=(80, 118),
         modes=("minor", "major"),
         major_progressions=("vi-IV-I-V", "I-V-vi-IV"),
-        minor_progressions=("i-VI-III-VII", "i-VI-VII-i", "VI-VII-i-i"),
+        # i–VI–III–VII is vi–IV–I–V of the relative major, and was heard as it.
+        minor_progressions=("i-VI-iv-VII", "i-VI-VII-i", "VI-VII-i-i"),
         voices=Voices("kit_electronic", "synth_bass", "supersaw", "pad", "saw_lead"),
         grooves=_grooves(
             {
@@ -303,6 +317,7 @@ _PROFILES = (
         modes=("minor", "dorian"),
         major_progressions=("IVmaj7-iii7-ii7-Imaj7",),
         minor_progressions=("i9-VImaj7-iv9-v7", "i-VI-III-VII", "i7-iv7-VImaj7-v7"),
+        mode_progressions={"dorian": ("i9-IV9-i9-v7", "i9-IIImaj7-IV9-i9", "i7-ii7-i7-v7")},
         # A busy two-step break at full tempo and a moving reese: with a bell lead and long
         # bass notes the genre was heard as ambient at half tempo. Ghost snares, 16th hats
         # and a shaker on every 16th, a tambourine on the offbeats: the break's density is
@@ -333,7 +348,13 @@ _PROFILES = (
         bpm_range=(60, 80),
         modes=("lydian", "major", "dorian"),
         major_progressions=("Imaj7-IVmaj7-Imaj7-IVmaj7", "Isus2-vi7-IVmaj7-Isus2"),
-        minor_progressions=("i9-VImaj7-i9-IVmaj7", "isus2-VImaj7-IIImaj7-VII"),
+        # No sus2 tonic in minor (without its third the home chord is any mode) and no major IV.
+        minor_progressions=("i9-VImaj7-i9-iv9", "i9-VImaj7-IIImaj7-VII"),
+        mode_progressions={
+            # Lydian's IV is the raised fourth's triad; its colour chord is the major II.
+            "lydian": ("Imaj7-II-Imaj7-II", "Isus2-vi7-II-Isus2"),
+            "dorian": ("i9-IV9-i9-IV9", "i9-IIImaj7-i9-IV9"),
+        },
         voices=Voices(None, "sub_bass", "pad", "strings", "bell"),
         grooves=_grooves({}, {}),
         bass_style="drone",
@@ -392,6 +413,7 @@ _PROFILES = (
         modes=("major", "minor", "mixolydian"),
         major_progressions=("I-IV-V-IV", "I-bVII-IV-I", "I-V-vi-IV"),
         minor_progressions=("i-VI-VII-i", "i-iv-VI-VII"),
+        mode_progressions={"mixolydian": ("I-bVII-IV-I", "I-IV-I-bVII", "I-v-IV-I")},
         voices=Voices("kit_acoustic", "electric_bass", "guitar_distorted", None, "guitar_clean"),
         grooves=_grooves(
             {
@@ -425,7 +447,10 @@ _PROFILES = (
         bpm_range=(120, 180),
         modes=("major", "dorian"),
         major_progressions=("ii7-V7-Imaj7-vi7", "Imaj7-vi7-ii7-V7", "iii7-vi7-ii7-V7"),
-        minor_progressions=("iim7b5-V7-i7-i7", "i7-iv7-ii7-V7"),
+        minor_progressions=("iim7b5-V7-i7-i7", "i7-iv7-iim7b5-V7"),
+        # Modal jazz over a dorian tonic with minor ii–V–i cadences: i7–iv7–ii7–V7 put the
+        # tonic on one bar in four and D dorian was heard as C major (its ii–V–I).
+        mode_progressions={"dorian": ("iim7b5-V7-i7-i7", "i7-IV7-i7-V7", "i7-i7-iim7b5-V7")},
         voices=Voices("kit_acoustic", "upright_bass", "piano", None, "brass"),
         grooves=_grooves(
             {RIDE: "x..xx..xx..xx..x", CLOSED_HAT: "....x.......x...", KICK: "x..............."},
@@ -448,6 +473,7 @@ _PROFILES = (
         modes=("minor", "harmonic minor", "major"),
         major_progressions=("I-V-vi-IV", "I-iii-IV-V"),
         minor_progressions=("i-VI-III-VII", "i-iv-VI-V", "i-VI-iv-V"),
+        mode_progressions={"harmonic minor": ("i-iv-V-i", "i-iv-VI-V", "i-VI-iv-V")},
         voices=Voices("kit_cinematic", "strings", "strings", "choir", "brass"),
         grooves=_grooves(
             {
@@ -515,7 +541,7 @@ _PROFILES = (
         bpm_range=(88, 100),
         modes=("minor",),
         major_progressions=("vi-IV-I-V",),
-        minor_progressions=("i-VI-III-VII", "i-iv-VII-III"),
+        minor_progressions=("i-VI-VII-i", "i-iv-VI-VII"),
         voices=Voices("kit_trap", "sub_bass", "pluck", "pad", "square_lead"),
         grooves=_grooves(
             {
@@ -544,6 +570,7 @@ _PROFILES = (
         modes=("dorian", "mixolydian", "minor"),
         major_progressions=("I7-IV7-I7-IV7", "Imaj7-ii7-iii7-ii7"),
         minor_progressions=("i7-IV7-i7-IV7", "i7-i7-iv7-v7"),
+        mode_progressions={"mixolydian": ("I7-I7-IV7-I7", "I7-bVII-IV-I7", "I7-v7-I7-IV7")},
         # Slap bass, scratchy 16th guitar, horn stabs and a trumpet line over a miked room
         # kit: a sustained string pad made funk read as classical, and a clavinet lead (still
         # there when the prompt asks for one) pulled the listening taggers to "electronic".
@@ -581,7 +608,7 @@ _PROFILES = (
         synonyms=("afrobeat", "afro beats", "amapiano", "afro house", "afropop"),
         bpm_range=(100, 115),
         modes=("major", "minor"),
-        major_progressions=("I-vi-IV-V", "IVmaj7-V-iii7-vi7"),
+        major_progressions=("I-vi-IV-V", "IVmaj7-V-Imaj7-vi7"),
         minor_progressions=("i-VI-III-VII", "i7-iv7-VII-III"),
         # Log drum bass, shakers and syncopated conga-like toms; a pad made it read as ambient.
         # No instrumental lead by default (the song's voice carries the tune; "marimba" in a

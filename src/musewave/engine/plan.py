@@ -237,7 +237,9 @@ def _allocate_bars(sections: list[tuple[str, int]], total_bars: int) -> list[tup
 def _progressions(profile: GenreProfile, key: Key, rng: np.random.Generator) -> dict[str, str]:
     """One progression per section kind: verses, choruses and bridges get their own, each
     starting on the tonic chord (a minor key that opens on VI is heard as its relative major)."""
-    pool = profile.minor_progressions if key.is_minor else profile.major_progressions
+    pool = profile.mode_progressions.get(key.mode) or (
+        profile.minor_progressions if key.is_minor else profile.major_progressions
+    )
     order = [
         "-".join(tonic_first(pool[int(i)].replace("–", "-").split("-")))
         for i in rng.permutation(len(pool))

@@ -1,8 +1,9 @@
 """Pitch classes, keys, modes and Roman-numeral chords.
 
 Keys are a tonic pitch class (0 = C) and a mode name. Roman numerals are read relative to the
-key's own scale, so ``VI`` in A minor is F major, and accidentals (``bVII``, ``#iv``) shift
-from there.
+key's own scale, so ``VI`` in A minor is F major; a numeral with an accidental (``bVII``,
+``#iv``) names its degree of the major scale on the tonic, as rock and pop charts write it, so
+``bVII`` is G in A major, A mixolydian and A minor alike.
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ def roman_chord(symbol: str, key: Key) -> Chord:
     numeral = match["num"]
     degree = _ROMAN[numeral.lower()]
     shift = {"b": -1, "♭": -1, "#": 1, "♯": 1}.get(match["acc"], 0)
-    root = (key.tonic + MODES[key.mode][degree] + shift) % 12
+    scale = MODES["major"] if shift else MODES[key.mode]
+    root = (key.tonic + scale[degree] + shift) % 12
     quality = _default_quality(numeral.isupper(), match["suffix"])
     return Chord(root, CHORD_QUALITIES[quality], symbol)
 

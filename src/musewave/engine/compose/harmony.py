@@ -141,7 +141,11 @@ def _power_8ths(
     ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
 ) -> list[Note]:
     root = bass_pitch(span.chord.root, 40, 51)
-    shape = (root, root + 7, root + 12)
+    shape: tuple[int, ...] = (root, root + 7, root + 12)
+    if _is_tonic(ctx.plan, span) and len(span.chord.intervals) > 2:
+        # The home chord as a full barre chord (third on top): root and fifth alone are major
+        # and minor at once, and a minor key was heard as its parallel major.
+        shape = (*shape, root + 12 + span.chord.intervals[1])
     return [
         Note(p, tick, EIGHTH - 25, ctx.velocity(span, 96 if i % 2 == 0 else 80))
         for i, tick in enumerate(range(start, end, EIGHTH))
