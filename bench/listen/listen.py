@@ -84,11 +84,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
     markdown = render_markdown(report, baseline)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"results-{tree[:12]}.json").write_text(json.dumps(report, indent=1))
-    (args.out / f"results-{tree[:12]}.md").write_text(markdown + "\n" + render_details(report))
+    stem = results_name(tree, args)
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1))
+    (args.out / f"{stem}.md").write_text(markdown + "\n" + render_details(report))
     print(markdown)
-    print(f"results: {args.out / f'results-{tree[:12]}.md'} (+ .json)")
+    print(f"results: {args.out / stem}.md (+ .json)")
     return 0
+
+
+def results_name(tree: str, args: argparse.Namespace) -> str:
+    """``results-<tree>`` for the full default run; another selection of the same tree gets a
+    suffix (``-o500`` seed offset, ``-d20`` duration, ``-g<digest>`` genres and count), so a
+    held-out or partial run never overwrites the full one."""
+    parts = [f"results-{tree[:12]}"]
+    if args.seed_offset:
+        parts.append(f"o{args.seed_offset}")
+    if args.duration != 30.0:
+        parts.append(f"d{args.duration:g}")
+    if args.genres or args.per_genre != 3:
+        chosen = f"{','.join(args.genres or [])}/{args.per_genre}"
+        parts.append(f"g{hashlib.sha256(chosen.encode()).hexdigest()[:6]}")
+    return "-".join(parts)
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -273,3 +273,21 @@ def test_tree_hash_follows_engine_files_not_the_service_or_caches(tmp_path: Path
     assert listen.tree_hash(tmp_path) == first
     (engine / "render.py").write_text("A = 2\n")
     assert listen.tree_hash(tmp_path) != first
+
+
+def test_results_of_another_selection_of_one_tree_do_not_overwrite_the_full_run() -> None:
+    def name(*argv: str) -> str:
+        return listen.results_name("a" * 40, listen._parse_args(list(argv)))
+
+    full = name()
+    assert full == "results-aaaaaaaaaaaa"
+    others = [
+        name("--seed-offset", "500"),
+        name("--seed-offset", "900"),
+        name("--duration", "20"),
+        name("--genres", "trap,funk"),
+        name("--genres", "trap", "--per-genre", "2"),
+        name("--quick"),
+    ]
+    assert len({full, *others}) == 1 + len(others)
+    assert all(other.startswith(full + "-") for other in others)
