@@ -5,6 +5,7 @@ from musewave.engine.theory import (
     TheoryError,
     parse_key,
     parse_progression,
+    progression_symbols,
     roman_chord,
     tonic_first,
 )
@@ -52,3 +53,8 @@ def test_an_accidental_names_a_degree_of_the_major_scale_in_every_mode() -> None
     # Without an accidental a numeral still reads the key's own scale.
     assert roman_chord("VII", Key(9, "minor")).root == 7
     assert roman_chord("II", Key(2, "lydian")).pitch_classes == (4, 8, 11)
+
+
+def test_progression_symbols_split_on_every_separator_a_table_may_use() -> None:
+    assert progression_symbols("i-VI–III VII") == ["i", "VI", "III", "VII"]
+    assert progression_symbols("  ii7 -  V7 –Imaj7 ") == ["ii7", "V7", "Imaj7"]

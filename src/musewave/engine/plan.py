@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict
 from musewave.engine.genres import DEFAULT_GENRE, GENRES, SECTION_KINDS, GenreProfile
 from musewave.engine.prompt import MOODS, PromptHints, read_prompt
 from musewave.engine.request import GenerationRequest
-from musewave.engine.theory import MINOR_MODES, Key, parse_key, parse_progression, tonic_first
+from musewave.engine.theory import (
+    MINOR_MODES,
+    Key,
+    parse_key,
+    parse_progression,
+    progression_symbols,
+    tonic_first,
+)
 from musewave.engine.version import ENGINE_VERSION
 
 PLAN_SCHEMA_VERSION = 1
@@ -241,8 +248,7 @@ def _progressions(profile: GenreProfile, key: Key, rng: np.random.Generator) -> 
         profile.minor_progressions if key.is_minor else profile.major_progressions
     )
     order = [
-        "-".join(tonic_first(pool[int(i)].replace("–", "-").split("-")))
-        for i in rng.permutation(len(pool))
+        "-".join(tonic_first(progression_symbols(pool[int(i)]))) for i in rng.permutation(len(pool))
     ]
     main, second, third = order[0], order[1 % len(order)], order[2 % len(order)]
     by_kind = {"verse": main, "groove": main, "intro": main, "outro": main, "pre": second}

@@ -170,10 +170,14 @@ def roman_chord(symbol: str, key: Key) -> Chord:
     return Chord(root, CHORD_QUALITIES[quality], symbol)
 
 
+def progression_symbols(text: str) -> list[str]:
+    """``"i-VI–III VII"`` → ``["i", "VI", "III", "VII"]`` (separators: ``-``, ``–``, spaces)."""
+    return [s for s in re.split(r"[\s\-–]+", text.strip()) if s]
+
+
 def parse_progression(text: str, key: Key) -> list[Chord]:
-    """``"i-VI-III-VII"`` → four chords (separators: ``-``, ``–``, spaces)."""
-    symbols = [s for s in re.split(r"[\s\-–]+", text.strip()) if s]
-    return [roman_chord(s, key) for s in symbols]
+    """``"i-VI-III-VII"`` → four chords (separators as in :func:`progression_symbols`)."""
+    return [roman_chord(s, key) for s in progression_symbols(text)]
 
 
 def tonic_first(symbols: list[str]) -> list[str]:
