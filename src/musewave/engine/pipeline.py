@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     from musewave.engine.vocals.track import VocalTrack
 
 # The video, cover and singing stacks (scipy.signal's helpers, PIL, WORLD, espeak) load only
-# for a request that asks for them: an instrumental render from the shell skips their imports.
+# for a request that asks for them: an instrumental render from the shell skips their imports
+# (the trap, boom-bap and reggaeton kits' ad-libs are spoken in a child process).
 
 SAMPLE_RATE = 44_100
 FILE_THREADS = min(4, os.cpu_count() or 1)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -181,3 +186,44 @@ def test_a_vocal_one_shot_is_a_short_band_limited_voice_in_every_kit(kit: str) -
     assert np.array_equal(hit, render_part(drum_hit(kit, genres.VOX_HEY), BPM, SR, SR, seed=1))
     other = render_part(drum_hit(kit, genres.VOX_DALE), BPM, SR, SR, seed=1)
     assert not np.allclose(hit, other, atol=1e-3)  # each key its own word
+
+
+def test_a_vocal_one_shot_is_the_same_whatever_espeak_said_before_in_this_process() -> None:
+    # espeak-ng carries state between utterances: a worker that sang or spoke other words
+    # first must still render the same ad-lib as a fresh process does.
+    from musewave.engine.vocals import espeak
+
+    script = (
+        "import sys, hashlib\n"
+        "from musewave.engine import genres\n"
+        "from musewave.engine.render import render_part\n"
+        "from tests.engine.render.conftest import BPM, SR, drum_hit\n"
+        "hit = render_part(drum_hit('kit_trap', genres.VOX_YEAH), BPM, SR, SR, seed=1)\n"
+        "print(hashlib.sha256(hit.tobytes()).hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for text in ("hola, que tal", "yeah", "something else entirely"):
+        espeak.speak(text, "en-us" if text != "hola, que tal" else "es-419", 180)
+    espeak.speak_fresh.cache_clear()
+    here = render_part(drum_hit("kit_trap", genres.VOX_YEAH), BPM, SR, SR, seed=1)
+    assert hashlib.sha256(here.tobytes()).hexdigest() == fresh
+
+
+def test_a_kit_that_cannot_speak_its_ad_libs_fails_with_one_engine_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from musewave.engine.errors import EngineError
+    from musewave.engine.vocals import espeak
+
+    monkeypatch.setattr(espeak, "_FRESH_SPEAKER", "raise SystemExit('no libespeak-ng here')")
+    espeak.speak_fresh.cache_clear()
+    with pytest.raises(EngineError, match=r"ad-libs: .*no libespeak-ng here"):
+        render_part(drum_hit("kit_trap", genres.VOX_DALE), BPM, SR, SR, seed=2)
+    monkeypatch.setattr(espeak.sys, "executable", "/nonexistent/python")
+    espeak.speak_fresh.cache_clear()
+    with pytest.raises(EngineError, match="cannot start a process"):
+        render_part(drum_hit("kit_trap", genres.VOX_DALE), BPM, SR, SR, seed=2)
+    espeak.speak_fresh.cache_clear()

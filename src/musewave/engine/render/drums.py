@@ -287,10 +287,15 @@ class VoxShot:
     takes: int = 1
 
     def render(self, index: int, bright: float, sr: int, rng: np.random.Generator) -> Audio:
+        from musewave.engine.errors import EngineError
         from musewave.engine.vocals import espeak  # the vocal engine's wheel, loaded on use
 
-        text, voice = self.words[min(index, len(self.words) - 1)]
-        spoken = espeak.speak(text, voice, self.rate_wpm).audio
+        try:
+            # Every word of the kit, spoken by a fresh espeak-ng: the same in every process.
+            words = espeak.speak_fresh(self.words, self.rate_wpm)
+        except espeak.EspeakError as error:
+            raise EngineError(f"cannot speak the drum kit's ad-libs: {error}") from error
+        spoken = words[min(index, len(self.words) - 1)]
         voiced = np.flatnonzero(np.abs(spoken) > 0.02 * float(np.max(np.abs(spoken)) + 1e-9))
         if voiced.size:
             spoken = spoken[int(voiced[0]) : int(voiced[-1]) + 1]

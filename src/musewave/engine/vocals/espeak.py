@@ -9,9 +9,15 @@ process-wide lock.
 from __future__ import annotations
 
 import ctypes
+import io
+import json
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import espeakng_loader
@@ -173,3 +179,49 @@ def speak(text: str, voice: str, rate_wpm: int = 150) -> Utterance:
     """
     with _LOCK:
         return _engine().speak(text, voice, rate_wpm)
+
+
+# Speaks the words given on stdin (JSON: [[text, voice], ...], rate) and writes their audio to
+# stdout as an .npz, in a fresh interpreter.
+_FRESH_SPEAKER = """
+import io, json, sys
+import numpy as np
+from musewave.engine.vocals.espeak import speak
+words, rate = json.load(sys.stdin)
+out = io.BytesIO()
+np.savez(out, *[speak(text, voice, rate).audio for text, voice in words])
+sys.stdout.buffer.write(out.getvalue())
+"""
+
+
+@lru_cache(maxsize=8)
+def speak_fresh(
+    words: tuple[tuple[str, str], ...], rate_wpm: int
+) -> tuple[npt.NDArray[np.float32], ...]:
+    """The audio of each ``(text, voice)`` in ``words``, spoken in this order by a fresh
+    espeak-ng in a child process (float32, mono, ``SAMPLE_RATE`` Hz).
+
+    espeak-ng carries state from one utterance into the next (the same word spoken twice in
+    one process differs by a few samples, and no reset or random seed restores it), so words
+    spoken in a long-lived worker would depend on what it said before. A fresh interpreter
+    that says exactly these words in this order gives the same samples in every process.
+    Cached per process; raises ``EspeakError`` when the child cannot speak them.
+    """
+    package_root = str(Path(__file__).resolve().parents[3])  # the folder holding musewave/
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    request = json.dumps([[list(pair) for pair in words], rate_wpm]).encode()
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", _FRESH_SPEAKER],
+            input=request,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": path},
+            check=False,
+        )
+    except OSError as error:
+        raise EspeakError(f"cannot start a process to speak in: {error}") from error
+    if child.returncode != 0:
+        lines = child.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise EspeakError(f"espeak-ng could not speak in a fresh process: {lines[-1:]}")
+    with np.load(io.BytesIO(child.stdout)) as spoken:
+        return tuple(spoken[f"arr_{i}"] for i in range(len(words)))
