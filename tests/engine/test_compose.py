@@ -187,10 +187,9 @@ def test_the_tonic_chord_is_voiced_with_its_root_at_the_bottom(genre: str) -> No
     plan = make_plan(GenerationRequest(prompt="dark night", genres=[genre], seed=7, duration_s=60))
     key = plan.parsed_key()
     spans = chord_timeline(plan, key)
-    parts = {
-        "chords": compose_chords(plan, "sustain", "piano", spans, np.random.default_rng(0)),
-        "pads": compose_pads(plan, spans),
-    }
+    parts = {"chords": compose_chords(plan, "sustain", "piano", spans, np.random.default_rng(0))}
+    if GENRES[genre].voices.pads is not None:  # reggaeton plays no pad
+        parts["pads"] = compose_pads(plan, spans)
     for name, notes in parts.items():
         onsets: dict[int, list[int]] = {}
         for note in notes:

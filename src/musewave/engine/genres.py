@@ -542,7 +542,10 @@ _PROFILES = (
         modes=("minor",),
         major_progressions=("vi-IV-I-V",),
         minor_progressions=("i-VI-VII-i", "i-iv-VI-VII"),
-        voices=Voices("kit_trap", "sub_bass", "pluck", "pad", "square_lead"),
+        # An 808 under the dembow, picked acoustic guitar and a marimba hook: the synth pluck
+        # arps, pad and square lead over a sub bass were heard as electronic/techno. (Held guitar
+        # chords read more hip-hop but buried the harmony: the mix was transcribed half as well.)
+        voices=Voices("kit_trap", "bass_808", "guitar_acoustic", None, "marimba"),
         grooves=_grooves(
             {
                 KICK: "x...x...x...x...",

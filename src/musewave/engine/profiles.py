@@ -412,7 +412,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "reggaeton",
             _stems(
-                # The dembow and its shouts up front; synth pads and lead behind them.
+                # The dembow and its shouts up front; the guitar and marimba hook behind them.
                 drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=3.0),
                 chords=replace(_CHORDS, reverb_send=0.15),
