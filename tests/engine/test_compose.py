@@ -279,6 +279,22 @@ def test_rock_plays_its_tonic_power_chord_with_the_third() -> None:
             assert pcs == {span.chord.root, (span.chord.root + 7) % 12}, span.chord.symbol
 
 
+def test_a_suspended_tonic_stays_a_power_chord_without_a_made_up_third() -> None:
+    plan = make_plan(
+        GenerationRequest(prompt="hard rock in E minor", genres=["rock"], seed=1, duration_s=30)
+    )
+    sections = [s.model_copy(update={"progression": ["isus4", "VI", "VII"]}) for s in plan.sections]
+    plan = plan.model_copy(update={"sections": sections})
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    notes = compose_chords(plan, "power_8ths", "guitar_distorted", spans, np.random.default_rng(0))
+    tonic = [s for s in spans if s.chord.root == key.tonic]
+    assert tonic
+    for span in tonic:
+        pcs = {n.pitch % 12 for n in notes if span.start_tick <= n.start_tick < span.end_tick}
+        assert pcs <= {key.tonic, (key.tonic + 7) % 12}, pcs  # no fourth posing as a third
+
+
 @pytest.mark.parametrize("genre", ["funk", "afrobeats"])
 @pytest.mark.parametrize("duration", [30, 120])
 def test_groove_genres_play_their_drums_from_the_first_bar(genre: str, duration: int) -> None:

@@ -181,3 +181,24 @@ def test_sosfilt_block_filters_views_in_place_like_scipy() -> None:
         for start in range(0, 5000, 1024):
             dsp.sosfilt_block(sos, buffer[:, start : start + 1024], state)
         np.testing.assert_array_equal(buffer, expected)
+
+
+def test_scipy_imported_after_the_kernels_reuses_them_and_still_filters() -> None:
+    # A fresh interpreter: dsp loads the kernels first, scipy.signal is imported afterwards
+    # (the service and the singer do) and must use the very same compiled modules.
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from musewave.engine import dsp\n"
+        "import scipy.signal, scipy.fft, scipy.ndimage\n"
+        "from scipy.signal._sosfilt import _sosfilt\n"
+        "x = np.random.default_rng(1).standard_normal(4096)\n"
+        "sos = scipy.signal.butter(4, 300.0, 'highpass', fs=44100, output='sos')\n"
+        "same = np.array_equal(scipy.signal.sosfilt(sos, x), dsp.sosfilt(sos, x))\n"
+        "back = scipy.fft.irfft(scipy.fft.rfft(x))\n"
+        "print(dsp._SOSFILT is _sosfilt, same, np.allclose(back, x))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["True", "True", "True"]

@@ -13,6 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from musewave.engine import generate
+from musewave.engine.compose import compose_score
 from musewave.engine.genres import GENRES, SECTION_KINDS
 from musewave.engine.plan import ROLES, Plan, make_plan
 from musewave.engine.plan_draft import (
@@ -251,3 +252,23 @@ def test_a_stored_llm_plan_renders_again_bit_identically(tmp_path: Path) -> None
 
     assert digest(tmp_path / "first") == digest(tmp_path / "again")
     assert first.plan == again.plan
+
+
+@pytest.mark.parametrize("chords", ["", " , ", "-–-", "i-" + "-".join(["iv"] * 40)])
+def test_a_progression_without_chords_or_with_too_many_is_repaired(chords: str) -> None:
+    result = plan_from_draft(
+        request(), draft(progressions=[{"section": "verse", "chords": chords}]), LLM
+    )
+    assert "progression" in result.repairs
+    verse = next(s for s in result.plan.sections if s.kind == "verse")
+    assert verse.progression and all(verse.progression)
+    compose_score(result.plan)  # the repaired plan plays
+
+
+def test_a_progression_may_be_written_with_commas_and_spaces() -> None:
+    chords = "i7, iv7 – VII7  IIImaj7"
+    result = plan_from_draft(
+        request(), draft(progressions=[{"section": "verse", "chords": chords}]), LLM
+    )
+    assert "progression" not in result.repairs
+    assert result.plan.sections[1].progression == ["i7", "iv7", "VII7", "IIImaj7"]

@@ -54,8 +54,17 @@ def _extension(qualified: str) -> Any:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Registered before it runs, as the import system does, so that a module importing its
+    # own name while it initialises finds this copy; removed again if it fails.
     sys.modules[qualified] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[qualified]
+        raise
+    parent = sys.modules.get(package)
+    if parent is not None:  # the package is already imported: make it an attribute, too
+        setattr(parent, leaf, module)
     return module
 
 

@@ -344,7 +344,7 @@ def _sections(
                 energy=round(float(np.clip(base * (0.6 + 0.4 * energy / 0.6), 0, 1)), 3),
                 drums=spec.drums if "drums" in roles else "none",
                 roles=roles,
-                progression=progressions[kind].replace("–", "-").split("-"),
+                progression=progression_symbols(progressions[kind]),
             )
         )
         start_beat += beats

@@ -51,7 +51,13 @@ from musewave.engine.plan import (
 from musewave.engine.prompt import INSTRUMENT_WORDS, MOODS, read_prompt
 from musewave.engine.render import DRUM_KITS, VOICES
 from musewave.engine.request import GenerationRequest
-from musewave.engine.theory import Key, TheoryError, parse_key, parse_progression
+from musewave.engine.theory import (
+    Key,
+    TheoryError,
+    parse_key,
+    parse_progression,
+    progression_symbols,
+)
 
 MAX_TITLE_CHARS = 80
 MAX_SECTIONS = 24
@@ -407,10 +413,11 @@ def plan_from_draft(request: GenerationRequest, draft: PlanDraft, planner: str) 
     proposed_chords: dict[str, str] = {}
     for item in draft.progressions:
         kind = section_kind(item.section)
-        chords = "-".join(c.strip() for c in re.split(r"[-–,\s]+", item.chords) if c.strip())
+        symbols = progression_symbols(item.chords.replace(",", " "))
+        chords = "-".join(symbols)
         try:
-            if kind is None or not 1 <= chords.count("-") + 1 <= MAX_CHORDS:
-                raise TheoryError("no such section, or too many chords")
+            if kind is None or not 1 <= len(symbols) <= MAX_CHORDS:
+                raise TheoryError("no such section, no chords, or too many chords")
             parse_progression(chords, key)
         except TheoryError:
             repairs.append("progression")

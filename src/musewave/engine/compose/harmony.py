@@ -142,10 +142,12 @@ def _power_8ths(
 ) -> list[Note]:
     root = bass_pitch(span.chord.root, 40, 51)
     shape: tuple[int, ...] = (root, root + 7, root + 12)
-    if _is_tonic(ctx.plan, span) and len(span.chord.intervals) > 2:
+    thirds = [i for i in span.chord.intervals if i in (3, 4)]
+    if _is_tonic(ctx.plan, span) and thirds:
         # The home chord as a full barre chord (third on top): root and fifth alone are major
-        # and minor at once, and a minor key was heard as its parallel major.
-        shape = (*shape, root + 12 + span.chord.intervals[1])
+        # and minor at once, and a minor key was heard as its parallel major. A suspended
+        # chord has no third to add and stays a power chord.
+        shape = (*shape, root + 12 + thirds[0])
     return [
         Note(p, tick, EIGHTH - 25, ctx.velocity(span, 96 if i % 2 == 0 else 80))
         for i, tick in enumerate(range(start, end, EIGHTH))

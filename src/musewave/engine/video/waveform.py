@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal as dsp
+from scipy import signal
 
 from musewave.engine.video.analysis import FloatArray, mono, overview, waveform
 from musewave.engine.video.canvas import Canvas
@@ -51,8 +51,8 @@ class WaveformStyle:
         self.scene = scene
         self.signal = mono(audio)
         self.sample_rate = sample_rate
-        sos = dsp.butter(2, TRACE_LOWPASS_HZ, fs=sample_rate, output="sos")
-        self.trace_signal = dsp.sosfilt(sos, self.signal).astype(np.float32)
+        sos = signal.butter(2, TRACE_LOWPASS_HZ, fs=sample_rate, output="sos")
+        self.trace_signal = signal.sosfilt(sos, self.signal).astype(np.float32)
         self.width = (RIGHT - LEFT) - (RIGHT - LEFT) % 2
         # sqrt: quiet passages stay visible in the overview.
         reach = np.sqrt(overview(self.signal, self.width)) * ((STRIP_BOTTOM - STRIP_TOP) // 2)
