@@ -759,27 +759,42 @@ def apply_headroom(
     -------
     ndarray, shape (2, n_samples), float32
     """
-    # Summed stem by stem in cache-sized blocks (the same order and result as ``np.sum`` over
-    # a stacked array, without the stacked copy); each block's peaks are taken while it is
-    # in cache, from max/min (no |x| temporaries).
     buffers = list(stems.values())
     premaster = np.empty_like(buffers[0], dtype=np.float32)
-    peak = 0.0
-    for start in range(0, premaster.shape[-1], _IN_PLACE_BLOCK):
-        total = premaster[:, start : start + _IN_PLACE_BLOCK]
-        for index, audio in enumerate(buffers):
-            block = audio[:, start : start + _IN_PLACE_BLOCK]
-            if index == 0:
-                total[...] = block
-            else:
-                total += block
-            peak = max(peak, float(block.max()), -float(block.min()))
-        peak = max(peak, float(total.max()), -float(total.min()))
+    peak = _sum_in_blocks(buffers, premaster, source_peaks=True)
     gain = np.float32(10 ** (peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
     for audio in stems.values():
         audio *= gain
     premaster *= gain
     return premaster
+
+
+def _sum_in_blocks(
+    sources: Sequence[FloatArray | SpilledStem], out: FloatArray, *, source_peaks: bool
+) -> float:
+    """``out`` (2, n) becomes the sum of ``sources``, one cache-sized block at a time: the same
+    order and samples as ``np.sum`` over a stacked array, without the stacked copy, so both
+    headroom paths (stems in memory, stems spilled to files) give the same pre-master.
+
+    Returns the largest absolute sample of the sum, and of every source block too when
+    ``source_peaks`` (taken while the block is in cache, from max/min: no |x| temporaries).
+    """
+    peak = 0.0
+    if not sources:
+        out[...] = 0.0
+        return peak
+    for start in range(0, out.shape[-1], _IN_PLACE_BLOCK):
+        total = out[:, start : start + _IN_PLACE_BLOCK]
+        for index, source in enumerate(sources):
+            block = source[:, start : start + _IN_PLACE_BLOCK]
+            if index == 0:
+                total[...] = block
+            else:
+                total += block
+            if source_peaks:
+                peak = max(peak, float(block.max()), -float(block.min()))
+        peak = max(peak, float(total.max()), -float(total.min()))
+    return peak
 
 
 class SpillFailed(OSError):
@@ -868,16 +883,7 @@ def finish_spilled(
         raise ValueError(f"spilled stems must all be {n_samples} samples long")
     premaster = np.empty((2, n_samples), dtype=np.float32)
     peak = max((stem.peak for stem in spilled.values()), default=0.0)
-    for start in range(0, n_samples, _IN_PLACE_BLOCK):
-        total = premaster[:, start : start + _IN_PLACE_BLOCK]
-        total[...] = 0.0
-        for index, stem in enumerate(spilled.values()):
-            block = stem[:, start : start + _IN_PLACE_BLOCK]
-            if index == 0:
-                total[...] = block
-            else:
-                total += block
-        peak = max(peak, float(total.max()), -float(total.min()))
+    peak = max(peak, _sum_in_blocks(list(spilled.values()), premaster, source_peaks=False))
     gain = np.float32(10 ** (peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
     premaster *= gain
     stems = {name: dataclasses.replace(s, gain=float(gain)) for name, s in spilled.items()}
