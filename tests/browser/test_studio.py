@@ -149,7 +149,11 @@ def test_progress_advances_through_the_named_stages(track: Track) -> None:
     stages = track.stages
     assert stages[-1] == "completed" or "validating" in stages
     seen = [stage for stage in stages if stage in ENGINE_STAGES]
-    assert seen == ENGINE_STAGES, stages  # each stage shown, in order
+    # The page follows the job from the stage it was in when the stream connected (planning
+    # and composing may be over by then: they take milliseconds); from there on every stage
+    # is shown, in order, and the ones before it are marked done.
+    assert seen, stages
+    assert seen == ENGINE_STAGES[ENGINE_STAGES.index(seen[0]) :], stages
     expect(track.page.locator("#stages li.done")).to_have_count(
         track.page.locator("#stages li").count()
     )

@@ -148,7 +148,8 @@ def test_a_410_disables_the_jobs_webhook(server: ServerProcess) -> None:
         states = {d["state"] for d in log}
         assert "gone" in states, log
         assert all(d["state"] in ("gone", "disabled") for d in log), log
-        assert "job.completed" not in types(receiver.received)
+        # Deliveries of a job are sent one at a time: nothing after the 410 was sent.
+        assert len(receiver.received) == 1, types(receiver.received)
         assert all(d["attempts"] <= 1 for d in log)
 
 
@@ -212,6 +213,7 @@ def test_webhook_fields_are_validated(server: ServerProcess) -> None:
         for fields in (
             {"webhook": "ftp://example.com/x"},
             {"webhook": "https://user:pw@example.com/"},
+            {"webhook": "http://[not-an-address]/hooks"},
             {"webhook": "https://example.com/", "webhook_events_filter": ["output"]},
             {"webhook": "https://example.com/", "webhook_events_filter": []},
         ):

@@ -8,7 +8,8 @@ queues the event; three tasks then do the work:
   (BullMQ's QueueEvents reaches all replicas), so rows are keyed by the event (``start``,
   ``progress:<500 ms slot>``, ``completed:<finished_at>``) and recorded once whoever is first.
 - **sending**: due rows are claimed under a lease and POSTed, at most
-  ``MUSEWAVE_WEBHOOK_CONCURRENCY`` at a time; the outcome schedules the next attempt.
+  ``MUSEWAVE_WEBHOOK_CONCURRENCY`` at a time but one per job, in order (see
+  :meth:`WebhookStore.claim`); the outcome schedules the next attempt.
 - **sweeping**: every :data:`SWEEP_S`, start and final events no process recorded (the job
   ended while no API process listened, or was settled from the operator CLI) are recorded.
 

@@ -17,7 +17,7 @@ from uuid import uuid4
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String, and_, cast, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from musewave.db.models import Job, WebhookDelivery, WebhookSecret
 from musewave.db.session import read_transaction, write_transaction
@@ -246,7 +246,11 @@ class WebhookStore:
 
     def claim(self, limit: int, lease_s: float) -> tuple[str, list[DeliveryRecord]]:
         """Up to ``limit`` due deliveries nobody holds, leased for ``lease_s`` to a new
-        token: ``(token, deliveries)``."""
+        token: ``(token, deliveries)``.
+
+        One attempt at a time per job, the earliest due first: a receiver hears a job's
+        events in order, and a 410 stops every later one before it is sent. A delivery
+        waiting for its retry does not hold the job's others back."""
         now = self._clock()
         token = uuid4().hex
         due = and_(
@@ -254,11 +258,28 @@ class WebhookStore:
             WebhookDelivery.next_attempt_at <= now,
             or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
         )
+        other = aliased(WebhookDelivery)
+        in_flight = other.lease_until >= now
+        due_sooner = and_(
+            other.next_attempt_at <= now,
+            or_(
+                other.next_attempt_at < WebhookDelivery.next_attempt_at,
+                and_(
+                    other.next_attempt_at == WebhookDelivery.next_attempt_at,
+                    other.id < WebhookDelivery.id,
+                ),
+            ),
+        )
+        job_busy = exists().where(
+            other.job_id == WebhookDelivery.job_id,
+            other.state == PENDING,
+            or_(in_flight, due_sooner),
+        )
         with write_transaction(self.sessions) as session:
             ids = list(
                 session.scalars(
                     select(WebhookDelivery.id)
-                    .where(due)
+                    .where(due, ~job_busy)
                     .order_by(WebhookDelivery.next_attempt_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)

@@ -1,0 +1,113 @@
+"""Delivery claims on the database, SQLite and PostgreSQL: one attempt at a time per job, the
+earliest due first, so a receiver hears a job's events in order and a 410 stops the rest."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from musewave.jobs import JobStore
+from musewave.webhooks.client import AttemptOutcome
+from musewave.webhooks.store import DISABLED, GONE, PENDING, DeliveryRecord, WebhookStore
+from tests.jobs.support import FakeClock, make_request
+
+LEASE_S = 30.0
+DELAYS_S = (1.0, 5.0)
+OK = AttemptOutcome(status=204, error=None, duration_ms=3)
+GONE_410 = AttemptOutcome(status=410, error="410 Gone", duration_ms=3)
+FAILED_500 = AttemptOutcome(status=500, error="500", duration_ms=3)
+
+
+def new_job(store: JobStore, prompt: str) -> str:
+    record, _ = store.enqueue(make_request(prompt))
+    return record.id
+
+
+def record(hooks: WebhookStore, clock: FakeClock, job_id: str, *events: str) -> None:
+    for event in events:
+        clock.advance(0.01)
+        assert hooks.record(
+            job_id=job_id,
+            owner="alice",
+            url="https://example.com/hooks",
+            event_type=event,
+            dedup_key=event,
+            payload=f'{{"type":"{event}"}}',
+        )
+
+
+def claimed(hooks: WebhookStore, limit: int = 10) -> list[DeliveryRecord]:
+    return hooks.claim(limit, LEASE_S)[1]
+
+
+def finish(
+    hooks: WebhookStore, clock: FakeClock, delivery: DeliveryRecord, outcome: AttemptOutcome
+) -> str | None:
+    return hooks.finish(delivery, outcome, DELAYS_S, attempted_at=clock())
+
+
+def test_a_jobs_deliveries_are_claimed_one_at_a_time_in_order(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    hooks = WebhookStore(sessions, clock=clock)
+    first, second = new_job(store, "first job"), new_job(store, "second job")
+    record(hooks, clock, first, "job.started", "job.progress", "job.completed")
+    record(hooks, clock, second, "job.started")
+
+    batch = claimed(hooks)
+    assert sorted((d.job_id, d.event_type) for d in batch) == sorted(
+        [(first, "job.started"), (second, "job.started")]
+    )
+    assert claimed(hooks) == []  # the first job's next event waits for its attempt
+
+    sent = []
+    while batch:
+        for delivery in batch:
+            if delivery.job_id == first:
+                sent.append(delivery.event_type)
+            finish(hooks, clock, delivery, OK)
+        batch = claimed(hooks)
+    assert sent == ["job.started", "job.progress", "job.completed"]
+
+
+def test_a_410_stops_the_jobs_later_events_before_they_are_sent(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    hooks = WebhookStore(sessions, clock=clock)
+    job_id = new_job(store, "gone job")
+    record(hooks, clock, job_id, "job.started", "job.progress", "job.completed")
+
+    (started,) = claimed(hooks)
+    assert finish(hooks, clock, started, GONE_410) == GONE
+    assert claimed(hooks) == []
+    states = {d.event_type: d.state for d in hooks.deliveries(job_id)}
+    assert states == {"job.started": GONE, "job.progress": DISABLED, "job.completed": DISABLED}
+
+
+def test_a_delivery_waiting_for_its_retry_does_not_hold_the_others_back(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    hooks = WebhookStore(sessions, clock=clock)
+    job_id = new_job(store, "retried job")
+    record(hooks, clock, job_id, "job.started", "job.completed")
+
+    (started,) = claimed(hooks)
+    assert finish(hooks, clock, started, FAILED_500) == PENDING
+    (completed,) = claimed(hooks)
+    assert completed.event_type == "job.completed"
+    finish(hooks, clock, completed, OK)
+    clock.advance(DELAYS_S[0])
+    (again,) = claimed(hooks)
+    assert again.id == started.id and again.attempts == 1
+
+
+def test_an_expired_lease_lets_the_delivery_be_claimed_again(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    hooks = WebhookStore(sessions, clock=clock)
+    job_id = new_job(store, "lost attempt")
+    record(hooks, clock, job_id, "job.started", "job.completed")
+
+    (lost,) = claimed(hooks)
+    clock.advance(LEASE_S + 1)  # the process holding it died mid-attempt
+    (again,) = claimed(hooks)
+    assert again.id == lost.id
