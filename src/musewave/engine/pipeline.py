@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from musewave.engine.compose import compose_score, without_vocal_shots
 from musewave.engine.encode import encode, media_type
-from musewave.engine.errors import Cancelled, InvalidRequest
+from musewave.engine.errors import Cancelled, EngineError, InvalidRequest
 from musewave.engine.master import master
 from musewave.engine.midi import write_midi
 from musewave.engine.mix import (
@@ -610,7 +610,7 @@ def _sing(
 ) -> VocalTrack:
     """Render the vocals, levelled against the instrumental. Unsingable lyrics (too many
     blocks, too dense, an unreadable script) are an ``InvalidRequest``."""
-    from musewave.engine.vocals.espeak import EspeakError
+    from musewave.engine.vocals.espeak import EspeakError, SpeakerFailed
     from musewave.engine.vocals.lyrics import LyricsError
     from musewave.engine.vocals.melody import MelodyError
     from musewave.engine.vocals.track import render_vocals
@@ -625,6 +625,8 @@ def _sing(
             n_samples=n_samples,
             should_cancel=stages.should_cancel,
         )
+    except SpeakerFailed as error:  # this machine's fault: another attempt may succeed
+        raise EngineError(f"cannot sing: {error}") from error
     except (LyricsError, MelodyError, EspeakError) as error:
         raise InvalidRequest(f"cannot sing these lyrics: {error}") from error
     stages.check()

@@ -5,14 +5,21 @@ The pitch check uses librosa's pYIN, a tracker this project did not write.
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
 import librosa
 import numpy as np
 import pytest
 
 from musewave.engine.plan import Plan
 from musewave.engine.score import TICKS_PER_BEAT
+from musewave.engine.vocals import espeak
 from musewave.engine.vocals.track import VocalTrack, render_vocals
 from musewave.engine.vocals.voices import VOICES
+from tests.engine.vocals.conftest import plan_for
 
 SR = 44_100
 # Two lines per language, in its own script (Japanese in kana: espeak-ng reads no kanji).
@@ -142,3 +149,43 @@ def test_each_voice_sings_in_its_range(pop_plan: Plan, voice: str) -> None:
     assert VOICES[voice].low <= min(pitches) and max(pitches) <= VOICES[voice].high
     spread = np.abs(track.audio[0] - track.audio[1]).max()
     assert (spread > 0) == (len(VOICES[voice].layers) > 1)  # the choir is wide, solos centred
+
+
+def test_the_vocals_are_the_same_whatever_espeak_said_before_in_this_process() -> None:
+    # espeak-ng carries state between utterances, so a worker that sang other songs first
+    # must still sing this one sample for sample as a fresh process does.
+    script = (
+        "import hashlib\n"
+        "from tests.engine.vocals.conftest import plan_for\n"
+        "from tests.engine.vocals.test_singing import _sing\n"
+        "plan = plan_for(genres=['pop'], duration_s=12, bpm=120, key='C major')\n"
+        "print(hashlib.sha256(_sing(plan, 'en', 'female').audio.tobytes()).hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for text in ("hold me closer", "morning light", "something else entirely"):
+        espeak.speak(text, "en-us", 170)  # this process's espeak-ng has spoken before
+    plan = plan_for(genres=["pop"], duration_s=12, bpm=120, key="C major")
+    assert hashlib.sha256(_sing(plan, "en", "female").audio.tobytes()).hexdigest() == fresh
+
+
+def test_a_singer_whose_espeak_process_dies_fails_as_a_machine_fault(
+    pop_plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(espeak, "_FRESH_SPEAKER", "raise SystemExit('no libespeak-ng here')")
+    with pytest.raises(espeak.SpeakerFailed, match="no libespeak-ng here"):
+        _sing(pop_plan, "en", "female")
+    monkeypatch.setattr(espeak.sys, "executable", "/nonexistent/python")
+    with pytest.raises(espeak.SpeakerFailed, match="cannot start a process"):
+        _sing(pop_plan, "en", "female")
+
+
+@pytest.mark.parametrize("preset", sorted(VOICES))
+def test_no_voice_speaks_through_an_espeak_variant_with_unseeded_breath(preset: str) -> None:
+    import espeakng_loader
+
+    variant = Path(espeakng_loader.get_data_path()) / "voices" / "!v" / VOICES[preset].variant[1:]
+    settings = variant.read_text(encoding="utf-8").splitlines()
+    assert not [line for line in settings if line.split()[:1] == ["breath"]], variant.name

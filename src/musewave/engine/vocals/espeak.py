@@ -8,17 +8,18 @@ process-wide lock.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import espeakng_loader
 import numpy as np
@@ -39,6 +40,11 @@ _LOCK = threading.Lock()
 
 class EspeakError(RuntimeError):
     """libespeak-ng could not be loaded, or refused a voice or a text."""
+
+
+class SpeakerFailed(EspeakError):
+    """The process espeak-ng speaks in (:class:`FreshSpeaker`) could not start, or died: a
+    fault of this machine, not of the words asked for."""
 
 
 class _EventId(ctypes.Union):
@@ -181,47 +187,126 @@ def speak(text: str, voice: str, rate_wpm: int = 150) -> Utterance:
         return _engine().speak(text, voice, rate_wpm)
 
 
-# Speaks the words given on stdin (JSON: [[text, voice], ...], rate) and writes their audio to
-# stdout as an .npz, in a fresh interpreter.
+# A fresh interpreter's speaking loop: one JSON request per line on stdin ([text, voice, rate]);
+# for each, a JSON header line on stdout ({"n": samples, "phones": [[ipa, start, end], ...]} or
+# {"error": why}), then the audio as n float32 samples.
 _FRESH_SPEAKER = """
-import io, json, sys
-import numpy as np
-from musewave.engine.vocals.espeak import speak
-words, rate = json.load(sys.stdin)
-out = io.BytesIO()
-np.savez(out, *[speak(text, voice, rate).audio for text, voice in words])
-sys.stdout.buffer.write(out.getvalue())
+import json, sys
+from musewave.engine.vocals.espeak import EspeakError, speak
+out = sys.stdout.buffer
+for line in sys.stdin:
+    text, voice, rate = json.loads(line)
+    try:
+        said = speak(text, voice, rate)
+    except EspeakError as error:
+        out.write(json.dumps({"error": str(error)}).encode() + b"\\n")
+    else:
+        phones = [[p.ipa, p.start, p.end] for p in said.phones]
+        out.write(json.dumps({"n": said.audio.size, "phones": phones}).encode() + b"\\n")
+        out.write(said.audio.tobytes())
+    out.flush()
 """
+
+
+class FreshSpeaker:
+    """espeak-ng in a child process started for this object: a context manager whose
+    :meth:`speak` is :func:`speak`'s, from a fresh library state.
+
+    espeak-ng carries state from one utterance into the next (the same word spoken twice in
+    one process differs by a few samples, and no reset or random seed restores it), so words
+    spoken in a long-lived worker would depend on what it said before. A fresh process that
+    is asked the same words in the same order gives the same samples in every process: a
+    render that speaks through its own ``FreshSpeaker`` is bit-identical wherever it runs.
+    Each text is spoken once per speaker. Raises ``SpeakerFailed`` when the child cannot
+    start or dies, ``EspeakError`` for a voice or text espeak-ng refuses.
+    """
+
+    def __init__(self) -> None:
+        self._child: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None
+        self._said: dict[tuple[str, str, int], Utterance] = {}
+
+    def __enter__(self) -> FreshSpeaker:
+        package_root = str(Path(__file__).resolve().parents[3])  # the folder holding musewave/
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        self._errors = tempfile.TemporaryFile()  # a pipe could fill up and stall the child
+        try:
+            self._child = subprocess.Popen(
+                [sys.executable, "-c", _FRESH_SPEAKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._errors,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        except OSError as error:
+            self._errors.close()
+            raise SpeakerFailed(f"cannot start a process to speak in: {error}") from error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            assert child.stdin is not None and child.stdout is not None
+            with contextlib.suppress(OSError):
+                child.stdin.close()  # the child's loop ends
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a wedged library
+                child.kill()
+                child.wait()
+            child.stdout.close()
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None
+
+    def speak(self, text: str, voice: str, rate_wpm: int = 150) -> Utterance:
+        """The audio (float32, mono, ``SAMPLE_RATE`` Hz, read-only) and phonemes of ``text``."""
+        said = self._said.get((text, voice, rate_wpm))
+        if said is None:
+            said = self._said[text, voice, rate_wpm] = self._ask(text, voice, rate_wpm)
+        return said
+
+    def _ask(self, text: str, voice: str, rate_wpm: int) -> Utterance:
+        child = self._child
+        if child is None:
+            raise RuntimeError("FreshSpeaker is used outside its with-block")
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(json.dumps([text, voice, rate_wpm]).encode() + b"\n")
+            child.stdin.flush()
+            header = json.loads(child.stdout.readline() or b"null")
+        except (OSError, ValueError):
+            header = None
+        if header is None:
+            why = self._last_error()
+            raise SpeakerFailed(f"espeak-ng could not speak in a fresh process: {why}")
+        if "error" in header:
+            raise EspeakError(header["error"])
+        size = int(header["n"]) * 4
+        audio = np.frombuffer(child.stdout.read(size), dtype=np.float32)
+        if audio.nbytes != size:
+            raise SpeakerFailed(f"espeak-ng's process ended mid-word: {self._last_error()}")
+        phones = tuple(Phone(ipa, start, end) for ipa, start, end in header["phones"])
+        return Utterance(audio, phones)  # frombuffer over bytes: read-only already
+
+    def _last_error(self) -> str:
+        """The child's last line on stderr (why it died), once it has ended."""
+        if self._child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._child.wait(timeout=5)
+        if self._errors is None:
+            return "no error output"
+        self._errors.seek(0)
+        lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else "no error output"
 
 
 @lru_cache(maxsize=8)
 def speak_fresh(
     words: tuple[tuple[str, str], ...], rate_wpm: int
 ) -> tuple[npt.NDArray[np.float32], ...]:
-    """The audio of each ``(text, voice)`` in ``words``, spoken in this order by a fresh
-    espeak-ng in a child process (float32, mono, ``SAMPLE_RATE`` Hz).
-
-    espeak-ng carries state from one utterance into the next (the same word spoken twice in
-    one process differs by a few samples, and no reset or random seed restores it), so words
-    spoken in a long-lived worker would depend on what it said before. A fresh interpreter
-    that says exactly these words in this order gives the same samples in every process.
-    Cached per process; raises ``EspeakError`` when the child cannot speak them.
-    """
-    package_root = str(Path(__file__).resolve().parents[3])  # the folder holding musewave/
-    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-    request = json.dumps([[list(pair) for pair in words], rate_wpm]).encode()
-    try:
-        child = subprocess.run(
-            [sys.executable, "-c", _FRESH_SPEAKER],
-            input=request,
-            capture_output=True,
-            env={**os.environ, "PYTHONPATH": path},
-            check=False,
-        )
-    except OSError as error:
-        raise EspeakError(f"cannot start a process to speak in: {error}") from error
-    if child.returncode != 0:
-        lines = child.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise EspeakError(f"espeak-ng could not speak in a fresh process: {lines[-1:]}")
-    with np.load(io.BytesIO(child.stdout)) as spoken:
-        return tuple(spoken[f"arr_{i}"] for i in range(len(words)))
+    """The audio of each ``(text, voice)`` in ``words``, spoken in this order by a
+    :class:`FreshSpeaker` (float32, mono, ``SAMPLE_RATE`` Hz): the same samples in every
+    process. Cached per process; raises ``EspeakError`` when they cannot be spoken."""
+    with FreshSpeaker() as speaker:
+        return tuple(speaker.speak(text, voice, rate_wpm).audio for text, voice in words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +15,7 @@ from musewave.engine.errors import Cancelled
 from musewave.engine.plan import Plan
 from musewave.engine.score import TICKS_PER_BEAT
 from musewave.engine.timed_lyrics import TimedLine
-from musewave.engine.vocals.espeak import speak
+from musewave.engine.vocals.espeak import FreshSpeaker, Utterance, speak
 from musewave.engine.vocals.languages import DEFAULT_LANGUAGE, LANGUAGES
 from musewave.engine.vocals.lyrics import (
     LyricBlock,
@@ -56,18 +57,17 @@ class VocalTrack:
     written: bool  # True when the lyric writer wrote the lyrics
 
 
-def _syllables(word: str, voice: str) -> tuple[Syllable, ...]:
-    return syllabify(speak(word, voice).phones)
+Speak = Callable[[str, str], Utterance]  # (text, espeak voice) -> what espeak-ng said
 
 
 def _voice_name(language: str, preset: VoicePreset) -> str:
     return LANGUAGES[language].espeak_voice + preset.variant
 
 
-def count_syllables(text: str, language: str) -> int:
+def count_syllables(text: str, language: str, *, speak: Speak = speak) -> int:
     """Syllables of ``text`` as the singer pronounces it, word by word."""
     voice = LANGUAGES[language].espeak_voice
-    return sum(max(1, len(_syllables(word, voice))) for word in text.split())
+    return sum(max(1, len(syllabify(speak(word, voice).phones))) for word in text.split())
 
 
 def _check_readable(block: LyricBlock, language: str) -> None:
@@ -93,16 +93,44 @@ def render_vocals(
     """Sing ``lyrics`` (or lyrics the writer makes, when None) over the plan.
 
     Raises ``LyricsError`` or ``melody.MelodyError`` (both ``ValueError``) for lyrics that
-    cannot be sung: unreadable script, too many blocks or too dense for their sections; and
-    ``Cancelled`` when ``should_cancel()`` turns true (checked per block and per line).
+    cannot be sung: unreadable script, too many blocks or too dense for their sections;
+    ``EspeakError`` when espeak-ng cannot speak; and ``Cancelled`` when ``should_cancel()``
+    turns true (checked per block and per line).
     """
+    # Every word is spoken by an espeak-ng of this render's own, started fresh: what a
+    # long-lived worker said before must not change a sample of this track.
+    with FreshSpeaker() as speaker:
+        return _render_vocals(
+            speaker.speak,
+            plan,
+            lyrics=lyrics,
+            languages=languages,
+            voice=voice,
+            sample_rate=sample_rate,
+            n_samples=n_samples,
+            should_cancel=should_cancel,
+        )
+
+
+def _render_vocals(
+    speak: Speak,
+    plan: Plan,
+    *,
+    lyrics: str | None,
+    languages: list[str],
+    voice: str | None,
+    sample_rate: int,
+    n_samples: int,
+    should_cancel: Callable[[], bool],
+) -> VocalTrack:
     preset = VOICES[voice or DEFAULT_VOICE]
     langs = languages or [DEFAULT_LANGUAGE]
     rng = np.random.default_rng([plan.seed, zlib.crc32(b"vocals")])
     if lyrics and lyrics.strip():
         blocks, written = parse_lyrics(lyrics), False
     else:
-        blocks, written = write_lyrics(plan, langs, count_syllables, rng), True
+        counter = partial(count_syllables, speak=speak)
+        blocks, written = write_lyrics(plan, langs, counter, rng), True
     placed = place_blocks(blocks, plan)
     key = plan.parsed_key()
     spans = chord_timeline(plan, key)

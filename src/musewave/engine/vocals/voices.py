@@ -20,7 +20,7 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class VoicePreset:
-    """``variant`` is an espeak-ng voice variant (``+f3``); ``low``/``high`` the melody's MIDI
+    """``variant`` is an espeak-ng voice variant (``+f4``); ``low``/``high`` the melody's MIDI
     range; ``vibrato_cents`` the peak depth a long note grows to; ``breathiness`` 0–1 mixes
     aperiodic noise into the voiced sound; ``layers`` the copies sung together."""
 
@@ -33,6 +33,11 @@ class VoicePreset:
     breathiness: float
     formant_scale: float
     layers: tuple[Layer, ...] = (Layer(),)
+
+
+# Variants whose file has a ``breath`` line (f2, f3, f5, ...) add a breath noise that differs
+# from one process to the next (nothing a caller sets seeds it), so their words are never
+# the same twice; the presets use breath-free ones and add their own breath, seeded.
     breath_db: float = -32.0  # breaths between phrases, relative to the voice's level
 
 
@@ -40,11 +45,11 @@ VOICES: dict[str, VoicePreset] = {
     preset.name: preset
     for preset in (
         VoicePreset("male", "+m3", 48, 67, 28.0, 5.4, 0.05, 1.0),
-        VoicePreset("female", "+f3", 57, 76, 30.0, 5.8, 0.08, 1.0),
-        VoicePreset("soft", "+f2", 55, 72, 18.0, 5.2, 0.35, 1.02, breath_db=-29.0),
+        VoicePreset("female", "+f4", 57, 76, 30.0, 5.8, 0.08, 1.0),
+        VoicePreset("soft", "+f1", 55, 72, 18.0, 5.2, 0.35, 1.02, breath_db=-29.0),
         VoicePreset(
             "choir",
-            "+f3",
+            "+f4",
             55,
             74,
             20.0,
