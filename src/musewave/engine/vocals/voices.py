@@ -33,14 +33,12 @@ class VoicePreset:
     breathiness: float
     formant_scale: float
     layers: tuple[Layer, ...] = (Layer(),)
-
-
-# Variants whose file has a ``breath`` line (f2, f3, f5, ...) add a breath noise that differs
-# from one process to the next (nothing a caller sets seeds it), so their words are never
-# the same twice; the presets use breath-free ones and add their own breath, seeded.
     breath_db: float = -32.0  # breaths between phrases, relative to the voice's level
 
 
+# Variants whose file has a ``breath`` line (f2, f3, f5, ...) add a breath noise that differs
+# from one process to the next (nothing a caller sets seeds it), so their words are never the
+# same twice; the presets use breath-free ones and add their own breath, seeded.
 VOICES: dict[str, VoicePreset] = {
     preset.name: preset
     for preset in (
