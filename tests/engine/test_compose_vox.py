@@ -3,18 +3,23 @@
 import numpy as np
 import pytest
 
-from musewave.engine.compose import compose_score, without_vocal_shots
+from musewave.engine.compose import compose_score
 from musewave.engine.genres import CLOSED_HAT, GENRES, VOX_KEYS
-from musewave.engine.plan import make_plan
+from musewave.engine.plan import Plan, make_plan
 from musewave.engine.request import GenerationRequest
 from musewave.engine.score import TICKS_PER_BEAT, Score
 
 
-def score_for(genre: str, seed: int = 5, duration: float = 60) -> Score:
-    plan = make_plan(
-        GenerationRequest(prompt="test", genres=[genre], seed=seed, duration_s=duration)
+def plan_for(genre: str, seed: int = 5, duration: float = 60, **fields: object) -> Plan:
+    return make_plan(
+        GenerationRequest.model_validate(
+            {"prompt": "test", "genres": [genre], "seed": seed, "duration_s": duration, **fields}
+        )
     )
-    return compose_score(plan)
+
+
+def score_for(genre: str, seed: int = 5, duration: float = 60) -> Score:
+    return compose_score(plan_for(genre, seed, duration))
 
 
 @pytest.mark.parametrize("genre", ["trap", "hiphop", "reggaeton"])
@@ -27,7 +32,7 @@ def test_hip_hop_beats_chant_on_the_beat_until_a_singer_takes_over(genre: str) -
     beat_offsets = [n.start_tick % TICKS_PER_BEAT for n in shots]
     near = [min(o, TICKS_PER_BEAT - o) for o in beat_offsets]
     assert np.median(near) < TICKS_PER_BEAT // 8
-    sung = without_vocal_shots(score)
+    sung = compose_score(plan_for(genre).model_copy(update={"ad_libs": False}))
     sung_drums = next(p for p in sung.parts if p.is_drums)
     assert not any(n.pitch in VOX_KEYS for n in sung_drums.notes)
     assert len(sung_drums.notes) == len(drums.notes) - len(shots)
@@ -40,3 +45,19 @@ def test_hip_hop_beats_chant_on_the_beat_until_a_singer_takes_over(genre: str) -
 def test_trap_hats_run_in_16ths_at_the_written_tempo() -> None:
     groove = GENRES["trap"].grooves["full"]
     assert "." not in groove[CLOSED_HAT] and len(groove[CLOSED_HAT]) == 16
+
+
+@pytest.mark.parametrize(
+    ("fields", "ad_libs"),
+    [
+        ({}, True),
+        ({"instrumental": False}, False),  # a singer takes the voice
+        ({"prompt": "instrumental trap beat, no vocals"}, False),
+        ({"prompt": "trap beat without ad libs"}, False),
+    ],
+)
+def test_the_plan_says_whether_the_kit_chants(fields: dict[str, object], ad_libs: bool) -> None:
+    plan = plan_for("trap", **fields)
+    assert plan.ad_libs is ad_libs
+    drums = next(p for p in compose_score(plan).parts if p.is_drums)
+    assert any(n.pitch in VOX_KEYS for n in drums.notes) is ad_libs

@@ -51,6 +51,7 @@ def test_harmonic_minor_and_sharp_keys_are_read_whole() -> None:
         ("instrumental trap beat", True),
         ("boom bap, no vocals please", True),
         ("reggaeton without vocals", True),
+        ("trap beat without ad-libs", True),
         ("trap with vocal chops", False),
         ("dark trap", False),
     ],

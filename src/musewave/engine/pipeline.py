@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from musewave.engine.compose import compose_score, without_vocal_shots
+from musewave.engine.compose import compose_score
 from musewave.engine.encode import encode, media_type
 from musewave.engine.errors import Cancelled, EngineError, InvalidRequest
 from musewave.engine.master import master
@@ -48,7 +48,6 @@ from musewave.engine.outputs import (
 from musewave.engine.plan import Plan, make_plan
 from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.progress import CancelCheck, ProgressCallback, ProgressEvent, overall_progress
-from musewave.engine.prompt import read_prompt
 from musewave.engine.render import render_stems, stem_names
 from musewave.engine.request import MAX_SEED, GenerationRequest
 from musewave.engine.score import Note, Part, Score
@@ -248,9 +247,6 @@ def generate(
 
         stages.begin("composing", "writing the parts")
         score = compose_score(plan)
-        # The singer is the voice, and a prompt may ask for none: the kit's ad-libs step aside.
-        if not request.instrumental or read_prompt(request.prompt).voiceless:
-            score = without_vocal_shots(score)
         stages.report(1.0, f"{sum(len(p.notes) for p in score.parts)} notes")
 
         def write_score_and_plan(vocals: VocalTrack | None) -> None:

@@ -87,6 +87,9 @@ class Plan(BaseModel):
     sections: list[SectionPlan]
     parts: list[PartPlan]
     mix_profile: str
+    # The drum kit's spoken ad-libs play: an instrumental whose prompt does not ask for no
+    # voice at all (a singer takes the voice they would give the beat).
+    ad_libs: bool = True
     # Who made the plan: "rules", or "llm:<provider>:<model>" for a draft a model proposed.
     planner: str = RULES_PLANNER
 
@@ -434,6 +437,7 @@ def _assemble(
         sections=sections,
         parts=parts,
         mix_profile=genre,
+        ad_libs=request.instrumental and not read_prompt(request.prompt).voiceless,
         planner=planner,
     )
 

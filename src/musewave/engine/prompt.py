@@ -127,6 +127,8 @@ VOICELESS_PHRASES = (
     "without voice",
     "no ad libs",
     "no adlibs",
+    "without ad libs",
+    "without adlibs",
     "no shouts",
 )
 _KEY_BARE_RE = re.compile(

@@ -24,7 +24,7 @@ MIDI_PROGRAMS = {
     "trumpet": 56,
 }  # fmt: skip
 
-__all__ = ["MIDI_PROGRAMS", "compose_score", "without_vocal_shots"]
+__all__ = ["MIDI_PROGRAMS", "compose_score"]
 
 
 def _part_rng(plan: Plan, role: str) -> np.random.Generator:
@@ -104,6 +104,7 @@ def compose_score(plan: Plan) -> Score:
                 notes=_tidy(notes, total_ticks),
             )
         )
-    return Score(
+    score = Score(
         bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
     )
+    return score if plan.ad_libs else without_vocal_shots(score)

@@ -141,8 +141,8 @@ def _humanize_drums(
 
 
 def without_vocal_shots(score: Score) -> Score:
-    """``score`` without the kit's vocal one-shots (``VOX_KEYS``): a sung track's singer
-    takes the voice the chanted ad-libs gave an instrumental beat. Parts are copied."""
+    """``score`` without the kit's vocal one-shots (``VOX_KEYS``), for a plan without
+    ``ad_libs``. Parts are copied."""
     parts = [
         replace(part, notes=[n for n in part.notes if n.pitch not in VOX_KEYS])
         if part.is_drums
