@@ -55,7 +55,7 @@ def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
 
     upgrade(database_url)
 
-    assert current_revision(database_url) == head_revision() == "0009"
+    assert current_revision(database_url) == head_revision() == "0010"
     engine = make_engine(database_url)
     schema = inspect(engine)
     assert {"jobs", "assets", "api_keys", "alembic_version"} <= set(schema.get_table_names())
@@ -66,6 +66,14 @@ def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
         if "duplicates_constraint" not in ix
     }
     assert indexes == EXPECTED_JOB_INDEXES
+    delivery_indexes = {
+        ix["name"]: ix["column_names"] for ix in schema.get_indexes("webhook_deliveries")
+    }
+    assert delivery_indexes["ix_webhook_deliveries_job_state_next_attempt_at"] == [
+        "job_id",
+        "state",
+        "next_attempt_at",
+    ]
     job_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("jobs")]
     asset_uniques = [uq["column_names"] for uq in schema.get_unique_constraints("assets")]
     assert job_uniques == [["owner", "idempotency_key"]]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import h11
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from schemathesis.core.jsonschema.patterns import compile_ecma_pattern
 
 from musewave.service.schemas import WEBHOOK_URL_PATTERN, GenerationBody
 
@@ -18,14 +20,30 @@ def body(webhook: str) -> GenerationBody:
     return GenerationBody(prompt="hooked", webhook=webhook)
 
 
+# The pattern as the document's readers (ECMA-262 regexes) take it, per schemathesis.
+ECMA_READING = compile_ecma_pattern(WEBHOOK_URL_PATTERN)
+
+
+def test_the_pattern_reads_the_same_in_python_and_in_the_document() -> None:
+    # Class escapes such as \s, \S, \d or \w mean different characters in the two dialects.
+    assert not re.search(r"\\[sSdDwWbB]", WEBHOOK_URL_PATTERN)
+    assert ECMA_READING is not None
+
+
 @settings(max_examples=400, deadline=None)
-@given(st.from_regex(WEBHOOK_URL_PATTERN))
-def test_every_url_the_document_allows_is_taken_and_parses(url: str) -> None:
-    assert body(url).webhook == url.strip()  # the model strips surrounding whitespace
+@given(st.from_regex(WEBHOOK_URL_PATTERN) | st.from_regex(ECMA_READING or WEBHOOK_URL_PATTERN))
+def test_every_url_the_document_allows_is_taken_parsed_and_sendable(url: str) -> None:
+    url = url.strip()  # the model strips surrounding whitespace
+    assert body(url).webhook == url
     parts = urlsplit(url)  # what the dispatcher does with it; raises for a bad IPv6 literal
     assert parts.scheme in {"http", "https"} and parts.hostname
     assert parts.username is None and parts.password is None
     assert parts.port is None or 0 <= parts.port <= 65535
+    # The request line an HTTP/1.1 client sends: h11 refuses a target it may not carry.
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    h11.Request(method="POST", target=target, headers=[("Host", parts.netloc)])
 
 
 @pytest.mark.parametrize(
@@ -60,6 +78,10 @@ def test_usual_urls_are_taken(url: str) -> None:
         "ftp://example.com/",
         "http:///path",
         "http://",
+        "http://a.example/x\x1cy",  # \S in Python, but not in the document's dialect
+        "http://a.example/x\x85y",
+        "https://a.example/caf\u00e9",  # non-ASCII: percent-encode it
+        "https://a.example/a b",
     ],
 )
 def test_urls_outside_the_rule_are_refused_in_words(url: str) -> None:

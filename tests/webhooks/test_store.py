@@ -3,8 +3,13 @@ earliest due first, so a receiver hears a job's events in order and a 410 stops 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy.orm import Session, sessionmaker
 
+from musewave.db import write_transaction
+from musewave.db.models import WebhookDelivery
 from musewave.jobs import JobStore
 from musewave.webhooks.client import AttemptOutcome
 from musewave.webhooks.store import DISABLED, GONE, PENDING, DeliveryRecord, WebhookStore
@@ -111,3 +116,72 @@ def test_an_expired_lease_lets_the_delivery_be_claimed_again(
     clock.advance(LEASE_S + 1)  # the process holding it died mid-attempt
     (again,) = claimed(hooks)
     assert again.id == lost.id
+
+
+def test_a_row_recorded_as_a_410_lands_is_not_sent(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    # Another API process read "not gone" just before the 410 committed, and recorded its row.
+    hooks = WebhookStore(sessions, clock=clock)
+    job_id = new_job(store, "raced job")
+    record(hooks, clock, job_id, "job.started")
+    (started,) = claimed(hooks)
+    finish(hooks, clock, started, GONE_410)
+    with write_transaction(sessions) as session:
+        raced = WebhookDelivery(
+            id="msg_raced",
+            job_id=job_id,
+            owner="alice",
+            url="https://example.com/hooks",
+            event_type="job.completed",
+            dedup_key="completed:raced",
+            payload="{}",
+            state=PENDING,
+            attempts=0,
+            schedule_base=0,
+            next_attempt_at=clock(),
+            attempt_log=[],
+            created_at=clock(),
+            updated_at=clock(),
+        )
+        session.add(raced)
+    assert claimed(hooks) == []
+
+
+def test_resending_any_delivery_asks_for_the_webhook_again_after_a_410(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    hooks = WebhookStore(sessions, clock=clock)
+    job_id = new_job(store, "resent job")
+    record(hooks, clock, job_id, "job.started", "job.completed")
+    (started,) = claimed(hooks)
+    finish(hooks, clock, started, OK)
+    (completed,) = claimed(hooks)
+    finish(hooks, clock, completed, GONE_410)
+
+    assert hooks.resend(job_id, started.id) is not None  # a delivered one, sent again
+    (again,) = claimed(hooks)
+    assert again.id == started.id
+    assert {d.id: d.state for d in hooks.deliveries(job_id)}[completed.id] == "failed"
+
+
+def test_claimers_racing_take_at_most_one_delivery_per_job(
+    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+) -> None:
+    # Several API processes claim at the same moment: still one attempt at a time per job.
+    jobs = [new_job(store, f"busy job {i}") for i in range(3)]
+    hooks = WebhookStore(sessions, clock=clock)
+    for job_id in jobs:
+        record(hooks, clock, job_id, "job.started", "job.progress", "job.completed")
+    claimers = [WebhookStore(sessions, clock=clock) for _ in range(4)]
+    start = threading.Barrier(len(claimers))
+
+    def claim(claimer: WebhookStore) -> list[DeliveryRecord]:
+        start.wait()
+        return claimed(claimer)
+
+    with ThreadPoolExecutor(len(claimers)) as pool:
+        batches = list(pool.map(claim, claimers))
+    taken = [d for batch in batches for d in batch]
+    assert sorted(d.job_id for d in taken) == sorted(jobs)  # one each, none twice
+    assert {d.event_type for d in taken} == {"job.started"}

@@ -264,4 +264,8 @@ class WebhookDelivery(Base):
         UniqueConstraint("job_id", "dedup_key"),
         # claim: WHERE state = 'pending' AND next_attempt_at <= now ORDER BY next_attempt_at
         Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        # claim: one per job, the earliest due; a job's other pending rows are looked up here
+        Index(
+            "ix_webhook_deliveries_job_state_next_attempt_at", "job_id", "state", "next_attempt_at"
+        ),
     )

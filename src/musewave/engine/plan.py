@@ -87,9 +87,10 @@ class Plan(BaseModel):
     sections: list[SectionPlan]
     parts: list[PartPlan]
     mix_profile: str
-    # The drum kit's spoken ad-libs play: an instrumental whose prompt does not ask for no
-    # voice at all (a singer takes the voice they would give the beat).
-    ad_libs: bool = True
+    # The drum kit's spoken ad-libs may play (the kits that have them: trap, boom-bap,
+    # reggaeton): an instrumental whose prompt does not ask for no voice at all (a singer
+    # takes the voice they would give the beat). No default: a plan from before it is stale.
+    ad_libs: bool
     # Who made the plan: "rules", or "llm:<provider>:<model>" for a draft a model proposed.
     planner: str = RULES_PLANNER
 

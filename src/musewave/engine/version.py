@@ -1,3 +1,3 @@
 """The engine version is part of every request fingerprint: bump it when output changes."""
 
-ENGINE_VERSION = "0.5.0"  # spoken ad-libs, funk horns, modal progressions, early slow attacks
+ENGINE_VERSION = "0.6.0"  # vocals from a fresh espeak-ng per render, breath-free voice variants

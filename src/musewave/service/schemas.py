@@ -74,9 +74,10 @@ def key_pattern() -> str:
 
 def _webhook_url_pattern() -> str:
     """The webhook URLs taken: http(s), an ASCII host name (an internationalised one in its
-    ``xn--`` form) or a bracketed IPv6 address, a port up to 65535, no user info. One regex
-    for the validator and the document, so a URL the schema allows is never refused; every
-    URL it matches is one ``urlsplit`` (which the dispatcher uses) parses."""
+    ``xn--`` form) or a bracketed IPv6 address, a port up to 65535, no user info, and a path
+    and query of printable ASCII (anything else percent-encoded). One regex for the validator
+    and the document, so a URL the schema allows is never refused; every URL it matches is
+    one ``urlsplit`` parses and an HTTP client can send."""
     h16 = "[0-9A-Fa-f]{1,4}"
     octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
     ls32 = rf"(?:{h16}:{h16}|{octet}(?:\.{octet}){{3}})"
@@ -95,7 +96,11 @@ def _webhook_url_pattern() -> str:
     )
     name = "[A-Za-z0-9._~!$&'()*+,;=%-]+"  # RFC 3986's reg-name characters
     port = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-    return rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{name}|\[(?:{ipv6})\])(?::{port})?(?:[/?#]\S*)?$"
+    # The rest: printable ASCII, the characters an HTTP request target may hold (non-ASCII is
+    # percent-encoded). ASCII ranges only: \s or \S would read differently in the document's
+    # regex dialect (ECMA-262) than in Python's.
+    rest = "[!-~]*"
+    return rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{name}|\[(?:{ipv6})\])(?::{port})?(?:[/?#]{rest})?$"
 
 
 WEBHOOK_URL_PATTERN = _webhook_url_pattern()
@@ -291,7 +296,8 @@ class GenerationBody(GenerationRequest):
             description="An http(s) URL the job's events are POSTed to, signed per Standard "
             "Webhooks with the key's secret (`GET /v1/webhooks/default/secret`); the host is "
             "an ASCII name (an internationalised one in its `xn--` form) or a bracketed IPv6 "
-            "address, and the URL holds no user name or password",
+            "address, the path and query are printable ASCII (anything else percent-encoded), "
+            "and the URL holds no user name or password",
         ),
     ] = None
     webhook_events_filter: Annotated[
@@ -310,10 +316,11 @@ class GenerationBody(GenerationRequest):
         # Checked here rather than by ``pattern=`` so the error reads as words, not as a regex.
         # A host no resolver takes (an over-long label, an unknown name) is not refused here,
         # where the document could not say so: its attempts fail, recorded, and end.
-        if value is not None and _WEBHOOK_URL.match(value) is None:
+        if value is not None and _WEBHOOK_URL.fullmatch(value) is None:
             raise ValueError(
                 "must be an http(s) URL with an ASCII host name or a bracketed IPv6 address, "
-                "a port up to 65535 and no user name or password"
+                "a port up to 65535, a printable-ASCII path (percent-encode the rest) and no "
+                "user name or password"
             )
         return value
 

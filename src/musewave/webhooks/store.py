@@ -260,13 +260,20 @@ class WebhookStore:
         )
         other = aliased(WebhookDelivery)
         in_flight = other.lease_until >= now
+        # Recording order, the ids (random) only breaking exact ties.
         due_sooner = and_(
             other.next_attempt_at <= now,
             or_(
                 other.next_attempt_at < WebhookDelivery.next_attempt_at,
                 and_(
                     other.next_attempt_at == WebhookDelivery.next_attempt_at,
-                    other.id < WebhookDelivery.id,
+                    or_(
+                        other.created_at < WebhookDelivery.created_at,
+                        and_(
+                            other.created_at == WebhookDelivery.created_at,
+                            other.id < WebhookDelivery.id,
+                        ),
+                    ),
                 ),
             ),
         )
@@ -275,11 +282,16 @@ class WebhookStore:
             other.state == PENDING,
             or_(in_flight, due_sooner),
         )
+        # A 410 disables the job's pending rows, but a row recorded concurrently with it (READ
+        # COMMITTED: it read "not gone" before the 410 committed) must not be sent either.
+        job_gone = exists().where(
+            other.job_id == WebhookDelivery.job_id, other.state.in_([GONE, DISABLED])
+        )
         with write_transaction(self.sessions) as session:
             ids = list(
                 session.scalars(
                     select(WebhookDelivery.id)
-                    .where(due, ~job_busy)
+                    .where(due, ~job_busy, ~job_gone)
                     .order_by(WebhookDelivery.next_attempt_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -392,24 +404,24 @@ class WebhookStore:
     def resend(self, job_id: str, delivery_id: str) -> DeliveryRecord | None:
         """Attempt a delivery again now, with the same ``webhook-id`` and body and a fresh
         retry schedule. An attempt in flight loses its lease (its outcome is not recorded);
-        a 410 for the job no longer holds its other deliveries back. None: no such
+        a 410 for the job no longer holds its deliveries back (its gone and disabled ones
+        become failed: asking for one again is asking for the webhook again). None: no such
         delivery."""
         now = self._clock()
         with write_transaction(self.sessions) as session:
             row = session.get(WebhookDelivery, delivery_id)
             if row is None or row.job_id != job_id:
                 return None
-            if row.state in (GONE, DISABLED):  # the client wants them again
-                session.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.job_id == job_id,
-                        WebhookDelivery.state.in_([GONE, DISABLED]),
-                        WebhookDelivery.id != delivery_id,
-                    )
-                    .values(state=FAILED, updated_at=now)
-                    .execution_options(synchronize_session=False)
+            session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.job_id == job_id,
+                    WebhookDelivery.state.in_([GONE, DISABLED]),
+                    WebhookDelivery.id != delivery_id,
                 )
+                .values(state=FAILED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
             row.state = PENDING
             row.schedule_base = row.attempts
             row.next_attempt_at = now

@@ -12,10 +12,12 @@ import contextlib
 import ctypes
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +38,8 @@ _EVENT_PHONEME = 7
 _EVENT_END = 5
 _RATE_WPM = 1  # espeak_SetParameter: espeakRATE
 _LOCK = threading.Lock()
+# A fresh speaker's longest wait for one word (its first includes starting the interpreter).
+ANSWER_TIMEOUT_S = 30.0
 
 
 class EspeakError(RuntimeError):
@@ -218,12 +222,14 @@ class FreshSpeaker:
     is asked the same words in the same order gives the same samples in every process: a
     render that speaks through its own ``FreshSpeaker`` is bit-identical wherever it runs.
     Each text is spoken once per speaker. Raises ``SpeakerFailed`` when the child cannot
-    start or dies, ``EspeakError`` for a voice or text espeak-ng refuses.
+    start, dies, or does not answer within :data:`ANSWER_TIMEOUT_S`; ``EspeakError`` for a
+    voice or text espeak-ng refuses.
     """
 
     def __init__(self) -> None:
         self._child: subprocess.Popen[bytes] | None = None
         self._errors: IO[bytes] | None = None
+        self._received = bytearray()  # read from the child, not yet taken
         self._said: dict[tuple[str, str, int], Utterance] = {}
 
     def __enter__(self) -> FreshSpeaker:
@@ -236,6 +242,7 @@ class FreshSpeaker:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._errors,
+                bufsize=0,  # raw pipes: what select() says is ready is all there is
                 env={**os.environ, "PYTHONPATH": path},
             )
         except OSError as error:
@@ -243,14 +250,16 @@ class FreshSpeaker:
             raise SpeakerFailed(f"cannot start a process to speak in: {error}") from error
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, failed: type[BaseException] | None, *exc: object) -> None:
         child, self._child = self._child, None
         if child is not None:
             assert child.stdin is not None and child.stdout is not None
+            if failed is not None:
+                child.kill()  # it may be stuck mid-answer; nothing it says is needed now
             with contextlib.suppress(OSError):
                 child.stdin.close()  # the child's loop ends
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=ANSWER_TIMEOUT_S)
             except subprocess.TimeoutExpired:  # pragma: no cover - a wedged library
                 child.kill()
                 child.wait()
@@ -270,24 +279,43 @@ class FreshSpeaker:
         child = self._child
         if child is None:
             raise RuntimeError("FreshSpeaker is used outside its with-block")
-        assert child.stdin is not None and child.stdout is not None
+        assert child.stdin is not None
         try:
             child.stdin.write(json.dumps([text, voice, rate_wpm]).encode() + b"\n")
             child.stdin.flush()
-            header = json.loads(child.stdout.readline() or b"null")
-        except (OSError, ValueError):
-            header = None
-        if header is None:
-            why = self._last_error()
-            raise SpeakerFailed(f"espeak-ng could not speak in a fresh process: {why}")
-        if "error" in header:
-            raise EspeakError(header["error"])
-        size = int(header["n"]) * 4
-        audio = np.frombuffer(child.stdout.read(size), dtype=np.float32)
-        if audio.nbytes != size:
-            raise SpeakerFailed(f"espeak-ng's process ended mid-word: {self._last_error()}")
-        phones = tuple(Phone(ipa, start, end) for ipa, start, end in header["phones"])
+        except OSError:
+            raise SpeakerFailed(f"espeak-ng's process has ended: {self._last_error()}") from None
+        header = self._take(None)
+        try:
+            answer = json.loads(header)
+            if "error" in answer:
+                raise EspeakError(str(answer["error"]))
+            size = int(answer["n"]) * 4
+            phones = tuple(Phone(str(ipa), int(a), int(b)) for ipa, a, b in answer["phones"])
+        except (ValueError, TypeError, KeyError):
+            raise SpeakerFailed(f"espeak-ng's process answered {header[:80]!r}") from None
+        audio = np.frombuffer(self._take(size), dtype=np.float32)
         return Utterance(audio, phones)  # frombuffer over bytes: read-only already
+
+    def _take(self, size: int | None) -> bytes:
+        """The child's next line (``size`` None; without its newline) or next ``size`` bytes,
+        waiting at most :data:`ANSWER_TIMEOUT_S` for them."""
+        assert self._child is not None and self._child.stdout is not None
+        pipe = self._child.stdout.fileno()
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        while True:
+            end = self._received.find(b"\n") if size is None else size
+            if 0 <= end <= len(self._received):
+                taken = bytes(self._received[:end])
+                del self._received[: end + 1 if size is None else end]  # and the newline
+                return taken
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([pipe], [], [], remaining)[0]:
+                raise SpeakerFailed(f"espeak-ng did not answer within {ANSWER_TIMEOUT_S:.0f} s")
+            chunk = os.read(pipe, 1 << 16)
+            if not chunk:
+                raise SpeakerFailed(f"espeak-ng's process ended: {self._last_error()}")
+            self._received += chunk
 
     def _last_error(self) -> str:
         """The child's last line on stderr (why it died), once it has ended."""

@@ -97,35 +97,47 @@ def render_vocals(
     ``EspeakError`` when espeak-ng cannot speak; and ``Cancelled`` when ``should_cancel()``
     turns true (checked per block and per line).
     """
+    preset = VOICES[voice or DEFAULT_VOICE]
+    rng = np.random.default_rng([plan.seed, zlib.crc32(b"vocals")])
     # Every word is spoken by an espeak-ng of this render's own, started fresh: what a
-    # long-lived worker said before must not change a sample of this track.
+    # long-lived worker said before must not change a sample of this track. It ends before
+    # the (long) vocoding.
     with FreshSpeaker() as speaker:
-        return _render_vocals(
-            speaker.speak,
-            plan,
-            lyrics=lyrics,
-            languages=languages,
-            voice=voice,
-            sample_rate=sample_rate,
-            n_samples=n_samples,
-            should_cancel=should_cancel,
-        )
+        song = _song(speaker.speak, plan, preset, rng, lyrics, languages, should_cancel)
+    audio, lines = sing(
+        song.lines,
+        preset,
+        seconds_per_tick=60.0 / (plan.bpm * TICKS_PER_BEAT),
+        n_samples=n_samples,
+        sample_rate=sample_rate,
+        rng=rng,
+        should_cancel=should_cancel,
+    )
+    return VocalTrack(audio, lines, song.melody, song.lyrics, song.written)
 
 
-def _render_vocals(
+@dataclass(frozen=True, slots=True)
+class _Song:
+    """What is to be sung: the lines with their spoken words and notes, the melody with its
+    syllables, the lyrics text and whether the writer wrote it."""
+
+    lines: list[SungLine]
+    melody: list[LyricNote]
+    lyrics: str
+    written: bool
+
+
+def _song(
     speak: Speak,
     plan: Plan,
-    *,
+    preset: VoicePreset,
+    rng: np.random.Generator,
     lyrics: str | None,
     languages: list[str],
-    voice: str | None,
-    sample_rate: int,
-    n_samples: int,
     should_cancel: Callable[[], bool],
-) -> VocalTrack:
-    preset = VOICES[voice or DEFAULT_VOICE]
+) -> _Song:
+    """The words to sing, spoken by ``speak``, on their melody (raises as render_vocals)."""
     langs = languages or [DEFAULT_LANGUAGE]
-    rng = np.random.default_rng([plan.seed, zlib.crc32(b"vocals")])
     if lyrics and lyrics.strip():
         blocks, written = parse_lyrics(lyrics), False
     else:
@@ -184,18 +196,7 @@ def _render_vocals(
             sung.append(SungLine(tuple(sung_words), section.label))
         if should_cancel():
             raise Cancelled("cancelled during vocals")
-    audio, lines = sing(
-        sung,
-        preset,
-        seconds_per_tick=60.0 / (plan.bpm * TICKS_PER_BEAT),
-        n_samples=n_samples,
-        sample_rate=sample_rate,
-        rng=rng,
-        should_cancel=should_cancel,
-    )
-    return VocalTrack(
-        audio, lines, melody, lyrics_text(blocks) if written else lyrics or "", written
-    )
+    return _Song(sung, melody, lyrics_text(blocks) if written else lyrics or "", written)
 
 
 def _block_span(
