@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from concurrent.futures import Executor
 from functools import lru_cache
 
 import numpy as np
@@ -360,14 +361,28 @@ class BlockTruePeaks:
         windows[:, ~inside] = 0.0
         return windows
 
-    def exact(self, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-        """True peak (linear, across channels) of each listed block."""
+    def exact(
+        self, blocks: npt.NDArray[np.int64], helper: Executor | None = None
+    ) -> npt.NDArray[np.float32]:
+        """True peak (linear, across channels) of each listed block. With ``helper``, the
+        later half of the blocks is evaluated on it meanwhile (each block on its own: the
+        same values)."""
         out = np.empty(blocks.shape[0], dtype=np.float32)
-        for start in range(0, blocks.shape[0], _CHUNK_BLOCKS):
-            chunk = blocks[start : start + _CHUNK_BLOCKS]
-            values = self._windows(chunk) @ self._matrix
-            inter = np.maximum(values.max(axis=(0, 2)), -values.min(axis=(0, 2)))
-            out[start : start + chunk.shape[0]] = np.maximum(inter, self.sample_peaks[chunk])
+        starts = range(0, blocks.shape[0], _CHUNK_BLOCKS)
+
+        def fill(chunk_starts: range) -> None:
+            for start in chunk_starts:
+                chunk = blocks[start : start + _CHUNK_BLOCKS]
+                values = self._windows(chunk) @ self._matrix
+                inter = np.maximum(values.max(axis=(0, 2)), -values.min(axis=(0, 2)))
+                out[start : start + chunk.shape[0]] = np.maximum(inter, self.sample_peaks[chunk])
+
+        if helper is None or len(starts) < 2:
+            fill(starts)
+        else:
+            later = helper.submit(fill, starts[len(starts) // 2 :])
+            fill(starts[: len(starts) // 2])
+            later.result()
         return out
 
 
