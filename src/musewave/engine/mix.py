@@ -661,7 +661,7 @@ class _MixShared:
                 _ = returns.reverb
             if any(s.delay_send > 0.0 for s in settings.values()):
                 _ = returns.delay
-        gates = {
+        gates: dict[tuple[str | None, float], FloatArray] = {
             (s.gate, s.gate_depth_db): gate_envelope(
                 s.gate, s.gate_depth_db, n_samples, sample_rate=sample_rate, bpm=bpm
             )

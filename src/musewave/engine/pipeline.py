@@ -411,8 +411,8 @@ def generate(
                 partial(encode, mastered.audio, sample_rate, path, fmt),
                 early=False,
             )
-        for name, writer in parked_writers:
-            write(name, "stem", writer, early=False)
+        for stem_name, stem_writer in parked_writers:
+            write(stem_name, "stem", stem_writer, early=False)
         if request.generate_video:
             stages.begin("video", f"drawing {', '.join(request.video_styles)}")
             # A sung track's lyric video shows its timed lines; an instrumental's, the sections.
