@@ -555,11 +555,10 @@ class StemMixer:
         )
         self._mixed: dict[str, Future[Any] | FloatArray | SpilledStem] = {}
         self._added: set[str] = set()
-        # What every stem shares (the sidechain and gate envelopes, the send spectra) is built
-        # on a mix thread while the caller renders the first stem, not before it starts.
-        build = partial(_MixShared.build, self._settings, profile, onsets, sample_rate, bpm)
-        self._shared: Future[_MixShared] | _MixShared | None = (
-            build(n_samples) if self._pool is None else self._pool.submit(build, n_samples)
+        # What the stems share (the sidechain and gate envelopes, the send spectra) is built
+        # on the mix threads while the caller renders the first stem, not before it starts.
+        self._shared: _MixShared | None = _MixShared(
+            self._settings, profile, onsets, sample_rate, bpm, n_samples, self._pool
         )
 
     def __enter__(self) -> StemMixer:
@@ -612,63 +611,105 @@ class StemMixer:
 
     def _process_array(self, name: str, source: FloatArray) -> FloatArray:
         shared = self._shared
-        if isinstance(shared, Future):
-            shared = shared.result()
         if shared is None:
             raise RuntimeError("the mixer is closed")
         settings = self._settings[name]
-        gate = shared.gates.get((settings.gate, settings.gate_depth_db))
-        out = _process_dry(
-            source, settings, self._sample_rate, shared.duck, in_place=self._in_place, gate=gate
+        # Each stem waits only for the shared parts it uses.
+        gate = (
+            shared.gates().get((settings.gate, settings.gate_depth_db)) if settings.gate else None
         )
-        if shared.returns is not None and (settings.reverb_send > 0.0 or settings.delay_send > 0.0):
-            shared.returns.add_wet(out, settings.reverb_send, settings.delay_send)
+        duck = shared.duck() if settings.sidechain_depth_db > 0.0 else None
+        out = _process_dry(
+            source, settings, self._sample_rate, duck, in_place=self._in_place, gate=gate
+        )
+        if settings.reverb_send > 0.0 or settings.delay_send > 0.0:
+            returns = shared.returns()
+            assert returns is not None  # built whenever a stem sends
+            returns.add_wet(out, settings.reverb_send, settings.delay_send)
         return out
 
 
-@dataclass(frozen=True)
 class _MixShared:
-    """What the stems of one mix share: the sidechain envelope (None when no stem ducks or
-    there is no kick), the send spectra (None without sends) and one gate envelope per
-    distinct (pattern, depth)."""
+    """What the stems of one mix share, each part built on ``pool`` (or at once without
+    one) and waited for by the first stem that needs it: the sidechain envelope (None when
+    no stem ducks or there is no kick), the send spectra (None without sends) and one gate
+    envelope per distinct (pattern, depth)."""
 
-    duck: FloatArray | None
-    returns: _SendReturns | None
-    gates: dict[tuple[str | None, float], FloatArray]
-
-    @staticmethod
-    def build(
+    def __init__(
+        self,
         settings: dict[str, StemSettings],
         profile: MixProfile,
         onsets: npt.NDArray[np.int64],
         sample_rate: int,
         bpm: float,
         n_samples: int,
-    ) -> _MixShared:
-        ducking = any(s.sidechain_depth_db > 0.0 for s in settings.values())
-        duck = (
-            sidechain_envelope(
-                onsets, n_samples, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
-            )
-            if ducking and onsets.size
-            else None
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        def start(build: Any) -> Future[Any]:
+            if pool is not None:
+                return pool.submit(build)
+            done: Future[Any] = Future()
+            done.set_result(build())
+            return done
+
+        # The send spectra first: the longest to build, and the first stem usually sends.
+        self._returns = start(
+            partial(_build_returns, settings, profile, sample_rate, bpm, n_samples)
         )
-        returns = None
-        if any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
-            returns = _SendReturns(profile, sample_rate, bpm, n_samples)
-            # Built once here, not raced for by the threads.
-            if any(s.reverb_send > 0.0 for s in settings.values()):
-                _ = returns.reverb
-            if any(s.delay_send > 0.0 for s in settings.values()):
-                _ = returns.delay
-        gates: dict[tuple[str | None, float], FloatArray] = {
-            (s.gate, s.gate_depth_db): gate_envelope(
-                s.gate, s.gate_depth_db, n_samples, sample_rate=sample_rate, bpm=bpm
-            )
-            for s in settings.values()
-            if s.gate and s.gate_depth_db > 0.0
-        }
-        return _MixShared(duck, returns, gates)
+        self._duck = start(partial(_build_duck, settings, profile, onsets, sample_rate, n_samples))
+        self._gates = start(partial(_build_gates, settings, sample_rate, bpm, n_samples))
+
+    def returns(self) -> _SendReturns | None:
+        result: _SendReturns | None = self._returns.result()
+        return result
+
+    def duck(self) -> FloatArray | None:
+        result: FloatArray | None = self._duck.result()
+        return result
+
+    def gates(self) -> dict[tuple[str | None, float], FloatArray]:
+        result: dict[tuple[str | None, float], FloatArray] = self._gates.result()
+        return result
+
+
+def _build_returns(
+    settings: dict[str, StemSettings], profile: MixProfile, sample_rate: int, bpm: float, n: int
+) -> _SendReturns | None:
+    if not any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
+        return None
+    returns = _SendReturns(profile, sample_rate, bpm, n)
+    # Built once here, not raced for by the threads.
+    if any(s.reverb_send > 0.0 for s in settings.values()):
+        _ = returns.reverb
+    if any(s.delay_send > 0.0 for s in settings.values()):
+        _ = returns.delay
+    return returns
+
+
+def _build_duck(
+    settings: dict[str, StemSettings],
+    profile: MixProfile,
+    onsets: npt.NDArray[np.int64],
+    sample_rate: int,
+    n: int,
+) -> FloatArray | None:
+    if not onsets.size or not any(s.sidechain_depth_db > 0.0 for s in settings.values()):
+        return None
+    return sidechain_envelope(
+        onsets, n, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
+    )
+
+
+def _build_gates(
+    settings: dict[str, StemSettings], sample_rate: int, bpm: float, n: int
+) -> dict[tuple[str | None, float], FloatArray]:
+    return {
+        (s.gate, s.gate_depth_db): gate_envelope(
+            s.gate, s.gate_depth_db, n, sample_rate=sample_rate, bpm=bpm
+        )
+        for s in settings.values()
+        if s.gate and s.gate_depth_db > 0.0
+    }
 
 
 VOCAL_STEM = "vocals"
