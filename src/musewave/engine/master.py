@@ -365,8 +365,8 @@ def master(
         Process circularly, so gain and filter state are continuous across the seam.
         ``None``: a loop when both fades are zero.
     in_place : bool
-        Master in ``premaster``'s own buffer (float32 only; saves two copies of the track),
-        for callers that do not need the pre-master again.
+        Master in ``premaster``'s own buffer (C-contiguous float32 only; saves two copies of
+        the track), for callers that do not need the pre-master again.
 
     Returns
     -------
