@@ -475,7 +475,7 @@ def _apply_gain(
 
 
 def _true_peak(audio: FloatArray, block: int, helper: Executor | None = None) -> float:
-    peaks = BlockTruePeaks(audio, max(block, 10))
+    peaks = BlockTruePeaks(audio, max(block, 10), helper)
     sample_peak = float(np.max(peaks.sample_peaks))
     if sample_peak <= 0.0:
         return -math.inf
@@ -508,7 +508,7 @@ class _LoudnessLimiter:
         circular: bool,
         helper: Executor | None = None,
     ) -> None:
-        self._peaks = BlockTruePeaks(audio, grid.block)
+        self._peaks = BlockTruePeaks(audio, grid.block, helper)
         self._helper = helper
         with np.errstate(divide="ignore"):
             self._peak_db = 20.0 * np.log10(self._peaks.bound.astype(np.float64))
