@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -10,12 +11,14 @@ import pytest
 from scipy import signal
 
 from musewave.engine.loudness import (
+    BlockTruePeaks,
     estimate_integrated_lufs,
     integrated_lufs,
+    k_weighted_block_energy,
     sample_peak_dbfs,
     true_peak_dbtp,
 )
-from musewave.engine.master import master
+from musewave.engine.master import _front_end, _Grid, _tone_sos, master
 from musewave.engine.profiles import MIX_PROFILES
 
 SR = 44_100
@@ -168,3 +171,31 @@ def test_meters_read_silence_as_minus_infinity() -> None:
     assert estimate_integrated_lufs(silence, SR) == -math.inf
     assert true_peak_dbtp(silence, SR) == -math.inf
     assert sample_peak_dbfs(silence) == -math.inf
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_per_channel_front_end_is_one_whole_track_filter_and_the_block_meter(loop: bool) -> None:
+    # master() removes DC, tone-filters and K-weights each channel on its own thread, a run
+    # of blocks at a time: the same samples and energies as whole-track passes.
+    audio = music(7.31, seed=5)  # not a whole number of blocks or runs
+    tone = _tone_sos(MIX_PROFILES["lofi"].tone, SR)
+    expected = audio - audio.mean(axis=-1, keepdims=True)
+    state = np.zeros((tone.shape[0], 2, 2), np.float32)
+    if loop:  # a loop starts from the state its end leaves
+        _, state = signal.sosfilt(tone, expected[:, -2 * SR :], zi=state)
+    expected, _ = signal.sosfilt(tone, expected, zi=state.astype(np.float32))
+    block = _Grid.for_signal(audio.shape[-1], SR).block
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        energy = _front_end(audio, tone, SR, block, loop, helper)
+    np.testing.assert_array_equal(audio, expected)
+    np.testing.assert_array_equal(energy, k_weighted_block_energy(expected, SR, block))
+
+
+def test_block_peaks_split_over_two_threads_are_the_same() -> None:
+    audio = np.clip(at_lufs(music(7.31, seed=9), -8.0), -1.0, 1.0)
+    peaks = BlockTruePeaks(audio, 14)
+    blocks = np.arange(0, peaks.n_blocks, 3, dtype=np.int64)
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        split = BlockTruePeaks(audio, 14, helper)
+        np.testing.assert_array_equal(split.sample_peaks, peaks.sample_peaks)
+        np.testing.assert_array_equal(split.exact(blocks, helper), peaks.exact(blocks))

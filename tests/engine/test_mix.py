@@ -416,3 +416,12 @@ def test_a_stem_that_cannot_be_parked_fails_and_leaves_nothing(tmp_path: Path) -
     with pytest.raises(SpillFailed, match="cannot park"):
         SpilledStem.park(audio, tmp_path / "missing" / "bass.f32")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_gate_the_mixer_cannot_play_fails_when_the_mixer_is_made() -> None:
+    # The envelopes are built on a mix thread; a bad pattern must still fail at once.
+    house = MIX_PROFILES["house"]
+    pads = replace(house.stem("pads"), gate="x-x-", gate_depth_db=6.0)
+    profile = replace(house, stems={**house.stems, "pads": pads})
+    with pytest.raises(ValueError, match="gate pattern"):
+        StemMixer(["pads"], profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(1.0), n_samples=SR)

@@ -72,6 +72,15 @@ def _dither_table() -> npt.NDArray[np.float32]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _dither_rows() -> npt.NDArray[np.float32]:
+    """:func:`_dither_table` channels first, shape ``(2, _DITHER_FRAMES)``, contiguous and
+    read-only: the dither is added to the audio where it lies (channels first)."""
+    rows = np.ascontiguousarray(_dither_table().T)
+    rows.flags.writeable = False
+    return rows
+
+
 def _pcm16_blocks(audio: FloatArray | AudioBlocks) -> Iterator[npt.NDArray[np.int16]]:
     """(channels, n) float → (frames, channels) int16 blocks with TPDF dither of ±1 LSB.
 
@@ -80,16 +89,21 @@ def _pcm16_blocks(audio: FloatArray | AudioBlocks) -> Iterator[npt.NDArray[np.in
     column): the same for every file, so identical audio gives identical bytes.
     """
     channels, n_frames = audio.shape
-    dither = _dither_table()[:, :channels]
+    dither = _dither_rows()[:channels]
     for start in range(0, n_frames, _PCM_BLOCK_FRAMES):
         stop = min(n_frames, start + _PCM_BLOCK_FRAMES)
-        frames = audio[:, start:stop].T * np.float32(_PCM16_SCALE)
+        # Scaled, dithered and rounded channels first (contiguous rows, ~2x faster than on
+        # the transposed frames); only the int16 result is interleaved. Same float32 steps
+        # per sample, so the same samples.
+        rows = audio[:, start:stop] * np.float32(_PCM16_SCALE)
         # Triangular on (-1, 1) LSB: decorrelates the rounding error from the signal.
         offset = start % _DITHER_FRAMES
-        frames += dither[offset : offset + stop - start]
-        np.rint(frames, out=frames)
-        np.clip(frames, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=frames)
-        yield frames.astype(np.int16)
+        rows += dither[:, offset : offset + stop - start]
+        np.rint(rows, out=rows)
+        np.clip(rows, -_PCM16_SCALE, _PCM16_SCALE - 1.0, out=rows)
+        frames = np.empty((stop - start, channels), dtype=np.int16)
+        frames.T[...] = rows  # the cast to int16 writes the interleaved frames
+        yield frames
 
 
 def _all_finite(audio: FloatArray | AudioBlocks) -> bool:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from concurrent.futures import Executor
 from functools import lru_cache
 
 import numpy as np
@@ -302,28 +304,48 @@ def _block_matrix(block: int) -> npt.NDArray[np.float32]:
     return matrix
 
 
-def block_sample_peaks(audio: FloatArray, block: int) -> npt.NDArray[np.float32]:
-    """Largest absolute sample per block of ``block`` samples, across channels; (ceil(n/B),)."""
+def block_sample_peaks(
+    audio: FloatArray, block: int, helper: Executor | None = None
+) -> npt.NDArray[np.float32]:
+    """Largest absolute sample per block of ``block`` samples, across channels; (ceil(n/B),).
+    With ``helper``, the later half of the track is measured on it meanwhile."""
     audio2 = _as_2d(audio)
     n = audio2.shape[-1]
     n_blocks = -(-n // block)
     peaks = np.zeros(n_blocks, dtype=np.float32)
     # A run of whole blocks at a time: |x| never exists for the whole track.
     run = block * max(1, _ENERGY_RUN_SAMPLES // block)
-    for start in range(0, n, run):
-        magnitude = np.abs(audio2[0, start : start + run])
-        for channel in audio2[1:]:
-            np.maximum(magnitude, np.abs(channel[start : start + run]), out=magnitude)
-        first, whole = start // block, magnitude.shape[0] // block
-        if whole:
-            # Reducing over the leading axis of the transposed view is far faster in numpy
-            # than reducing many short rows.
-            peaks[first : first + whole] = np.maximum.reduce(
-                magnitude[: whole * block].reshape(whole, block).T, axis=0
-            )
-        if whole * block < magnitude.shape[0]:
-            peaks[first + whole] = float(np.max(magnitude[whole * block :]))
+    starts = range(0, n, run)
+
+    def measure(run_starts: range) -> None:
+        for start in run_starts:
+            magnitude = np.abs(audio2[0, start : start + run])
+            for channel in audio2[1:]:
+                np.maximum(magnitude, np.abs(channel[start : start + run]), out=magnitude)
+            first, whole = start // block, magnitude.shape[0] // block
+            if whole:
+                # Reducing over the leading axis of the transposed view is far faster in
+                # numpy than reducing many short rows.
+                peaks[first : first + whole] = np.maximum.reduce(
+                    magnitude[: whole * block].reshape(whole, block).T, axis=0
+                )
+            if whole * block < magnitude.shape[0]:
+                peaks[first + whole] = float(np.max(magnitude[whole * block :]))
+
+    _split(measure, starts, helper)
     return peaks
+
+
+def _split(work: Callable[[range], None], items: range, helper: Executor | None) -> None:
+    """``work(items)``, the later half on ``helper`` meanwhile when there is one."""
+    if helper is None or len(items) < 2:
+        work(items)
+        return
+    later = helper.submit(work, items[len(items) // 2 :])
+    try:
+        work(items[: len(items) // 2])
+    finally:
+        later.result()
 
 
 class BlockTruePeaks:
@@ -334,13 +356,13 @@ class BlockTruePeaks:
     interpolator for those blocks only.
     """
 
-    def __init__(self, audio: FloatArray, block: int) -> None:
+    def __init__(self, audio: FloatArray, block: int, helper: Executor | None = None) -> None:
         if block < _TAPS_AFTER:
             raise ValueError(f"block must be at least {_TAPS_AFTER} samples")
         audio2 = _as_2d(audio)
         self.block = block
         self.n_blocks = -(-audio2.shape[-1] // block)
-        self.sample_peaks = block_sample_peaks(audio2, block)
+        self.sample_peaks = block_sample_peaks(audio2, block, helper)
         neighbourhood = self.sample_peaks.copy()
         neighbourhood[1:] = np.maximum(neighbourhood[1:], self.sample_peaks[:-1])
         neighbourhood[:-1] = np.maximum(neighbourhood[:-1], self.sample_peaks[1:])
@@ -360,14 +382,23 @@ class BlockTruePeaks:
         windows[:, ~inside] = 0.0
         return windows
 
-    def exact(self, blocks: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-        """True peak (linear, across channels) of each listed block."""
+    def exact(
+        self, blocks: npt.NDArray[np.int64], helper: Executor | None = None
+    ) -> npt.NDArray[np.float32]:
+        """True peak (linear, across channels) of each listed block. With ``helper``, the
+        later half of the blocks is evaluated on it meanwhile (each block on its own: the
+        same values)."""
         out = np.empty(blocks.shape[0], dtype=np.float32)
-        for start in range(0, blocks.shape[0], _CHUNK_BLOCKS):
-            chunk = blocks[start : start + _CHUNK_BLOCKS]
-            values = self._windows(chunk) @ self._matrix
-            inter = np.maximum(values.max(axis=(0, 2)), -values.min(axis=(0, 2)))
-            out[start : start + chunk.shape[0]] = np.maximum(inter, self.sample_peaks[chunk])
+        starts = range(0, blocks.shape[0], _CHUNK_BLOCKS)
+
+        def fill(chunk_starts: range) -> None:
+            for start in chunk_starts:
+                chunk = blocks[start : start + _CHUNK_BLOCKS]
+                values = self._windows(chunk) @ self._matrix
+                inter = np.maximum(values.max(axis=(0, 2)), -values.min(axis=(0, 2)))
+                out[start : start + chunk.shape[0]] = np.maximum(inter, self.sample_peaks[chunk])
+
+        _split(fill, starts, helper)
         return out
 
 

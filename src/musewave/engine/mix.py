@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -140,8 +140,7 @@ def gate_envelope(
     ValueError
         For a pattern without an open step or other characters than ``x`` and ``.``.
     """
-    if not pattern or set(pattern) - {"x", "."} or "x" not in pattern:
-        raise ValueError(f"gate pattern must be 'x'/'.' 16ths with an 'x', got {pattern!r}")
+    _check_gate_pattern(pattern)
     closed = np.float32(10.0 ** (-max(depth_db, 0.0) / 20.0))
     steps = np.where(np.array([c == "x" for c in pattern]), np.float32(1.0), closed)
     step_samples = 60.0 / bpm / 4.0 * sample_rate
@@ -155,6 +154,11 @@ def gate_envelope(
         window = uniform_filter1d(raw, ramp, mode="nearest")
         out[start:stop] = window[start - low : stop - low]
     return out
+
+
+def _check_gate_pattern(pattern: str) -> None:
+    if not pattern or set(pattern) - {"x", "."} or "x" not in pattern:
+        raise ValueError(f"gate pattern must be 'x'/'.' 16ths with an 'x', got {pattern!r}")
 
 
 def _gate_steps(steps: FloatArray, step_samples: float, low: int, high: int) -> FloatArray:
@@ -539,23 +543,9 @@ class StemMixer:
         self._n_samples = n_samples
         self._in_place = in_place
         onsets = np.asarray(kick_onsets, dtype=np.int64)
-        ducking = any(s.sidechain_depth_db > 0.0 for s in self._settings.values())
-        self._duck = (
-            sidechain_envelope(
-                onsets, n_samples, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
-            )
-            if ducking and onsets.size
-            else None
-        )
-        self._returns = None
-        sends = self._settings.values()
-        if any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in sends):
-            self._returns = _SendReturns(profile, sample_rate, bpm, n_samples)
-            # Built once here, not raced for by the threads.
-            if any(s.reverb_send > 0.0 for s in sends):
-                _ = self._returns.reverb
-            if any(s.delay_send > 0.0 for s in sends):
-                _ = self._returns.delay
+        for s in self._settings.values():
+            if s.gate and s.gate_depth_db > 0.0:
+                _check_gate_pattern(s.gate)  # a bad profile fails here, not on a thread
         threads = min(len(self._settings), _MIX_THREADS)
         # Filters, FFTs and numpy release the GIL: on several cores stems mix side by side.
         self._pool = (
@@ -565,14 +555,11 @@ class StemMixer:
         )
         self._mixed: dict[str, Future[Any] | FloatArray | SpilledStem] = {}
         self._added: set[str] = set()
-        # One envelope per distinct pattern and depth, shared by the stems that use it.
-        self._gates: dict[tuple[str | None, float], FloatArray] = {
-            (s.gate, s.gate_depth_db): gate_envelope(
-                s.gate, s.gate_depth_db, n_samples, sample_rate=sample_rate, bpm=bpm
-            )
-            for s in self._settings.values()
-            if s.gate and s.gate_depth_db > 0.0
-        }
+        # What the stems share (the sidechain and gate envelopes, the send spectra) is built
+        # on the mix threads while the caller renders the first stem, not before it starts.
+        self._shared: _MixShared | None = _MixShared(
+            self._settings, profile, onsets, sample_rate, bpm, n_samples, self._pool
+        )
 
     def __enter__(self) -> StemMixer:
         return self
@@ -587,9 +574,7 @@ class StemMixer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._mixed = {}
-        self._duck = None
-        self._gates = {}
-        self._returns = None
+        self._shared = None
 
     def add(self, name: str, audio: FloatArray) -> None:
         """Hand over stem ``name`` (2, n_samples): processed in place when ``in_place``."""
@@ -625,14 +610,106 @@ class StemMixer:
         return SpilledStem.park(out, self._spill_dir / f"{name}.f32")
 
     def _process_array(self, name: str, source: FloatArray) -> FloatArray:
+        shared = self._shared
+        if shared is None:
+            raise RuntimeError("the mixer is closed")
         settings = self._settings[name]
-        gate = self._gates.get((settings.gate, settings.gate_depth_db))
-        out = _process_dry(
-            source, settings, self._sample_rate, self._duck, in_place=self._in_place, gate=gate
+        # Each stem waits only for the shared parts it uses.
+        gate = (
+            shared.gates().get((settings.gate, settings.gate_depth_db)) if settings.gate else None
         )
-        if self._returns is not None and (settings.reverb_send > 0.0 or settings.delay_send > 0.0):
-            self._returns.add_wet(out, settings.reverb_send, settings.delay_send)
+        duck = shared.duck() if settings.sidechain_depth_db > 0.0 else None
+        out = _process_dry(
+            source, settings, self._sample_rate, duck, in_place=self._in_place, gate=gate
+        )
+        if settings.reverb_send > 0.0 or settings.delay_send > 0.0:
+            returns = shared.returns()
+            assert returns is not None  # built whenever a stem sends
+            returns.add_wet(out, settings.reverb_send, settings.delay_send)
         return out
+
+
+class _MixShared:
+    """What the stems of one mix share, each part built on ``pool`` (or at once without
+    one) and waited for by the first stem that needs it: the sidechain envelope (None when
+    no stem ducks or there is no kick), the send spectra (None without sends) and one gate
+    envelope per distinct (pattern, depth)."""
+
+    def __init__(
+        self,
+        settings: dict[str, StemSettings],
+        profile: MixProfile,
+        onsets: npt.NDArray[np.int64],
+        sample_rate: int,
+        bpm: float,
+        n_samples: int,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        def start(build: Any) -> Future[Any]:
+            if pool is not None:
+                return pool.submit(build)
+            done: Future[Any] = Future()
+            done.set_result(build())
+            return done
+
+        # The send spectra first: the longest to build, and the first stem usually sends.
+        self._returns = start(
+            partial(_build_returns, settings, profile, sample_rate, bpm, n_samples)
+        )
+        self._duck = start(partial(_build_duck, settings, profile, onsets, sample_rate, n_samples))
+        self._gates = start(partial(_build_gates, settings, sample_rate, bpm, n_samples))
+
+    def returns(self) -> _SendReturns | None:
+        result: _SendReturns | None = self._returns.result()
+        return result
+
+    def duck(self) -> FloatArray | None:
+        result: FloatArray | None = self._duck.result()
+        return result
+
+    def gates(self) -> dict[tuple[str | None, float], FloatArray]:
+        result: dict[tuple[str | None, float], FloatArray] = self._gates.result()
+        return result
+
+
+def _build_returns(
+    settings: dict[str, StemSettings], profile: MixProfile, sample_rate: int, bpm: float, n: int
+) -> _SendReturns | None:
+    if not any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
+        return None
+    returns = _SendReturns(profile, sample_rate, bpm, n)
+    # Built once here, not raced for by the threads.
+    if any(s.reverb_send > 0.0 for s in settings.values()):
+        _ = returns.reverb
+    if any(s.delay_send > 0.0 for s in settings.values()):
+        _ = returns.delay
+    return returns
+
+
+def _build_duck(
+    settings: dict[str, StemSettings],
+    profile: MixProfile,
+    onsets: npt.NDArray[np.int64],
+    sample_rate: int,
+    n: int,
+) -> FloatArray | None:
+    if not onsets.size or not any(s.sidechain_depth_db > 0.0 for s in settings.values()):
+        return None
+    return sidechain_envelope(
+        onsets, n, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
+    )
+
+
+def _build_gates(
+    settings: dict[str, StemSettings], sample_rate: int, bpm: float, n: int
+) -> dict[tuple[str | None, float], FloatArray]:
+    return {
+        (s.gate, s.gate_depth_db): gate_envelope(
+            s.gate, s.gate_depth_db, n, sample_rate=sample_rate, bpm=bpm
+        )
+        for s in settings.values()
+        if s.gate and s.gate_depth_db > 0.0
+    }
 
 
 VOCAL_STEM = "vocals"

@@ -221,7 +221,8 @@ def generate(
     this one does not are removed (see ``outputs.remove_stale_outputs``).
 
     Files are written on threads as soon as they are final (plan and score during the render,
-    or after the vocals for a sung track; stems during mastering; the mix during the videos)
+    or after the vocals for a sung track; stems during mastering, or beside the mix's encoders
+    when they were parked in files; the mix during the videos)
     and each is decoded back as soon as it is written; the ``encoding`` and ``validating``
     stages wait for them.
     """
@@ -349,14 +350,18 @@ def generate(
         if stems:
             with reported_as_engine_error("stems/", out_dir):
                 (staging / "stems").mkdir()
+        # Stems in memory are written on a thread while the mix is mastered, freeing their
+        # buffers. Stems parked in files hold no memory: they wait for the mix files, so the
+        # master has both cores and they are written beside the MP3 encoder, which is slower
+        # than all of them together.
+        parked_writers: list[tuple[str, Callable[[], object]]] = []
         for name, audio in stems:
             path = staging / "stems" / f"{name}.wav"
-            write(
-                f"stems/{name}.wav",
-                "stem",
-                partial(_write_stem, audio, sample_rate, path),
-                early=True,
-            )
+            writer = partial(_write_stem, audio, sample_rate, path)
+            if isinstance(audio, SpilledStem):
+                parked_writers.append((f"stems/{name}.wav", writer))
+            else:
+                write(f"stems/{name}.wav", "stem", writer, early=True)
         del stem_audio, stems  # the writers hold the stem buffers until they are written
 
         stages.begin("mastering", "compressing, limiting, normalizing loudness")
@@ -402,6 +407,8 @@ def generate(
                 partial(encode, mastered.audio, sample_rate, path, fmt),
                 early=False,
             )
+        for stem_name, stem_writer in parked_writers:
+            write(stem_name, "stem", stem_writer, early=False)
         if request.generate_video:
             stages.begin("video", f"drawing {', '.join(request.video_styles)}")
             # A sung track's lyric video shows its timed lines; an instrumental's, the sections.
