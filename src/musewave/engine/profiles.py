@@ -241,7 +241,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=6.0),
-                chords=replace(_CHORDS, sidechain_depth_db=3.0, reverb_send=0.2),
+                # Piano stabs 3 dB forward, over the gated pad rather than inside it.
+                chords=replace(_CHORDS, gain_db=1.0, sidechain_depth_db=3.0, reverb_send=0.2),
                 pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3)),
                 lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
             ),
@@ -288,9 +289,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 # The break on top (a quiet break with loud pads was heard at half tempo).
                 drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
-                # The reese under the keys: level with them, its saw harmonics masked the
-                # chord stabs (a transcriber found a third of their notes; 4 dB down, most).
-                bass=replace(_BASS, gain_db=-4.0, sidechain_depth_db=4.0),
+                bass=replace(_BASS, sidechain_depth_db=4.0),
                 # Keys stabs a little forward, as in liquid dnb: 2 dB under the +5 dB break
                 # two in three were masked; 3 dB more made one break heard at half tempo.
                 chords=replace(_CHORDS, gain_db=-0.5, reverb_send=0.22),
@@ -421,13 +420,12 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "reggaeton",
             _stems(
-                # The dembow and its shouts up front; the guitar and marimba hook behind them
-                # (the hook 4 dB nearer than it was: 13 dB under the kit, its notes were lost).
+                # The dembow and its shouts up front; the guitar and marimba hook behind them.
                 drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=3.0),
                 chords=replace(_CHORDS, reverb_send=0.15),
                 pads=replace(_PADS, gain_db=-5.0, sidechain_depth_db=2.0, reverb_send=0.3),
-                lead=replace(_LEAD, gain_db=-2.0, delay_send=0.14),
+                lead=replace(_LEAD, gain_db=-6.0, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.5, feedback=0.3),
