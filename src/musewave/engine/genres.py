@@ -414,7 +414,9 @@ _PROFILES = (
         major_progressions=("I-IV-V-IV", "I-bVII-IV-I", "I-V-vi-IV"),
         minor_progressions=("i-VI-VII-i", "i-iv-VI-VII"),
         mode_progressions={"mixolydian": ("I-bVII-IV-I", "I-IV-I-bVII", "I-v-IV-I")},
-        voices=Voices("kit_acoustic", "electric_bass", "guitar_distorted", None, "guitar_clean"),
+        voices=Voices(
+            "kit_acoustic", "electric_bass", "guitar_distorted", None, "guitar_overdriven"
+        ),
         grooves=_grooves(
             {
                 KICK: "x.......x.x.....",

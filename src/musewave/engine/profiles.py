@@ -212,13 +212,16 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "trap",
             _stems(
+                # The keys and the bell hook carry the beat's melody: 4 dB up from where they
+                # sat 11-13 dB under the 808 (a transcriber, like a listener on a phone, lost
+                # most of their notes); the hook still sits under the kit's ad-libs, as a
+                # melody does under a voice.
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
-                chords=replace(_CHORDS, highpass_hz=180.0, reverb_send=0.2),
+                chords=replace(_CHORDS, gain_db=2.0, highpass_hz=180.0, reverb_send=0.2),
                 pads=replace(_PADS, gain_db=-9.0, highpass_hz=200.0, reverb_send=0.35),
-                # The bell hook sits behind the kit's ad-libs, as a melody does under a voice.
                 lead=replace(
-                    _LEAD, gain_db=-6.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
+                    _LEAD, gain_db=-2.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
                 ),
             ),
             reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
@@ -238,7 +241,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=6.0),
-                chords=replace(_CHORDS, sidechain_depth_db=3.0, reverb_send=0.2),
+                # Piano stabs 3 dB forward, over the gated pad rather than inside it.
+                chords=replace(_CHORDS, gain_db=1.0, sidechain_depth_db=3.0, reverb_send=0.2),
                 pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3)),
                 lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
             ),
@@ -267,10 +271,12 @@ MIX_PROFILES: dict[str, MixProfile] = {
             "synthwave",
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.16),  # big gated-room snare
-                bass=replace(_BASS, sidechain_depth_db=4.0),
-                chords=_gated(replace(_CHORDS, sidechain_depth_db=2.0, width=1.3)),
+                # The gated supersaw wall 4 dB back, the bass line and the lead 2 dB up: the
+                # wall's 8th-note openings sound like re-struck chords over both lines.
+                bass=replace(_BASS, gain_db=2.0, sidechain_depth_db=4.0),
+                chords=_gated(replace(_CHORDS, gain_db=-6.0, sidechain_depth_db=2.0, width=1.3)),
                 pads=_gated(replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35)),
-                lead=replace(_LEAD, reverb_send=0.22, delay_send=0.22),
+                lead=replace(_LEAD, gain_db=1.0, reverb_send=0.22, delay_send=0.22),
             ),
             reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
             delay=DelaySettings(time_beats=0.5, feedback=0.4),
@@ -368,8 +374,10 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.25, width=1.2),  # taiko in a hall
                 bass=replace(_BASS, reverb_send=0.1),
-                chords=replace(_CHORDS, gain_db=0.0, highpass_hz=80.0, width=1.3, reverb_send=0.35),
-                pads=replace(_PADS, highpass_hz=100.0, width=1.5, reverb_send=0.4),
+                # The string chords in front of the choir pad that doubles them: with the
+                # choir the louder of the two, its slow swells hid the chord changes.
+                chords=replace(_CHORDS, gain_db=2.0, highpass_hz=80.0, width=1.3, reverb_send=0.35),
+                pads=replace(_PADS, gain_db=-8.0, highpass_hz=100.0, width=1.5, reverb_send=0.4),
                 lead=replace(_LEAD, highpass_hz=120.0, reverb_send=0.35, delay_send=0.05),
             ),
             reverb=ReverbSettings(
@@ -446,11 +454,12 @@ MIX_PROFILES: dict[str, MixProfile] = {
             "afrobeats",
             _stems(
                 # Percussion-led: shakers, congas and rim up front, the guitar and marimba
-                # riffs behind them (level with the drums they were heard as indie/country).
-                drums=replace(_DRUMS, gain_db=4.0, reverb_send=0.06),
+                # riffs behind them (level with the drums they were heard as indie/country;
+                # 9 dB under them the guitar's notes were mostly lost, 5 dB is the balance).
+                drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=2.0),
                 chords=replace(
-                    _CHORDS, gain_db=-5.0, highpass_hz=150.0, width=1.25, reverb_send=0.15
+                    _CHORDS, gain_db=-1.0, highpass_hz=150.0, width=1.25, reverb_send=0.15
                 ),
                 pads=replace(_PADS, reverb_send=0.3),
                 lead=replace(_LEAD, gain_db=-4.0, reverb_send=0.16, delay_send=0.14),

@@ -20,6 +20,7 @@ MIDI_PROGRAMS = {
     "upright_bass": 32, "electric_bass": 33, "supersaw": 81, "saw_lead": 81, "square_lead": 80,
     "pluck": 45, "electric_piano": 4, "piano": 0, "pad": 89, "strings": 48, "brass": 61,
     "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
+    "guitar_overdriven": 29,
     "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
     "trumpet": 56,
 }  # fmt: skip

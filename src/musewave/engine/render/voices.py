@@ -86,6 +86,12 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "guitar_distorted": Voice(
             plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0, program=30
         ),
+        # A rock lead: one overdriven guitar (GM 29) rather than the clean one, whose thin
+        # sample (3rd-7th harmonics 10-15 dB over the fundamental) a listener, and the
+        # transcriber, hears as a second line two octaves up.
+        "guitar_overdriven": Voice(
+            plucked.guitar_distorted, 0.08, stereo=True, max_s=4.0, program=29
+        ),
         "choir": Voice(
             ensembles.choir,
             0.5,
