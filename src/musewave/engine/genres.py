@@ -446,9 +446,9 @@ _PROFILES = (
         id="jazz",
         name="Jazz",
         synonyms=("swing", "bebop", "jazz trio", "smooth jazz", "cool jazz"),
-        # Medium swing: at 152-160 BPM a trio was heard at half tempo (2 of 9 renders); bebop
-        # speeds stay reachable through an asked-for tempo.
-        bpm_range=(110, 150),
+        # Medium swing: above ~150 BPM a trio was heard at half tempo (3 of 9 renders at 152-160
+        # before the spang-a-lang ride); bebop speeds stay reachable through an asked-for tempo.
+        bpm_range=(120, 160),
         modes=("major", "dorian"),
         major_progressions=("ii7-V7-Imaj7-vi7", "Imaj7-vi7-ii7-V7", "iii7-vi7-ii7-V7"),
         minor_progressions=("iim7b5-V7-i7-i7", "i7-iv7-iim7b5-V7"),
