@@ -198,7 +198,9 @@ _PROFILES = (
                 VOX_HEY: "........x.......",
                 VOX_LETS_GO: "............x...",
             },
-            {KICK: "x...............", CLOSED_HAT: "x...x...x...x..."},
+            # Light sections (the outro) keep the kick under the 808 and 8th hats accented on
+            # the beat: a lone kick on 1 under an 808 on 1 and 3 was heard at half tempo.
+            {KICK: "x.......x.x.....", CLOSED_HAT: "o.x.o.x.o.x.o.x."},
         ),
         bass_style="follow_kick",
         chord_style="sustain",
@@ -446,7 +448,9 @@ _PROFILES = (
         id="jazz",
         name="Jazz",
         synonyms=("swing", "bebop", "jazz trio", "smooth jazz", "cool jazz"),
-        bpm_range=(120, 180),
+        # Medium swing: above ~150 BPM a trio was heard at half tempo (3 of 9 renders at 152-160
+        # before the spang-a-lang ride); bebop speeds stay reachable through an asked-for tempo.
+        bpm_range=(120, 160),
         modes=("major", "dorian"),
         major_progressions=("ii7-V7-Imaj7-vi7", "Imaj7-vi7-ii7-V7", "iii7-vi7-ii7-V7"),
         minor_progressions=("iim7b5-V7-i7-i7", "i7-iv7-iim7b5-V7"),
@@ -455,8 +459,10 @@ _PROFILES = (
         mode_progressions={"dorian": ("iim7b5-V7-i7-i7", "i7-IV7-i7-V7", "i7-i7-iim7b5-V7")},
         voices=Voices("kit_acoustic", "upright_bass", "piano", None, "brass"),
         grooves=_grooves(
-            {RIDE: "x..xx..xx..xx..x", CLOSED_HAT: "....x.......x...", KICK: "x..............."},
-            {RIDE: "x..xx..xx..xx..x", CLOSED_HAT: "....x.......x..."},
+            # Spang-a-lang: ride on every beat, accented on 2 and 4 with the swung skip note
+            # before them; hi-hat foot on 2 and 4; bass drum feathered on all four beats.
+            {RIDE: "x...o.x.x...o.x.", CLOSED_HAT: "....x.......x...", KICK: "g...g...g...g..."},
+            {RIDE: "x...o.x.x...o.x.", CLOSED_HAT: "....x.......x..."},
         ),
         bass_style="walking",
         chord_style="comp",
