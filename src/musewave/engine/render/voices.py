@@ -81,7 +81,10 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         ),
         "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61, onset_lead_s=0.02),
         "bell": Voice(keys.bell, 0.4, max_s=6.0, program=11),
-        "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
+        # GM drawbar organ: the synthesized organ alone was heard as electronic/electro/House.
+        "organ": Voice(
+            keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False, program=16
+        ),
         "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2, program=27),
         "guitar_distorted": Voice(
             plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0, program=30
