@@ -518,10 +518,10 @@ _PROFILES = (
         modes=("major", "minor"),
         major_progressions=("I-IV-V-IV", "I-ii-I-ii", "I-IV-I-V"),
         minor_progressions=("i-iv-i-v", "i-VII-i-VII"),
-        # Electric piano skank on the offbeats and a drawbar organ bubble over a melodic bass
+        # Electric piano skank on the offbeats and a reed organ bubble over a melodic bass
         # riff. The clean guitar skank over a root-fifth bass was heard as country/rock/indie
         # (MTT guitar, country on every render); the keys skank and the riff read soul/chill.
-        voices=Voices("kit_reggae", "electric_bass", "electric_piano", "organ", None),
+        voices=Voices("kit_reggae", "electric_bass", "electric_piano", "reed_organ", None),
         grooves=_grooves(
             {KICK: "........x.......", RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
             {RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},

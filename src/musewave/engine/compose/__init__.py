@@ -21,7 +21,7 @@ MIDI_PROGRAMS = {
     "pluck": 45, "electric_piano": 4, "piano": 0, "pad": 89, "strings": 48, "brass": 61,
     "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
     "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
-    "trumpet": 56,
+    "trumpet": 56, "reed_organ": 20,
 }  # fmt: skip
 
 __all__ = ["MIDI_PROGRAMS", "compose_score", "without_vocal_shots"]
