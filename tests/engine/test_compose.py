@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from musewave.engine.compose import compose_score
+from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.timeline import chord_at, chord_timeline
 from musewave.engine.compose.voicing import chord_tones, voice_chord
@@ -318,3 +319,30 @@ def test_reggae_organ_chops_the_offbeat_8ths_only() -> None:
     assert notes
     half = TICKS_PER_BEAT // 2
     assert {note.start_tick % TICKS_PER_BEAT for note in notes} == {half}
+
+
+def test_reggae_bass_plays_a_riff_with_space_on_the_chord_tones() -> None:
+    """The one-drop bass is a melodic figure that leaves gaps and lands on beat one, not the
+    root-fifth alternation of a country two-beat (heard as country with the guitar skank)."""
+    plan = make_plan(
+        GenerationRequest(prompt="roots reggae", genres=["reggae"], seed=3, duration_s=40)
+    )
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    notes = compose_bass(
+        plan, GENRES["reggae"], key, spans, "electric_bass", np.random.default_rng(0)
+    )
+    assert notes
+    bar = plan.beats_per_bar * TICKS_PER_BEAT
+    bars: dict[int, list] = {}
+    for note in notes:
+        bars.setdefault(note.start_tick // bar, []).append(note)
+    for index, played in bars.items():
+        assert min(n.start_tick for n in played) == index * bar  # the riff leans on beat one
+        assert 4 <= len(played) <= 6
+        assert sum(n.duration_ticks for n in played) < 0.8 * bar  # space inside the line
+        assert len({n.pitch for n in played}) >= 3  # a figure, not a pedal or a root-fifth
+        for n in played:
+            if n.start_tick % bar < bar * 3 // 4:  # the last beat may walk to the next chord
+                chord = chord_at(spans, n.start_tick).chord
+                assert n.pitch % 12 in chord.pitch_classes

@@ -526,20 +526,24 @@ _PROFILES = (
         modes=("major", "minor"),
         major_progressions=("I-IV-V-IV", "I-ii-I-ii", "I-IV-I-V"),
         minor_progressions=("i-iv-i-v", "i-VII-i-VII"),
-        # Guitar skank on the offbeats, organ bubble in 16ths.
-        voices=Voices("kit_reggae", "electric_bass", "guitar_clean", "organ", None),
+        # Electric piano skank on the offbeats and a reed organ bubble over a melodic bass
+        # riff. The clean guitar skank over a root-fifth bass was heard as country/rock/indie
+        # (MTT guitar, country on every render); the keys skank and the riff read soul/chill.
+        voices=Voices("kit_reggae", "electric_bass", "electric_piano", "reed_organ", None),
         grooves=_grooves(
             {KICK: "........x.......", RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
             {RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
-        bass_style="roots_passing",
+        bass_style="one_drop",
         chord_style="skank",
         lead_style="sparse",
         pad_style="bubble",
         arrangement=(("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8)),
-        swing=0.55,
+        # A laid-back shuffle on the 16ths and a loose live band: played straight and tight the
+        # riff's 16ths were heard at double tempo (72 BPM as 143) and read electronic.
+        swing=0.62,
         fill="snare",
-        humanize_ms=8.0,
+        humanize_ms=12.0,
         brightness=0.5,
     ),
     GenreProfile(

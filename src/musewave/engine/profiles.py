@@ -407,7 +407,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
             "reggae",
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.1, delay_send=0.06),  # dub rim echo
-                bass=replace(_BASS, gain_db=2.0, lowpass_hz=2500.0),
+                # A round, deep bass: flatwounds with the tone knob rolled off.
+                bass=replace(_BASS, gain_db=2.0, lowpass_hz=700.0),
                 chords=replace(_CHORDS, highpass_hz=200.0, reverb_send=0.15, delay_send=0.1),
                 pads=replace(_PADS, gain_db=-3.0, reverb_send=0.1),  # the organ bubble
                 lead=replace(_LEAD, delay_send=0.15),
@@ -440,7 +441,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=6000.0, sidechain_depth_db=1.5),
-                chords=replace(_CHORDS, highpass_hz=150.0, reverb_send=0.1),
+                # The 16th scratch tucked behind the bass and horns and darkened: level with
+                # them, its bright machine-steady chops made "disco funk" heard as electro.
+                chords=replace(
+                    _CHORDS, gain_db=-5.0, highpass_hz=150.0, lowpass_hz=4000.0, reverb_send=0.1
+                ),
                 pads=replace(_PADS, gain_db=-2.0, highpass_hz=200.0, reverb_send=0.12),  # horns
                 lead=replace(_LEAD, reverb_send=0.12, delay_send=0.06),
             ),

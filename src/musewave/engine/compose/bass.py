@@ -48,6 +48,7 @@ class BassContext:
         self.bar = bar_ticks(plan)
         self.spans: list[ChordSpan] = []
         self.acid_riff: list[tuple[int, int, int]] | None = None
+        self.riffs: dict[int, int] = {}
 
     def root(self, span: ChordSpan) -> int:
         return bass_pitch(span.chord.root, self.low, self.low + 11)
@@ -184,6 +185,58 @@ SLAP_FIGURE_END = ((11, 12, 104), (14, 12, 100))
 LOG_DRUM_FIGURE = ((0, 0, 112), (3, 0, 92), (6, 0, 100), (10, 0, 96), (13, 7, 90))
 
 
+# Roots-reggae bass riffs, one bar each: (step, chord tone, length in steps, velocity), the
+# chord tone an index into ONE_DROP_TONES. A melodic figure with rests (the space is part of
+# the line), leaning on beat one and answering around the drop on three; never the
+# root-fifth alternation of a country two-beat.
+ONE_DROP_TONES = ("root", "third", "fifth", "octave", "fifth_below")
+ONE_DROP_RIFFS = (
+    ((0, 0, 3, 112), (3, 0, 1, 76), (6, 1, 2, 92), (8, 2, 3, 100), (12, 0, 2, 94)),
+    ((0, 0, 4, 112), (6, 2, 1, 84), (7, 3, 2, 96), (10, 2, 2, 88), (12, 1, 2, 90)),
+    ((0, 0, 2, 110), (2, 0, 1, 80), (4, 4, 2, 92), (8, 0, 3, 104), (11, 1, 1, 84), (12, 2, 3, 92)),
+)
+
+
+def _chord_tone(span: ChordSpan, root: int, tone: int) -> int:
+    intervals = span.chord.intervals
+    name = ONE_DROP_TONES[tone]
+    if name == "third":
+        return root + (intervals[1] if len(intervals) > 1 else 12)
+    if name == "fifth":
+        return root + (intervals[2] if len(intervals) > 2 else 7)
+    if name == "octave":
+        return root + 12
+    if name == "fifth_below":
+        return root + (intervals[2] if len(intervals) > 2 else 7) - 12
+    return root
+
+
+def _one_drop(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
+    """One riff per section (``ONE_DROP_RIFFS``) on each chord's tones; the last bar before a
+    chord change walks into the next root from a step below or above."""
+    if span.section_index not in ctx.riffs:
+        ctx.riffs[span.section_index] = int(ctx.rng.integers(len(ONE_DROP_RIFFS)))
+    riff = ONE_DROP_RIFFS[ctx.riffs[span.section_index]]
+    root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
+    steps = ctx.plan.beats_per_bar * 4
+    notes: list[Note] = []
+    for bar_start in range(start, end, ctx.bar):
+        last_bar = bar_start + ctx.bar >= end
+        for step, tone, length, velocity in riff:
+            tick = bar_start + step * STEP_TICKS
+            if step >= steps or tick >= end:
+                continue
+            pitch = _chord_tone(span, root, tone)
+            if last_bar and step >= 12:
+                target = ctx.next_root(span)
+                if target != root:
+                    pitch = target - 1 if ctx.rng.random() < 0.5 else target + 2
+            duration = min(length * STEP_TICKS, end - tick) - 20
+            scaled = round(velocity * (0.85 + 0.2 * energy))
+            notes.append(Note(pitch, tick, duration, int(np.clip(scaled, 1, 127))))
+    return notes
+
+
 def _slap_16ths(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
     root = ctx.root(span)
     notes: list[Note] = []
@@ -212,6 +265,7 @@ STYLES: dict[str, Styler] = {
     "slap_16ths": _slap_16ths,
     "log_drum": _log_drum,
     "roots_passing": _roots_passing,
+    "one_drop": _one_drop,
     "follow_kick": _follow_kick,
     "offbeat": _offbeat,
     "octave_8ths": _octave_8ths,

@@ -82,6 +82,13 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61, onset_lead_s=0.02),
         "bell": Voice(keys.bell, 0.4, max_s=6.0, program=11),
         "organ": Voice(keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False),
+        # The reggae bubble from GM reed organ samples (the synthesized organ alone was heard
+        # as electronic/electro/House). GM drawbar and rock organs sound an octave or two
+        # below the written note in the Debian font (their 16' foot dominates), reed organ
+        # sounds as written in both fonts.
+        "reed_organ": Voice(
+            keys.organ, 0.05, stereo=True, norm_s=0.3, velocity_timbre=False, program=20
+        ),
         "guitar_clean": Voice(plucked.guitar_clean, 0.08, max_s=4.0, variants=2, program=27),
         "guitar_distorted": Voice(
             plucked.guitar_distorted, 0.06, stereo=True, max_s=4.0, program=30
