@@ -346,3 +346,37 @@ def test_reggae_bass_plays_a_riff_with_space_on_the_chord_tones() -> None:
             if n.start_tick % bar < bar * 3 // 4:  # the last beat may walk to the next chord
                 chord = chord_at(spans, n.start_tick).chord
                 assert n.pitch % 12 in chord.pitch_classes
+
+
+@pytest.mark.parametrize("metre", ["4/4", "3/4"])
+def test_reggae_bass_walks_into_each_new_chord_and_stays_in_its_register(metre: str) -> None:
+    from musewave.engine.compose.bass import DEFAULT_LOW, REGISTER_LOW
+
+    low = REGISTER_LOW.get("electric_bass", DEFAULT_LOW)
+    walks = changes = 0
+    for seed in range(1, 5):
+        plan = make_plan(
+            GenerationRequest(
+                prompt="roots reggae", genres=["reggae"], seed=seed, duration_s=60,
+                time_signature=metre,
+            )
+        )  # fmt: skip
+        key = plan.parsed_key()
+        spans = chord_timeline(plan, key)
+        notes = compose_bass(
+            plan, GENRES["reggae"], key, spans, "electric_bass", np.random.default_rng(seed)
+        )
+        assert min(n.pitch for n in notes) >= low
+        beat = TICKS_PER_BEAT
+        for span, following in itertools.pairwise(spans):
+            if span.chord.root == following.chord.root:
+                continue
+            changes += 1
+            last_beat = [
+                n
+                for n in notes
+                if following.start_tick - beat <= n.start_tick < following.start_tick
+            ]
+            # A step below or above the next root, on the bar's last beat.
+            walks += any((n.pitch - following.chord.root) % 12 in (2, 11) for n in last_beat)
+    assert changes and walks >= changes // 2, (walks, changes)

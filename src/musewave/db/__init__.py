@@ -38,9 +38,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MIGRATE_NAMES:
-        from musewave.db import migrate
+if not TYPE_CHECKING:  # a module __getattr__ would let mypy accept any name from here
 
-        return getattr(migrate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name in _MIGRATE_NAMES:
+            from musewave.db import migrate
+
+            return getattr(migrate, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -539,8 +539,9 @@ _PROFILES = (
         lead_style="sparse",
         pad_style="bubble",
         arrangement=(("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8)),
-        # A laid-back shuffle on the 16ths and a loose live band: played straight and tight the
-        # riff's 16ths were heard at double tempo (72 BPM as 143) and read electronic.
+        # Laid-back swung 8ths (62 %: the off-beat 8th comes late) and a loose live band:
+        # played straight and tight the riff was heard at double tempo (72 BPM as 143) and
+        # read electronic.
         swing=0.62,
         fill="snare",
         humanize_ms=12.0,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, wait
 from functools import lru_cache
 
 import numpy as np
@@ -344,8 +344,10 @@ def _split(work: Callable[[range], None], items: range, helper: Executor | None)
     later = helper.submit(work, items[len(items) // 2 :])
     try:
         work(items[: len(items) // 2])
-    finally:
-        later.result()
+    except BaseException:
+        wait([later])  # the buffers it writes stay alive until it ends; this error wins
+        raise
+    later.result()
 
 
 class BlockTruePeaks:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache, partial
@@ -645,7 +645,7 @@ class _MixShared:
         n_samples: int,
         pool: ThreadPoolExecutor | None,
     ) -> None:
-        def start(build: Any) -> Future[Any]:
+        def start(build: Callable[[], Any]) -> Future[Any]:
             if pool is not None:
                 return pool.submit(build)
             done: Future[Any] = Future()

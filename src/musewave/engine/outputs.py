@@ -59,8 +59,9 @@ class FileTasks(Generic[R]):
 
     ``write(name, task)`` queues a writer: ``early`` ones (score, plan, stems, captions;
     videos and the cover, drawn already, queued for their checks) run one at a
-    time beside the render, the rest (the mix files) on ``threads`` threads of their own so
-    they never wait behind a stem. ``written(...)`` waits for every writer, starting each
+    time beside the render, the rest (the mix files, then stems parked in files, queued after
+    them) on ``threads`` threads of their own, so the mix files never wait behind a stem
+    held in memory. ``written(...)`` waits for every writer, starting each
     file's check as soon as it is written; ``checked(...)`` waits for the checks. Used as a
     context manager: leaving it (on error or cancel too) cancels what has not started and
     waits for what has, so nothing writes into a folder that is being removed.

@@ -28,11 +28,18 @@ COMB_PITCHED = {"guitar_overdriven"}
 
 def comb_fundamental_hz(x: np.ndarray, expected_hz: float) -> float:
     """The f0 within ±1.5 semitones of ``expected_hz`` whose first five harmonics carry the
-    most power (a pitch read from the whole series rather than from one peak)."""
+    most power (a pitch read from the whole series rather than from one peak); fails when
+    the half-way partials are strong (the note sounds an octave or two lower)."""
     freqs, power = power_spectrum(x, pad=8)
     candidates = expected_hz * 2.0 ** (np.linspace(-1.5, 1.5, 301) / 12.0)
     bins = np.searchsorted(freqs, candidates[:, None] * np.arange(1, 6)[None, :])
-    return float(candidates[np.argmax(power[np.minimum(bins, freqs.size - 1)].sum(axis=1))])
+    at_series = power[np.minimum(bins, freqs.size - 1)].sum(axis=1)
+    best = int(np.argmax(at_series))
+    # A note sounding an octave (or two) low has partials on every multiple of the expected
+    # pitch too: it shows up as power halfway between them.
+    halfway = np.searchsorted(freqs, candidates[best] * (np.arange(1, 6) - 0.5))
+    assert power[np.minimum(halfway, freqs.size - 1)].sum() < 0.25 * at_series[best]
+    return float(candidates[best])
 
 
 def _pitches(voice: str) -> tuple[int, int, int]:

@@ -197,7 +197,9 @@ ONE_DROP_RIFFS = (
 )
 
 
-def _chord_tone(span: ChordSpan, root: int, tone: int) -> int:
+def _chord_tone(span: ChordSpan, root: int, tone: int, low: int) -> int:
+    """The riff's ``tone`` of the chord over ``root``; a fifth below that would fall under the
+    bass's register (``low``) is played above instead."""
     intervals = span.chord.intervals
     name = ONE_DROP_TONES[tone]
     if name == "third":
@@ -207,13 +209,14 @@ def _chord_tone(span: ChordSpan, root: int, tone: int) -> int:
     if name == "octave":
         return root + 12
     if name == "fifth_below":
-        return root + (intervals[2] if len(intervals) > 2 else 7) - 12
+        fifth = root + (intervals[2] if len(intervals) > 2 else 7)
+        return fifth - 12 if fifth - 12 >= low else fifth
     return root
 
 
 def _one_drop(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[Note]:
-    """One riff per section (``ONE_DROP_RIFFS``) on each chord's tones; the last bar before a
-    chord change walks into the next root from a step below or above."""
+    """One riff per section (``ONE_DROP_RIFFS``) on each chord's tones; the last beat of the
+    bar before a chord change walks into the next root from a step below or above."""
     if span.section_index not in ctx.riffs:
         ctx.riffs[span.section_index] = int(ctx.rng.integers(len(ONE_DROP_RIFFS)))
     riff = ONE_DROP_RIFFS[ctx.riffs[span.section_index]]
@@ -226,11 +229,12 @@ def _one_drop(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[N
             tick = bar_start + step * STEP_TICKS
             if step >= steps or tick >= end:
                 continue
-            pitch = _chord_tone(span, root, tone)
-            if last_bar and step >= 12:
+            pitch = _chord_tone(span, root, tone, ctx.low)
+            if last_bar and step >= steps - 4:  # the bar's last beat, in any metre
                 target = ctx.next_root(span)
                 if target != root:
-                    pitch = target - 1 if ctx.rng.random() < 0.5 else target + 2
+                    from_below = ctx.rng.random() < 0.5 and target - 1 >= ctx.low
+                    pitch = target - 1 if from_below else target + 2
             duration = min(length * STEP_TICKS, end - tick) - 20
             scaled = round(velocity * (0.85 + 0.2 * energy))
             notes.append(Note(pitch, tick, duration, int(np.clip(scaled, 1, 127))))
