@@ -196,3 +196,39 @@ def test_a_direct_sender_that_raises_leaves_the_event_to_the_reader_and_the_bus_
 
     assert received == [5, 5]
     assert later == [35]
+
+
+def test_a_snapshot_drops_the_progress_it_covers_queued_or_late() -> None:
+    # Subscribed, then the job read at composing 12 %: the planning event published before
+    # the read (queued already, or arriving late through Redis) must not follow the snapshot.
+    async def run() -> list[tuple[str, str, float, int]]:
+        bus = EventBus()
+        with bus.subscribe("j") as sub:
+            bus.publish(
+                JobEvent(type="progress", job_id="j", stage="planning", progress=5, attempt=1)
+            )
+            sub.skip_older_than(1, 12.0)
+            for event in (
+                JobEvent(type="progress", job_id="j", stage="planning", progress=8, attempt=1),
+                JobEvent(type="progress", job_id="j", stage="composing", progress=12, attempt=1),
+                JobEvent(type="progress", job_id="j", stage="rendering", progress=20, attempt=1),
+                JobEvent(type="error", job_id="j", stage="rendering", progress=20, attempt=1),
+                JobEvent(type="progress", job_id="j", stage="planning", progress=2, attempt=2),
+                JobEvent(type="completed", job_id="j", stage="completed", progress=100, attempt=2),
+            ):
+                bus.publish(event)
+            received = []
+            while True:
+                event = await sub.next()
+                assert event is not None
+                received.append((event.type, event.stage, event.progress, event.attempt))
+                if event.is_terminal:
+                    return received
+
+    assert asyncio.run(run()) == [
+        ("progress", "composing", 12, 1),  # the snapshot's own update: the same state
+        ("progress", "rendering", 20, 1),
+        ("error", "rendering", 20, 1),
+        ("progress", "planning", 2, 2),  # a new attempt starts over
+        ("completed", "completed", 100, 2),
+    ]

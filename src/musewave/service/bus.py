@@ -54,6 +54,7 @@ class Subscription:
 
     __slots__ = (
         "_events",
+        "_floor",
         "_sent",
         "_tail_replaceable",
         "_waiter",
@@ -72,6 +73,7 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self.send_now: Callable[[JobEvent], bool] | None = None  # see send_directly
         self._sent: JobEvent | None = None  # the final event send_now wrote
+        self._floor: tuple[int, float] | None = None  # see skip_older_than
 
     def send_directly(self, send_now: Callable[[JobEvent], bool]) -> None:
         """From now on, events queued while the reader waits in :meth:`next` are handed to
@@ -80,6 +82,27 @@ class Subscription:
         socket): the reader is then woken to send it the usual way. Call once the reader has
         sent what it must send first."""
         self.send_now = send_now
+
+    def skip_older_than(self, attempt: int, progress: float) -> None:
+        """Drop the ``progress`` events of ``attempt`` below ``progress``, queued or still to
+        come: the reader has sent a snapshot of the job that covers them. They were published
+        before the job was read but reached this subscription after it (between the two, or
+        late through Redis), and sent after the snapshot they would take the stream back."""
+        self._floor = (attempt, progress)
+        kept = [event for event in self._events if not self._covered(event)]
+        if len(kept) < len(self._events):
+            self._events = deque(kept)
+            self._tail_replaceable = False
+
+    def _covered(self, event: JobEvent | None) -> bool:
+        floor = self._floor
+        return (
+            floor is not None
+            and event is not None
+            and event.type == "progress"
+            and event.attempt == floor[0]
+            and event.progress < floor[1]
+        )
 
     def was_sent(self, event: JobEvent | None) -> bool:
         """Whether ``event`` (from :meth:`next`) was already written by ``send_now``: a final
@@ -94,6 +117,8 @@ class Subscription:
     def queue(self, event: JobEvent | None, *, replaceable: bool = False) -> None:
         """Queue ``event`` without waking the reader (:meth:`wake` does that). ``replaceable``:
         a later event may take its place while it waits here."""
+        if self._covered(event):
+            return
         if event is not None and self._tail_replaceable and self._events:
             self._events[-1] = event  # supersedes a state the reader was never sent
             self._tail_replaceable = replaceable

@@ -1,8 +1,9 @@
 """Progress streams: ``WS /ws/progress/{job_id}`` and SSE ``GET /v1/jobs/{job_id}/events``.
 
 Both subscribe to the process's event bus before reading the job, so nothing that happens in
-between is missed; a late subscriber first gets ``connected`` with the current state, and a
-finished job answers with its final event and ends the stream.
+between is missed; a late subscriber first gets ``connected`` with the current state (and
+none of the earlier progress it covers), and a finished job answers with its final event and
+ends the stream.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ async def _events(
 ) -> AsyncIterator[JobEvent | None]:
     """The stream for one subscriber: connected, then live events until a final one.
     Yields ``None`` last when the server is shutting down."""
+    sub.skip_older_than(job.attempts, job.progress)
     yield connected_event(job)
     final = final_event_with_links(job)
     if final is not None:
@@ -138,6 +140,7 @@ async def progress_stream(
     async def stream() -> AsyncIterator[str]:
         with services.bus.subscribe(job_id) as sub:
             current = await run_in_threadpool(services.queue.store.get, job_id) or job
+            sub.skip_older_than(current.attempts, current.progress)
             yield frame(connected_event(current))
             final = final_event_with_links(current)
             if final is not None:
