@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +13,7 @@ from musewave.engine.render.drums import Sampled
 from musewave.engine.render.kits import KITS, SAMPLED_KEYS, VOX_FIRST_KEY, VOX_WORDS
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part
 from musewave.engine.soundfont_choice import ENV_VAR
+from tests.engine.fresh_process import printed_by_a_fresh_interpreter
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, drum_hit, energy_share_below, spectral_centroid_hz
 
@@ -201,10 +199,7 @@ def test_a_vocal_one_shot_is_the_same_whatever_espeak_said_before_in_this_proces
         "hit = render_part(drum_hit('kit_trap', genres.VOX_YEAH), BPM, SR, SR, seed=1)\n"
         "print(hashlib.sha256(hit.tobytes()).hexdigest())\n"
     )
-    root = Path(__file__).resolve().parents[3]
-    fresh = subprocess.run(
-        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    fresh = printed_by_a_fresh_interpreter(script)
     for text in ("hola, que tal", "yeah", "something else entirely"):
         espeak.speak(text, "en-us" if text != "hola, que tal" else "es-419", 180)
     espeak.speak_fresh.cache_clear()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from musewave.engine.errors import Cancelled
 from musewave.engine.render import render_part, render_stems, stem_names
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part, Score
+from tests.engine.fresh_process import printed_by_a_fresh_interpreter
 
 from .conftest import BPM, SAMPLES_PER_BEAT, SR, drum_hit, one_note
 
@@ -119,10 +117,5 @@ DIGEST = hashlib.sha256(drums.tobytes() + strings.tobytes()).hexdigest()
 def test_renders_are_bit_identical_across_processes() -> None:
     here: dict[str, str] = {}
     exec(_DIGEST_SCRIPT, here)
-    other = subprocess.run(
-        [sys.executable, "-c", _DIGEST_SCRIPT + "print(DIGEST)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    other = printed_by_a_fresh_interpreter(_DIGEST_SCRIPT + "print(DIGEST)")
     assert other == here["DIGEST"]

@@ -6,8 +6,6 @@ The pitch check uses librosa's pYIN, a tracker this project did not write.
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import librosa
@@ -19,6 +17,7 @@ from musewave.engine.score import TICKS_PER_BEAT
 from musewave.engine.vocals import espeak
 from musewave.engine.vocals.track import VocalTrack, render_vocals
 from musewave.engine.vocals.voices import VOICES
+from tests.engine.fresh_process import printed_by_a_fresh_interpreter
 from tests.engine.vocals.conftest import plan_for
 
 SR = 44_100
@@ -161,10 +160,7 @@ def test_the_vocals_are_the_same_whatever_espeak_said_before_in_this_process() -
         "plan = plan_for(genres=['pop'], duration_s=12, bpm=120, key='C major')\n"
         "print(hashlib.sha256(_sing(plan, 'en', 'female').audio.tobytes()).hexdigest())\n"
     )
-    root = Path(__file__).resolve().parents[3]
-    fresh = subprocess.run(
-        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    fresh = printed_by_a_fresh_interpreter(script)
     for text in ("hold me closer", "morning light", "something else entirely"):
         espeak.speak(text, "en-us", 170)  # this process's espeak-ng has spoken before
     plan = plan_for(genres=["pop"], duration_s=12, bpm=120, key="C major")
