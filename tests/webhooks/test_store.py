@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from musewave.db import write_transaction
@@ -20,6 +21,11 @@ DELAYS_S = (1.0, 5.0)
 OK = AttemptOutcome(status=204, error=None, duration_ms=3)
 GONE_410 = AttemptOutcome(status=410, error="410 Gone", duration_ms=3)
 FAILED_500 = AttemptOutcome(status=500, error="500", duration_ms=3)
+
+
+@pytest.fixture
+def hooks(sessions: sessionmaker[Session], clock: FakeClock) -> WebhookStore:
+    return WebhookStore(sessions, clock=clock)
 
 
 def new_job(store: JobStore, prompt: str) -> str:
@@ -51,9 +57,8 @@ def finish(
 
 
 def test_a_jobs_deliveries_are_claimed_one_at_a_time_in_order(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
-    hooks = WebhookStore(sessions, clock=clock)
     first, second = new_job(store, "first job"), new_job(store, "second job")
     record(hooks, clock, first, "job.started", "job.progress", "job.completed")
     record(hooks, clock, second, "job.started")
@@ -75,9 +80,8 @@ def test_a_jobs_deliveries_are_claimed_one_at_a_time_in_order(
 
 
 def test_a_410_stops_the_jobs_later_events_before_they_are_sent(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
-    hooks = WebhookStore(sessions, clock=clock)
     job_id = new_job(store, "gone job")
     record(hooks, clock, job_id, "job.started", "job.progress", "job.completed")
 
@@ -89,9 +93,8 @@ def test_a_410_stops_the_jobs_later_events_before_they_are_sent(
 
 
 def test_a_delivery_waiting_for_its_retry_does_not_hold_the_others_back(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
-    hooks = WebhookStore(sessions, clock=clock)
     job_id = new_job(store, "retried job")
     record(hooks, clock, job_id, "job.started", "job.completed")
 
@@ -106,9 +109,8 @@ def test_a_delivery_waiting_for_its_retry_does_not_hold_the_others_back(
 
 
 def test_an_expired_lease_lets_the_delivery_be_claimed_again(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
-    hooks = WebhookStore(sessions, clock=clock)
     job_id = new_job(store, "lost attempt")
     record(hooks, clock, job_id, "job.started", "job.completed")
 
@@ -119,10 +121,9 @@ def test_an_expired_lease_lets_the_delivery_be_claimed_again(
 
 
 def test_a_row_recorded_as_a_410_lands_is_not_sent(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    sessions: sessionmaker[Session], hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
     # Another API process read "not gone" just before the 410 committed, and recorded its row.
-    hooks = WebhookStore(sessions, clock=clock)
     job_id = new_job(store, "raced job")
     record(hooks, clock, job_id, "job.started")
     (started,) = claimed(hooks)
@@ -149,9 +150,8 @@ def test_a_row_recorded_as_a_410_lands_is_not_sent(
 
 
 def test_resending_any_delivery_asks_for_the_webhook_again_after_a_410(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
-    hooks = WebhookStore(sessions, clock=clock)
     job_id = new_job(store, "resent job")
     record(hooks, clock, job_id, "job.started", "job.completed")
     (started,) = claimed(hooks)
@@ -166,11 +166,10 @@ def test_resending_any_delivery_asks_for_the_webhook_again_after_a_410(
 
 
 def test_claimers_racing_take_at_most_one_delivery_per_job(
-    sessions: sessionmaker[Session], store: JobStore, clock: FakeClock
+    sessions: sessionmaker[Session], hooks: WebhookStore, store: JobStore, clock: FakeClock
 ) -> None:
     # Several API processes claim at the same moment: still one attempt at a time per job.
     jobs = [new_job(store, f"busy job {i}") for i in range(3)]
-    hooks = WebhookStore(sessions, clock=clock)
     for job_id in jobs:
         record(hooks, clock, job_id, "job.started", "job.progress", "job.completed")
     claimers = [WebhookStore(sessions, clock=clock) for _ in range(4)]
