@@ -34,6 +34,9 @@ class Stage(StrEnum):
     COMPLETED = "completed"
 
 
+_STAGE_ORDER = {stage.value: rank for rank, stage in enumerate(Stage)}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -61,6 +64,13 @@ class JobEvent(BaseModel):
     @property
     def is_terminal(self) -> bool:
         return self.type in TERMINAL_EVENT_TYPES
+
+    @property
+    def position(self) -> tuple[float, int]:
+        """How far the attempt had got: percent first, then the stage, because a stage ends
+        at the same percent as the next one starts (composing 100 % and rendering 0 % are
+        both 5 %)."""
+        return self.progress, _STAGE_ORDER.get(self.stage, len(_STAGE_ORDER))
 
 
 # Something that takes events: the API's fan-out, a worker's relay, a test's list.append.

@@ -54,8 +54,8 @@ class Subscription:
 
     __slots__ = (
         "_events",
-        "_floor",
         "_sent",
+        "_snapshot",
         "_tail_replaceable",
         "_waiter",
         "job_id",
@@ -73,7 +73,7 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self.send_now: Callable[[JobEvent], bool] | None = None  # see send_directly
         self._sent: JobEvent | None = None  # the final event send_now wrote
-        self._floor: tuple[int, float] | None = None  # see skip_older_than
+        self._snapshot: JobEvent | None = None  # see skip_covered_by
 
     def send_directly(self, send_now: Callable[[JobEvent], bool]) -> None:
         """From now on, events queued while the reader waits in :meth:`next` are handed to
@@ -83,25 +83,26 @@ class Subscription:
         sent what it must send first."""
         self.send_now = send_now
 
-    def skip_older_than(self, attempt: int, progress: float) -> None:
-        """Drop the ``progress`` events of ``attempt`` below ``progress``, queued or still to
-        come: the reader has sent a snapshot of the job that covers them. They were published
-        before the job was read but reached this subscription after it (between the two, or
-        late through Redis), and sent after the snapshot they would take the stream back."""
-        self._floor = (attempt, progress)
+    def skip_covered_by(self, snapshot: JobEvent) -> None:
+        """Drop the ``progress`` events of the snapshot's attempt from before it, queued or
+        still to come: the reader has sent ``snapshot`` (the job as read after subscribing).
+        They were published before the job was read but reached this subscription after it
+        (between the two, or late through Redis), and sent after the snapshot they would take
+        the stream back."""
+        self._snapshot = snapshot
         kept = [event for event in self._events if not self._covered(event)]
         if len(kept) < len(self._events):
             self._events = deque(kept)
             self._tail_replaceable = False
 
     def _covered(self, event: JobEvent | None) -> bool:
-        floor = self._floor
+        snapshot = self._snapshot
         return (
-            floor is not None
+            snapshot is not None
             and event is not None
             and event.type == "progress"
-            and event.attempt == floor[0]
-            and event.progress < floor[1]
+            and event.attempt == snapshot.attempt
+            and event.position < snapshot.position
         )
 
     def was_sent(self, event: JobEvent | None) -> bool:

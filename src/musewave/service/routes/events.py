@@ -40,8 +40,9 @@ async def _events(
 ) -> AsyncIterator[JobEvent | None]:
     """The stream for one subscriber: connected, then live events until a final one.
     Yields ``None`` last when the server is shutting down."""
-    sub.skip_older_than(job.attempts, job.progress)
-    yield connected_event(job)
+    connected = connected_event(job)
+    sub.skip_covered_by(connected)
+    yield connected
     final = final_event_with_links(job)
     if final is not None:
         yield final
@@ -140,8 +141,9 @@ async def progress_stream(
     async def stream() -> AsyncIterator[str]:
         with services.bus.subscribe(job_id) as sub:
             current = await run_in_threadpool(services.queue.store.get, job_id) or job
-            sub.skip_older_than(current.attempts, current.progress)
-            yield frame(connected_event(current))
+            connected = connected_event(current)
+            sub.skip_covered_by(connected)
+            yield frame(connected)
             final = final_event_with_links(current)
             if final is not None:
                 yield frame(final)
