@@ -86,7 +86,13 @@ _INTERPOLATOR_HALF = (
     0.22490814275255214,
     0.250159141272278,
 )
-_ENERGY_RUN_SAMPLES = 1 << 16  # samples K-weighted per pass (cache-sized)
+_RUN_SAMPLES = 1 << 16  # samples filtered or measured per pass (cache-sized)
+
+
+def run_of_blocks(block: int) -> int:
+    """Samples per pass when a long signal is filtered or measured a run at a time, its
+    state carried: whole blocks of ``block`` samples, about a cache-sized run of them."""
+    return block * max(1, _RUN_SAMPLES // block)
 
 
 def _as_2d(audio: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
@@ -206,7 +212,7 @@ def k_weighted_block_energy(
     energy = np.zeros(n_blocks, dtype=np.float64)
     # Filtered a run of whole blocks at a time with the state carried (the same samples as
     # one call): no K-weighted copy of the whole track.
-    run = per_block * max(1, _ENERGY_RUN_SAMPLES // per_block)
+    run = run_of_blocks(per_block)
     state = np.zeros((sos.shape[0], channels, 2), dtype=np.float32)
     for start in range(0, length, run):
         chunk = np.ascontiguousarray(source[:, start : start + run], dtype=np.float32)
@@ -314,7 +320,7 @@ def block_sample_peaks(
     n_blocks = -(-n // block)
     peaks = np.zeros(n_blocks, dtype=np.float32)
     # A run of whole blocks at a time: |x| never exists for the whole track.
-    run = block * max(1, _ENERGY_RUN_SAMPLES // block)
+    run = run_of_blocks(block)
     starts = range(0, n, run)
 
     def measure(run_starts: range) -> None:

@@ -26,7 +26,6 @@ from musewave.engine.dsp import (
     uniform_filter1d,
 )
 from musewave.engine.loudness import (
-    _ENERGY_RUN_SAMPLES,
     BlockTruePeaks,
     estimate_integrated_lufs,
     gated_loudness,
@@ -34,6 +33,7 @@ from musewave.engine.loudness import (
     k_weighted_block_energy,
     k_weighting_sos,
     rbj_biquad,
+    run_of_blocks,
 )
 from musewave.engine.profiles import BusCompression, MasterTone, MixProfile
 
@@ -147,7 +147,7 @@ def _front_end(
     k_sos = k_weighting_sos(sample_rate).astype(np.float32)
     n_blocks = -(-n_samples // block)
     full = min(n_samples // block, n_blocks)
-    run = block * max(1, _ENERGY_RUN_SAMPLES // block)
+    run = run_of_blocks(block)
 
     def channel(index: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
         row = audio[index : index + 1]  # (1, n): contiguous, filtered where it lies
