@@ -521,6 +521,8 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
             if "notes" in stem:
                 f1[name].append(stem["notes"]["f1"])
         f1["mix"].append(render["mix_notes"]["f1"])
+        f1["mix_precision"].append(render["mix_notes"]["precision"])
+        f1["mix_recall"].append(render["mix_notes"]["recall"])
     distinctive: dict[str, float] = defaultdict(float)
     for render in renders:
         for tag, diff in render["distinctive"]:
@@ -568,7 +570,8 @@ def summarize_voices(renders: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out = {}
     for voice, stems in sorted(by_voice.items()):
         judged = [s for s in stems if s["heard_as_family"] is not None]
-        lead = [s["notes"]["f1"] for s in stems if "notes" in s]
+        scored = [s["notes"] for s in stems if "notes" in s]
+        lead = [notes["f1"] for notes in scored]
         lags = [
             s["notes"]["median_lag_ms"]
             for s in stems
@@ -579,7 +582,12 @@ def summarize_voices(renders: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "heard": [sum(1 for s in judged if s["heard_as_family"]), len(judged)],
             "mtt_top": judge.top_tags(_tally([t for s in stems for t in s["mtt_top"]]), 3),
             "f1": _mean(lead),
-            "chroma_f1": _mean([s["notes"]["chroma_f1"] for s in stems if "notes" in s]),
+            "chroma_f1": _mean([notes["chroma_f1"] for notes in scored]),
+            # Where the F1 is lost: extra detected notes (precision) or written ones missed.
+            "precision": _mean([notes["precision"] for notes in scored]),
+            "recall": _mean([notes["recall"] for notes in scored]),
+            "written": _mean([notes["n_ref"] for notes in scored]),
+            "detected": _mean([notes["n_est"] for notes in scored]),
             "median_lag_ms": _mean(lags),
         }
     return out
@@ -636,6 +644,10 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def _count(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
 def _shown(key: str, value: float | None) -> str:
     return "–" if value is None else (f"{value:.2f}" if "f1" in key else f"{value:.1f} %")
 
@@ -660,7 +672,7 @@ def render_markdown(report: dict[str, Any], baseline: dict[str, Any] | None = No
     lines += [
         "",
         "| genre | MSD top-3 | MTT top-3 | most above other genres | heard (raw) | stems heard "
-        "(family) | lead F1 | mix F1 | key | tempo |",
+        "(family) | lead F1 | mix F1 (precision/recall) | key | tempo |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for genre, g in report["genres"].items():
@@ -673,21 +685,24 @@ def render_markdown(report: dict[str, Any], baseline: dict[str, Any] | None = No
             f"| {genre} | {', '.join(g['msd_top'][:3])} | {', '.join(g['mtt_top'][:3])} | "
             f"{', '.join(g['distinctive'])} | {_frac(g['heard'])} ({_frac(g['heard_raw'])}) | "
             f"{stems or '–'} | "
-            f"{_num(g['f1'].get('lead'))} | {_num(g['f1'].get('mix'))} | "
+            f"{_num(g['f1'].get('lead'))} | {_num(g['f1'].get('mix'))} "
+            f"({_num(g['f1'].get('mix_precision'))}/{_num(g['f1'].get('mix_recall'))}) | "
             f"{_frac(g['key'])}{' (' + ', '.join(misses) + ')' if misses else ''} | "
             f"{_frac(g['tempo'])}{' (' + ', '.join(tempo_misses) + ')' if tempo_misses else ''} |"
         )
     lines += [
         "",
         "| voice | family | heard as family | soloed stem heard as (MTT) | onset F1 | "
-        "pitch-class F1 | onset lag ms |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "precision | recall | notes written → detected | pitch-class F1 | onset lag ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for voice, v in report["voices"].items():
         lag = v["median_lag_ms"]
         lines.append(
             f"| {voice} | {v['family']} | {_frac(v['heard'])} | {', '.join(v['mtt_top'])} | "
-            f"{_num(v['f1'])} | {_num(v['chroma_f1'])} | {'–' if lag is None else f'{lag:+.0f}'} |"
+            f"{_num(v['f1'])} | {_num(v.get('precision'))} | {_num(v.get('recall'))} | "
+            f"{_count(v.get('written'))} → {_count(v.get('detected'))} | "
+            f"{_num(v['chroma_f1'])} | {'–' if lag is None else f'{lag:+.0f}'} |"
         )
     run = report.get("run", {})
     controls = "; ".join(f"{k}: {', '.join(v[:4])}" for k, v in report["controls"].items())
