@@ -296,6 +296,54 @@ def test_a_suspended_tonic_stays_a_power_chord_without_a_made_up_third() -> None
         assert pcs <= {key.tonic, (key.tonic + 7) % 12}, pcs  # no fourth posing as a third
 
 
+def test_rock_power_chords_sit_above_the_bass_and_are_picked_apart() -> None:
+    """A-string power chords an octave over the bass guitar's roots, each 8th a chug with a
+    gap before the next pick: low-E chords on the bass's roots, tied 8th to 8th, were heard
+    (by a transcriber) as a few long notes and hid the bass."""
+    _, score = score_for("rock", seed=3)
+    guitar = next(p for p in score.parts if p.name == "chords")
+    bass = next(p for p in score.parts if p.name == "bass")
+    assert min(n.pitch for n in guitar.notes) >= 45
+    assert min(n.pitch for n in guitar.notes) > max(n.pitch for n in bass.notes)
+    eighth = TICKS_PER_BEAT // 2
+    by_pitch: dict[int, list[tuple[int, int]]] = {}
+    for note in guitar.notes:
+        by_pitch.setdefault(note.pitch, []).append((note.start_tick, note.end_tick))
+    for spans in by_pitch.values():
+        spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start - end >= eighth // 10  # silence before the next pick
+
+
+def test_funk_ghost_scratches_ring_one_string_not_the_chord() -> None:
+    plan = make_plan(GenerationRequest(prompt="funk jam", genres=["funk"], seed=2, duration_s=30))
+    spans = chord_timeline(plan, plan.parsed_key())
+    notes = compose_chords(plan, "scratch", "guitar_clean", spans, np.random.default_rng(0))
+    from musewave.engine.compose.harmony import SCRATCH_PATTERN
+    from musewave.engine.compose.timeline import STEP_TICKS
+
+    by_tick: dict[int, int] = {}
+    for note in notes:
+        by_tick[note.start_tick] = by_tick.get(note.start_tick, 0) + 1
+    bar = plan.beats_per_bar * TICKS_PER_BEAT
+    sizes: dict[str, set[int]] = {}
+    for tick, count in by_tick.items():
+        sizes.setdefault(SCRATCH_PATTERN[tick % bar // STEP_TICKS], set()).add(count)
+    assert sizes["g"] == {1}
+    assert min(sizes["o"] | sizes["x"]) >= 3
+
+
+def test_boom_bap_shouts_leave_the_keys_room() -> None:
+    """The hype man on 1 and 3 only: shouts on every beat masked the sampled keys."""
+    from musewave.engine.genres import VOX_KEYS
+
+    groove = GENRES["hiphop"].grooves["full"]
+    shouts = sum(
+        steps.count("x") + steps.count("o") for key, steps in groove.items() if key in VOX_KEYS
+    )
+    assert 1 <= shouts <= 2
+
+
 @pytest.mark.parametrize("genre", ["funk", "afrobeats"])
 @pytest.mark.parametrize("duration", [30, 120])
 def test_groove_genres_play_their_drums_from_the_first_bar(genre: str, duration: int) -> None:

@@ -151,12 +151,11 @@ _PROFILES = (
                 KICK: "x.....x.x.....x.",
                 SNARE: "....x..g....x..g",
                 CLOSED_HAT: "x.xox.x.x.xox.x.",
-                # The hype man's shouts on the beat: a boom-bap beat without a voice was
-                # heard as indie/jazz.
+                # The hype man's shouts on 1 and 3: a boom-bap beat without a voice was
+                # heard as indie/jazz, but a shout on every beat sat on the sampled keys (the
+                # voice's pitch and formants in their register) and hid half their notes.
                 VOX_YO: "x...............",
-                VOX_UH: "....x...........",
                 VOX_CHECK_IT: "........x.......",
-                VOX_COME_ON: "............x...",
             },
             {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),

@@ -137,10 +137,19 @@ def _broken(
     return notes
 
 
+# Rock rhythm guitar: power chords rooted on the A and D strings (A2-G#3), not down on the
+# low E string where they sat on the bass guitar's roots an octave below and the transcriber
+# lost them (and the bass) in the mix; each 8th a palm-muted chug with a short gap before the
+# next pick, so the repeated chord is heard as re-picked rather than as one long note (tied
+# 8ths read as one). Shorter chugs (70 % of the 8th) were heard as techno rather than rock.
+POWER_ROOTS = (45, 56)
+POWER_CHUG_TICKS = EIGHTH * 85 // 100
+
+
 def _power_8ths(
     ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
 ) -> list[Note]:
-    root = bass_pitch(span.chord.root, 40, 51)
+    root = bass_pitch(span.chord.root, *POWER_ROOTS)
     shape: tuple[int, ...] = (root, root + 7, root + 12)
     thirds = [i for i in span.chord.intervals if i in (3, 4)]
     if _is_tonic(ctx.plan, span) and thirds:
@@ -149,7 +158,7 @@ def _power_8ths(
         # chord has no third to add and stays a power chord.
         shape = (*shape, root + 12 + thirds[0])
     return [
-        Note(p, tick, EIGHTH - 25, ctx.velocity(span, 96 if i % 2 == 0 else 80))
+        Note(p, tick, POWER_CHUG_TICKS, ctx.velocity(span, 96 if i % 2 == 0 else 80))
         for i, tick in enumerate(range(start, end, EIGHTH))
         for p in shape
     ]
@@ -170,6 +179,9 @@ def _ostinato(
 
 
 # Funk rhythm guitar: 16ths, accents ("o") on the syncopations, muted ghost scratches ("g").
+# A ghost scratch is the fretting hand's mute with one string ringing through it, not the whole
+# chord: written as four quiet 100 ms chord tones, a transcriber found one in four, and in the
+# mix those muted chords were 200 of the ~500 written notes nobody heard.
 SCRATCH_PATTERN = "o.gxg.o.gxg.o.gx"
 SCRATCH_VELOCITY = {"o": 100, "x": 80, "g": 45}
 # Reggae organ: chords on each beat's offbeat, doubling the skank (the "organ chop"). The
@@ -192,7 +204,8 @@ def _scratch(
                 continue
             length = STEP_TICKS - 30 if char != "o" else 2 * STEP_TICKS - 30
             velocity = ctx.velocity(span, SCRATCH_VELOCITY[char])
-            notes.extend(Note(p, tick, min(length, end - tick), velocity) for p in voicing)
+            sounding = voicing[-1:] if char == "g" else voicing  # the top string rings
+            notes.extend(Note(p, tick, min(length, end - tick), velocity) for p in sounding)
     return notes
 
 
