@@ -11,6 +11,7 @@ from ..score import STEM_NAMES, Part, Score
 from ._types import Audio, Float64
 from .drums import drive_and_darken
 from .envelopes import fade_edges, release_curve, seconds_to_samples
+from .filters import peaking
 from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
 from .oscillators import midi_to_hz
 from .placement import (
@@ -169,6 +170,8 @@ def _render_tonal(
                 )
             else:
                 tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+        if voice.fundamental_db:
+            tone = peaking(tone, min(midi_to_hz(pitch), 0.4 * sr), voice.fundamental_db, 0.7, sr)
         tone = finish_sound(
             tone,
             seconds_to_samples(_NOTE_FADE_IN_S, sr),

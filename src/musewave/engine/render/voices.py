@@ -37,6 +37,8 @@ class Voice:
     every note that much earlier (its written end stays put): the time from a sound's first
     sample to where it is heard to begin, for voices whose attack swells in (a bowed or sung
     sample), as producers set a negative track delay on slow string and choir libraries.
+    ``fundamental_db`` boosts each note's fundamental (a broad peak, sampled or synthesized
+    tone alike), as a bass amp's low end does.
     """
 
     render: ToneFn
@@ -51,17 +53,32 @@ class Voice:
     glide_s: float = 0.0
     gliding: GlidingToneFn | None = None
     onset_lead_s: float = 0.0
+    fundamental_db: float = 0.0
 
+
+# Boost (dB) on a plucked bass's fundamental: a string's 2nd harmonic is nearly as strong as
+# the fundamental for the first tenths of a second; without the boost an extra note was
+# heard an octave up on most attacks, and the low fundamental a few tens of ms late.
+_BASS_AMP_DB = 8.0
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     {
         "sub_bass": Voice(synths.sub_bass, 0.06),
-        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0, glide_s=0.07, gliding=synths.bass_808),
+        # A short glide (30 ms): at 70 ms every legato move was heard as arriving late.
+        "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0, glide_s=0.03, gliding=synths.bass_808),
         "reese_bass": Voice(synths.reese_bass, 0.08),
         "acid_bass": Voice(synths.acid_bass, 0.03, norm_s=0.15),
         "synth_bass": Voice(synths.synth_bass, 0.05, norm_s=0.15),
-        "upright_bass": Voice(plucked.upright_bass, 0.07, max_s=2.5, variants=2, program=32),
-        "electric_bass": Voice(plucked.electric_bass, 0.06, max_s=3.0, variants=2, program=33),
+        # Plucked strings rather than GM 32/33 samples: in FluidR3 the samples' octave
+        # harmonic leads their late fundamental, so each note was heard twice, the first an
+        # octave up, even with the fundamental boosted. The basses' fundamental boost (a bass
+        # amp's low end) keeps the pluck's strong 2nd harmonic from being heard as a note.
+        "upright_bass": Voice(
+            plucked.upright_bass, 0.07, max_s=2.5, variants=2, fundamental_db=_BASS_AMP_DB
+        ),
+        "electric_bass": Voice(
+            plucked.electric_bass, 0.06, max_s=3.0, variants=2, fundamental_db=_BASS_AMP_DB
+        ),
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
         "saw_lead": Voice(synths.saw_lead, 0.12),
         "square_lead": Voice(synths.square_lead, 0.1),
@@ -111,7 +128,14 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
-        "slap_bass": Voice(plucked.electric_bass, 0.05, max_s=2.0, variants=2, program=36),
+        "slap_bass": Voice(
+            plucked.electric_bass,
+            0.05,
+            max_s=2.0,
+            variants=2,
+            program=36,
+            fundamental_db=_BASS_AMP_DB,
+        ),
         "guitar_acoustic": Voice(
             plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
         ),
