@@ -170,8 +170,7 @@ def _render_tonal(
                 )
             else:
                 tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
-        if voice.fundamental_db:
-            tone = peaking(tone, min(midi_to_hz(pitch), 0.4 * sr), voice.fundamental_db, 0.7, sr)
+        tone = _bass_eq(tone, voice, pitch, sr)
         tone = finish_sound(
             tone,
             seconds_to_samples(_NOTE_FADE_IN_S, sr),
@@ -194,6 +193,16 @@ def _render_tonal(
                 gain,
                 release,
             )
+
+
+def _bass_eq(tone: Audio, voice: Voice, pitch: int, sr: int) -> Audio:
+    """``tone`` with the voice's boost on the note's fundamental and cut on its octave."""
+    f0 = midi_to_hz(pitch)
+    if voice.fundamental_db:
+        tone = peaking(tone, min(f0, 0.4 * sr), voice.fundamental_db, 0.7, sr)
+    if voice.octave_cut_db:
+        tone = peaking(tone, min(2.0 * f0, 0.4 * sr), -voice.octave_cut_db, 2.0, sr)
+    return tone
 
 
 def _faded_in(tone: Audio, sr: int) -> Audio:

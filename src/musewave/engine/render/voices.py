@@ -38,7 +38,8 @@ class Voice:
     sample to where it is heard to begin, for voices whose attack swells in (a bowed or sung
     sample), as producers set a negative track delay on slow string and choir libraries.
     ``fundamental_db`` boosts each note's fundamental (a broad peak, sampled or synthesized
-    tone alike), as a bass amp's low end does.
+    tone alike), as a bass amp's low end does; ``octave_cut_db`` cuts a narrow band at its
+    octave (the 2nd harmonic).
     """
 
     render: ToneFn
@@ -54,12 +55,16 @@ class Voice:
     gliding: GlidingToneFn | None = None
     onset_lead_s: float = 0.0
     fundamental_db: float = 0.0
+    octave_cut_db: float = 0.0
 
 
-# Boost (dB) on a plucked bass's fundamental: a string's 2nd harmonic is nearly as strong as
-# the fundamental for the first tenths of a second; without the boost an extra note was
-# heard an octave up on most attacks, and the low fundamental a few tens of ms late.
+# A plucked bass string's 2nd harmonic is nearly as strong as its fundamental for the first
+# tenths of a second (in the GM bass samples it is stronger, and leads a fundamental that
+# swells in late): without this EQ most notes were heard twice, first an octave up, and the
+# low fundamental a few tens of ms late. Boost (dB) on the fundamental, the bass amp's low
+# end, and a narrow cut on the octave for the sampled finger bass.
 _BASS_AMP_DB = 8.0
+_SAMPLED_BASS_OCTAVE_CUT_DB = 10.0
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     {
@@ -69,15 +74,21 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "reese_bass": Voice(synths.reese_bass, 0.08),
         "acid_bass": Voice(synths.acid_bass, 0.03, norm_s=0.15),
         "synth_bass": Voice(synths.synth_bass, 0.05, norm_s=0.15),
-        # Plucked strings rather than GM 32/33 samples: in FluidR3 the samples' octave
-        # harmonic leads their late fundamental, so each note was heard twice, the first an
-        # octave up, even with the fundamental boosted. The basses' fundamental boost (a bass
-        # amp's low end) keeps the pluck's strong 2nd harmonic from being heard as a note.
+        # A plucked string rather than the GM 32 sample: even with the EQ the upright sample
+        # was heard twice per note, an octave up first. The GM 33 finger bass keeps its sample
+        # (with the EQ it transcribes less well than the plucked string, 0.70 against 0.88
+        # F1, but the plucked string's tone tipped reggae mixes to "electronic").
         "upright_bass": Voice(
             plucked.upright_bass, 0.07, max_s=2.5, variants=2, fundamental_db=_BASS_AMP_DB
         ),
         "electric_bass": Voice(
-            plucked.electric_bass, 0.06, max_s=3.0, variants=2, fundamental_db=_BASS_AMP_DB
+            plucked.electric_bass,
+            0.06,
+            max_s=3.0,
+            variants=2,
+            program=33,
+            fundamental_db=_BASS_AMP_DB,
+            octave_cut_db=_SAMPLED_BASS_OCTAVE_CUT_DB,
         ),
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
         "saw_lead": Voice(synths.saw_lead, 0.12),
@@ -134,7 +145,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             max_s=2.0,
             variants=2,
             program=36,
-            fundamental_db=_BASS_AMP_DB,
+            fundamental_db=_BASS_AMP_DB,  # no octave cut: then its G2 was heard an octave low
         ),
         "guitar_acoustic": Voice(
             plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
