@@ -383,12 +383,12 @@ def test_reggae_bass_walks_into_each_new_chord_and_stays_in_its_register(metre: 
 
 
 @pytest.mark.parametrize(("genre", "voice"), [("trap", "bass_808"), ("dnb", "reese_bass")])
-def test_808_and_reese_lines_stay_above_g_sharp_1(genre: str, voice: str) -> None:
-    """Below G#1 (52 Hz) an 808 or reese note's onset and pitch smear: it was heard up to
-    80 ms off or not at all. Every key's root lands in the octave from G#1 (A1 for the
+def test_808_and_reese_lines_stay_above_f_sharp_1(genre: str, voice: str) -> None:
+    """Below F#1 (46 Hz) an 808 or reese note's onset and pitch smear: it was heard up to
+    80 ms off or not at all. Every key's root lands in the octave from F#1 (A1 for the
     reese) upwards."""
     for seed in range(6):
         _, score = score_for(genre, seed=seed, duration=30)
         bass = next(part for part in score.parts if part.name == "bass")
         assert bass.voice == voice
-        assert min(n.pitch for n in bass.notes) >= (32 if voice == "bass_808" else 33)
+        assert min(n.pitch for n in bass.notes) >= (30 if voice == "bass_808" else 33)

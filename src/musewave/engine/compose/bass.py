@@ -22,13 +22,14 @@ from musewave.engine.theory import Key
 BEAT = TICKS_PER_BEAT
 EIGHTH = TICKS_PER_BEAT // 2
 
-# Lowest pitch of each voice's bass register (the octave above it is used). The 808, reese
-# and bass guitars stay above G#1 (52 Hz): lower, a note's onset and pitch smear (the ear,
-# and a transcriber, placed a D1 808 or reese up to 80 ms off or missed it, and heard a G1
-# bass guitar note as its octave first, its fundamental 40 ms late); they carry their weight
-# in harmonics, which a phone speaker plays anyway. The pure sub may go lower.
+# Lowest pitch of each voice's bass register (the octave above it is used). The 808 starts at
+# F#1 (46 Hz), the reese and bass guitars at A1 (55 Hz): lower, a note's onset and pitch
+# smear (the ear, and a transcriber, placed a D1 808 or reese up to 80 ms off or missed it,
+# and heard a G1 bass guitar note as its octave first, its fundamental 40 ms late). The 808
+# no higher: from G#1 up, trap and reggaeton mixes started to lose their hip-hop reading.
+# The pure sub may go lower.
 REGISTER_LOW = {
-    "bass_808": 32,
+    "bass_808": 30,
     "sub_bass": 28,
     "reese_bass": 33,
     "acid_bass": 36,

@@ -139,14 +139,9 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
-        "slap_bass": Voice(
-            plucked.electric_bass,
-            0.05,
-            max_s=2.0,
-            variants=2,
-            program=36,
-            fundamental_db=_BASS_AMP_DB,  # no octave cut: then its G2 was heard an octave low
-        ),
+        # No bass EQ on the slap sample: with the fundamental boosted (F1 0.72 -> 0.79) the
+        # funk mixes lost their funk/soul reading (heard 3/3 -> 1/3).
+        "slap_bass": Voice(plucked.electric_bass, 0.05, max_s=2.0, variants=2, program=36),
         "guitar_acoustic": Voice(
             plucked.guitar_clean, 0.1, stereo=True, max_s=4.0, variants=2, program=25
         ),
