@@ -428,3 +428,15 @@ def test_reggae_bass_walks_into_each_new_chord_and_stays_in_its_register(metre: 
             # A step below or above the next root, on the bar's last beat.
             walks += any((n.pitch - following.chord.root) % 12 in (2, 11) for n in last_beat)
     assert changes and walks >= changes // 2, (walks, changes)
+
+
+@pytest.mark.parametrize(("genre", "voice"), [("trap", "bass_808"), ("rock", "electric_bass")])
+def test_808_and_bass_guitar_lines_stay_above_f_sharp_1(genre: str, voice: str) -> None:
+    """Below F#1 (46 Hz) an 808 note's onset and pitch smear: it was heard up to 80 ms off or
+    not at all (a bass guitar's below A1 was heard an octave up first). Every key's root
+    lands in the octave from F#1 (A1 for the bass guitar) upwards."""
+    for seed in range(6):
+        _, score = score_for(genre, seed=seed, duration=30)
+        bass = next(part for part in score.parts if part.name == "bass")
+        assert bass.voice == voice
+        assert min(n.pitch for n in bass.notes) >= (30 if voice == "bass_808" else 33)

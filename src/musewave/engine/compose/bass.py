@@ -22,14 +22,21 @@ from musewave.engine.theory import Key
 BEAT = TICKS_PER_BEAT
 EIGHTH = TICKS_PER_BEAT // 2
 
-# Lowest pitch of each voice's bass register (an octave and a half above it is used).
+# Lowest pitch of each voice's bass register (the octave above it is used). The 808 starts at
+# F#1 (46 Hz), the bass guitars at A1 (55 Hz): lower, a note's onset and pitch smear (the
+# ear, and a transcriber, placed a D1 808 up to 80 ms off or missed it, and heard a G1 bass
+# guitar note as its octave first, its fundamental 40 ms late). The 808 no higher: from G#1
+# up, trap and reggaeton mixes started to lose their hip-hop reading; likewise the reese
+# keeps its E1 (from A1 up an E-dorian dnb mix was no longer heard as fast).
 REGISTER_LOW = {
-    "bass_808": 26,
+    "bass_808": 30,
     "sub_bass": 28,
     "reese_bass": 28,
     "acid_bass": 36,
     "log_drum": 36,
     "slap_bass": 33,
+    "electric_bass": 33,
+    "upright_bass": 33,
 }
 DEFAULT_LOW = 31
 

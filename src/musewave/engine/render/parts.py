@@ -11,6 +11,7 @@ from ..score import STEM_NAMES, Part, Score
 from ._types import Audio, Float64
 from .drums import drive_and_darken
 from .envelopes import fade_edges, release_curve, seconds_to_samples
+from .filters import peaking
 from .kits import CHOKED, CHOKERS, HIT_PAN, KITS, Kit, hit_for_key, tom_pan
 from .oscillators import midi_to_hz
 from .placement import (
@@ -169,6 +170,7 @@ def _render_tonal(
                 )
             else:
                 tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+        tone = _bass_eq(tone, voice, pitch, sr)
         tone = finish_sound(
             tone,
             seconds_to_samples(_NOTE_FADE_IN_S, sr),
@@ -191,6 +193,16 @@ def _render_tonal(
                 gain,
                 release,
             )
+
+
+def _bass_eq(tone: Audio, voice: Voice, pitch: int, sr: int) -> Audio:
+    """``tone`` with the voice's boost on the note's fundamental and cut on its octave."""
+    f0 = midi_to_hz(pitch)
+    if voice.fundamental_db:
+        tone = peaking(tone, min(f0, 0.4 * sr), voice.fundamental_db, 0.7, sr)
+    if voice.octave_cut_db:
+        tone = peaking(tone, min(2.0 * f0, 0.4 * sr), -voice.octave_cut_db, 2.0, sr)
+    return tone
 
 
 def _faded_in(tone: Audio, sr: int) -> Audio:

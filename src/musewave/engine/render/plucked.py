@@ -41,10 +41,11 @@ def upright_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Genera
 
 
 def electric_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Finger-style electric bass: brighter pluck near the bridge, long sustain, mild drive."""
+    """Finger-style electric bass: pluck near the bridge, long sustain, round amp tone (highs
+    rolled off), mild drive."""
     ex = pluck_excitation(f, sr, 0.15, 0.35, 1500.0 + 3000.0 * bright, rng)
     string = karplus_strong(ex, f, n, sr, 3.5)
-    return soft_clip(lowpass(string, 2000.0 + 2500.0 * bright, sr), 1.3)
+    return soft_clip(lowpass(string, 1200.0 + 1500.0 * bright, sr), 1.3)
 
 
 def pluck(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
