@@ -203,7 +203,9 @@ _PROFILES = (
             {KICK: "x.......x.x.....", CLOSED_HAT: "o.x.o.x.o.x.o.x."},
         ),
         bass_style="follow_kick",
-        chord_style="sustain",
+        # Dark piano broken into quarter notes: held whole-bar chords (one attack a bar) under
+        # the half-time clap made a beat tracker hear the beat at half tempo (4 of 9 renders).
+        chord_style="arp_quarters",
         lead_style="hook",
         arrangement=(("intro", 8), ("hook", 16), ("verse", 16), ("hook", 16), ("outro", 8)),
         hat_rolls=True,
