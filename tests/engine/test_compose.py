@@ -358,10 +358,11 @@ def test_groove_genres_play_their_drums_from_the_first_bar(genre: str, duration:
 
 
 def test_reggae_organ_chops_the_offbeat_8ths_only() -> None:
-    """The organ doubles the skank on each beat's offbeat: a 16th after it made a beat
-    tracker hear the one-drop at twice its tempo."""
+    """Reggae pads (asked for: the band has none by default) bubble on each beat's offbeat,
+    doubling the skank: a 16th after it made a beat tracker hear the one-drop at twice its
+    tempo."""
     plan = make_plan(
-        GenerationRequest(prompt="roots reggae", genres=["reggae"], seed=3, duration_s=40)
+        GenerationRequest(prompt="roots reggae with pads", genres=["reggae"], seed=3, duration_s=40)
     )
     notes = compose_pads(plan, chord_timeline(plan, plan.parsed_key()), "bubble")
     assert notes
@@ -440,3 +441,29 @@ def test_808_and_bass_guitar_lines_stay_above_f_sharp_1(genre: str, voice: str) 
         bass = next(part for part in score.parts if part.name == "bass")
         assert bass.voice == voice
         assert min(n.pitch for n in bass.notes) >= (30 if voice == "bass_808" else 33)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_trap_keys_strike_every_beat_under_the_half_time_clap(seed: int) -> None:
+    """The trap piano is broken into quarter notes, one chord tone a beat ringing into the
+    next: held whole-bar chords under a clap on beat 3 were heard at half tempo."""
+    plan = make_plan(
+        GenerationRequest(prompt="dark trap", genres=["trap"], seed=seed, duration_s=30)
+    )
+    key = plan.parsed_key()
+    spans = chord_timeline(plan, key)
+    notes = compose_chords(plan, "arp_quarters", "piano", spans, np.random.default_rng(0))
+    assert notes
+    starts = sorted(n.start_tick for n in notes)
+    assert len(starts) == len(set(starts))  # one tone at a time
+    assert {t % TICKS_PER_BEAT for t in starts} == {0}
+    assert {b - a for a, b in itertools.pairwise(starts)} == {TICKS_PER_BEAT}
+    for note in notes:
+        chord = chord_at(spans, note.start_tick).chord
+        assert note.pitch % 12 in {(chord.root + i) % 12 for i in chord.intervals}
+        assert TICKS_PER_BEAT - 20 <= note.duration_ticks < TICKS_PER_BEAT
+    _, trap_score = score_for("trap", seed=seed, duration=30)
+    claps = [n for p in trap_score.parts if p.name == "drums" for n in p.notes if n.pitch == 39]
+    bar = plan.beats_per_bar * TICKS_PER_BEAT
+    # Half time: the clap stays on beat 3 only (humanized by a few ticks).
+    assert claps and all(abs(n.start_tick % bar - 2 * TICKS_PER_BEAT) <= 10 for n in claps)

@@ -34,6 +34,15 @@ def test_genres_moods_tempo_words_and_instruments() -> None:
     assert hints.instruments == {"chords": "electric_piano", "pads": "strings"}
 
 
+def test_brushes_and_a_saxophone_are_what_the_prompt_gets() -> None:
+    hints = read_prompt("cool jazz with brushed drums and a tenor sax")
+    assert hints.instruments == {"drums": "kit_brush", "lead": "tenor_sax"}
+    assert read_prompt("ballad on brushes, saxophone").instruments == {
+        "drums": "kit_brush",
+        "lead": "tenor_sax",
+    }
+
+
 def test_instrument_words_do_not_override_a_real_genre() -> None:
     assert read_prompt("epic synthwave with piano").genres == ("synthwave",)
     assert read_prompt("a gentle solo piano piece").genres == ("piano",)

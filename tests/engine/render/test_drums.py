@@ -47,7 +47,8 @@ GM_KEYS = (
 
 def test_kit_ids_are_the_documented_set() -> None:
     synthesized = {"kit_electronic", "kit_808", "kit_acoustic", "kit_lofi", "kit_cinematic"}
-    sampled = {"kit_boombap", "kit_funk", "kit_trap", "kit_reggae", "kit_afro"}
+    sampled = {"kit_boombap", "kit_funk", "kit_trap", "kit_reggae", "kit_afro", "kit_jazz"}
+    sampled |= {"kit_brush"}
     assert synthesized | sampled == DRUM_KITS
 
 

@@ -52,7 +52,7 @@ def test_voice_ids_are_the_documented_set() -> None:
         "electric_bass", "supersaw", "saw_lead", "square_lead", "pluck", "electric_piano",
         "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
-        "guitar_distorted", "guitar_overdriven", "choir", "marimba", "reed_organ",
+        "guitar_distorted", "guitar_overdriven", "choir", "marimba", "reed_organ", "tenor_sax",
     } == VOICES  # fmt: skip
 
 

@@ -120,6 +120,24 @@ def _arp(
     ]
 
 
+def _arp_quarters(
+    ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
+) -> list[Note]:
+    """A slow broken chord, one tone per beat, each ringing to the next (a trap piano loop):
+    the beat's pulse at the written tempo under a half-time backbeat."""
+    order = ARP_ORDERS[span.section_index % len(ARP_ORDERS)]
+    tones = [*voicing, voicing[0] + 12]
+    return [
+        Note(
+            tones[order[i % len(order)] % len(tones)],
+            tick,
+            min(BEAT, end - tick) - 10,
+            ctx.velocity(span, 72 if i % 4 else 88),
+        )
+        for i, tick in enumerate(range(start, end, BEAT))
+    ]
+
+
 def _broken(
     ctx: HarmonyContext, span: ChordSpan, start: int, end: int, voicing: list[int]
 ) -> list[Note]:
@@ -249,6 +267,7 @@ STYLES: dict[str, Styler] = {
     "comp": _comp,
     "skank": _skank,
     "arp": _arp,
+    "arp_quarters": _arp_quarters,
     "broken": _broken,
     "power_8ths": _power_8ths,
     "ostinato": _ostinato,

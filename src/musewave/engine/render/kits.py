@@ -294,7 +294,14 @@ def with_vox(kit: Kit) -> Kit:
 
 
 # GM drum kit programs in the percussion bank (both the Debian fonts and TimGM6mb have them).
-GM_KIT_STANDARD, GM_KIT_ROOM, GM_KIT_ELECTRONIC, GM_KIT_808, GM_KIT_JAZZ = 0, 8, 24, 25, 32
+GM_KIT_STANDARD, GM_KIT_ROOM, GM_KIT_ELECTRONIC, GM_KIT_808, GM_KIT_JAZZ, GM_KIT_BRUSH = (
+    0,
+    8,
+    24,
+    25,
+    32,
+    40,
+)
 
 _KITS: Mapping[str, Kit] = MappingProxyType(
     {
@@ -307,6 +314,8 @@ _KITS: Mapping[str, Kit] = MappingProxyType(
         "kit_funk": sampled_kit(GM_KIT_ROOM, _SYNTH_KITS["kit_acoustic"]),
         "kit_trap": sampled_kit(GM_KIT_ELECTRONIC, _SYNTH_KITS["kit_808"]),
         "kit_reggae": sampled_kit(GM_KIT_STANDARD, _SYNTH_KITS["kit_acoustic"]),
+        "kit_jazz": sampled_kit(GM_KIT_JAZZ, _SYNTH_KITS["kit_acoustic"]),
+        "kit_brush": sampled_kit(GM_KIT_BRUSH, _SYNTH_KITS["kit_acoustic"]),
         "kit_afro": sampled_kit(
             GM_KIT_ELECTRONIC,
             _SYNTH_KITS["kit_electronic"],

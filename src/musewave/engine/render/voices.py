@@ -148,5 +148,6 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "log_drum": Voice(synths.log_drum, 0.05, max_s=0.8, norm_s=0.1),
         # A solo horn line for funk (GM trumpet; the synthesized brass without a font).
         "trumpet": Voice(synths.brass, 0.12, norm_s=0.8, program=56),
+        "tenor_sax": Voice(synths.brass, 0.1, norm_s=0.8, program=66),
     }
 )
