@@ -229,3 +229,21 @@ def test_slow_attack_voices_start_early_by_their_onset_lead(voice: str) -> None:
     assert audio[SAMPLES_PER_BEAT + release + 100 : second - lead].max() == 0.0  # ...not earlier
     end = 5 * SAMPLES_PER_BEAT + release
     assert audio[end + 100 :].max() == 0.0  # and ends where it is written
+
+
+@pytest.mark.parametrize("voice", ["pad", "supersaw", "strings", "choir"])
+def test_held_ensemble_note_swells_without_beating(voice: str) -> None:
+    """The detuned saws of a pad or ensemble shimmer around a dominant centre one, shared by
+    both sides: a held note's fundamental, heard in mono, stays within a few dB. Detuned saws
+    at equal level beat it down to near silence a few times a second, and a transcriber
+    hears each swell as the note struck again."""
+    from musewave.engine.render.filters import bandpass
+
+    pitch = 57
+    f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+    audio = render_part(one_note(voice, pitch, beats=8), BPM, SR, SR * 5, seed=5).mean(axis=0)
+    fundamental = bandpass(audio, f0 / 1.3, f0 * 1.3, SR, order=4)
+    frame = SR // 20
+    held = fundamental[SR // 2 : 3 * SR + SR // 2]
+    rms = np.sqrt(np.mean(held[: held.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    assert 20.0 * np.log10(rms.max() / rms.min()) < 8.0  # equal-level saws: 16-25 dB

@@ -69,6 +69,9 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0, program=4),
         "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2, program=0),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
+        # Strings and choir are synthesized even with a font: the GM string-ensemble and
+        # choir samples (FluidR3 and TimGM6mb alike) move so much within a held note (bowing,
+        # recorded vibrato) that a transcriber heard each held chord note as 10-15 notes.
         "strings": Voice(
             ensembles.strings,
             0.4,
@@ -76,7 +79,6 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             norm_s=0.8,
             level=0.9,
             velocity_timbre=False,
-            program=48,
             onset_lead_s=0.03,
         ),
         "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61, onset_lead_s=0.02),
@@ -106,8 +108,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             norm_s=1.0,
             level=0.9,
             velocity_timbre=False,
-            program=52,
-            onset_lead_s=0.06,
+            onset_lead_s=0.03,
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
