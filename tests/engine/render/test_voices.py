@@ -181,6 +181,8 @@ def test_pad_filter_wobbles_several_times_a_second() -> None:
     audio = render_part(one_note("pad", 60, beats=8), BPM, SR, 3 * SR, seed=3)
     track = _brightness_track(audio[0, SR // 4 :])
     assert track.max() / track.min() > 2.0
+    # Over ~70 ms: the faster shimmer of the detuned upper harmonics is not the filter.
+    track = np.convolve(track, np.ones(3) / 3.0, mode="valid")
     centred = track - np.median(track)
     swings = np.count_nonzero(np.diff(np.sign(centred)) > 0)  # upward crossings
     seconds = centred.size * 1024 / SR
@@ -231,7 +233,7 @@ def test_slow_attack_voices_start_early_by_their_onset_lead(voice: str) -> None:
     assert audio[end + 100 :].max() == 0.0  # and ends where it is written
 
 
-@pytest.mark.parametrize("voice", ["pad", "supersaw", "strings", "choir"])
+@pytest.mark.parametrize("voice", ["pad", "supersaw", "strings"])
 def test_held_ensemble_note_swells_without_beating(voice: str) -> None:
     """The detuned saws of a pad or ensemble shimmer around a dominant centre one, shared by
     both sides: a held note's fundamental, heard in mono, stays within a few dB. Detuned saws

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._types import Audio, Float64
 from .envelopes import adsr
-from .filters import butterworth_gain, resonance_gain, tv_lowpass
+from .filters import butterworth_gain, highpass, resonance_gain, tv_lowpass
 from .oscillators import saw
 from .partials import (
     Spectrum,
@@ -63,21 +63,27 @@ _DETUNED_LEVEL = 0.15
 
 
 def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Analog-style pad: a saw with a quiet pair detuned ±10-15 cents (``_DETUNED_LEVEL``)
-    through a resonant 4-pole low-pass that a ~3 Hz LFO (a little faster or slower per note,
-    opposite phase left and right) sweeps over an octave and a half, with a quick attack.
-    Pretrained taggers hear a held, gently filtered saw chord as a string section however
-    slowly its filter moves (a 0.5 Hz sweep still read as strings); a filter that visibly
-    wobbles several times a second is what they hear as "synth"."""
+    """Analog-style pad: a saw with a pair detuned ±10-15 cents, quiet (``_DETUNED_LEVEL``)
+    but for its upper harmonics, through a resonant 4-pole low-pass that a ~3 Hz LFO (a
+    little faster or slower per note, opposite phase left and right) sweeps over an octave
+    and a half, with a quick attack. Pretrained taggers hear a held, gently filtered saw
+    chord as a string section however slowly its filter moves (a 0.5 Hz sweep still read as
+    strings); a filter that visibly wobbles several times a second is what they hear as
+    "synth"."""
     t = np.arange(n, dtype=np.float64) / sr
     base = 400.0 + 1.5 * f + 1200.0 * bright
     rate = 3.0 * (0.9 + 0.2 * rng.random())
     # One set of saws for both sides (half the oscillator cost); the sides differ by the
     # filter's phase.
-    tone = np.zeros(n, dtype=np.float32)
     spread = rng.uniform(10.0, 15.0)  # a pair around a centred saw: the pitch stays put
-    for cents, level in ((-spread, _DETUNED_LEVEL), (0.0, 1.0), (spread, _DETUNED_LEVEL)):
-        tone += np.float32(level) * saw(f * 2.0 ** (cents / 1200.0), n, sr, rng.random())
+    tone = saw(f, n, sr, rng.random())
+    pair = saw(f * 2.0 ** (-spread / 1200.0), n, sr, rng.random())
+    pair += saw(f * 2.0 ** (spread / 1200.0), n, sr, rng.random())
+    # Quiet around the fundamental and low harmonics, which carry the pitch; louder above
+    # the third harmonic, where its shimmer is what says "synth" (with the whole pair this
+    # quiet, a soloed pad in a mix was heard as strings).
+    tone += np.float32(_DETUNED_LEVEL) * pair
+    tone += np.float32(_PAD_UPPER_SHIMMER) * highpass(pair, 3.5 * f, sr, order=4)
     # The right side's LFO is the left's upside down: its cutoff mirrors the left's about
     # the sweep's centre (one sine and one power for both).
     left = base * 2.0 ** (0.75 - 0.75 * np.cos(2.0 * np.pi * rate * t))
@@ -86,6 +92,9 @@ def pad(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> A
     out[1] = tv_lowpass(tone, (base * base * 2.0**1.5) / left, 4.0, sr)
     out *= adsr(n, sr, 0.01) * np.float32(1.0 / (1.0 + 2.0 * _DETUNED_LEVEL))
     return out
+
+
+_PAD_UPPER_SHIMMER = 0.5  # the pad's detuned pair above 3.5 f0, on top of _DETUNED_LEVEL
 
 
 def _string_body(freqs: Float64, cutoff: float) -> Float64:

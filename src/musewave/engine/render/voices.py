@@ -69,9 +69,10 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0, program=4),
         "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2, program=0),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
-        # Strings and choir are synthesized even with a font: the GM string-ensemble and
-        # choir samples (FluidR3 and TimGM6mb alike) move so much within a held note (bowing,
-        # recorded vibrato) that a transcriber heard each held chord note as 10-15 notes.
+        # Strings are synthesized even with a font: the GM string-ensemble samples (FluidR3
+        # and TimGM6mb alike) move so much within a held note (bowing, recorded vibrato) that
+        # a transcriber heard each held chord note as 10-15 notes; the synthesized section
+        # is heard as one note per note and still as strings/violin/classical.
         "strings": Voice(
             ensembles.strings,
             0.4,
@@ -108,7 +109,11 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             norm_s=1.0,
             level=0.9,
             velocity_timbre=False,
-            onset_lead_s=0.03,
+            # The GM choir sample stays, though a transcriber hears it as many late notes
+            # (its recorded vibrato): the synthesized choir, steady enough to read as one
+            # note, was not heard as a choir in a mix (it was as strings, "slow, classical").
+            program=52,
+            onset_lead_s=0.06,
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
