@@ -126,26 +126,19 @@ def synth_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generato
 _SUPERSAW_CENTS = np.array([-12.0, -8.0, -4.0, 0.0, 4.0, 8.0, 12.0])
 # Interleaved so that pitch offset and stereo side are not correlated.
 _SUPERSAW_PANS = np.array([-1.0, 0.67, -0.33, 0.0, 0.33, -0.67, 1.0])
-# The centre saw over the six detuned ones (the "mix" knob of the classic supersaw), by level.
-# At equal levels the seven saws beat each harmonic down to near silence a few times a second
-# and a transcriber heard each held chord note as 2-3 re-struck notes; with the six detuned
-# saws together below the centre one (0.15 each) it hears one note per written note, and the
-# chord still shimmers and spreads across the stereo field.
-_SUPERSAW_LEVELS = np.where(_SUPERSAW_CENTS == 0.0, 1.0, 0.15)
 
 
 def supersaw(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Seven band-limited saws detuned by up to about ±13 cents (the six detuned ones
-    at 0.15 of the centre's level), spread across the stereo field and gently low-passed.
-    Built as a seamless loop (see :mod:`.partials`)."""
+    """Seven band-limited saws detuned by up to about ±13 cents, spread across the stereo
+    field and gently low-passed. Built as a seamless loop (see :mod:`.partials`)."""
     cents = _SUPERSAW_CENTS * (0.85 + 0.3 * rng.random(_SUPERSAW_CENTS.size))
     starts = rng.random(_SUPERSAW_CENTS.size)
     cutoff = 5000.0 + 9000.0 * bright
     length = note_loop_length(f, n, sr)
     sides = (empty_spectrum(length), empty_spectrum(length))
-    for c, pan, start, level in zip(cents, _SUPERSAW_PANS, starts, _SUPERSAW_LEVELS, strict=True):
+    for c, pan, start in zip(cents, _SUPERSAW_PANS, starts, strict=True):
         freqs, amps, phases = saw_series(f * _cents(float(c)), 0.45 * sr)
-        amps = amps * (level * butterworth_gain(freqs, cutoff, 2))
+        amps = amps * butterworth_gain(freqs, cutoff, 2)
         phases = phases + 2.0 * np.pi * np.arange(1, freqs.size + 1) * start
         angle = 0.25 * np.pi * (pan + 1.0)
         for side, gain in zip(sides, (np.cos(angle), np.sin(angle)), strict=True):
