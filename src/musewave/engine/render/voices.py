@@ -97,6 +97,10 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "electric_piano": Voice(keys.electric_piano, 0.15, stereo=True, max_s=6.0, program=4),
         "piano": Voice(keys.piano, 0.25, stereo=True, max_s=7.0, norm_s=0.2, program=0),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
+        # Strings are synthesized even with a font: the GM string-ensemble samples (FluidR3
+        # and TimGM6mb alike) move so much within a held note (bowing, recorded vibrato) that
+        # a transcriber heard each held chord note as 10-15 notes; the synthesized section
+        # is heard as one note per note and still as strings/violin/classical.
         "strings": Voice(
             ensembles.strings,
             0.4,
@@ -104,7 +108,6 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             norm_s=0.8,
             level=0.9,
             velocity_timbre=False,
-            program=48,
             onset_lead_s=0.03,
         ),
         "brass": Voice(synths.brass, 0.12, norm_s=0.8, program=61, onset_lead_s=0.02),
@@ -134,6 +137,9 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             norm_s=1.0,
             level=0.9,
             velocity_timbre=False,
+            # The GM choir sample stays, though a transcriber hears it as many late notes
+            # (its recorded vibrato): the synthesized choir, steady enough to read as one
+            # note, was not heard as a choir in a mix (it was as strings, "slow, classical").
             program=52,
             onset_lead_s=0.06,
         ),
