@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from musewave.engine.compose import compose_score
+from musewave.engine.compose import MIDI_PROGRAMS, compose_score
 from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.timeline import chord_at, chord_timeline
@@ -11,6 +11,7 @@ from musewave.engine.compose.voicing import chord_tones, voice_chord
 from musewave.engine.genres import GENRES, KICK, SNARE
 from musewave.engine.midi import read_midi_notes, write_midi
 from musewave.engine.plan import make_plan
+from musewave.engine.render.voices import VOICE_TABLE
 from musewave.engine.request import GenerationRequest
 from musewave.engine.score import TICKS_PER_BEAT
 from musewave.engine.theory import Key, roman_chord
@@ -467,3 +468,12 @@ def test_trap_keys_strike_every_beat_under_the_half_time_clap(seed: int) -> None
     bar = plan.beats_per_bar * TICKS_PER_BEAT
     # Half time: the clap stays on beat 3 only (humanized by a few ticks).
     assert claps and all(abs(n.start_tick % bar - 2 * TICKS_PER_BEAT) <= 10 for n in claps)
+
+
+def test_every_voice_is_exported_to_midi_as_the_instrument_it_plays() -> None:
+    # A voice missing here would be written into score.mid as a piano (program 0); a sampled
+    # voice's program is the one the SoundFont plays it with.
+    assert set(VOICE_TABLE) <= set(MIDI_PROGRAMS)
+    for name, voice in VOICE_TABLE.items():
+        if voice.program is not None:
+            assert MIDI_PROGRAMS[name] == voice.program, name

@@ -198,42 +198,83 @@ def test_a_direct_sender_that_raises_leaves_the_event_to_the_reader_and_the_bus_
     assert later == [35]
 
 
+def _progress(stage: str, percent: float, attempt: int = 1) -> JobEvent:
+    return JobEvent(type="progress", job_id="j", stage=stage, progress=percent, attempt=attempt)
+
+
+def _snapshot(stage: str, percent: float, attempt: int) -> JobEvent:
+    return JobEvent(type="connected", job_id="j", stage=stage, progress=percent, attempt=attempt)
+
+
+async def _received_after_snapshot(
+    before: list[JobEvent], snapshot: JobEvent, after: list[JobEvent]
+) -> list[tuple[str, str, float, int]]:
+    """What a subscriber reads when ``before`` were published ahead of its snapshot and
+    ``after`` follow it, each read before the next is published (none coalesce)."""
+    bus = EventBus()
+    received = []
+    with bus.subscribe("j") as sub:
+        for event in before:
+            bus.publish(event)
+        sub.skip_covered_by(snapshot)
+        for event in after:
+            bus.publish(event)
+            while sub.pending:
+                got = await sub.next()
+                assert got is not None
+                received.append((got.type, got.stage, got.progress, got.attempt))
+    return received
+
+
 def test_a_snapshot_drops_the_progress_it_covers_queued_or_late() -> None:
     # Subscribed, then the job read as rendering at 5 %: the planning and composing events
     # published before the read (queued already, or arriving late through Redis) must not
     # follow the snapshot. Composing ends at the very percent rendering starts at (5 %).
-    def progress(stage: str, percent: float, attempt: int = 1) -> JobEvent:
-        return JobEvent(type="progress", job_id="j", stage=stage, progress=percent, attempt=attempt)
-
-    async def run() -> list[tuple[str, str, float, int]]:
-        bus = EventBus()
-        with bus.subscribe("j") as sub:
-            bus.publish(progress("planning", 1))
-            bus.publish(progress("composing", 5))
-            sub.skip_covered_by(
-                JobEvent(type="connected", job_id="j", stage="rendering", progress=5, attempt=1)
-            )
-            for event in (
-                progress("planning", 2),
-                progress("composing", 5),  # the case CI met: same percent, earlier stage
-                progress("rendering", 5),  # the snapshot's own update: the same state
-                progress("rendering", 20),
+    received = asyncio.run(
+        _received_after_snapshot(
+            [_progress("planning", 1), _progress("composing", 5)],
+            _snapshot("rendering", 5, attempt=1),
+            [
+                _progress("planning", 2),
+                _progress("composing", 5),  # the case CI met: same percent, earlier stage
+                _progress("rendering", 5),  # the snapshot's own update: the same state
+                _progress("rendering", 20),
                 JobEvent(type="error", job_id="j", stage="rendering", progress=20, attempt=1),
-                progress("planning", 2, attempt=2),  # a new attempt starts over
+                _progress("planning", 2, attempt=2),  # a new attempt starts over
                 JobEvent(type="completed", job_id="j", stage="completed", progress=100, attempt=2),
-            ):
-                bus.publish(event)
-            received = []
-            while True:
-                event = await sub.next()
-                assert event is not None
-                received.append((event.type, event.stage, event.progress, event.attempt))
-                if event.is_terminal:
-                    return received
-
-    assert asyncio.run(run()) == [
+            ],
+        )
+    )
+    assert received == [
         ("progress", "rendering", 5, 1),
-        ("error", "rendering", 20, 1),  # rendering 20 % waited unread: the error replaced it
+        ("progress", "rendering", 20, 1),
+        ("error", "rendering", 20, 1),
         ("progress", "planning", 2, 2),
         ("completed", "completed", 100, 2),
     ]
+
+
+def test_a_snapshot_drops_the_progress_of_attempts_it_has_moved_past() -> None:
+    # Read while attempt 2 plans: a late event of attempt 1 is stale, whatever its stage.
+    during_retry = asyncio.run(
+        _received_after_snapshot(
+            [],
+            _snapshot("planning", 1, attempt=2),
+            [_progress("rendering", 20, attempt=1), _progress("composing", 3, attempt=2)],
+        )
+    )
+    assert during_retry == [("progress", "composing", 3, 2)]
+    # Read while waiting for a retry after attempt 1 failed (queued, 0 %): attempt 1's late
+    # progress is stale; its error and the next attempt's progress are not.
+    waiting = asyncio.run(
+        _received_after_snapshot(
+            [],
+            _snapshot("queued", 0, attempt=1),
+            [
+                _progress("rendering", 20, attempt=1),
+                JobEvent(type="error", job_id="j", stage="rendering", progress=20, attempt=1),
+                _progress("planning", 1, attempt=2),
+            ],
+        )
+    )
+    assert waiting == [("error", "rendering", 20, 1), ("progress", "planning", 1, 2)]

@@ -181,7 +181,7 @@ class JobRunner:
         def on_progress(event: ProgressEvent) -> None:
             if stage_spans.enter(event.stage):
                 log.debug("job stage", stage=event.stage, message=event.message)
-            self.retry.call(
+            held = self.retry.call(
                 "update job progress",
                 self.store.update_progress,
                 job.id,
@@ -189,6 +189,8 @@ class JobRunner:
                 event.stage,
                 event.progress,
             )
+            if not held:  # the lease was lost and another attempt owns the job's stream
+                return
             self.emit(
                 JobEvent(
                     type="progress",

@@ -11,7 +11,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from musewave.jobs.events import JobEvent
+from musewave.jobs.events import JobEvent, Stage
 from musewave.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -84,11 +84,11 @@ class Subscription:
         self.send_now = send_now
 
     def skip_covered_by(self, snapshot: JobEvent) -> None:
-        """Drop the ``progress`` events of the snapshot's attempt from before it, queued or
-        still to come: the reader has sent ``snapshot`` (the job as read after subscribing).
-        They were published before the job was read but reached this subscription after it
-        (between the two, or late through Redis), and sent after the snapshot they would take
-        the stream back."""
+        """Drop the ``progress`` events that ``snapshot`` (the job as read after subscribing,
+        already sent by the reader) has moved past, queued or still to come: published
+        before the job was read but reaching this subscription after it (between the two, or
+        late through Redis), they would take the stream back. ``error`` and final events
+        always pass."""
         self._snapshot = snapshot
         kept = [event for event in self._events if not self._covered(event)]
         if len(kept) < len(self._events):
@@ -96,14 +96,20 @@ class Subscription:
             self._tail_replaceable = False
 
     def _covered(self, event: JobEvent | None) -> bool:
+        """Whether ``event`` is progress the snapshot has moved past: of an earlier attempt,
+        of the snapshot's attempt before its position, or of any attempt up to the
+        snapshot's when the job waits in the queue (the next run is a new attempt)."""
         snapshot = self._snapshot
-        return (
-            snapshot is not None
-            and event is not None
-            and event.type == "progress"
-            and event.attempt == snapshot.attempt
-            and event.position < snapshot.position
-        )
+        if snapshot is None or event is None or event.type != "progress":
+            return False
+        if event.attempt != snapshot.attempt:
+            return event.attempt < snapshot.attempt
+        return snapshot.stage == Stage.QUEUED or event.position < snapshot.position
+
+    @property
+    def pending(self) -> int:
+        """Events queued for the reader (:meth:`next` returns the first without waiting)."""
+        return len(self._events)
 
     def was_sent(self, event: JobEvent | None) -> bool:
         """Whether ``event`` (from :meth:`next`) was already written by ``send_now``: a final
