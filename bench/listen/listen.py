@@ -515,14 +515,15 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
     heard_raw = [r["genre_heard_raw"] for r in renders if r["genre_heard_raw"] is not None]
     stems: dict[str, list[Any]] = defaultdict(list)
     f1: dict[str, list[float]] = defaultdict(list)
+    mix_scores: dict[str, list[float]] = defaultdict(list)  # where the mix's F1 is lost
     for render in renders:
         for name, stem in render["stems"].items():
             stems[name].append(stem)
             if "notes" in stem:
                 f1[name].append(stem["notes"]["f1"])
         f1["mix"].append(render["mix_notes"]["f1"])
-        f1["mix_precision"].append(render["mix_notes"]["precision"])
-        f1["mix_recall"].append(render["mix_notes"]["recall"])
+        mix_scores["precision"].append(render["mix_notes"]["precision"])
+        mix_scores["recall"].append(render["mix_notes"]["recall"])
     distinctive: dict[str, float] = defaultdict(float)
     for render in renders:
         for tag, diff in render["distinctive"]:
@@ -546,6 +547,7 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
             for name, entries in stems.items()
         },
         "f1": {name: _mean(values) for name, values in f1.items()},
+        "mix_notes": {name: _mean(values) for name, values in mix_scores.items()},
         "key": [sum(r["key_relation"] == "exact" for r in renders), len(renders)],
         "key_relations": [r["key_relation"] for r in renders],
         "tempo": [sum(r["tempo_relation"] == "exact" for r in renders), len(renders)],
@@ -686,7 +688,8 @@ def render_markdown(report: dict[str, Any], baseline: dict[str, Any] | None = No
             f"{', '.join(g['distinctive'])} | {_frac(g['heard'])} ({_frac(g['heard_raw'])}) | "
             f"{stems or '–'} | "
             f"{_num(g['f1'].get('lead'))} | {_num(g['f1'].get('mix'))} "
-            f"({_num(g['f1'].get('mix_precision'))}/{_num(g['f1'].get('mix_recall'))}) | "
+            f"({_num(g.get('mix_notes', {}).get('precision'))}/"
+            f"{_num(g.get('mix_notes', {}).get('recall'))}) | "
             f"{_frac(g['key'])}{' (' + ', '.join(misses) + ')' if misses else ''} | "
             f"{_frac(g['tempo'])}{' (' + ', '.join(tempo_misses) + ')' if tempo_misses else ''} |"
         )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from musewave.engine.compose import MIDI_PROGRAMS, compose_score
-from musewave.engine.compose.bass import compose_bass
+from musewave.engine.compose.bass import DEFAULT_LOW, REGISTER_LOW, compose_bass
 from musewave.engine.compose.harmony import compose_chords, compose_pads
 from musewave.engine.compose.timeline import chord_at, chord_timeline
 from musewave.engine.compose.voicing import chord_tones, voice_chord
@@ -339,10 +339,14 @@ def test_boom_bap_shouts_leave_the_keys_room() -> None:
     from musewave.engine.genres import VOX_KEYS
 
     groove = GENRES["hiphop"].grooves["full"]
-    shouts = sum(
-        steps.count("x") + steps.count("o") for key, steps in groove.items() if key in VOX_KEYS
-    )
-    assert 1 <= shouts <= 2
+    shouts = [
+        step
+        for key, steps in groove.items()
+        if key in VOX_KEYS
+        for step, hit in enumerate(steps)
+        if hit in "xo"
+    ]
+    assert shouts and set(shouts) <= {0, 8}  # 16th steps: beats 1 and 3
 
 
 @pytest.mark.parametrize("genre", ["funk", "afrobeats"])
@@ -432,16 +436,18 @@ def test_reggae_bass_walks_into_each_new_chord_and_stays_in_its_register(metre: 
     assert changes and walks >= changes // 2, (walks, changes)
 
 
-@pytest.mark.parametrize(("genre", "voice"), [("trap", "bass_808"), ("rock", "electric_bass")])
-def test_808_and_bass_guitar_lines_stay_above_f_sharp_1(genre: str, voice: str) -> None:
+@pytest.mark.parametrize("genre", sorted(GENRES))
+def test_bass_lines_stay_in_their_voices_register(genre: str) -> None:
     """Below F#1 (46 Hz) an 808 note's onset and pitch smear: it was heard up to 80 ms off or
-    not at all (a bass guitar's below A1 was heard an octave up first). Every key's root
-    lands in the octave from F#1 (A1 for the bass guitar) upwards."""
+    not at all (a bass guitar's below A1 was heard an octave up first). No note of any
+    style (walking steps and approaches included) goes under its voice's floor."""
     for seed in range(6):
         _, score = score_for(genre, seed=seed, duration=30)
-        bass = next(part for part in score.parts if part.name == "bass")
-        assert bass.voice == voice
-        assert min(n.pitch for n in bass.notes) >= (30 if voice == "bass_808" else 33)
+        bass = next((part for part in score.parts if part.name == "bass"), None)
+        if bass is None or not bass.notes:
+            continue
+        floor = REGISTER_LOW.get(bass.voice, DEFAULT_LOW)
+        assert min(n.pitch for n in bass.notes) >= floor, (bass.voice, seed)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -81,7 +81,8 @@ def _roots_passing(span: ChordSpan, start: int, end: int, ctx: BassContext) -> l
             fifth = root + 7 if ctx.rng.random() < 0.6 else root + 12
             notes.append(Note(fifth, bar_start + 2 * BEAT, BEAT, ctx.velocity(energy)))
         target = ctx.next_root(span)
-        approach = target - 1 if ctx.rng.random() < 0.5 else target + 2
+        from_below = ctx.rng.random() < 0.5 and target - 1 >= ctx.low
+        approach = target - 1 if from_below else target + 2
         last = bar_start + ctx.bar - EIGHTH
         if last + EIGHTH >= end:
             notes.append(Note(approach, last, EIGHTH, ctx.velocity(energy)))
@@ -132,7 +133,8 @@ def _walking(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[No
     """Quarter notes: root, chord tones or scale steps, a chromatic approach on the last beat."""
     root, energy = ctx.root(span), ctx.plan.sections[span.section_index].energy
     tones = sorted({root + ((pc - root) % 12) for pc in span.chord.pitch_classes})
-    scale = [p for p in range(root - 5, root + 13) if p % 12 in ctx.key.scale]
+    # Scale steps and approaches stay in the voice's register (see REGISTER_LOW).
+    scale = [p for p in range(max(root - 5, ctx.low), root + 13) if p % 12 in ctx.key.scale]
     target = ctx.next_root(span)
     notes: list[Note] = []
     ticks = list(range(start, end, BEAT))
@@ -140,7 +142,8 @@ def _walking(span: ChordSpan, start: int, end: int, ctx: BassContext) -> list[No
         if index == 0:
             pitch = root
         elif index == len(ticks) - 1:
-            pitch = target + (1 if ctx.rng.random() < 0.5 else -1)
+            from_above = ctx.rng.random() < 0.5 or target - 1 < ctx.low
+            pitch = target + (1 if from_above else -1)
         elif ctx.rng.random() < 0.6:
             pitch = tones[int(ctx.rng.integers(len(tones)))]
         else:

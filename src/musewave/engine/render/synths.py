@@ -44,7 +44,9 @@ def _vibrato_hz(
 
 
 def sub_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
-    """Sine plus a little 2nd and 3rd harmonic (more with velocity): audible on small speakers.
+    """Sine plus a little 2nd and 3rd harmonic (more with velocity) through a gentle tanh
+    for the whole note, which puts the held 3rd harmonic near -20 dB at any velocity:
+    audible on small speakers.
 
     The first ~60 ms are driven harder (the "knock" a producer layers on a sub): its
     harmonics mark the attack, without which a low sine swells in and a listener, and a

@@ -37,9 +37,12 @@ class Voice:
     every note that much earlier (its written end stays put): the time from a sound's first
     sample to where it is heard to begin, for voices whose attack swells in (a bowed or sung
     sample), as producers set a negative track delay on slow string and choir libraries.
-    ``fundamental_db`` boosts each note's fundamental (a broad peak, sampled or synthesized
-    tone alike), as a bass amp's low end does; ``octave_cut_db`` cuts a narrow band at its
-    octave (the 2nd harmonic).
+    ``fundamental_db`` is the gain of a broad peak (Q 0.7) on each note's fundamental,
+    sampled or synthesized tone alike, as a bass amp's low end; ``octave_cut_db`` the depth
+    of a narrow cut (Q 2) on its octave (the 2nd harmonic). The two overlap: the broad peak
+    lifts the octave too and the cut takes a little off the fundamental (8 and 10 dB give
+    about +6.8 dB on the fundamental and -6.2 dB on the octave; 8 dB alone, +8 dB and +3.8
+    dB).
     """
 
     render: ToneFn
@@ -61,8 +64,9 @@ class Voice:
 # A plucked bass string's 2nd harmonic is nearly as strong as its fundamental for the first
 # tenths of a second (in the GM bass samples it is stronger, and leads a fundamental that
 # swells in late): without this EQ most notes were heard twice, first an octave up, and the
-# low fundamental a few tens of ms late. Boost (dB) on the fundamental, the bass amp's low
-# end, and a narrow cut on the octave for the sampled finger bass.
+# low fundamental a few tens of ms late. Peak gain (dB) on the fundamental, the bass amp's low
+# end, and the depth of a narrow cut on the octave for the sampled finger bass (see Voice for
+# what the two give together).
 _BASS_AMP_DB = 8.0
 _SAMPLED_BASS_OCTAVE_CUT_DB = 10.0
 
