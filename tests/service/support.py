@@ -266,6 +266,25 @@ def at_stage(stage: str) -> Predicate:
     return lambda event: event["type"] == "progress" and event["stage"] == stage
 
 
+def reached(stage: str) -> Predicate:
+    """The job runs at ``stage`` or a later one: a progress event, or the snapshot of an
+    active job that a stream connected to late (a stage may be over by then, or its last
+    update sent)."""
+    floor = STAGES.index(stage)
+
+    def predicate(event: Event) -> bool:
+        if event["type"] == "connected" and event["message"] != "active":
+            return False
+        return event["type"] in ("connected", "progress") and (
+            event["stage"] in STAGES and STAGES.index(event["stage"]) >= floor
+        )
+
+    return predicate
+
+
+started = reached(STAGES[0])  # the job runs (planning and composing take milliseconds)
+
+
 @dataclass
 class _Collector:
     """Events of one job as a background thread receives them, with the time each arrived."""
@@ -421,7 +440,7 @@ def busy_worker(server: ServerProcess, client: httpx.Client) -> Iterator[str]:
     job_id = submit(client, track("occupying the worker", duration_s=120))["id"]
     with WsWatcher(server, job_id) as watcher:
         try:
-            watcher.wait_for(at_stage("rendering"))
+            watcher.wait_for(reached("rendering"))
             yield job_id
         finally:
             if not watcher.done.is_set():

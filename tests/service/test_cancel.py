@@ -8,10 +8,11 @@ from tests.service.support import (
     ServerProcess,
     WsWatcher,
     asset_rows,
-    at_stage,
     cancel,
     get_job,
     is_terminal,
+    reached,
+    started,
     submit,
     track,
 )
@@ -22,7 +23,7 @@ def test_cancel_queued_then_active_job(server: ServerProcess) -> None:
         # The only worker renders a 120 s track (the API maximum), so the next job waits.
         active_id = submit(client, track("long cinematic build", duration_s=120))["id"]
         with WsWatcher(server, active_id) as active:
-            active.wait_for(at_stage("rendering"))
+            active.wait_for(reached("rendering"))
 
             queued_id = submit(client, track("short waiting piece"))["id"]
             with WsWatcher(server, queued_id) as queued:
@@ -75,7 +76,7 @@ def test_a_cancel_from_the_operator_cli_ends_streams_like_one_through_the_api(
     with server.client() as client:
         first = submit(client, track("takes the only start"))["id"]
         with WsWatcher(server, first) as watcher:
-            watcher.wait_for(at_stage("planning"))
+            watcher.wait_for(started)
         via_api = submit(client, track("waits for the api"))["id"]
         via_cli = submit(client, track("waits for the cli"))["id"]
         with WsWatcher(server, via_api) as api_stream, WsWatcher(server, via_cli) as cli_stream:

@@ -7,9 +7,9 @@ import uuid
 from tests.service.support import (
     ServerProcess,
     WsWatcher,
-    at_stage,
     cancel,
     get_job,
+    started,
     submit,
     track,
 )
@@ -22,7 +22,7 @@ def test_idempotency_key_and_seeded_duplicates(server: ServerProcess) -> None:
         job_id = first["id"]
         assert first["created"] is True
         with WsWatcher(server, job_id) as watcher:
-            watcher.wait_for(at_stage("planning"))
+            watcher.wait_for(started)
 
             # An identical seeded request while it renders attaches to it.
             attached = submit(client, seeded)

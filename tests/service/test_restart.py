@@ -16,9 +16,9 @@ from tests.service.conftest import StartServer
 from tests.service.support import (
     WsWatcher,
     asset_rows,
-    at_stage,
     get_job,
     job_row,
+    reached,
     submit,
     track,
 )
@@ -50,7 +50,7 @@ def test_kill_9_then_restart_completes_every_job_once(start_server: StartServer)
         watchers = [streams.enter_context(WsWatcher(server, job_id)) for job_id in ids]
         # FIFO within a priority: the first two are the ones the two workers take.
         for watcher in watchers[:2]:
-            watcher.wait_for(at_stage("rendering"))
+            watcher.wait_for(reached("rendering"))
         workers = psutil.Process(server.pid).children(recursive=True)
         spawned = [p for p in workers if "spawn_main" in " ".join(p.cmdline())]
         assert len(spawned) >= 2, [p.cmdline() for p in workers]

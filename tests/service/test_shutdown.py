@@ -14,10 +14,11 @@ from tests.service.conftest import StartServer
 from tests.service.support import (
     SseWatcher,
     WsWatcher,
-    at_stage,
     cancel,
     get_job,
     job_row,
+    reached,
+    started,
     submit,
     track,
 )
@@ -44,7 +45,7 @@ def test_sigterm_closes_sockets_with_1001_and_requeues_what_cannot_finish(
         job_id = submit(client, track("too long to finish", duration_s=120))["id"]
         ws = streams.enter_context(WsWatcher(server, job_id))
         sse = streams.enter_context(SseWatcher(server, job_id))
-        ws.wait_for(at_stage("rendering"))
+        ws.wait_for(reached("rendering"))
         workers = psutil.Process(server.pid).children(recursive=True)
 
         sent = _sigterm(server.pid)
@@ -71,8 +72,8 @@ def test_sigterm_closes_sockets_with_1001_and_requeues_what_cannot_finish(
     # After a restart, the returned job runs again (its second attempt).
     server = start_server(server.data_dir, **env)
     with server.client() as client, WsWatcher(server, job_id) as ws:
-        started = ws.wait_for(at_stage("planning"))
-        assert started["attempt"] == 2
+        running = ws.wait_for(started)
+        assert running["attempt"] == 2
         cancel(client, job_id)
         assert ws.wait_done()[-1]["type"] == "cancelled"
 
@@ -85,7 +86,7 @@ def test_sigterm_lets_an_active_job_finish_within_the_grace_period(
     with server.client() as client:
         job_id = submit(client, track("short enough to finish"))["id"]
         with WsWatcher(server, job_id) as ws:
-            ws.wait_for(at_stage("rendering"))
+            ws.wait_for(reached("rendering"))
             _sigterm(server.pid)
             ws.wait_done(timeout_s=10)
             # It stopped accepting work: a submission now is refused or cannot connect.

@@ -8,7 +8,7 @@ import signal
 import psutil
 
 from tests.service.conftest import StartServer
-from tests.service.support import WsWatcher, at_stage, get_job, is_terminal, submit, track
+from tests.service.support import WsWatcher, get_job, is_terminal, reached, submit, track
 
 
 def worker_processes(server_pid: int) -> list[psutil.Process]:
@@ -28,7 +28,7 @@ def test_killed_worker_is_replaced_and_its_job_completes(start_server: StartServ
         long = track("crash test", duration_s=120, formats=["mp3", "wav", "flac"])
         job_id = submit(client, long)["id"]
         with WsWatcher(server, job_id) as watcher:
-            watcher.wait_for(at_stage("rendering"))
+            watcher.wait_for(reached("rendering"))
             [worker] = worker_processes(server.pid)
             os.kill(worker.pid, signal.SIGKILL)
             retried = watcher.wait_for(lambda e: e["type"] == "progress" and e["attempt"] == 2)
