@@ -202,8 +202,15 @@ def _progress(stage: str, percent: float, attempt: int = 1) -> JobEvent:
     return JobEvent(type="progress", job_id="j", stage=stage, progress=percent, attempt=attempt)
 
 
-def _snapshot(stage: str, percent: float, attempt: int) -> JobEvent:
-    return JobEvent(type="connected", job_id="j", stage=stage, progress=percent, attempt=attempt)
+def _snapshot(stage: str, percent: float, attempt: int, state: str = "active") -> JobEvent:
+    return JobEvent(
+        type="connected",
+        job_id="j",
+        stage=stage,
+        progress=percent,
+        attempt=attempt,
+        message=state,
+    )
 
 
 async def _received_after_snapshot(
@@ -269,7 +276,7 @@ def test_a_snapshot_drops_the_progress_of_attempts_it_has_moved_past() -> None:
     waiting = asyncio.run(
         _received_after_snapshot(
             [],
-            _snapshot("queued", 0, attempt=1),
+            _snapshot("queued", 0, attempt=1, state="queued"),
             [
                 _progress("rendering", 20, attempt=1),
                 JobEvent(type="error", job_id="j", stage="rendering", progress=20, attempt=1),
@@ -278,3 +285,16 @@ def test_a_snapshot_drops_the_progress_of_attempts_it_has_moved_past() -> None:
         )
     )
     assert waiting == [("error", "rendering", 20, 1), ("progress", "planning", 1, 2)]
+
+
+def test_a_snapshot_of_a_job_just_claimed_keeps_its_attempts_progress() -> None:
+    # Claimed but not yet planning: active, attempt 1, still at stage "queued" (CI's busy
+    # machine read jobs in that moment and their streams went from connected to completed).
+    received = asyncio.run(
+        _received_after_snapshot(
+            [],
+            _snapshot("queued", 0, attempt=1, state="active"),
+            [_progress("planning", 1), _progress("composing", 3)],
+        )
+    )
+    assert received == [("progress", "planning", 1, 1), ("progress", "composing", 3, 1)]

@@ -11,7 +11,8 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from musewave.jobs.events import JobEvent, Stage
+from musewave.jobs.events import JobEvent
+from musewave.jobs.states import JobState
 from musewave.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -104,7 +105,10 @@ class Subscription:
             return False
         if event.attempt != snapshot.attempt:
             return event.attempt < snapshot.attempt
-        return snapshot.stage == Stage.QUEUED or event.position < snapshot.position
+        # A job back in the queue (its ``connected`` event carries the state) runs next as a
+        # new attempt; a job just claimed is active at stage ``queued`` and its attempt goes on.
+        waiting = snapshot.message == JobState.QUEUED.value
+        return waiting or event.position < snapshot.position
 
     @property
     def pending(self) -> int:
