@@ -107,17 +107,21 @@ def _arp(
 ) -> list[Note]:
     energy = ctx.plan.sections[span.section_index].energy
     step = STEP_TICKS if energy > 0.7 and ctx.plan.bpm < 120 else 2 * STEP_TICKS
+    ticks = range(start, end, step)
+    return [
+        Note(pitch, tick, step - 10, ctx.velocity(span, 76 if i % 4 else 92))
+        for i, (tick, pitch) in enumerate(
+            zip(ticks, _broken_chord(span, voicing, len(ticks)), strict=True)
+        )
+    ]
+
+
+def _broken_chord(span: ChordSpan, voicing: list[int], count: int) -> list[int]:
+    """``count`` pitches of the chord broken in this section's order (``ARP_ORDERS``), over
+    the voicing and its lowest tone an octave up."""
     order = ARP_ORDERS[span.section_index % len(ARP_ORDERS)]
     tones = [*voicing, voicing[0] + 12]
-    return [
-        Note(
-            tones[order[i % len(order)] % len(tones)],
-            tick,
-            step - 10,
-            ctx.velocity(span, 76 if i % 4 else 92),
-        )
-        for i, tick in enumerate(range(start, end, step))
-    ]
+    return [tones[order[i % len(order)] % len(tones)] for i in range(count)]
 
 
 def _arp_quarters(
@@ -125,16 +129,12 @@ def _arp_quarters(
 ) -> list[Note]:
     """A slow broken chord, one tone per beat, each ringing to the next (a trap piano loop):
     the beat's pulse at the written tempo under a half-time backbeat."""
-    order = ARP_ORDERS[span.section_index % len(ARP_ORDERS)]
-    tones = [*voicing, voicing[0] + 12]
+    ticks = range(start, end, BEAT)
     return [
-        Note(
-            tones[order[i % len(order)] % len(tones)],
-            tick,
-            min(BEAT, end - tick) - 10,
-            ctx.velocity(span, 72 if i % 4 else 88),
+        Note(pitch, tick, min(BEAT, end - tick) - 10, ctx.velocity(span, 72 if i % 4 else 88))
+        for i, (tick, pitch) in enumerate(
+            zip(ticks, _broken_chord(span, voicing, len(ticks)), strict=True)
         )
-        for i, tick in enumerate(range(start, end, BEAT))
     ]
 
 
