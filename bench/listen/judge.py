@@ -328,3 +328,57 @@ def note_score(ref: Sequence[Note], est: Sequence[Note], tolerance_s: float = 0.
     wide = match_onsets(ref, est, 0.15, True)
     lag = float(np.median([est[e][0] - ref[r][0] for r, e in wide]) * 1000) if wide else None
     return NoteScore(f1, precision, recall, chroma_f1, lag, len(ref), len(est))
+
+
+# Intervals above a sounding note at which its own partials are heard as notes: the octave,
+# the twelfth, two octaves, the fifth, and the octave below (a missing fundamental heard).
+HARMONIC_INTERVALS = (12, 19, 24, 7, 28, -12)
+WRONG_NOTES = ("timing", "restrike", "harmonic", "other")
+MISSED_NOTES = ("timing", "merged", "octave", "unheard")
+
+
+def note_errors(
+    ref: Sequence[Note], est: Sequence[Note], tolerance_s: float = 0.05, near_s: float = 0.15
+) -> dict[str, dict[str, int]]:
+    """Where ``note_score`` loses its F1, counted note by note (greedy matching, so counts can
+    differ by a note or two from mir_eval's optimal one).
+
+    ``wrong``: each heard note matched to no written one, in the first bucket it fits —
+    ``timing`` (a written note of its pitch starts ``tolerance_s``–``near_s`` away),
+    ``restrike`` (inside a written note of its pitch: a held note heard again),
+    ``harmonic`` (at a ``HARMONIC_INTERVALS`` partial of a written note sounding then),
+    ``other``. ``missed``: each written note matched to no heard one — ``timing`` (heard
+    ``tolerance_s``–``near_s`` off), ``merged`` (inside a heard note of its pitch that began
+    earlier), ``octave`` (heard on time an octave or more off), ``unheard``.
+    """
+    pairs = match_onsets(ref, est, tolerance_s, False)
+    matched_ref = {r for r, _ in pairs}
+    matched_est = {e for _, e in pairs}
+    r_on, r_off, r_p = (np.array([n[i] for n in ref], dtype=float) for i in range(3))
+    e_on, e_off, e_p = (np.array([n[i] for n in est], dtype=float) for i in range(3))
+    wrong = dict.fromkeys(WRONG_NOTES, 0)
+    for i in sorted(set(range(len(est))) - matched_est):
+        gap = np.abs(r_on - e_on[i])
+        same = r_p == e_p[i]
+        sounding = (r_on - tolerance_s < e_on[i]) & (e_on[i] < r_off)
+        if np.any(same & (gap >= tolerance_s) & (gap < near_s)):
+            wrong["timing"] += 1
+        elif np.any(same & (r_on < e_on[i]) & (e_on[i] < r_off)):
+            wrong["restrike"] += 1
+        elif np.any(sounding & np.isin(e_p[i] - r_p, HARMONIC_INTERVALS)):
+            wrong["harmonic"] += 1
+        else:
+            wrong["other"] += 1
+    missed = dict.fromkeys(MISSED_NOTES, 0)
+    for j in sorted(set(range(len(ref))) - matched_ref):
+        gap = np.abs(e_on - r_on[j])
+        same = e_p == r_p[j]
+        if np.any(same & (gap >= tolerance_s) & (gap < near_s)):
+            missed["timing"] += 1
+        elif np.any(same & (e_on < r_on[j]) & (r_on[j] < e_off)):
+            missed["merged"] += 1
+        elif np.any((gap < tolerance_s) & (e_p != r_p[j]) & ((e_p - r_p[j]) % 12 == 0)):
+            missed["octave"] += 1
+        else:
+            missed["unheard"] += 1
+    return {"wrong": wrong, "missed": missed}

@@ -446,6 +446,7 @@ def judge_render(raw: dict[str, Any], controls: list[dict[str, float]]) -> dict[
     for part in plan.get("parts") or []:
         voices[part["stem"]].append(part["voice"])
     stems = {}
+    mix_notes = [tuple(n) for n in mix["notes"]]
     for name, stem in raw["stems"].items():
         families = sorted({judge.voice_family(v) for v in voices.get(name, [])}) or ["unknown"]
         entry: dict[str, Any] = {
@@ -459,6 +460,9 @@ def judge_render(raw: dict[str, Any], controls: list[dict[str, float]]) -> dict[
             entry["notes"] = _score_dict(
                 judge.note_score(reference, [tuple(n) for n in stem["notes"]])
             )
+        if reference:
+            # The same written notes looked for in the whole mix: what the other stems hide.
+            entry["in_mix"] = _score_dict(judge.note_score(reference, mix_notes))
         stems[name] = entry
     all_ref = sorted(tuple(n) for notes in raw["reference"].values() for n in notes)
     tempo = raw["tempo"][0][0] if raw["tempo"] else float("nan")
@@ -475,7 +479,8 @@ def judge_render(raw: dict[str, Any], controls: list[dict[str, float]]) -> dict[
         # The same rule on the raw top-5, without the controls: what an uncalibrated reading says.
         "genre_heard_raw": judge.genre_heard(genre, mix["msd"], mix["mtt"], []),
         "stems": stems,
-        "mix_notes": _score_dict(judge.note_score(all_ref, [tuple(n) for n in mix["notes"]])),
+        "mix_notes": _score_dict(judge.note_score(all_ref, mix_notes)),
+        "mix_errors": judge.note_errors(all_ref, mix_notes),
         "key_written": plan["key"],
         "key_heard": raw["key"]["label"],
         "key_relation": relation,
@@ -516,14 +521,24 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
     stems: dict[str, list[Any]] = defaultdict(list)
     f1: dict[str, list[float]] = defaultdict(list)
     mix_scores: dict[str, list[float]] = defaultdict(list)  # where the mix's F1 is lost
+    errors: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    in_mix: dict[str, list[float]] = defaultdict(list)  # each stem's recall in the mix
     for render in renders:
         for name, stem in render["stems"].items():
             stems[name].append(stem)
             if "notes" in stem:
                 f1[name].append(stem["notes"]["f1"])
+            if "in_mix" in stem:
+                in_mix[name].append(stem["in_mix"]["recall"])
         f1["mix"].append(render["mix_notes"]["f1"])
         mix_scores["precision"].append(render["mix_notes"]["precision"])
         mix_scores["recall"].append(render["mix_notes"]["recall"])
+        for name in ("n_ref", "n_est"):
+            mix_scores[name].append(render["mix_notes"][name])
+        mix_scores["matched"].append(render["mix_notes"]["recall"] * render["mix_notes"]["n_ref"])
+        for kind, buckets in render.get("mix_errors", {}).items():
+            for bucket, count in buckets.items():
+                errors[kind][bucket].append(count)
     distinctive: dict[str, float] = defaultdict(float)
     for render in renders:
         for tag, diff in render["distinctive"]:
@@ -548,6 +563,11 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
         },
         "f1": {name: _mean(values) for name, values in f1.items()},
         "mix_notes": {name: _mean(values) for name, values in mix_scores.items()},
+        "mix_errors": {
+            kind: {bucket: _mean(counts) for bucket, counts in buckets.items()}
+            for kind, buckets in errors.items()
+        },
+        "stem_recall_in_mix": {name: _mean(values) for name, values in in_mix.items()},
         "key": [sum(r["key_relation"] == "exact" for r in renders), len(renders)],
         "key_relations": [r["key_relation"] for r in renders],
         "tempo": [sum(r["tempo_relation"] == "exact" for r in renders), len(renders)],
@@ -693,6 +713,7 @@ def render_markdown(report: dict[str, Any], baseline: dict[str, Any] | None = No
             f"{_frac(g['key'])}{' (' + ', '.join(misses) + ')' if misses else ''} | "
             f"{_frac(g['tempo'])}{' (' + ', '.join(tempo_misses) + ')' if tempo_misses else ''} |"
         )
+    lines += _mix_error_table(report["genres"])
     lines += [
         "",
         "| voice | family | heard as family | soloed stem heard as (MTT) | onset F1 | "
@@ -720,6 +741,33 @@ def render_markdown(report: dict[str, Any], baseline: dict[str, Any] | None = No
     for failure in run.get("failed", []):
         lines.append(f"FAILED to render {failure['prompt']!r}: {failure['error']}")
     return "\n".join(lines) + "\n"
+
+
+def _mix_error_table(genres: dict[str, Any]) -> list[str]:
+    """Per genre, where the mix's notes go (mean per render): wrong notes heard, written
+    notes missed (``judge.note_errors`` buckets), and each stem's written notes found in
+    the mix."""
+    lines = [
+        "",
+        "| genre | notes written → heard (matched) | wrong: timing / re-strike / harmonic / "
+        "other | missed: timing / merged / octave / unheard | stem recall in the mix |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for genre, g in genres.items():
+        errors = g.get("mix_errors")
+        if not errors:
+            continue
+        notes = g["mix_notes"]
+        wrong = " / ".join(_count(errors["wrong"].get(b)) for b in judge.WRONG_NOTES)
+        missed = " / ".join(_count(errors["missed"].get(b)) for b in judge.MISSED_NOTES)
+        recall = ", ".join(
+            f"{name} {_num(value)}" for name, value in g.get("stem_recall_in_mix", {}).items()
+        )
+        lines.append(
+            f"| {genre} | {_count(notes.get('n_ref'))} → {_count(notes.get('n_est'))} "
+            f"({_count(notes.get('matched'))}) | {wrong} | {missed} | {recall or '–'} |"
+        )
+    return lines
 
 
 def render_details(report: dict[str, Any]) -> str:

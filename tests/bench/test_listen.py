@@ -153,6 +153,39 @@ def test_note_score_matches_onsets_pitch_and_reports_lag_and_octave_errors() -> 
     assert judge.note_score(ref, []).f1 == 0.0
 
 
+def test_note_errors_say_where_each_wrong_or_missed_note_goes() -> None:
+    ref = [
+        (0.0, 2.0, 48),  # held: heard again at 1.0 (re-strike) and an octave up (partial)
+        (3.0, 3.4, 60),  # heard 80 ms late
+        (4.0, 4.4, 62),  # heard on time an octave down (also a partial: the octave below)
+        (5.0, 5.4, 64),  # heard 100 ms early
+        (6.0, 6.4, 65),  # not heard
+        (7.0, 7.4, 67),  # heard right
+    ]
+    est = [
+        (0.0, 1.0, 48),
+        (1.0, 2.0, 48),
+        (0.5, 1.5, 60),
+        (3.08, 3.4, 60),
+        (4.0, 4.4, 50),
+        (4.9, 5.4, 64),
+        (6.5, 6.7, 70),
+        (7.0, 7.4, 67),
+    ]
+    errors = judge.note_errors(ref, est)
+    assert errors["wrong"] == {"timing": 2, "restrike": 1, "harmonic": 2, "other": 1}
+    assert errors["missed"] == {"timing": 2, "merged": 0, "octave": 1, "unheard": 1}
+    # Without the late and early copies, those two written notes are unheard; a note of the
+    # same pitch held from well before swallows the written one (merged).
+    on_time = [n for n in est if n[0] not in (3.08, 4.9)]
+    errors = judge.note_errors(ref, on_time)
+    assert errors["missed"] == {"timing": 0, "merged": 0, "octave": 1, "unheard": 3}
+    errors = judge.note_errors(ref, [*on_time, (4.7, 5.6, 64)])
+    assert errors["missed"] == {"timing": 0, "merged": 1, "octave": 1, "unheard": 2}
+    assert judge.note_errors(ref, [])["missed"]["unheard"] == len(ref)
+    assert judge.note_errors([], est)["wrong"]["other"] == len(est)
+
+
 def test_prompts_cover_the_issue_genres_with_keys_of_every_kind() -> None:
     required = {"rock", "techno", "house", "ambient", "cinematic", "piano", "jazz", "lofi"}
     required |= {"trap", "hiphop", "funk", "pop", "afrobeats", "dnb", "synthwave", "reggae"}
@@ -216,6 +249,8 @@ def test_report_totals_and_markdown() -> None:
     assert "| genre heard (tags above the controls) | ≥ 90 % | 66.7 % |" in markdown
     assert "| rock | rock," in markdown
     assert "2/2 (relative)" not in markdown and "1/2 (relative)" in markdown
+    # The mix heard the first 8 of the 16 written notes: the other 8 are missed, unheard.
+    assert "| rock | 16 → 8 (8) | 0 / 0 / 0 / 0 | 0 / 0 / 0 / 8 | lead 0.50 |" in markdown
     before = {"totals": {**totals, "key_pct": 25.0}, "run": {"git": "abc123"}}
     compared = listen.render_markdown(report, before)
     assert "| criterion | target | before (abc123) | after |" in compared
