@@ -67,6 +67,15 @@ def test_unwritable_output_folder_is_bad_input(tmp_path: Path) -> None:
     assert blocker.read_text() == "not a folder"
 
 
+def test_output_folder_that_cannot_be_created_is_bad_input() -> None:
+    # procfs refuses new folders to everyone, root included.
+    result = musewave("generate", "x", "-d", "10", "--seed", "1", "-o", "/proc/musewave/out")
+    assert result.returncode == 2
+    assert one_line(result.stderr) == (
+        "error: cannot write to /proc/musewave/out: No such file or directory"
+    )
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
 def test_read_only_output_folder_is_bad_input(tmp_path: Path) -> None:
     out = tmp_path / "locked"
