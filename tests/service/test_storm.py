@@ -238,7 +238,12 @@ async def cancel_and_wait(client: httpx.AsyncClient, job_ids: list[str]) -> dict
 
 
 async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
-    limits = httpx.Limits(max_connections=SUBMISSIONS, max_keepalive_connections=50)
+    # Idle connections are dropped after 1 s, well inside the server's 5 s keep-alive: a
+    # request sent on a connection the server is closing at that instant gets no answer at
+    # all (RemoteProtocolError), a race of HTTP/1.1 keep-alive rather than of the server.
+    limits = httpx.Limits(
+        max_connections=SUBMISSIONS, max_keepalive_connections=50, keepalive_expiry=1.0
+    )
     timeout = httpx.Timeout(DEADLINE_S)
     async with httpx.AsyncClient(
         base_url=server.base_url, limits=limits, timeout=timeout
