@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from musewave.engine.compose.timeline import STEP_TICKS, ChordSpan, bar_ticks, section_ticks
-from musewave.engine.compose.voicing import bass_pitch, voice_chord
+from musewave.engine.compose.voicing import bass_pitch, fifth_under_root, voice_chord
 from musewave.engine.plan import Plan
 from musewave.engine.score import TICKS_PER_BEAT, Note
 
@@ -274,6 +274,11 @@ STYLES: dict[str, Styler] = {
 }
 
 
+# Block chords struck on keys over a bass: their home chord takes the fifth under the root
+# (``fifth_under_root``); arpeggios, strums and power chords keep the root at the bottom.
+FIFTH_UNDER_HOME_STYLES = frozenset({"comp", "skank"})
+
+
 def _is_tonic(plan: Plan, span: ChordSpan) -> bool:
     return span.chord.root == plan.parsed_key().tonic
 
@@ -290,8 +295,11 @@ def compose_chords(
         section = plan.sections[span.section_index]
         if "chords" not in section.roles:
             continue
-        voicing = voice_chord(span.chord, previous, center, root_position=_is_tonic(plan, span))
+        tonic = _is_tonic(plan, span)
+        voicing = voice_chord(span.chord, previous, center, root_position=tonic)
         previous = voicing
+        if tonic and style in FIFTH_UNDER_HOME_STYLES:
+            voicing = fifth_under_root(voicing, span.chord.root)
         _, section_end = section_ticks(section)
         notes.extend(styler(ctx, span, span.start_tick, min(span.end_tick, section_end), voicing))
     return notes
