@@ -265,6 +265,7 @@ STYLES: dict[str, Styler] = {
     "sustain": _sustain,
     "stabs": _stabs,
     "comp": _comp,
+    "jazz_comp": _comp,
     "skank": _skank,
     "arp": _arp,
     "arp_quarters": _arp_quarters,
@@ -274,9 +275,11 @@ STYLES: dict[str, Styler] = {
 }
 
 
-# Block chords struck on keys over a bass: their home chord takes the fifth under the root
-# (``fifth_under_root``); arpeggios, strums and power chords keep the root at the bottom.
-FIFTH_UNDER_HOME_STYLES = frozenset({"comp", "skank"})
+# Jazz comping leaves the root to the walking bass: the home chord takes its fifth under the
+# root (``fifth_under_root``), the 6/4 of a pianist's left hand. Only there: pop's comping
+# piano voiced so was heard as a strummed guitar (MTT "piano" gone from 3 of 3 stems), and
+# the reggae skank gained nothing.
+FIFTH_UNDER_HOME_STYLES = frozenset({"jazz_comp"})
 
 
 def _is_tonic(plan: Plan, span: ChordSpan) -> bool:
