@@ -471,7 +471,7 @@ _PROFILES = (
             {RIDE: "x...o.x.x...o.x.", CLOSED_HAT: "....x.......x..."},
         ),
         bass_style="walking",
-        chord_style="jazz_comp",
+        chord_style="comp",
         lead_style="busy",
         arrangement=(("intro", 4), ("verse", 8), ("verse", 8), ("bridge", 8), ("verse", 8)),
         swing=0.66,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from musewave.engine.compose.timeline import STEP_TICKS, ChordSpan, bar_ticks, section_ticks
-from musewave.engine.compose.voicing import bass_pitch, fifth_under_root, voice_chord
+from musewave.engine.compose.voicing import bass_pitch, voice_chord
 from musewave.engine.plan import Plan
 from musewave.engine.score import TICKS_PER_BEAT, Note
 
@@ -265,7 +265,6 @@ STYLES: dict[str, Styler] = {
     "sustain": _sustain,
     "stabs": _stabs,
     "comp": _comp,
-    "jazz_comp": _comp,
     "skank": _skank,
     "arp": _arp,
     "arp_quarters": _arp_quarters,
@@ -273,13 +272,6 @@ STYLES: dict[str, Styler] = {
     "power_8ths": _power_8ths,
     "ostinato": _ostinato,
 }
-
-
-# Jazz comping leaves the root to the walking bass: the home chord takes its fifth under the
-# root (``fifth_under_root``), the 6/4 of a pianist's left hand. Only there: pop's comping
-# piano voiced so was heard as a strummed guitar (MTT "piano" gone from 3 of 3 stems), and
-# the reggae skank gained nothing.
-FIFTH_UNDER_HOME_STYLES = frozenset({"jazz_comp"})
 
 
 def _is_tonic(plan: Plan, span: ChordSpan) -> bool:
@@ -298,11 +290,8 @@ def compose_chords(
         section = plan.sections[span.section_index]
         if "chords" not in section.roles:
             continue
-        tonic = _is_tonic(plan, span)
-        voicing = voice_chord(span.chord, previous, center, root_position=tonic)
+        voicing = voice_chord(span.chord, previous, center, root_position=_is_tonic(plan, span))
         previous = voicing
-        if tonic and style in FIFTH_UNDER_HOME_STYLES:
-            voicing = fifth_under_root(voicing, span.chord.root)
         _, section_end = section_ticks(section)
         notes.extend(styler(ctx, span, span.start_tick, min(span.end_tick, section_end), voicing))
     return notes

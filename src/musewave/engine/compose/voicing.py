@@ -80,19 +80,6 @@ def voice_chord(
     return min(candidates, key=lambda v: (cost(v), v))
 
 
-def fifth_under_root(voicing: list[int], root: int) -> list[int]:
-    """``voicing`` (MIDI pitches, ascending) with the perfect fifth over a bottom root moved an
-    octave down, under it: the home chord keeps its root low and whole triad, as a 6/4 over
-    the bass's root. A root with its fifth just above are the 2nd and 3rd harmonics of the
-    note an octave below: a transcriber heard an extra note an octave down under 26 of 28
-    root-position piano triads (C3-C#4, major and minor), and under none of the same triads
-    with the fifth below.
-    Other voicings are returned unchanged."""
-    if not voicing or voicing[0] % 12 != root % 12 or voicing[0] + 7 not in voicing:
-        return voicing
-    return sorted(p - 12 if p == voicing[0] + 7 else p for p in voicing)
-
-
 def bass_pitch(pitch_class: int, low: int, high: int) -> int:
     """The pitch with this pitch class in [low, high] (lowest such)."""
     for pitch in range(low, high + 1):
