@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musewave.engine.render import VOICES, render_part
+from musewave.engine.render import VOICES, render_part, soundfont
 from musewave.engine.soundfont_choice import ENV_VAR
 
 from .conftest import (
@@ -287,3 +287,34 @@ def test_held_ensemble_note_swells_without_beating(voice: str) -> None:
     held = fundamental[SR // 2 : 3 * SR + SR // 2]
     rms = np.sqrt(np.mean(held[: held.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
     assert 20.0 * np.log10(rms.max() / rms.min()) < 8.0  # equal-level saws: 16-25 dB
+
+
+def _bundled_font() -> str:
+    """pretty_midi's TimGM6mb, the font every install has."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("pretty_midi")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(spec.submodule_search_locations[0]) / "TimGM6mb.sf2")
+
+
+@pytest.mark.parametrize("font", ["default", "bundled", "none"])
+@pytest.mark.parametrize("pitch", [36, 47, 52])
+def test_piano_low_notes_are_led_by_their_fundamental(
+    font: str, pitch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the first 300 ms of a low piano note the fundamental outweighs the octave by
+    about 5 dB or more, with every font: FluidR3's B2-E3 and TimGM6mb's C2 samples sound their
+    octave as loud as the note, and the solo-piano left hand was transcribed an octave up."""
+    try:
+        if font != "default":
+            monkeypatch.setenv(ENV_VAR, _bundled_font() if font == "bundled" else "none")
+        soundfont.reset_default_soundfont()
+        audio = render_part(one_note("piano", pitch, beats=2, velocity=70), BPM, SR, SR, seed=2)
+    finally:
+        monkeypatch.delenv(ENV_VAR, raising=False)
+        soundfont.reset_default_soundfont()
+    attack = audio.mean(axis=0)[: int(0.3 * SR)]
+    f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+    assert _partial_power(attack, f0) > 3.0 * _partial_power(attack, 2.0 * f0)

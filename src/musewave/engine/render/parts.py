@@ -197,6 +197,8 @@ def _render_tonal(
 
 def _bass_eq(tone: Audio, voice: Voice, pitch: int, sr: int) -> Audio:
     """``tone`` with the voice's boost on the note's fundamental and cut on its octave."""
+    if pitch >= voice.eq_below:
+        return tone
     f0 = midi_to_hz(pitch)
     if voice.fundamental_db:
         tone = peaking(tone, min(f0, 0.4 * sr), voice.fundamental_db, 0.7, sr)
