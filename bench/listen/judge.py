@@ -330,6 +330,23 @@ def note_score(ref: Sequence[Note], est: Sequence[Note], tolerance_s: float = 0.
     return NoteScore(f1, precision, recall, chroma_f1, lag, len(ref), len(est))
 
 
+def merge_unisons(notes: Sequence[Note], tolerance_s: float = 0.05) -> list[Note]:
+    """``notes`` (sorted by onset) with unisons merged: a note at the pitch of a kept one
+    starting within ``tolerance_s`` of it is the same sound in a mix (two parts doubling a
+    line are heard, and transcribed, as one note): one note is kept, from the earlier onset
+    to the later end."""
+    kept: list[Note] = []
+    for note in notes:
+        i = len(kept) - 1
+        while i >= 0 and note[0] - kept[i][0] <= tolerance_s and kept[i][2] != note[2]:
+            i -= 1
+        if i < 0 or note[0] - kept[i][0] > tolerance_s:
+            kept.append(note)
+        elif note[1] > kept[i][1]:
+            kept[i] = (kept[i][0], note[1], note[2])
+    return kept
+
+
 # Intervals above a sounding note at which its own partials are heard as notes: the octave,
 # the twelfth, two octaves, the fifth, and the octave below (a missing fundamental heard).
 HARMONIC_INTERVALS = (12, 19, 24, 7, 28, -12)

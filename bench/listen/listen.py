@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "spectrograms": [str(p) for p in pngs],
         "failed": [{"prompt": j["prompt"], "error": j["error"]} for j in jobs if "error" in j],
     }
-    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    baseline = rejudged(json.loads(args.baseline.read_text()), controls) if args.baseline else None
     markdown = render_markdown(report, baseline)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = results_name(tree, args)
@@ -90,6 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     print(f"results: {args.out / stem}.md (+ .json)")
     return 0
+
+
+def rejudged(results: dict[str, Any], controls: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """An earlier results JSON with its models' raw outputs judged again by today's rules
+    (as it was when it kept no raw outputs), so a before/after differs only by the renders."""
+    if not results.get("raw"):
+        return results
+    return {**build_report(results["raw"], controls), "run": results.get("run", {})}
 
 
 def results_name(tree: str, args: argparse.Namespace) -> str:
@@ -140,7 +148,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help="an earlier results-<tree>.json: show its totals beside these (before / after)",
+        help="an earlier results-<tree>.json: its models' outputs judged by today's rules, "
+        "shown beside these (before / after)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -464,7 +473,9 @@ def judge_render(raw: dict[str, Any], controls: list[dict[str, float]]) -> dict[
             # The same written notes looked for in the whole mix: what the other stems hide.
             entry["in_mix"] = _score_dict(judge.note_score(reference, mix_notes))
         stems[name] = entry
-    all_ref = sorted(tuple(n) for notes in raw["reference"].values() for n in notes)
+    all_ref = judge.merge_unisons(
+        sorted(tuple(n) for notes in raw["reference"].values() for n in notes)
+    )
     tempo = raw["tempo"][0][0] if raw["tempo"] else float("nan")
     relation = judge.key_relation(plan["key"], raw["key"]["label"])
     return {

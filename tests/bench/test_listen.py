@@ -153,6 +153,22 @@ def test_note_score_matches_onsets_pitch_and_reports_lag_and_octave_errors() -> 
     assert judge.note_score(ref, []).f1 == 0.0
 
 
+def test_unisons_of_two_parts_are_one_note_of_the_mix() -> None:
+    chord = [(0.0, 1.0, 48), (0.0, 1.0, 55), (0.01, 2.0, 60), (0.02, 0.5, 64)]
+    doubled = sorted([*chord, (0.0, 0.5, 60), (0.03, 0.3, 48), (0.2, 0.4, 60)])
+    assert sorted(judge.merge_unisons(doubled)) == [
+        (0.0, 1.0, 48),  # the bass's C3 and the keys' C3 30 ms later: one note
+        (0.0, 1.0, 55),
+        (0.0, 2.0, 60),  # three C4s within 10 ms: one, to the last one's end
+        (0.02, 0.5, 64),
+        (0.2, 0.4, 60),  # a new strike of C4, 200 ms on
+    ]
+    # In a report, a mix that plays the doubled line once loses nothing for it.
+    mix = judge.merge_unisons(doubled)
+    assert judge.note_score(judge.merge_unisons(doubled), mix).recall == pytest.approx(1.0)
+    assert judge.note_score(doubled, mix).recall < 1.0
+
+
 def test_note_errors_say_where_each_wrong_or_missed_note_goes() -> None:
     ref = [
         (0.0, 2.0, 48),  # held: heard again at 1.0 (re-strike) and an octave up (partial)
@@ -252,6 +268,11 @@ def test_report_totals_and_markdown() -> None:
     # The mix heard the first 8 of the 16 written notes: the other 8 are missed, unheard.
     assert "| rock | 16 → 8 (8) | 0 / 0 / 0 / 0 | 0 / 0 / 0 / 8 | lead 0.50 |" in markdown
     before = {"totals": {**totals, "key_pct": 25.0}, "run": {"git": "abc123"}}
+    # A baseline that kept its raw outputs is judged again by today's rules.
+    controls = {"silence": SILENCE, "white_noise": NOISE}
+    again = listen.rejudged({**before, "raw": raws}, controls)
+    assert again["totals"] == totals and again["run"] == {"git": "abc123"}
+    assert listen.rejudged(before, controls) is before
     compared = listen.render_markdown(report, before)
     assert "| criterion | target | before (abc123) | after |" in compared
     assert "| key (tonic + major/minor parent) | ≥ 85 % | 25.0 % | 66.7 % |" in compared
