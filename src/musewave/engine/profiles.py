@@ -212,17 +212,18 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "trap",
             _stems(
-                # The keys and the bell hook carry the beat's melody, level with the 808 and
-                # the kit (11-13 dB under the 808 a transcriber, like a listener on a phone,
-                # lost most of their notes; with the bell at -2 dB, under the 16th hats and
-                # the ad-libs, a quarter of the hook came through). The kit stays where it
-                # is: 2 dB back, its ad-libs no longer carried the beat as hip-hop.
+                # The keys and the bell hook carry the beat's melody: 4 dB up from where they
+                # sat 11-13 dB under the 808 (a transcriber, like a listener on a phone, lost
+                # most of their notes), the bell 3 dB more (at -2 dB, under the 16th hats and
+                # the ad-libs, a quarter of the hook came through). Both still sit under the
+                # kit's ad-libs, and the kit stays where it is: 2 dB more keys and hook, or
+                # 2 dB less kit, and the ad-libs no longer carried the beat as hip-hop.
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
-                chords=replace(_CHORDS, gain_db=3.0, highpass_hz=180.0, reverb_send=0.2),
+                chords=replace(_CHORDS, gain_db=2.0, highpass_hz=180.0, reverb_send=0.2),
                 pads=replace(_PADS, gain_db=-6.0, highpass_hz=200.0, reverb_send=0.35),
                 lead=replace(
-                    _LEAD, gain_db=3.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
+                    _LEAD, gain_db=1.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
                 ),
             ),
             reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
@@ -428,10 +429,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 bass=replace(_BASS, sidechain_depth_db=3.0),
                 chords=replace(_CHORDS, reverb_send=0.15),
                 pads=replace(_PADS, gain_db=-5.0, sidechain_depth_db=2.0, reverb_send=0.3),
-                # The marimba hook 2 dB under the guitar: at -6 dB the dembow's hats and
-                # shouts hid nine in ten of its notes; level with it, the shouts no longer
-                # carried the beat as hip-hop.
-                lead=replace(_LEAD, gain_db=-4.0, delay_send=0.14),
+                lead=replace(_LEAD, gain_db=-6.0, delay_send=0.14),
             ),
             reverb=ReverbSettings(decay_s=1.5, pre_delay_ms=25.0, damping=0.5),
             delay=DelaySettings(time_beats=0.5, feedback=0.3),
