@@ -215,9 +215,10 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # The keys and the bell hook carry the beat's melody: 4 dB up from where they
                 # sat 11-13 dB under the 808 (a transcriber, like a listener on a phone, lost
                 # most of their notes), the bell 3 dB more (at -2 dB, under the 16th hats and
-                # the ad-libs, a quarter of the hook came through). Both still sit under the
-                # kit's ad-libs, and the kit stays where it is: 2 dB more keys and hook, or
-                # 2 dB less kit, and the ad-libs no longer carried the beat as hip-hop.
+                # the ad-libs, a quarter of the hook came through) and the pad 3 dB up, a bed
+                # rather than a hiss. All still sit under the kit's ad-libs, and the kit stays
+                # where it is: 1-2 dB more keys and hook, or 2 dB less kit, and the ad-libs no
+                # longer carried the beat as hip-hop.
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, gain_db=2.0, highpass_hz=180.0, reverb_send=0.2),
@@ -293,8 +294,9 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=4.0),
                 # Keys stabs forward, as in liquid dnb: they share the mids with the reese's
-                # saw harmonics, and at -0.5 dB the reese hid two in three of their notes;
-                # at +2.5 dB over the break the mix read as chillout rather than fast.
+                # saw harmonics (at -0.5 dB the reese hid two in three of their notes, at +1 dB
+                # still three in five); at +2.5 dB over the break the mix read as chillout
+                # rather than fast.
                 chords=replace(_CHORDS, gain_db=1.0, reverb_send=0.22),
                 pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
                 lead=replace(_LEAD, delay_send=0.15),
