@@ -191,11 +191,15 @@ _PROFILES = (
                 # tempo, under the half-time clap.
                 CLOSED_HAT: "oxxxoxxxoxxxoxxx",
                 OPEN_HAT: "..............x.",
-                # Ad-libs chanted on the beat: the voice a trap beat carries.
-                VOX_YEAH: "x...............",
-                VOX_UH: "....x...........",
-                VOX_HEY: "........x.......",
-                VOX_LETS_GO: "............x...",
+                # Ad-libs, the voice a trap beat carries, in the pockets between the beats:
+                # shouted on the beat they landed on every note of the quarter-note keys and
+                # hid half of them (and of the bell hook); on the offbeat 8ths they answer
+                # the keys, and still mark the pulse at the written tempo. (One a bar was
+                # not enough voice: the beat was heard as electronic/indie at half tempo.)
+                VOX_YEAH: "..x.............",
+                VOX_UH: "......x.........",
+                VOX_HEY: "..........x.....",
+                VOX_LETS_GO: "..............x.",
             },
             # Light sections (the outro) keep the kick under the 808 and 8th hats accented on
             # the beat: a lone kick on 1 under an 808 on 1 and 3 was heard at half tempo.
@@ -334,7 +338,9 @@ _PROFILES = (
                 SHAKER: "xxxxxxxxxxxxxxxx",
                 TAMBOURINE: "..x...x...x...x.",
             },
-            {KICK: "x.........x.....", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+            # The outro keeps the two-step's backbeat and 16th hats under the music, as a DJ
+            # outro does: a third of a short track on a lone kick and 8th hats read as chillout.
+            {KICK: "x.........x.....", SNARE: "....x.......x...", CLOSED_HAT: "oxxxoxxxoxxxoxxx"},
         ),
         bass_style="follow_kick",
         chord_style="stabs",
@@ -576,7 +582,10 @@ _PROFILES = (
                 KICK: "x...x...x...x...",
                 SNARE: "...x..x....x..x.",
                 CLOSED_HAT: "x.x.x.x.x.x.x.x.",
-                # Shouts on the beat, in Spanish: the perreo chant over the dembow.
+                # Shouts on the beat, in Spanish: the perreo chant over the dembow. They cost
+                # the guitar and marimba a sixth of their notes in the mix (two a bar, or in
+                # the offbeat pockets as trap's: F1 0.64 -> 0.76), but with fewer, or off the
+                # beat, the beat was no longer heard as hip-hop/dance.
                 VOX_DALE: "x...............",
                 VOX_EH: "....x.......x...",
                 VOX_OYE: "........x.......",

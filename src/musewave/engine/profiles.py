@@ -214,14 +214,17 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 # The keys and the bell hook carry the beat's melody: 4 dB up from where they
                 # sat 11-13 dB under the 808 (a transcriber, like a listener on a phone, lost
-                # most of their notes); the hook still sits under the kit's ad-libs, as a
-                # melody does under a voice.
+                # most of their notes), the bell 3 dB more (at -2 dB, under the 16th hats and
+                # the ad-libs, a quarter of the hook came through) and the pad 3 dB up, a bed
+                # rather than a hiss. All still sit under the kit's ad-libs, and the kit stays
+                # where it is: 1-2 dB more keys and hook, or 2 dB less kit, and the ad-libs no
+                # longer carried the beat as hip-hop.
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
                 chords=replace(_CHORDS, gain_db=2.0, highpass_hz=180.0, reverb_send=0.2),
-                pads=replace(_PADS, gain_db=-9.0, highpass_hz=200.0, reverb_send=0.35),
+                pads=replace(_PADS, gain_db=-6.0, highpass_hz=200.0, reverb_send=0.35),
                 lead=replace(
-                    _LEAD, gain_db=-2.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
+                    _LEAD, gain_db=1.0, highpass_hz=250.0, reverb_send=0.18, delay_send=0.18
                 ),
             ),
             reverb=ReverbSettings(decay_s=1.8, pre_delay_ms=30.0, damping=0.5),
@@ -290,9 +293,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # The break on top (a quiet break with loud pads was heard at half tempo).
                 drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=4.0),
-                # Keys stabs a little forward, as in liquid dnb: 2 dB under the +5 dB break
-                # two in three were masked; 3 dB more made one break heard at half tempo.
-                chords=replace(_CHORDS, gain_db=-0.5, reverb_send=0.22),
+                # Keys stabs forward, as in liquid dnb: they share the mids with the reese's
+                # saw harmonics (at -0.5 dB the reese hid two in three of their notes, at +1 dB
+                # still three in five); at +2.5 dB over the break the mix read as chillout
+                # rather than fast.
+                chords=replace(_CHORDS, gain_db=1.0, reverb_send=0.22),
                 pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
@@ -460,13 +465,15 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "afrobeats",
             _stems(
-                # Percussion-led: shakers, congas and rim up front, the guitar and marimba
-                # riffs behind them (level with the drums they were heard as indie/country;
-                # 9 dB under them the guitar's notes were mostly lost, 5 dB is the balance).
+                # Percussion-led: shakers, congas and rim up front, the guitar riff 2 dB behind
+                # them (level with the drums, with a marimba hook, it was heard as
+                # indie/country; 9 dB under them its notes were mostly lost, and 4 dB under
+                # the 16th shakers still hid two in five of them; with the kit pulled back
+                # the groove was no longer heard as dance/funk).
                 drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.06),
                 bass=replace(_BASS, sidechain_depth_db=2.0),
                 chords=replace(
-                    _CHORDS, gain_db=-1.0, highpass_hz=150.0, width=1.25, reverb_send=0.15
+                    _CHORDS, gain_db=1.0, highpass_hz=150.0, width=1.25, reverb_send=0.15
                 ),
                 pads=replace(_PADS, reverb_send=0.3),
                 lead=replace(_LEAD, gain_db=-4.0, reverb_send=0.16, delay_send=0.14),
