@@ -99,6 +99,11 @@ class GenreProfile:
     # Progressions for one mode (e.g. "dorian"), used instead of the major/minor pool: the
     # minor pool's VI read in dorian is a major chord on the raised sixth, foreign to both.
     mode_progressions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Trance gate per role: a 16th-note pattern ("x" open, "." closed, repeating from the
+    # first beat) that the role's held chords are written in, so score.mid holds each chop
+    # the listener hears (see ``compose.harmony.gate_notes``). The chopping is what makes a
+    # held synth chord read as a synth rather than a bowed string section.
+    gates: Mapping[str, str] = field(default_factory=dict)
 
 
 def _grooves(full: dict[int, str], light: dict[int, str]) -> Mapping[str, Groove]:
@@ -244,6 +249,7 @@ _PROFILES = (
             ("outro", 16),
         ),
         humanize_ms=2.0,
+        gates={"pads": "x.x."},
         brightness=0.6,
     ),
     GenreProfile(
@@ -276,6 +282,7 @@ _PROFILES = (
         ),
         humanize_ms=1.0,
         bars_per_chord=2,
+        gates={"pads": "x.x."},
         brightness=0.5,
     ),
     GenreProfile(
@@ -310,6 +317,7 @@ _PROFILES = (
         fill="toms",
         crash_on_sections=True,
         humanize_ms=2.0,
+        gates={"chords": "x.x.", "pads": "x.x."},
         brightness=0.7,
     ),
     GenreProfile(
@@ -342,6 +350,7 @@ _PROFILES = (
         arrangement=(("intro", 16), ("drop", 32), ("breakdown", 16), ("drop", 32), ("outro", 16)),
         crash_on_sections=True,
         humanize_ms=2.0,
+        gates={"pads": "xx.."},  # 16ths at 170+ BPM are too short to hear as notes
         brightness=0.6,
     ),
     GenreProfile(

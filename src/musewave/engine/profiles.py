@@ -142,15 +142,6 @@ _LEAD = StemSettings(
 )
 
 
-def _gated(stem: StemSettings) -> StemSettings:
-    """``stem`` chopped in 8ths (-14 dB between): the motion that makes pads and supersaw
-    chords read as synths rather than as a string section (see ``StemSettings.gate``).
-    A transcriber hears every opening as the held chord struck again, at any depth from
-    4 to 14 dB; ungated pads were no better transcribed in a mix (their own filter wobble
-    reads the same way, and without the gate they sit louder), so the gate stays."""
-    return replace(stem, gate="x.x.", gate_depth_db=14.0)
-
-
 # Sung vocals: high-passed under the bass, a plate-like send and a touch of delay.
 _VOCALS = StemSettings(gain_db=0.0, highpass_hz=100.0, reverb_send=0.16, delay_send=0.08)
 DEFAULT_STEMS: Mapping[str, StemSettings] = MappingProxyType({"vocals": _VOCALS})
@@ -243,7 +234,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 bass=replace(_BASS, sidechain_depth_db=6.0),
                 # Piano stabs 3 dB forward, over the gated pad rather than inside it.
                 chords=replace(_CHORDS, gain_db=1.0, sidechain_depth_db=3.0, reverb_send=0.2),
-                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3)),
+                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3),
                 lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=25.0, damping=0.5),
@@ -258,7 +249,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.08),
                 bass=replace(_BASS, sidechain_depth_db=8.0, reverb_send=0.05),
                 chords=replace(_CHORDS, sidechain_depth_db=4.0, reverb_send=0.25, delay_send=0.1),
-                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35)),
+                pads=replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35),
                 lead=replace(_LEAD, sidechain_depth_db=3.0, delay_send=0.18),
             ),
             reverb=ReverbSettings(decay_s=2.6, pre_delay_ms=20.0, damping=0.55, highpass_hz=150.0),
@@ -274,8 +265,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # The gated supersaw wall 4 dB back, the bass line and the lead 2 dB up: the
                 # wall's 8th-note openings sound like re-struck chords over both lines.
                 bass=replace(_BASS, gain_db=2.0, sidechain_depth_db=4.0),
-                chords=_gated(replace(_CHORDS, gain_db=-6.0, sidechain_depth_db=2.0, width=1.3)),
-                pads=_gated(replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35)),
+                chords=replace(_CHORDS, gain_db=-6.0, sidechain_depth_db=2.0, width=1.3),
+                pads=replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35),
                 lead=replace(_LEAD, gain_db=1.0, reverb_send=0.22, delay_send=0.22),
             ),
             reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
@@ -293,7 +284,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # Keys stabs a little forward, as in liquid dnb: 2 dB under the +5 dB break
                 # two in three were masked; 3 dB more made one break heard at half tempo.
                 chords=replace(_CHORDS, gain_db=-0.5, reverb_send=0.22),
-                pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
+                pads=replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=20.0, damping=0.5),

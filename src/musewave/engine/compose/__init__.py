@@ -8,7 +8,7 @@ import numpy as np
 
 from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.drums import compose_drums, without_vocal_shots
-from musewave.engine.compose.harmony import compose_chords, compose_pads
+from musewave.engine.compose.harmony import GATED_VOICES, compose_chords, compose_pads, gate_notes
 from musewave.engine.compose.melody import compose_lead
 from musewave.engine.compose.timeline import chord_timeline, swing_tick
 from musewave.engine.plan import Plan
@@ -22,7 +22,7 @@ MIDI_PROGRAMS = {
     "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
     "guitar_overdriven": 29,
     "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
-    "trumpet": 56, "reed_organ": 20, "tenor_sax": 66,
+    "trumpet": 56, "reed_organ": 20, "tenor_sax": 66, "gated_pad": 89, "gated_supersaw": 81,
 }  # fmt: skip
 
 __all__ = ["MIDI_PROGRAMS", "compose_score"]
@@ -95,6 +95,11 @@ def compose_score(plan: Plan) -> Score:
         else:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)
             notes = _humanize(notes, plan, rng, humanize_ms)
+        gate = profile.gates.get(role)
+        if gate is not None:
+            # Chopped after humanizing: the gate is a tempo-synced effect, on the grid.
+            notes = gate_notes(notes, gate)
+            voice = GATED_VOICES.get(voice, voice)
         parts.append(
             Part(
                 name=role,
