@@ -10,6 +10,7 @@ from musewave.engine.compose.harmony import (
     compose_chords,
     compose_pads,
     gate_notes,
+    without_unisons,
 )
 from musewave.engine.compose.timeline import chord_at, chord_timeline
 from musewave.engine.compose.voicing import chord_tones, voice_chord
@@ -540,3 +541,21 @@ def test_gated_roles_are_written_as_the_chops_they_sound(genre: str) -> None:
     # The mix does not gate them a second time.
     mix = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
     assert all(mix.stem(role).gate is None for role in profile.gates)
+
+
+def test_a_gated_part_leaves_the_tones_another_part_strikes_in_unison() -> None:
+    chop = Note(64, 0, STEP - GATE_GAP_TICKS, 80)
+    other_pitch = Note(67, 0, STEP - GATE_GAP_TICKS, 80)
+    later = Note(64, 2 * STEP, STEP - GATE_GAP_TICKS, 80)
+    piano = [Note(64, 5, TICKS_PER_BEAT, 90)]
+    assert without_unisons([chop, other_pitch, later], piano, STEP // 2) == [other_pitch, later]
+
+
+def test_synthwaves_gated_pad_does_not_double_its_gated_supersaw() -> None:
+    _, score = score_for("synthwave", duration=30)
+    parts = {p.name: p for p in score.parts}
+    struck = {
+        (n.pitch, n.start_tick) for name in ("lead", "bass", "chords") for n in parts[name].notes
+    }
+    assert parts["pads"].notes and parts["chords"].notes
+    assert not any((n.pitch, n.start_tick) in struck for n in parts["pads"].notes)

@@ -350,7 +350,6 @@ _PROFILES = (
         arrangement=(("intro", 16), ("drop", 32), ("breakdown", 16), ("drop", 32), ("outro", 16)),
         crash_on_sections=True,
         humanize_ms=2.0,
-        gates={"pads": "xx.."},  # 16ths at 170+ BPM are too short to hear as notes
         brightness=0.6,
     ),
     GenreProfile(

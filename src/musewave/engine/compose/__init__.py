@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.drums import compose_drums, without_vocal_shots
-from musewave.engine.compose.harmony import GATED_VOICES, compose_chords, compose_pads, gate_notes
+from musewave.engine.compose.harmony import (
+    GATED_VOICES,
+    compose_chords,
+    compose_pads,
+    gate_notes,
+    without_unisons,
+)
 from musewave.engine.compose.melody import compose_lead
 from musewave.engine.compose.timeline import chord_timeline, swing_tick
 from musewave.engine.plan import Plan
@@ -110,7 +118,34 @@ def compose_score(plan: Plan) -> Score:
                 notes=_tidy(notes, total_ticks),
             )
         )
+    parts = _gated_without_unisons(parts, profile.gates)
     score = Score(
         bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
     )
     return score if plan.ad_libs else without_vocal_shots(score)
+
+
+# Who keeps a tone two parts strike together: the gated parts give way to the melody, the
+# bass and the chords (in that order), as an arranger thins a synth wall around the lines.
+_UNISON_PRIORITY = ("lead", "bass", "chords", "pads")
+
+
+def _gated_without_unisons(parts: list[Part], gates: Mapping[str, str]) -> list[Part]:
+    """``parts`` with each gated part's chops that double another part in unison removed
+    (see ``without_unisons``); the window is half a 16th."""
+    window = round(TICKS_PER_BEAT / 8)
+    rank = {role: i for i, role in enumerate(_UNISON_PRIORITY)}
+    result: list[Part] = []
+    for part in parts:
+        if part.name in gates and not part.is_drums:
+            above = [
+                n
+                for other in parts
+                if other is not part
+                and not other.is_drums
+                and rank.get(other.name, -1) < rank.get(part.name, len(rank))
+                for n in other.notes
+            ]
+            part = replace(part, notes=without_unisons(part.notes, above, window))
+        result.append(part)
+    return result

@@ -354,3 +354,17 @@ def gate_notes(notes: list[Note], pattern: str) -> list[Note]:
                     chops.append(Note(note.pitch, run_start, duration, note.velocity))
                 run_start = None
     return chops
+
+
+def without_unisons(notes: list[Note], others: list[Note], window_ticks: int) -> list[Note]:
+    """``notes`` less those that another part strikes at the same pitch within
+    ``window_ticks`` of the same moment: a unison doubling is heard as one note (the louder
+    part's), so a gated part leaves those tones to the part it would double."""
+    struck: dict[int, list[int]] = {}
+    for other in others:
+        struck.setdefault(other.pitch, []).append(other.start_tick)
+    return [
+        n
+        for n in notes
+        if not any(abs(n.start_tick - t) < window_ticks for t in struck.get(n.pitch, ()))
+    ]
