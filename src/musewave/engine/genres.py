@@ -282,7 +282,8 @@ _PROFILES = (
         ),
         humanize_ms=1.0,
         bars_per_chord=2,
-        gates={"pads": "x.x."},
+        # Offbeat 8ths, where the kick is not: the chops on the beat were lost under it.
+        gates={"pads": "..xx"},
         brightness=0.5,
     ),
     GenreProfile(
@@ -317,7 +318,10 @@ _PROFILES = (
         fill="toms",
         crash_on_sections=True,
         humanize_ms=2.0,
-        gates={"chords": "x.x.", "pads": "x.x."},
+        # The supersaw pulses in 8ths (chopped on the offbeats only it was heard as strings)
+        # and the pad answers on the offbeat 8ths: both on the 8ths, with the bass line's
+        # octave 8ths, the pad was heard as one line with them (a sixth of it transcribed).
+        gates={"chords": "x.x.", "pads": "..xx"},
         brightness=0.7,
     ),
     GenreProfile(

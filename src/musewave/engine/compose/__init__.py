@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import replace
 
 import numpy as np
@@ -118,7 +118,7 @@ def compose_score(plan: Plan) -> Score:
                 notes=_tidy(notes, total_ticks),
             )
         )
-    parts = _gated_without_unisons(parts, profile.gates)
+    parts = _without_unisons_below(parts, profile.gates)
     score = Score(
         bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
     )
@@ -130,14 +130,15 @@ def compose_score(plan: Plan) -> Score:
 _UNISON_PRIORITY = ("lead", "bass", "chords", "pads")
 
 
-def _gated_without_unisons(parts: list[Part], gates: Mapping[str, str]) -> list[Part]:
-    """``parts`` with each gated part's chops that double another part in unison removed
-    (see ``without_unisons``); the window is half a 16th."""
+def _without_unisons_below(parts: list[Part], thinned: Collection[str]) -> list[Part]:
+    """``parts`` with the notes of each part named in ``thinned`` that double a part ranked
+    above it (``_UNISON_PRIORITY``) in unison removed (see ``without_unisons``); the window
+    is half a 16th."""
     window = round(TICKS_PER_BEAT / 8)
     rank = {role: i for i, role in enumerate(_UNISON_PRIORITY)}
     result: list[Part] = []
     for part in parts:
-        if part.name in gates and not part.is_drums:
+        if part.name in thinned and not part.is_drums:
             above = [
                 n
                 for other in parts
