@@ -316,9 +316,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 bass=replace(_BASS, gain_db=-2.0, reverb_send=0.1),
                 chords=replace(_CHORDS, highpass_hz=120.0, width=1.3, reverb_send=0.45),
                 pads=replace(_PADS, gain_db=-2.0, highpass_hz=100.0, width=1.6, reverb_send=0.55),
-                # The bell melody 4 dB up: in the 6 s hall it was heard as a wash (a fifth
-                # of its notes transcribed).
-                lead=replace(_LEAD, gain_db=3.0, reverb_send=0.5, delay_send=0.25),
+                lead=replace(_LEAD, reverb_send=0.5, delay_send=0.25),
             ),
             reverb=ReverbSettings(
                 decay_s=6.0,
