@@ -99,6 +99,11 @@ class GenreProfile:
     # Progressions for one mode (e.g. "dorian"), used instead of the major/minor pool: the
     # minor pool's VI read in dorian is a major chord on the raised sixth, foreign to both.
     mode_progressions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Trance gate per role: a 16th-note pattern ("x" open, "." closed, repeating from the
+    # first beat) that the role's held chords are written in, so score.mid holds each chop
+    # the listener hears (see ``compose.harmony.gate_notes``). The chopping is what makes a
+    # held synth chord read as a synth rather than a bowed string section.
+    gates: Mapping[str, str] = field(default_factory=dict)
 
 
 def _grooves(full: dict[int, str], light: dict[int, str]) -> Mapping[str, Groove]:
@@ -248,6 +253,7 @@ _PROFILES = (
             ("outro", 16),
         ),
         humanize_ms=2.0,
+        gates={"pads": "x.x."},
         brightness=0.6,
     ),
     GenreProfile(
@@ -280,6 +286,8 @@ _PROFILES = (
         ),
         humanize_ms=1.0,
         bars_per_chord=2,
+        # Offbeat 8ths, where the kick is not: the chops on the beat were lost under it.
+        gates={"pads": "..xx"},
         brightness=0.5,
     ),
     GenreProfile(
@@ -314,6 +322,10 @@ _PROFILES = (
         fill="toms",
         crash_on_sections=True,
         humanize_ms=2.0,
+        # The supersaw pulses in 8ths (chopped on the offbeats only it was heard as strings)
+        # and the pad answers on the offbeat 8ths: both on the 8ths, with the bass line's
+        # octave 8ths, the pad was heard as one line with them (a sixth of it transcribed).
+        gates={"chords": "x.x.", "pads": "..xx"},
         brightness=0.7,
     ),
     GenreProfile(

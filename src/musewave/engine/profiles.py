@@ -34,8 +34,9 @@ class StemSettings:
     vocal_duck_db: float = 0.0
     vocal_cut_db: float = 0.0
     # Trance gate: a 16th-note pattern ("x" open, "." closed), repeating from the first
-    # beat, that drops the stem by ``gate_depth_db`` on its closed steps. Rhythmic chopping
-    # is what makes a held synth chord read as a synth rather than a bowed string section.
+    # beat, that drops the stem by ``gate_depth_db`` on its closed steps. The genres write
+    # their gates into the notes instead (``GenreProfile.gates``): gated here, a held chord
+    # is heard struck again at every opening while the score holds it once.
     gate: str | None = None
     gate_depth_db: float = 0.0
 
@@ -142,15 +143,6 @@ _LEAD = StemSettings(
 )
 
 
-def _gated(stem: StemSettings) -> StemSettings:
-    """``stem`` chopped in 8ths (-14 dB between): the motion that makes pads and supersaw
-    chords read as synths rather than as a string section (see ``StemSettings.gate``).
-    A transcriber hears every opening as the held chord struck again, at any depth from
-    4 to 14 dB; ungated pads were no better transcribed in a mix (their own filter wobble
-    reads the same way, and without the gate they sit louder), so the gate stays."""
-    return replace(stem, gate="x.x.", gate_depth_db=14.0)
-
-
 # Sung vocals: high-passed under the bass, a plate-like send and a touch of delay.
 _VOCALS = StemSettings(gain_db=0.0, highpass_hz=100.0, reverb_send=0.16, delay_send=0.08)
 DEFAULT_STEMS: Mapping[str, StemSettings] = MappingProxyType({"vocals": _VOCALS})
@@ -244,9 +236,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.05),
                 bass=replace(_BASS, sidechain_depth_db=6.0),
-                # Piano stabs 3 dB forward, over the gated pad rather than inside it.
+                # Piano stabs 3 dB forward. The gated pad's chops (written as notes, see
+                # GenreProfile.gates) up front with them: half of each 8th is silence, and at
+                # the held pad's -4 dB two in three chops were lost under the kit and bass.
                 chords=replace(_CHORDS, gain_db=1.0, sidechain_depth_db=3.0, reverb_send=0.2),
-                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.3)),
+                pads=replace(_PADS, gain_db=3.0, sidechain_depth_db=6.0, reverb_send=0.3),
                 lead=replace(_LEAD, sidechain_depth_db=2.0, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=25.0, damping=0.5),
@@ -261,7 +255,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.08),
                 bass=replace(_BASS, sidechain_depth_db=8.0, reverb_send=0.05),
                 chords=replace(_CHORDS, sidechain_depth_db=4.0, reverb_send=0.25, delay_send=0.1),
-                pads=_gated(replace(_PADS, sidechain_depth_db=6.0, reverb_send=0.35)),
+                pads=replace(_PADS, gain_db=3.0, sidechain_depth_db=6.0, reverb_send=0.35),
                 lead=replace(_LEAD, sidechain_depth_db=3.0, delay_send=0.18),
             ),
             reverb=ReverbSettings(decay_s=2.6, pre_delay_ms=20.0, damping=0.55, highpass_hz=150.0),
@@ -274,11 +268,14 @@ MIX_PROFILES: dict[str, MixProfile] = {
             "synthwave",
             _stems(
                 drums=replace(_DRUMS, reverb_send=0.16),  # big gated-room snare
-                # The gated supersaw wall 4 dB back, the bass line and the lead 2 dB up: the
-                # wall's 8th-note openings sound like re-struck chords over both lines.
+                # The gated supersaw wall and pad are written as their chops (see
+                # GenreProfile.gates), so they come forward as parts of the groove: 6 and 8 dB
+                # further back, most chops were masked by the bass line and the lead.
                 bass=replace(_BASS, gain_db=2.0, sidechain_depth_db=4.0),
-                chords=_gated(replace(_CHORDS, gain_db=-6.0, sidechain_depth_db=2.0, width=1.3)),
-                pads=_gated(replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35)),
+                chords=replace(_CHORDS, gain_db=0.0, sidechain_depth_db=2.0, width=1.3),
+                pads=replace(
+                    _PADS, gain_db=4.0, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35
+                ),
                 lead=replace(_LEAD, gain_db=1.0, reverb_send=0.22, delay_send=0.22),
             ),
             reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
@@ -298,7 +295,17 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # still three in five); at +2.5 dB over the break the mix read as chillout
                 # rather than fast.
                 chords=replace(_CHORDS, gain_db=1.0, reverb_send=0.22),
-                pads=_gated(replace(_PADS, gain_db=-8.0, sidechain_depth_db=3.0, reverb_send=0.35)),
+                # dnb keeps its gate in the mix: at 170+ BPM its 16ths are a tremolo on a
+                # held chord rather than notes (86 ms, shorter than a transcriber's shortest
+                # note), and without it the pads read as ambient (dnb heard 2/3 -> 1/3).
+                pads=replace(
+                    _PADS,
+                    gain_db=-8.0,
+                    sidechain_depth_db=3.0,
+                    reverb_send=0.35,
+                    gate="x.x.",
+                    gate_depth_db=14.0,
+                ),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=20.0, damping=0.5),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from musewave.engine.render import VOICES, render_part, soundfont
+from musewave.engine.score import TICKS_PER_BEAT, Note, Part
 from musewave.engine.soundfont_choice import ENV_VAR
 
 from .conftest import (
@@ -53,6 +54,7 @@ def test_voice_ids_are_the_documented_set() -> None:
         "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "guitar_overdriven", "choir", "marimba", "reed_organ", "tenor_sax",
+        "gated_pad", "gated_supersaw",
     } == VOICES  # fmt: skip
 
 
@@ -101,6 +103,22 @@ def test_sustained_voice_holds_for_the_note_then_releases(voice: str) -> None:
     held = np.abs(audio[note_end - SR // 2 : note_end])
     assert held.max() > 0.2  # still sounding at note-off
     assert np.abs(audio[note_end + int(1.5 * SR) :]).max() == 0.0  # released, then silence
+
+
+@pytest.mark.parametrize("voice", ["gated_pad", "gated_supersaw"])
+def test_gated_patch_chops_fall_silent_on_the_closed_16ths(voice: str) -> None:
+    # A bar of 8th-note chops, a 16th each (what compose writes for the gate "x.x."): each
+    # closed 16th must be near silence, or the chops blur back into a held chord.
+    step = TICKS_PER_BEAT // 4
+    notes = [Note(60, k * 2 * step, step - 10, 100) for k in range(8)]
+    part = Part(name="pads", stem="pads", voice=voice, midi_program=0, notes=notes)
+    audio = render_part(part, BPM, SR, 2 * SR, seed=5).mean(axis=0)
+    step_samples = SAMPLES_PER_BEAT // 4
+    chunks = audio[: 16 * step_samples].reshape(16, step_samples)
+    # The open 16th, and the closed one after its release (the last 60 % of the step).
+    open_rms = np.sqrt(np.mean(chunks[0::2, step_samples // 4 :] ** 2))
+    shut_rms = np.sqrt(np.mean(chunks[1::2, (2 * step_samples) // 5 :] ** 2))
+    assert shut_rms < 10.0 ** (-30.0 / 20.0) * open_rms
 
 
 def test_long_sustained_note_is_seamless_across_loop_repeats() -> None:

@@ -121,6 +121,13 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             eq_below=_PIANO_EQ_BELOW,
         ),
         "pad": Voice(ensembles.pad, 1.2, stereo=True, norm_s=1.5, level=0.9, velocity_timbre=False),
+        # The gated patches play a trance gate's chops (compose.harmony.gate_notes): a
+        # release quick enough to leave the closed 16ths nearly silent but not to click, and
+        # each chop normalised over its own length (the pad's filter is still opening then).
+        "gated_pad": Voice(
+            ensembles.pad, 0.04, stereo=True, norm_s=0.15, level=0.9, velocity_timbre=False
+        ),
+        "gated_supersaw": Voice(synths.supersaw, 0.04, stereo=True, velocity_timbre=False),
         # Strings are synthesized even with a font: the GM string-ensemble samples (FluidR3
         # and TimGM6mb alike) move so much within a held note (bowing, recorded vibrato) that
         # a transcriber heard each held chord note as 10-15 notes; the synthesized section
