@@ -249,9 +249,10 @@ def test_supersaw_detune_stays_narrow_enough_not_to_pump() -> None:
     assert near > 0.9 * around
 
 
-@pytest.mark.parametrize("voice", ["strings", "choir", "brass"])
+@pytest.mark.parametrize("voice", ["strings", "choir", "brass", "electric_bass"])
 def test_slow_attack_voices_start_early_by_their_onset_lead(voice: str) -> None:
-    """A swelling voice (bowed, sung, blown) sounds from ``onset_lead_s`` before its written
+    """A swelling voice (bowed, sung, blown, or the finger bass sample whose fundamental
+    swells in after the pluck) sounds from ``onset_lead_s`` before its written
     start, so it is heard on the beat, and still stops where it is written; a note at the
     very start of the track skips the part of its swell that would fall before zero."""
     from musewave.engine.render.voices import VOICE_TABLE
