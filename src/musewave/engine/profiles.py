@@ -120,6 +120,14 @@ class MixProfile:
 # carry the kick, so they get no high-pass here (the master's 20 Hz DC filter cleans below).
 _DRUMS = StemSettings(mono_below_hz=120.0, reverb_send=0.06)
 _BASS = StemSettings(highpass_hz=30.0, lowpass_hz=5000.0, mono_below_hz=150.0)
+# Unducked basses: a bass whose notes start on the kicks (the 808s and subs that follow the
+# kick, dnb's reese, root and octave 8ths) is not sidechained to the kick. The duck is
+# deepest at the kick, so it took each such note's attack and the note was heard swelling in
+# 15-40 ms late or not at all (3-4 dB of ducking: bass recall in the mix 0.44 -> 0.59-0.81 in
+# reggaeton, 0.34 -> 0.48 in dnb, 0.67 -> 0.73 in trap without it). Kick and bass share the
+# low end by tone instead: the basses' attack lives in their harmonics, above the kick's
+# band. Ducking stays where the bass plays between the kicks (house's offbeat bass, techno's
+# acid line) and on the chords and pads.
 _CHORDS = StemSettings(
     gain_db=-2.0,
     highpass_hz=140.0,
@@ -195,7 +203,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
             "hiphop",
             _stems(
                 drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.07),
-                bass=replace(_BASS, sidechain_depth_db=3.0),
+                bass=_BASS,  # the sub follows the kick: not ducked (see _BASS)
                 # Keys low-passed like a sampled record: boom-bap's dusty loop.
                 chords=replace(_CHORDS, highpass_hz=140.0, lowpass_hz=6500.0, reverb_send=0.15),
                 pads=replace(_PADS, reverb_send=0.25),
@@ -217,7 +225,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # most of their notes); the hook still sits under the kit's ad-libs, as a
                 # melody does under a voice.
                 drums=replace(_DRUMS, reverb_send=0.05),
-                bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0, sidechain_depth_db=4.0),
+                # The 808 plays with the kick: not ducked under it (see _BASS).
+                bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0),
                 chords=replace(_CHORDS, gain_db=2.0, highpass_hz=180.0, reverb_send=0.2),
                 pads=replace(_PADS, gain_db=-9.0, highpass_hz=200.0, reverb_send=0.35),
                 lead=replace(
@@ -273,7 +282,9 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 drums=replace(_DRUMS, reverb_send=0.16),  # big gated-room snare
                 # The gated supersaw wall 4 dB back, the bass line and the lead 2 dB up: the
                 # wall's 8th-note openings sound like re-struck chords over both lines.
-                bass=replace(_BASS, gain_db=2.0, sidechain_depth_db=4.0),
+                bass=replace(
+                    _BASS, gain_db=2.0
+                ),  # octave 8ths on the kicks: not ducked (see _BASS)
                 chords=_gated(replace(_CHORDS, gain_db=-6.0, sidechain_depth_db=2.0, width=1.3)),
                 pads=_gated(replace(_PADS, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35)),
                 lead=replace(_LEAD, gain_db=1.0, reverb_send=0.22, delay_send=0.22),
@@ -289,7 +300,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 # The break on top (a quiet break with loud pads was heard at half tempo).
                 drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
-                bass=replace(_BASS, sidechain_depth_db=4.0),
+                bass=_BASS,  # the reese follows the break's kicks: not ducked (see _BASS)
                 # Keys stabs a little forward, as in liquid dnb: 2 dB under the +5 dB break
                 # two in three were masked; 3 dB more made one break heard at half tempo.
                 chords=replace(_CHORDS, gain_db=-0.5, reverb_send=0.22),
@@ -327,7 +338,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
             "pop",
             _stems(
                 drums=_DRUMS,
-                bass=replace(_BASS, sidechain_depth_db=2.0),
+                bass=_BASS,  # root 8ths, on the kicks: not ducked (see _BASS)
                 chords=_CHORDS,
                 pads=_PADS,
                 lead=replace(_LEAD, gain_db=0.0, reverb_send=0.16, delay_send=0.14),
@@ -343,9 +354,13 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, gain_db=1.0, reverb_send=0.12),
                 bass=replace(_BASS, lowpass_hz=6000.0),
+                # Double-tracked rhythm guitars, high-passed at 200 Hz so the bass owns the
+                # low end: at 100 Hz the power chords' low root (E2-Bb2) sat an octave over
+                # the bass's driving 8ths and blurred them (bass recall in the mix 0.28-0.54;
+                # chords 20 ms late), the way a guitar's low end muddies a bass in any mix.
                 chords=replace(
-                    _CHORDS, gain_db=0.0, highpass_hz=100.0, width=1.35, reverb_send=0.1
-                ),  # double-tracked guitars
+                    _CHORDS, gain_db=0.0, highpass_hz=200.0, width=1.35, reverb_send=0.1
+                ),
                 pads=replace(_PADS, reverb_send=0.2),
                 lead=replace(_LEAD, highpass_hz=150.0, reverb_send=0.14, delay_send=0.1),
             ),
@@ -423,7 +438,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 # The dembow and its shouts up front; the guitar and marimba hook behind them.
                 drums=replace(_DRUMS, gain_db=3.0, reverb_send=0.05),
-                bass=replace(_BASS, sidechain_depth_db=3.0),
+                bass=_BASS,  # the 808 follows the dembow's kick: not ducked (see _BASS)
                 chords=replace(_CHORDS, reverb_send=0.15),
                 pads=replace(_PADS, gain_db=-5.0, sidechain_depth_db=2.0, reverb_send=0.3),
                 lead=replace(_LEAD, gain_db=-6.0, delay_send=0.14),
