@@ -290,10 +290,11 @@ def test_held_ensemble_note_swells_without_beating(voice: str) -> None:
 
 
 def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time() -> None:
-    """Driving 8ths on the finger bass: a note that follows the previous one within
-    ``RESTRIKE_GAP_S`` sounds ``restrike_lead_s`` before its written start (the sample's
+    """Driving 8ths on the finger bass: a note that follows the previous one at its pitch
+    within ``RESTRIKE_GAP_S`` sounds ``restrike_lead_s`` before its written start (the sample's
     fundamental swells in after the pluck, and on a ringing string only the swell marks the
-    note); a note after a rest starts where it is written. Both still end where written."""
+    note); a note after a rest or at a new pitch starts where it is written. All end where
+    written."""
     from musewave.engine.render.parts import RESTRIKE_GAP_S
     from musewave.engine.render.voices import VOICE_TABLE
     from musewave.engine.score import TICKS_PER_BEAT, Note, Part
@@ -308,6 +309,7 @@ def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time()
         Note(40, 0, gap, 100),
         Note(40, eighth, gap, 100),  # re-struck
         Note(40, 4 * TICKS_PER_BEAT, gap, 100),  # after a rest of three beats
+        Note(43, 4 * TICKS_PER_BEAT + eighth, gap, 100),  # straight after, a new pitch
     ]
 
     def render(chosen: list[Note]) -> np.ndarray:
@@ -316,12 +318,16 @@ def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time()
 
     # Rendering is additive: the second note alone is the pair minus the first note.
     second_only = np.abs(render(notes[:2]) - render(notes[:1])).max(axis=0)
-    third_only = np.abs(render(notes[2:])).max(axis=0)
+    third_only = np.abs(render(notes[2:3])).max(axis=0)
+    fourth_only = np.abs(render(notes[2:]) - render(notes[2:3])).max(axis=0)
     second, third = SAMPLES_PER_BEAT // 2, 4 * SAMPLES_PER_BEAT
     assert second_only[second - lead : second].max() > 0.0  # starts early
     assert second_only[: second - lead].max() == 0.0  # ...not earlier
     assert third_only[:third].max() == 0.0  # the note after a rest: on time
     assert third_only[third : third + 200].max() > 0.0
+    fourth = third + SAMPLES_PER_BEAT // 2
+    assert fourth_only[:fourth].max() == 0.0  # a new pitch marks itself: on time too
+    assert fourth_only[fourth : fourth + 200].max() > 0.0
     release = round(voice.release_s * SR)
     end = third + round(gap / TICKS_PER_BEAT * SAMPLES_PER_BEAT) + release
     assert third_only[end + 100 :].max() == 0.0  # and ends where written

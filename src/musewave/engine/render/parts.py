@@ -202,12 +202,14 @@ RESTRIKE_GAP_S = 0.05
 def _onset_leads(voice: Voice, notes: NoteArrays, sr: int) -> Ints:
     """Per note, how many samples before its written start it begins: the voice's
     ``onset_lead_s``, or its ``restrike_lead_s`` when larger and the note follows the previous
-    one (any pitch) within ``RESTRIKE_GAP_S``."""
+    one at the same pitch within ``RESTRIKE_GAP_S`` (the string struck again while it rings)."""
     leads = np.full(len(notes), seconds_to_samples(voice.onset_lead_s, sr), dtype=np.int64)
     if voice.restrike_lead_s > voice.onset_lead_s and len(notes) > 1:
         previous_end = notes.start[:-1] + notes.duration[:-1]
-        restruck = (notes.start[1:] - previous_end <= round(RESTRIKE_GAP_S * sr)) & (
-            notes.start[1:] > notes.start[:-1]
+        restruck = (
+            (notes.start[1:] - previous_end <= round(RESTRIKE_GAP_S * sr))
+            & (notes.start[1:] > notes.start[:-1])
+            & (notes.pitch[1:] == notes.pitch[:-1])
         )
         leads[1:][restruck] = seconds_to_samples(voice.restrike_lead_s, sr)
     return leads

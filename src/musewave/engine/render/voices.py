@@ -38,7 +38,7 @@ class Voice:
     sample to where it is heard to begin, for voices whose attack swells in (a bowed or sung
     sample), as producers set a negative track delay on slow string and choir libraries.
     ``restrike_lead_s`` (when larger) does the same only for a note that follows the previous
-    one within ``RESTRIKE_GAP_S``: a plucked string struck again while it still rings.
+    one at the same pitch within ``RESTRIKE_GAP_S``: a string struck again while it rings.
     ``fundamental_db`` is the gain of a broad peak (Q 0.7) on each note's fundamental,
     sampled or synthesized tone alike, as a bass amp's low end; ``octave_cut_db`` the depth
     of a narrow cut (Q 2) on its octave (the 2nd harmonic). The two overlap: the broad peak
@@ -100,7 +100,8 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             # still rings from the note before, only the swell marks the new note: soloed,
             # rock and pop's driving 8ths were heard 25-35 ms late (one in five over 50
             # ms); 20 ms early puts them on the beat (soloed F1 0.74-0.86 -> 0.82-0.92).
-            # Notes after a rest (reggae's one-drop) were on time and stay where written.
+            # A new pitch or a note after a rest marks itself (reggae's line was on time)
+            # and stays where written.
             restrike_lead_s=0.02,
         ),
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
