@@ -336,3 +336,47 @@ def test_piano_low_notes_are_led_by_their_fundamental(
     attack = audio.mean(axis=0)[: int(0.3 * SR)]
     f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
     assert _partial_power(attack, f0) > 3.0 * _partial_power(attack, 2.0 * f0)
+
+
+def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time() -> None:
+    """Driving 8ths on the finger bass: a note that follows the previous one at its pitch
+    within ``RESTRIKE_GAP_S`` sounds ``restrike_lead_s`` before its written start (the sample's
+    fundamental swells in after the pluck, and on a ringing string only the swell marks the
+    note); a note after a rest or at a new pitch starts where it is written. All end where
+    written."""
+    from musewave.engine.render.parts import RESTRIKE_GAP_S
+    from musewave.engine.render.voices import VOICE_TABLE
+    from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+
+    voice = VOICE_TABLE["electric_bass"]
+    lead = round(voice.restrike_lead_s * SR)
+    assert 0.01 * SR <= lead <= 0.04 * SR and voice.onset_lead_s == 0.0
+    eighth = TICKS_PER_BEAT // 2
+    gap = eighth - 30  # root_8ths: a 30-tick gap, well within RESTRIKE_GAP_S at 120 BPM
+    assert 30 / TICKS_PER_BEAT * 0.5 < RESTRIKE_GAP_S
+    notes = [
+        Note(40, 0, gap, 100),
+        Note(40, eighth, gap, 100),  # re-struck
+        Note(40, 4 * TICKS_PER_BEAT, gap, 100),  # after a rest of three beats
+        Note(43, 4 * TICKS_PER_BEAT + eighth, gap, 100),  # straight after, a new pitch
+    ]
+
+    def render(chosen: list[Note]) -> np.ndarray:
+        part = Part(name="bass", stem="bass", voice="electric_bass", midi_program=33, notes=chosen)
+        return render_part(part, BPM, SR, 6 * SAMPLES_PER_BEAT, seed=2)
+
+    # Rendering is additive: the second note alone is the pair minus the first note.
+    second_only = np.abs(render(notes[:2]) - render(notes[:1])).max(axis=0)
+    third_only = np.abs(render(notes[2:3])).max(axis=0)
+    fourth_only = np.abs(render(notes[2:]) - render(notes[2:3])).max(axis=0)
+    second, third = SAMPLES_PER_BEAT // 2, 4 * SAMPLES_PER_BEAT
+    assert second_only[second - lead : second].max() > 0.0  # starts early
+    assert second_only[: second - lead].max() == 0.0  # ...not earlier
+    assert third_only[:third].max() == 0.0  # the note after a rest: on time
+    assert third_only[third : third + 200].max() > 0.0
+    fourth = third + SAMPLES_PER_BEAT // 2
+    assert fourth_only[:fourth].max() == 0.0  # a new pitch marks itself: on time too
+    assert fourth_only[fourth : fourth + 200].max() > 0.0
+    release = round(voice.release_s * SR)
+    end = third + round(gap / TICKS_PER_BEAT * SAMPLES_PER_BEAT) + release
+    assert third_only[end + 100 :].max() == 0.0  # and ends where written

@@ -37,6 +37,8 @@ class Voice:
     every note that much earlier (its written end stays put): the time from a sound's first
     sample to where it is heard to begin, for voices whose attack swells in (a bowed or sung
     sample), as producers set a negative track delay on slow string and choir libraries.
+    ``restrike_lead_s`` (when larger) does the same only for a note that follows the previous
+    one at the same pitch within ``RESTRIKE_GAP_S``: a string struck again while it rings.
     ``fundamental_db`` is the gain of a broad peak (Q 0.7) on each note's fundamental,
     sampled or synthesized tone alike, as a bass amp's low end; ``octave_cut_db`` the depth
     of a narrow cut (Q 2) on its octave (the 2nd harmonic). The two overlap: the broad peak
@@ -57,6 +59,7 @@ class Voice:
     glide_s: float = 0.0
     gliding: GlidingToneFn | None = None
     onset_lead_s: float = 0.0
+    restrike_lead_s: float = 0.0
     fundamental_db: float = 0.0
     octave_cut_db: float = 0.0
     eq_below: int = 128
@@ -103,6 +106,13 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             program=33,
             fundamental_db=_BASS_AMP_DB,
             octave_cut_db=_SAMPLED_BASS_OCTAVE_CUT_DB,
+            # The sample's fundamental swells in after the pluck, and on a string that
+            # still rings from the note before, only the swell marks the new note: soloed,
+            # rock and pop's driving 8ths were heard 25-35 ms late (one in five over 50
+            # ms); 20 ms early puts them on the beat (soloed F1 0.74-0.86 -> 0.82-0.92).
+            # A new pitch or a note after a rest marks itself (reggae's line was on time)
+            # and stays where written.
+            restrike_lead_s=0.02,
         ),
         "supersaw": Voice(synths.supersaw, 0.25, stereo=True, velocity_timbre=False),
         "saw_lead": Voice(synths.saw_lead, 0.12),
