@@ -5,15 +5,22 @@ import pytest
 
 from musewave.engine.compose import MIDI_PROGRAMS, compose_score
 from musewave.engine.compose.bass import DEFAULT_LOW, REGISTER_LOW, compose_bass
-from musewave.engine.compose.harmony import compose_chords, compose_pads
+from musewave.engine.compose.harmony import (
+    GATE_GAP_TICKS,
+    compose_chords,
+    compose_pads,
+    gate_notes,
+    without_unisons,
+)
 from musewave.engine.compose.timeline import chord_at, chord_timeline
 from musewave.engine.compose.voicing import chord_tones, voice_chord
 from musewave.engine.genres import GENRES, KICK, SNARE
 from musewave.engine.midi import read_midi_notes, write_midi
 from musewave.engine.plan import make_plan
+from musewave.engine.profiles import MIX_PROFILES
 from musewave.engine.render.voices import VOICE_TABLE
 from musewave.engine.request import GenerationRequest
-from musewave.engine.score import TICKS_PER_BEAT
+from musewave.engine.score import TICKS_PER_BEAT, Note
 from musewave.engine.theory import Key, roman_chord
 
 
@@ -483,3 +490,72 @@ def test_every_voice_is_exported_to_midi_as_the_instrument_it_plays() -> None:
     for name, voice in VOICE_TABLE.items():
         if voice.program is not None:
             assert MIDI_PROGRAMS[name] == voice.program, name
+
+
+STEP = TICKS_PER_BEAT // 4
+
+
+def test_gate_notes_cuts_a_held_note_into_the_patterns_open_runs() -> None:
+    held = Note(60, 0, 4 * TICKS_PER_BEAT - 10, 90)
+    chops = gate_notes([held], "x.x.")
+    assert [(n.start_tick, n.duration_ticks) for n in chops] == [
+        (k * 2 * STEP, STEP - GATE_GAP_TICKS) for k in range(8)
+    ]
+    assert {(n.pitch, n.velocity) for n in chops} == {(60, 90)}
+    # Open runs longer than a 16th stay one note; the pattern repeats from tick 0, not from
+    # the note, and a note that starts or ends inside a run is cut at its own edges.
+    late = Note(64, 3 * STEP, 9 * STEP, 70)
+    assert [(n.start_tick, n.duration_ticks) for n in gate_notes([late], "xx..")] == [
+        (4 * STEP, 2 * STEP - GATE_GAP_TICKS),
+        (8 * STEP, 2 * STEP - GATE_GAP_TICKS),
+    ]
+    inside = Note(64, STEP // 2, STEP, 70)
+    assert [(n.start_tick, n.duration_ticks) for n in gate_notes([inside], "xx..")] == [
+        (STEP // 2, STEP - GATE_GAP_TICKS)
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["....", "x-x-", ""])
+def test_gate_notes_rejects_a_pattern_without_an_open_16th(pattern: str) -> None:
+    with pytest.raises(ValueError, match="gate pattern"):
+        gate_notes([Note(60, 0, TICKS_PER_BEAT, 90)], pattern)
+
+
+@pytest.mark.parametrize("genre", sorted(g for g in GENRES if GENRES[g].gates))
+def test_gated_roles_are_written_as_the_chops_they_sound(genre: str) -> None:
+    # score.mid carries what is heard: every note of a gated role starts on an open 16th of
+    # its gate (or where the chord itself starts) and ends before the next closed one, and
+    # is played by the gated patch of its voice.
+    plan, score = score_for(genre, duration=30)
+    profile = GENRES[genre]
+    for part in score.parts:
+        pattern = profile.gates.get(part.name)
+        if pattern is None:
+            continue
+        assert part.voice.startswith("gated_"), part.voice
+        assert part.notes
+        for note in part.notes:
+            first = note.start_tick // STEP
+            last = (note.start_tick + note.duration_ticks - 1) // STEP
+            assert all(pattern[s % len(pattern)] == "x" for s in range(first, last + 1)), note
+    # The mix does not gate them a second time.
+    mix = MIX_PROFILES.get(plan.mix_profile, MIX_PROFILES["default"])
+    assert all(mix.stem(role).gate is None for role in profile.gates)
+
+
+def test_a_gated_part_leaves_the_tones_another_part_strikes_in_unison() -> None:
+    chop = Note(64, 0, STEP - GATE_GAP_TICKS, 80)
+    other_pitch = Note(67, 0, STEP - GATE_GAP_TICKS, 80)
+    later = Note(64, 2 * STEP, STEP - GATE_GAP_TICKS, 80)
+    piano = [Note(64, 5, TICKS_PER_BEAT, 90)]
+    assert without_unisons([chop, other_pitch, later], piano, STEP // 2) == [other_pitch, later]
+
+
+def test_synthwaves_gated_pad_does_not_double_its_gated_supersaw() -> None:
+    _, score = score_for("synthwave", duration=30)
+    parts = {p.name: p for p in score.parts}
+    struck = {
+        (n.pitch, n.start_tick) for name in ("lead", "bass", "chords") for n in parts[name].notes
+    }
+    assert parts["pads"].notes and parts["chords"].notes
+    assert not any((n.pitch, n.start_tick) in struck for n in parts["pads"].notes)

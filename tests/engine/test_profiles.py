@@ -46,3 +46,16 @@ def test_lofi_master_tone_is_low_passed_and_saturated() -> None:
     tone = MIX_PROFILES["lofi"].tone
     assert tone.lowpass_hz is not None and 8000.0 <= tone.lowpass_hz <= 12000.0
     assert tone.saturation_drive_db > 0.0
+
+
+# Bass lines whose notes start on the kicks (see profiles._BASS).
+_ON_THE_KICK = frozenset({"follow_kick", "root_8ths", "octave_8ths"})
+
+
+@pytest.mark.parametrize(
+    "genre", sorted(g for g, p in GENRES.items() if p.bass_style in _ON_THE_KICK)
+)
+def test_a_bass_that_plays_on_the_kicks_is_not_ducked_under_them(genre: str) -> None:
+    """Sidechain ducking is deepest at each kick, so it takes the attack of every bass note
+    that starts with one: the note is heard swelling in late, or not at all."""
+    assert MIX_PROFILES[genre].stem("bass").sidechain_depth_db == 0.0

@@ -99,6 +99,11 @@ class GenreProfile:
     # Progressions for one mode (e.g. "dorian"), used instead of the major/minor pool: the
     # minor pool's VI read in dorian is a major chord on the raised sixth, foreign to both.
     mode_progressions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Trance gate per role: a 16th-note pattern ("x" open, "." closed, repeating from the
+    # first beat) that the role's held chords are written in, so score.mid holds each chop
+    # the listener hears (see ``compose.harmony.gate_notes``). The chopping is what makes a
+    # held synth chord read as a synth rather than a bowed string section.
+    gates: Mapping[str, str] = field(default_factory=dict)
 
 
 def _grooves(full: dict[int, str], light: dict[int, str]) -> Mapping[str, Groove]:
@@ -191,11 +196,15 @@ _PROFILES = (
                 # tempo, under the half-time clap.
                 CLOSED_HAT: "oxxxoxxxoxxxoxxx",
                 OPEN_HAT: "..............x.",
-                # Ad-libs chanted on the beat: the voice a trap beat carries.
-                VOX_YEAH: "x...............",
-                VOX_UH: "....x...........",
-                VOX_HEY: "........x.......",
-                VOX_LETS_GO: "............x...",
+                # Ad-libs, the voice a trap beat carries, in the pockets between the beats:
+                # shouted on the beat they landed on every note of the quarter-note keys and
+                # hid half of them (and of the bell hook); on the offbeat 8ths they answer
+                # the keys, and still mark the pulse at the written tempo. (One a bar was
+                # not enough voice: the beat was heard as electronic/indie at half tempo.)
+                VOX_YEAH: "..x.............",
+                VOX_UH: "......x.........",
+                VOX_HEY: "..........x.....",
+                VOX_LETS_GO: "..............x.",
             },
             # Light sections (the outro) keep the kick under the 808 and 8th hats accented on
             # the beat: a lone kick on 1 under an 808 on 1 and 3 was heard at half tempo.
@@ -244,6 +253,7 @@ _PROFILES = (
             ("outro", 16),
         ),
         humanize_ms=2.0,
+        gates={"pads": "x.x."},
         brightness=0.6,
     ),
     GenreProfile(
@@ -276,6 +286,8 @@ _PROFILES = (
         ),
         humanize_ms=1.0,
         bars_per_chord=2,
+        # Offbeat 8ths, where the kick is not: the chops on the beat were lost under it.
+        gates={"pads": "..xx"},
         brightness=0.5,
     ),
     GenreProfile(
@@ -310,6 +322,10 @@ _PROFILES = (
         fill="toms",
         crash_on_sections=True,
         humanize_ms=2.0,
+        # The supersaw pulses in 8ths (chopped on the offbeats only it was heard as strings)
+        # and the pad answers on the offbeat 8ths: both on the 8ths, with the bass line's
+        # octave 8ths, the pad was heard as one line with them (a sixth of it transcribed).
+        gates={"chords": "x.x.", "pads": "..xx"},
         brightness=0.7,
     ),
     GenreProfile(
@@ -334,7 +350,9 @@ _PROFILES = (
                 SHAKER: "xxxxxxxxxxxxxxxx",
                 TAMBOURINE: "..x...x...x...x.",
             },
-            {KICK: "x.........x.....", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
+            # The outro keeps the two-step's backbeat and 16th hats under the music, as a DJ
+            # outro does: a third of a short track on a lone kick and 8th hats read as chillout.
+            {KICK: "x.........x.....", SNARE: "....x.......x...", CLOSED_HAT: "oxxxoxxxoxxxoxxx"},
         ),
         bass_style="follow_kick",
         chord_style="stabs",
@@ -576,7 +594,10 @@ _PROFILES = (
                 KICK: "x...x...x...x...",
                 SNARE: "...x..x....x..x.",
                 CLOSED_HAT: "x.x.x.x.x.x.x.x.",
-                # Shouts on the beat, in Spanish: the perreo chant over the dembow.
+                # Shouts on the beat, in Spanish: the perreo chant over the dembow. They cost
+                # the guitar and marimba a sixth of their notes in the mix (two a bar, or in
+                # the offbeat pockets as trap's: F1 0.64 -> 0.76), but with fewer, or off the
+                # beat, the beat was no longer heard as hip-hop/dance.
                 VOX_DALE: "x...............",
                 VOX_EH: "....x.......x...",
                 VOX_OYE: "........x.......",

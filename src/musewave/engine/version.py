@@ -1,3 +1,3 @@
 """The engine version is part of every request fingerprint: bump it when output changes."""
 
-ENGINE_VERSION = "0.7.0"  # basses, held voices and dense mixes transcribe; jazz kit, trap arps
+ENGINE_VERSION = "0.8.0"  # gates written as notes, basses not ducked on the kicks, low piano EQ, trap ad-libs off the beat

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musewave.engine.render import VOICES, render_part
+from musewave.engine.render import VOICES, render_part, soundfont
+from musewave.engine.score import TICKS_PER_BEAT, Note, Part
 from musewave.engine.soundfont_choice import ENV_VAR
 
 from .conftest import (
@@ -53,6 +54,7 @@ def test_voice_ids_are_the_documented_set() -> None:
         "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "guitar_overdriven", "choir", "marimba", "reed_organ", "tenor_sax",
+        "gated_pad", "gated_supersaw",
     } == VOICES  # fmt: skip
 
 
@@ -101,6 +103,22 @@ def test_sustained_voice_holds_for_the_note_then_releases(voice: str) -> None:
     held = np.abs(audio[note_end - SR // 2 : note_end])
     assert held.max() > 0.2  # still sounding at note-off
     assert np.abs(audio[note_end + int(1.5 * SR) :]).max() == 0.0  # released, then silence
+
+
+@pytest.mark.parametrize("voice", ["gated_pad", "gated_supersaw"])
+def test_gated_patch_chops_fall_silent_on_the_closed_16ths(voice: str) -> None:
+    # A bar of 8th-note chops, a 16th each (what compose writes for the gate "x.x."): each
+    # closed 16th must be near silence, or the chops blur back into a held chord.
+    step = TICKS_PER_BEAT // 4
+    notes = [Note(60, k * 2 * step, step - 10, 100) for k in range(8)]
+    part = Part(name="pads", stem="pads", voice=voice, midi_program=0, notes=notes)
+    audio = render_part(part, BPM, SR, 2 * SR, seed=5).mean(axis=0)
+    step_samples = SAMPLES_PER_BEAT // 4
+    chunks = audio[: 16 * step_samples].reshape(16, step_samples)
+    # The open 16th, and the closed one after its release (the last 60 % of the step).
+    open_rms = np.sqrt(np.mean(chunks[0::2, step_samples // 4 :] ** 2))
+    shut_rms = np.sqrt(np.mean(chunks[1::2, (2 * step_samples) // 5 :] ** 2))
+    assert shut_rms < 10.0 ** (-30.0 / 20.0) * open_rms
 
 
 def test_long_sustained_note_is_seamless_across_loop_repeats() -> None:
@@ -287,3 +305,78 @@ def test_held_ensemble_note_swells_without_beating(voice: str) -> None:
     held = fundamental[SR // 2 : 3 * SR + SR // 2]
     rms = np.sqrt(np.mean(held[: held.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
     assert 20.0 * np.log10(rms.max() / rms.min()) < 8.0  # equal-level saws: 16-25 dB
+
+
+def _bundled_font() -> str:
+    """pretty_midi's TimGM6mb, the font every install has."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("pretty_midi")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(spec.submodule_search_locations[0]) / "TimGM6mb.sf2")
+
+
+@pytest.mark.parametrize("font", ["default", "bundled", "none"])
+@pytest.mark.parametrize("pitch", [36, 47, 52])
+def test_piano_low_notes_are_led_by_their_fundamental(
+    font: str, pitch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the first 300 ms of a low piano note the fundamental outweighs the octave by
+    about 5 dB or more, with every font: FluidR3's B2-E3 and TimGM6mb's C2 samples sound their
+    octave as loud as the note, and the solo-piano left hand was transcribed an octave up."""
+    try:
+        if font != "default":
+            monkeypatch.setenv(ENV_VAR, _bundled_font() if font == "bundled" else "none")
+        soundfont.reset_default_soundfont()
+        audio = render_part(one_note("piano", pitch, beats=2, velocity=70), BPM, SR, SR, seed=2)
+    finally:
+        monkeypatch.delenv(ENV_VAR, raising=False)
+        soundfont.reset_default_soundfont()
+    attack = audio.mean(axis=0)[: int(0.3 * SR)]
+    f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+    assert _partial_power(attack, f0) > 3.0 * _partial_power(attack, 2.0 * f0)
+
+
+def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time() -> None:
+    """Driving 8ths on the finger bass: a note that follows the previous one at its pitch
+    within ``RESTRIKE_GAP_S`` sounds ``restrike_lead_s`` before its written start (the sample's
+    fundamental swells in after the pluck, and on a ringing string only the swell marks the
+    note); a note after a rest or at a new pitch starts where it is written. All end where
+    written."""
+    from musewave.engine.render.parts import RESTRIKE_GAP_S
+    from musewave.engine.render.voices import VOICE_TABLE
+    from musewave.engine.score import TICKS_PER_BEAT, Note, Part
+
+    voice = VOICE_TABLE["electric_bass"]
+    lead = round(voice.restrike_lead_s * SR)
+    assert 0.01 * SR <= lead <= 0.04 * SR and voice.onset_lead_s == 0.0
+    eighth = TICKS_PER_BEAT // 2
+    gap = eighth - 30  # root_8ths: a 30-tick gap, well within RESTRIKE_GAP_S at 120 BPM
+    assert 30 / TICKS_PER_BEAT * 0.5 < RESTRIKE_GAP_S
+    notes = [
+        Note(40, 0, gap, 100),
+        Note(40, eighth, gap, 100),  # re-struck
+        Note(40, 4 * TICKS_PER_BEAT, gap, 100),  # after a rest of three beats
+        Note(43, 4 * TICKS_PER_BEAT + eighth, gap, 100),  # straight after, a new pitch
+    ]
+
+    def render(chosen: list[Note]) -> np.ndarray:
+        part = Part(name="bass", stem="bass", voice="electric_bass", midi_program=33, notes=chosen)
+        return render_part(part, BPM, SR, 6 * SAMPLES_PER_BEAT, seed=2)
+
+    # Rendering is additive: the second note alone is the pair minus the first note.
+    second_only = np.abs(render(notes[:2]) - render(notes[:1])).max(axis=0)
+    third_only = np.abs(render(notes[2:3])).max(axis=0)
+    fourth_only = np.abs(render(notes[2:]) - render(notes[2:3])).max(axis=0)
+    second, third = SAMPLES_PER_BEAT // 2, 4 * SAMPLES_PER_BEAT
+    assert second_only[second - lead : second].max() > 0.0  # starts early
+    assert second_only[: second - lead].max() == 0.0  # ...not earlier
+    assert third_only[:third].max() == 0.0  # the note after a rest: on time
+    assert third_only[third : third + 200].max() > 0.0
+    fourth = third + SAMPLES_PER_BEAT // 2
+    assert fourth_only[:fourth].max() == 0.0  # a new pitch marks itself: on time too
+    assert fourth_only[fourth : fourth + 200].max() > 0.0
+    release = round(voice.release_s * SR)
+    end = third + round(gap / TICKS_PER_BEAT * SAMPLES_PER_BEAT) + release
+    assert third_only[end + 100 :].max() == 0.0  # and ends where written

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection
+from dataclasses import replace
 
 import numpy as np
 
 from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.drums import compose_drums, without_vocal_shots
-from musewave.engine.compose.harmony import compose_chords, compose_pads
+from musewave.engine.compose.harmony import (
+    GATED_VOICES,
+    compose_chords,
+    compose_pads,
+    gate_notes,
+    without_unisons,
+)
 from musewave.engine.compose.melody import compose_lead
 from musewave.engine.compose.timeline import chord_timeline, swing_tick
 from musewave.engine.plan import Plan
@@ -22,7 +30,7 @@ MIDI_PROGRAMS = {
     "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
     "guitar_overdriven": 29,
     "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
-    "trumpet": 56, "reed_organ": 20, "tenor_sax": 66,
+    "trumpet": 56, "reed_organ": 20, "tenor_sax": 66, "gated_pad": 89, "gated_supersaw": 81,
 }  # fmt: skip
 
 __all__ = ["MIDI_PROGRAMS", "compose_score"]
@@ -95,6 +103,11 @@ def compose_score(plan: Plan) -> Score:
         else:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)
             notes = _humanize(notes, plan, rng, humanize_ms)
+        gate = profile.gates.get(role)
+        if gate is not None:
+            # Chopped after humanizing: the gate is a tempo-synced effect, on the grid.
+            notes = gate_notes(notes, gate)
+            voice = GATED_VOICES.get(voice, voice)
         parts.append(
             Part(
                 name=role,
@@ -105,7 +118,35 @@ def compose_score(plan: Plan) -> Score:
                 notes=_tidy(notes, total_ticks),
             )
         )
+    parts = _without_unisons_below(parts, profile.gates)
     score = Score(
         bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
     )
     return score if plan.ad_libs else without_vocal_shots(score)
+
+
+# Who keeps a tone two parts strike together: the gated parts give way to the melody, the
+# bass and the chords (in that order), as an arranger thins a synth wall around the lines.
+_UNISON_PRIORITY = ("lead", "bass", "chords", "pads")
+
+
+def _without_unisons_below(parts: list[Part], thinned: Collection[str]) -> list[Part]:
+    """``parts`` with the notes of each part named in ``thinned`` that double a part ranked
+    above it (``_UNISON_PRIORITY``) in unison removed (see ``without_unisons``); the window
+    is half a 16th."""
+    window = round(TICKS_PER_BEAT / 8)
+    rank = {role: i for i, role in enumerate(_UNISON_PRIORITY)}
+    result: list[Part] = []
+    for part in parts:
+        if part.name in thinned and not part.is_drums:
+            above = [
+                n
+                for other in parts
+                if other is not part
+                and not other.is_drums
+                and rank.get(other.name, -1) < rank.get(part.name, len(rank))
+                for n in other.notes
+            ]
+            part = replace(part, notes=without_unisons(part.notes, above, window))
+        result.append(part)
+    return result

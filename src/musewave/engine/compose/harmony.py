@@ -321,3 +321,50 @@ def compose_pads(plan: Plan, spans: list[ChordSpan], style: str = "sustain") -> 
         if pedal is not None and style == "sustain":
             notes.append(Note(pedal, span.start_tick, end - span.start_tick - 10, 64))
     return notes
+
+
+# A gated role is played by its voice's gated patch: the same sound with a quick release, so
+# each chop ends where it is written instead of ringing into the next (the held pad's 1.2 s
+# release would fill every closed step).
+GATED_VOICES = {"pad": "gated_pad", "supersaw": "gated_supersaw"}
+GATE_GAP_TICKS = 10  # between a chop and the next, as between any two repeated notes
+
+
+def gate_notes(notes: list[Note], pattern: str) -> list[Note]:
+    """``notes`` cut into the open runs of a trance-gate ``pattern`` (16ths, ``"x"`` open,
+    ``"."`` closed, repeating from tick 0): each run of open 16ths inside a note becomes a
+    note of its own, at the note's pitch and velocity, ``GATE_GAP_TICKS`` short of the run's
+    end. Raises ``ValueError`` for a pattern with no open step or other characters."""
+    if "x" not in pattern or set(pattern) - {"x", "."}:
+        raise ValueError(f"gate pattern must be 'x'/'.' 16ths with an 'x', got {pattern!r}")
+    period = len(pattern)
+    chops: list[Note] = []
+    for note in notes:
+        end = note.start_tick + note.duration_ticks
+        first, last = note.start_tick // STEP_TICKS, -(-end // STEP_TICKS)
+        run_start: int | None = None
+        for step in range(first, last + 1):
+            is_open = step < last and pattern[step % period] == "x"
+            if is_open and run_start is None:
+                run_start = max(step * STEP_TICKS, note.start_tick)
+            elif not is_open and run_start is not None:
+                run_end = min(step * STEP_TICKS, end)
+                duration = run_end - run_start - GATE_GAP_TICKS
+                if duration > 0:
+                    chops.append(Note(note.pitch, run_start, duration, note.velocity))
+                run_start = None
+    return chops
+
+
+def without_unisons(notes: list[Note], others: list[Note], window_ticks: int) -> list[Note]:
+    """``notes`` less those that another part strikes at the same pitch within
+    ``window_ticks`` of the same moment: a unison doubling is heard as one note (the louder
+    part's), so a gated part leaves those tones to the part it would double."""
+    struck: dict[int, list[int]] = {}
+    for other in others:
+        struck.setdefault(other.pitch, []).append(other.start_tick)
+    return [
+        n
+        for n in notes
+        if not any(abs(n.start_tick - t) < window_ticks for t in struck.get(n.pitch, ()))
+    ]

@@ -147,12 +147,12 @@ def _render_tonal(
         takes[sound] = take + 1
         groups.setdefault((*sound, take % variants), []).append(i)
 
-    lead = seconds_to_samples(voice.onset_lead_s, sr) if voice.onset_lead_s > 0.0 else 0
+    leads = _onset_leads(voice, notes, sr)
     for (pitch, bucket, source, variant), members in groups.items():
         needed = max(
-            min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) for i in members
+            min(int(notes.duration[i]) + release.size, n - int(notes.start[i])) + int(leads[i])
+            for i in members
         )
-        needed += lead
         length = max(needed, norm_window)
         if cap is not None:
             length = min(length, cap)
@@ -180,6 +180,7 @@ def _render_tonal(
         )
         for i in members:
             gain = velocity_gain(int(notes.velocity[i]))
+            lead = int(leads[i])
             # Started ``lead`` samples early so that it is heard on the beat; a note at the
             # very start skips the part of its swell that would fall before time zero.
             start = int(notes.start[i]) - lead
@@ -195,8 +196,29 @@ def _render_tonal(
             )
 
 
+RESTRIKE_GAP_S = 0.05
+
+
+def _onset_leads(voice: Voice, notes: NoteArrays, sr: int) -> Ints:
+    """Per note, how many samples before its written start it begins: the voice's
+    ``onset_lead_s``, or its ``restrike_lead_s`` when larger and the note follows the previous
+    one at the same pitch within ``RESTRIKE_GAP_S`` (the string struck again while it rings)."""
+    leads = np.full(len(notes), seconds_to_samples(voice.onset_lead_s, sr), dtype=np.int64)
+    if voice.restrike_lead_s > voice.onset_lead_s and len(notes) > 1:
+        previous_end = notes.start[:-1] + notes.duration[:-1]
+        restruck = (
+            (notes.start[1:] - previous_end <= round(RESTRIKE_GAP_S * sr))
+            & (notes.start[1:] > notes.start[:-1])
+            & (notes.pitch[1:] == notes.pitch[:-1])
+        )
+        leads[1:][restruck] = seconds_to_samples(voice.restrike_lead_s, sr)
+    return leads
+
+
 def _bass_eq(tone: Audio, voice: Voice, pitch: int, sr: int) -> Audio:
     """``tone`` with the voice's boost on the note's fundamental and cut on its octave."""
+    if pitch >= voice.eq_below:
+        return tone
     f0 = midi_to_hz(pitch)
     if voice.fundamental_db:
         tone = peaking(tone, min(f0, 0.4 * sr), voice.fundamental_db, 0.7, sr)
