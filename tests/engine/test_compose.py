@@ -559,3 +559,18 @@ def test_synthwaves_gated_pad_does_not_double_its_gated_supersaw() -> None:
     }
     assert parts["pads"].notes and parts["chords"].notes
     assert not any((n.pitch, n.start_tick) in struck for n in parts["pads"].notes)
+
+
+@pytest.mark.parametrize(("genre", "prompt", "role", "voice"), [
+    ("house", "house with strings", "pads", "strings"),
+    ("synthwave", "synthwave with piano chords", "chords", "piano"),
+])  # fmt: skip
+def test_a_voice_without_a_gated_patch_plays_a_gated_role_as_written(
+    genre: str, prompt: str, role: str, voice: str
+) -> None:
+    # The gate is a synth patch's effect: strings or a piano asked for on a gated role keep
+    # their held chords (a 0.4 s release over 8th-note chops is neither gated nor held).
+    plan = make_plan(GenerationRequest(prompt=prompt, genres=[genre], seed=5, duration_s=30))
+    part = next(p for p in compose_score(plan).parts if p.name == role)
+    assert part.voice == voice
+    assert max(n.duration_ticks for n in part.notes) > 2 * STEP

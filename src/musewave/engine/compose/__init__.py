@@ -85,6 +85,7 @@ def compose_score(plan: Plan) -> Score:
     total_ticks = plan.music_beats * TICKS_PER_BEAT
     humanize_ms = profile.humanize_ms
     parts: list[Part] = []
+    gated: set[str] = set()  # roles written as gate chops
     for part_plan in plan.parts:
         rng = _part_rng(plan, part_plan.role)
         role, voice = part_plan.role, part_plan.voice
@@ -104,10 +105,13 @@ def compose_score(plan: Plan) -> Score:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)
             notes = _humanize(notes, plan, rng, humanize_ms)
         gate = profile.gates.get(role)
-        if gate is not None:
-            # Chopped after humanizing: the gate is a tempo-synced effect, on the grid.
+        if gate is not None and voice in GATED_VOICES:
+            # Chopped after humanizing: the gate is a tempo-synced effect, on the grid. Only
+            # a synth with a gated patch is chopped: a piano or a choir the user asked for on
+            # that role plays its chords as written.
             notes = gate_notes(notes, gate)
-            voice = GATED_VOICES.get(voice, voice)
+            voice = GATED_VOICES[voice]
+            gated.add(role)
         parts.append(
             Part(
                 name=role,
@@ -118,7 +122,7 @@ def compose_score(plan: Plan) -> Score:
                 notes=_tidy(notes, total_ticks),
             )
         )
-    parts = _without_unisons_below(parts, profile.gates)
+    parts = _without_unisons_below(parts, gated)
     score = Score(
         bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
     )
