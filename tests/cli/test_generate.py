@@ -72,7 +72,7 @@ def test_output_folder_that_cannot_be_created_is_bad_input() -> None:
     result = musewave("generate", "x", "-d", "10", "--seed", "1", "-o", "/proc/musewave/out")
     assert result.returncode == 2
     assert one_line(result.stderr) == (
-        "error: cannot write to /proc/musewave/out: No such file or directory"
+        "error: cannot write to /proc/musewave/out: No such file or directory; choose another --out"
     )
 
 

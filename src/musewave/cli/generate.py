@@ -151,6 +151,12 @@ def generate_command(
         raise fail(_validation_message(error)) from None
     if out.exists() and not out.is_dir():
         raise fail(f"output path {out} exists and is not a folder; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # -o names a place no folder can be (a file, /proc): bad input
+        raise fail(
+            f"cannot write to {out}: {error.strerror or error}; choose another --out"
+        ) from None
 
     planner = _planner()
     from musewave.engine.memory import limit_malloc_arenas

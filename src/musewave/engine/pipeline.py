@@ -165,10 +165,6 @@ def _staging(out_dir: Path) -> Iterator[Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
-    except FileNotFoundError as error:
-        # A folder that cannot be made where the user pointed (inside /proc, under a mount
-        # that vanished): the output path is wrong, not the machine.
-        raise InvalidRequest(f"cannot write to {out_dir}: {error.strerror}") from error
     except OSError as error:
         raise write_error(error, "the staging folder", out_dir) from error
     try:
