@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from musewave.engine import generate
 from musewave.engine.compose import compose_score
+from musewave.engine.compose.harmony import GATED_VOICES
 from musewave.engine.genres import GENRES, SECTION_KINDS
 from musewave.engine.plan import ROLES, Plan, make_plan
 from musewave.engine.plan_draft import (
@@ -24,7 +25,7 @@ from musewave.engine.plan_draft import (
     read_key,
     section_kind,
 )
-from musewave.engine.render import DRUM_KITS, VOICES
+from musewave.engine.render import DRUM_KITS, PLAN_VOICES, VOICES
 from musewave.engine.request import (
     CLI_DURATION_RANGE_S,
     DURATION_RANGE_CONTEXT,
@@ -187,6 +188,11 @@ def test_section_names_and_instruments_map_onto_ours() -> None:
     assert palette_voice("drums", "TR-808 drums") == "kit_808"
     assert palette_voice("drums", "brushed acoustic kit") == "kit_acoustic"
     assert palette_voice("drums", "kit_lofi") == "kit_lofi"
+    # The gated patches are the gate's to choose: a plan naming one gets the held sound.
+    assert palette_voice("pads", "gated pad") == "pad"
+    assert palette_voice("chords", "gated_supersaw") == "supersaw"
+    assert not PLAN_VOICES & set(GATED_VOICES.values())
+    assert set(GATED_VOICES) | set(GATED_VOICES.values()) <= VOICES
 
 
 def test_every_voice_in_a_plan_is_one_we_can_render() -> None:

@@ -49,7 +49,7 @@ from musewave.engine.plan import (
     fit_arrangement,
 )
 from musewave.engine.prompt import INSTRUMENT_WORDS, MOODS, read_prompt
-from musewave.engine.render import DRUM_KITS, VOICES
+from musewave.engine.render import DRUM_KITS, PLAN_VOICES
 from musewave.engine.request import GenerationRequest
 from musewave.engine.theory import (
     Key,
@@ -242,7 +242,7 @@ def draft_json_schema() -> dict[str, Any]:
                         "role": {"type": "string", "enum": list(ROLES)},
                         "instrument": {
                             "type": "string",
-                            "description": "One of: " + ", ".join(sorted(VOICES | DRUM_KITS)),
+                            "description": "One of: " + ", ".join(sorted(PLAN_VOICES | DRUM_KITS)),
                         },
                     }
                 ),
@@ -306,7 +306,7 @@ def palette_voice(role: str, text: str) -> str | None:
     """Our voice (or drum kit, for ``drums``) for an instrument name, or None when nothing of
     ours is close enough."""
     words = _words(text)
-    ids = DRUM_KITS if role == "drums" else VOICES
+    ids = DRUM_KITS if role == "drums" else PLAN_VOICES
     as_id = words.replace(" ", "_")
     for candidate in (as_id, f"kit_{as_id}"):
         if candidate in ids:

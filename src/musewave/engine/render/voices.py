@@ -198,3 +198,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "tenor_sax": Voice(synths.brass, 0.1, norm_s=0.8, program=66),
     }
 )
+
+# Patches only a trance gate chooses (compose.harmony.GATED_VOICES): held chords on one would
+# be cut to 40 ms releases, so no plan may name them.
+GATE_PATCHES: frozenset[str] = frozenset({"gated_pad", "gated_supersaw"})
