@@ -201,8 +201,9 @@ RESTRIKE_GAP_S = 0.05
 
 def _onset_leads(voice: Voice, notes: NoteArrays, sr: int) -> Ints:
     """Per note, how many samples before its written start it begins: the voice's
-    ``onset_lead_s``, or its ``restrike_lead_s`` when larger and the note follows the previous
-    one at the same pitch within ``RESTRIKE_GAP_S`` (the string struck again while it rings)."""
+    ``onset_lead_s``, or its ``restrike_lead_s`` when larger and the note before it in the part
+    has its pitch and ended at most ``RESTRIKE_GAP_S`` earlier (the string struck again while
+    it rings). The rule is for a line played one note at a time, as the bass voices are."""
     leads = np.full(len(notes), seconds_to_samples(voice.onset_lead_s, sr), dtype=np.int64)
     if voice.restrike_lead_s > voice.onset_lead_s and len(notes) > 1:
         previous_end = notes.start[:-1] + notes.duration[:-1]
