@@ -347,8 +347,10 @@ def merge_unisons(notes: Sequence[Note], tolerance_s: float = 0.05) -> list[Note
     return kept
 
 
-# Intervals above a sounding note at which its own partials are heard as notes: the octave,
-# the twelfth, two octaves, the fifth, and the octave below (a missing fundamental heard).
+# Intervals from a sounding note at which its own partials are heard as notes: the 2nd, 3rd,
+# 4th and 5th partials (octave, twelfth, two octaves, two octaves and a major third), the
+# twelfth folded an octave down (a fifth: octave errors on the 3rd partial), and the octave
+# below (the note read an octave low).
 HARMONIC_INTERVALS = (12, 19, 24, 7, 28, -12)
 WRONG_NOTES = ("timing", "restrike", "harmonic", "other")
 MISSED_NOTES = ("timing", "merged", "octave", "unheard")

@@ -511,6 +511,7 @@ def _score_dict(score: judge.NoteScore) -> dict[str, Any]:
         "median_lag_ms": None if score.median_lag_ms is None else round(score.median_lag_ms, 1),
         "n_ref": score.n_ref,
         "n_est": score.n_est,
+        "n_matched": round(score.recall * score.n_ref),  # unrounded recall: exact
     }
 
 
@@ -546,7 +547,7 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
         mix_scores["recall"].append(render["mix_notes"]["recall"])
         for name in ("n_ref", "n_est"):
             mix_scores[name].append(render["mix_notes"][name])
-        mix_scores["matched"].append(render["mix_notes"]["recall"] * render["mix_notes"]["n_ref"])
+        mix_scores["matched"].append(render["mix_notes"]["n_matched"])
         for kind, buckets in render.get("mix_errors", {}).items():
             for bucket, count in buckets.items():
                 errors[kind][bucket].append(count)
