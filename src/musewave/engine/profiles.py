@@ -36,7 +36,8 @@ class StemSettings:
     # Trance gate: a 16th-note pattern ("x" open, "." closed), repeating from the first
     # beat, that drops the stem by ``gate_depth_db`` on its closed steps. The genres write
     # their gates into the notes instead (``GenreProfile.gates``): gated here, a held chord
-    # is heard struck again at every opening while the score holds it once.
+    # is heard struck again at every opening while the score holds it once. Only dnb gates
+    # here: its 86 ms 16ths are a tremolo on the chord, not notes.
     gate: str | None = None
     gate_depth_db: float = 0.0
 
