@@ -331,6 +331,13 @@ MIX_PROFILES: dict[str, MixProfile] = {
             _stems(
                 drums=replace(_DRUMS, gain_db=-3.0, reverb_send=0.25),
                 bass=replace(_BASS, gain_db=-2.0, reverb_send=0.1),
+                # The synth pad keeps its top end, though the bell melody is lost under it
+                # (the bell is mostly heard as the pad's notes an octave or a twelfth below,
+                # struck again): low-passed at 1.2 kHz, mix F1 rose 0.42 -> 0.49 and 0.43 ->
+                # 0.53 on held-out seeds (the bell's recall in the mix 0.17 -> 0.50), but
+                # without its filter sweep the pad was tagged strings, not synth (3/3 -> 2/3
+                # and 1/3; at 2.4 kHz as well). A darker string pad alone, the pad 3 dB down
+                # or a drier bell gained nothing.
                 chords=replace(_CHORDS, highpass_hz=120.0, width=1.3, reverb_send=0.45),
                 pads=replace(_PADS, gain_db=-2.0, highpass_hz=100.0, width=1.6, reverb_send=0.55),
                 lead=replace(_LEAD, reverb_send=0.5, delay_send=0.25),
@@ -403,6 +410,7 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 bass=replace(_BASS, reverb_send=0.1),
                 # The string chords in front of the choir pad that doubles them: with the
                 # choir the louder of the two, its slow swells hid the chord changes.
+                # 3 dB further down (-11 dB) the choir gained nothing (mix F1 0.64 both).
                 chords=replace(_CHORDS, gain_db=2.0, highpass_hz=80.0, width=1.3, reverb_send=0.35),
                 pads=replace(_PADS, gain_db=-8.0, highpass_hz=100.0, width=1.5, reverb_send=0.4),
                 lead=replace(_LEAD, highpass_hz=120.0, reverb_send=0.35, delay_send=0.05),
