@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from musewave.engine import generate
 from musewave.engine.compose import compose_score
-from musewave.engine.compose.harmony import GATED_VOICES
 from musewave.engine.genres import GENRES, SECTION_KINDS
 from musewave.engine.plan import ROLES, Plan, make_plan
 from musewave.engine.plan_draft import (
@@ -25,7 +24,7 @@ from musewave.engine.plan_draft import (
     read_key,
     section_kind,
 )
-from musewave.engine.render import DRUM_KITS, PLAN_VOICES, VOICES
+from musewave.engine.render import DRUM_KITS, GATED_PATCHES, PLAN_VOICES, VOICES
 from musewave.engine.request import (
     CLI_DURATION_RANGE_S,
     DURATION_RANGE_CONTEXT,
@@ -191,8 +190,8 @@ def test_section_names_and_instruments_map_onto_ours() -> None:
     # The gated patches are the gate's to choose: a plan naming one gets the held sound.
     assert palette_voice("pads", "gated pad") == "pad"
     assert palette_voice("chords", "gated_supersaw") == "supersaw"
-    assert not PLAN_VOICES & set(GATED_VOICES.values())
-    assert set(GATED_VOICES) | set(GATED_VOICES.values()) <= VOICES
+    assert not PLAN_VOICES & set(GATED_PATCHES.values())
+    assert set(GATED_PATCHES) | set(GATED_PATCHES.values()) <= VOICES
 
 
 def test_every_voice_in_a_plan_is_one_we_can_render() -> None:

@@ -11,7 +11,6 @@ import numpy as np
 from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.drums import compose_drums, without_vocal_shots
 from musewave.engine.compose.harmony import (
-    GATED_VOICES,
     compose_chords,
     compose_pads,
     gate_notes,
@@ -20,6 +19,7 @@ from musewave.engine.compose.harmony import (
 from musewave.engine.compose.melody import compose_lead
 from musewave.engine.compose.timeline import chord_timeline, swing_tick
 from musewave.engine.plan import Plan
+from musewave.engine.render import GATED_PATCHES
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part, Score
 
 # General-MIDI programs (0-based) for each renderer voice, used in the exported MIDI file.
@@ -105,12 +105,12 @@ def compose_score(plan: Plan) -> Score:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)
             notes = _humanize(notes, plan, rng, humanize_ms)
         gate = profile.gates.get(role)
-        if gate is not None and voice in GATED_VOICES:
+        if gate is not None and voice in GATED_PATCHES:
             # Chopped after humanizing: the gate is a tempo-synced effect, on the grid. Only
             # a synth with a gated patch is chopped: a piano or a choir the user asked for on
             # that role plays its chords as written.
             notes = gate_notes(notes, gate)
-            voice = GATED_VOICES[voice]
+            voice = GATED_PATCHES[voice]
             gated.add(role)
         parts.append(
             Part(

@@ -328,10 +328,6 @@ def compose_pads(plan: Plan, spans: list[ChordSpan], style: str = "sustain") -> 
     return notes
 
 
-# A gated role is played by its voice's gated patch: the same sound with a quick release, so
-# each chop ends where it is written instead of ringing into the next (the held pad's 1.2 s
-# release would fill every closed step).
-GATED_VOICES = {"pad": "gated_pad", "supersaw": "gated_supersaw"}
 GATE_GAP_TICKS = 10  # between a chop and the next, as between any two repeated notes
 
 

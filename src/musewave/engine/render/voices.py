@@ -199,6 +199,10 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     }
 )
 
-# Patches only a trance gate chooses (compose.harmony.GATED_VOICES): held chords on one would
-# be cut to 40 ms releases, so no plan may name them.
-GATE_PATCHES: frozenset[str] = frozenset({"gated_pad", "gated_supersaw"})
+# A gated role is played by its voice's gated patch (compose.harmony.gate_notes): the same
+# sound with a quick release, so each chop ends where it is written instead of ringing into
+# the next (the held pad's 1.2 s release would fill every closed step). Only the gate picks
+# these patches: held chords on one would be cut to 40 ms releases, so no plan may name them.
+GATED_PATCHES: Mapping[str, str] = MappingProxyType(
+    {"pad": "gated_pad", "supersaw": "gated_supersaw"}
+)
