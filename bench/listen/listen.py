@@ -93,8 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def rejudged(results: dict[str, Any], controls: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """An earlier results JSON with its models' raw outputs judged again by today's rules
-    (as it was when it kept no raw outputs), so a before/after differs only by the renders."""
+    """An earlier results JSON with its models' raw outputs judged again by today's rules, so
+    a before/after differs only by the renders (returned as it is when it kept no raw
+    outputs)."""
     if not results.get("raw"):
         return results
     return {**build_report(results["raw"], controls), "run": results.get("run", {})}
@@ -543,11 +544,8 @@ def summarize(renders: Sequence[dict[str, Any]], raws: Sequence[dict[str, Any]])
             if "in_mix" in stem:
                 in_mix[name].append(stem["in_mix"]["recall"])
         f1["mix"].append(render["mix_notes"]["f1"])
-        mix_scores["precision"].append(render["mix_notes"]["precision"])
-        mix_scores["recall"].append(render["mix_notes"]["recall"])
-        for name in ("n_ref", "n_est"):
+        for name in ("precision", "recall", "n_ref", "n_est", "n_matched"):
             mix_scores[name].append(render["mix_notes"][name])
-        mix_scores["matched"].append(render["mix_notes"]["n_matched"])
         for kind, buckets in render.get("mix_errors", {}).items():
             for bucket, count in buckets.items():
                 errors[kind][bucket].append(count)
@@ -777,7 +775,7 @@ def _mix_error_table(genres: dict[str, Any]) -> list[str]:
         )
         lines.append(
             f"| {genre} | {_count(notes.get('n_ref'))} → {_count(notes.get('n_est'))} "
-            f"({_count(notes.get('matched'))}) | {wrong} | {missed} | {recall or '–'} |"
+            f"({_count(notes.get('n_matched'))}) | {wrong} | {missed} | {recall or '–'} |"
         )
     return lines
 
