@@ -29,7 +29,9 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.service.support import FINISHED_STATES, ServerProcess, launch, long_track, track
+from tests.planning.conftest import API_KEY, MODEL
+from tests.planning.standins import ModelStandIn, Reply
+from tests.service.support import FINISHED_STATES, ServerProcess, launch, track
 
 SUBMISSIONS = 1000
 SOCKETS = 500
@@ -147,7 +149,9 @@ async def open_then_abort_sockets(
         return socket
 
     sockets = await asyncio.gather(*(open_one() for _ in range(SOCKETS)))
-    assert await websocket_gauge(client) >= SOCKETS
+    gauge = await websocket_gauge(client)
+    state = (await client.get(f"/v1/jobs/{job_id}")).json()["state"]
+    assert gauge >= SOCKETS, f"{gauge} sockets counted; the held job is {state}"
     aborted = time.monotonic()
     for socket in sockets:
         socket.transport.abort()  # no close frame: the client just vanishes
@@ -237,7 +241,7 @@ async def cancel_and_wait(client: httpx.AsyncClient, job_ids: list[str]) -> dict
         await asyncio.sleep(0.2)
 
 
-async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
+async def storm(server: ServerProcess, model: ModelStandIn, figures: Figures) -> dict[str, str]:
     # Idle connections are dropped after 1 s, well inside the server's 5 s keep-alive: a
     # request sent on a connection the server is closing at that instant gets no answer at
     # all (RemoteProtocolError), a race of HTTP/1.1 keep-alive rather than of the server.
@@ -248,10 +252,10 @@ async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
     async with httpx.AsyncClient(
         base_url=server.base_url, limits=limits, timeout=timeout
     ) as client:
-        # The one render slot is busy with a long job, and the held job is low priority:
-        # every storm submission goes before it, so it stays queued (and its sockets open)
-        # for the whole storm.
-        blocker = await client.post("/v1/generations", json=long_track("blocker"))
+        # The one render slot is held by the blocker, whose plan waits on the model stand-in
+        # until the storm is over, and the held job is low priority: it stays queued (and its
+        # sockets open) for the whole storm, however fast or slow this machine is.
+        blocker = await client.post("/v1/generations", json=track("blocker"))
         waiting = await client.post("/v1/generations", json={**track("held"), "priority": "low"})
         waiting_id = waiting.json()["id"]
         await asyncio.gather(
@@ -261,28 +265,41 @@ async def storm(server: ServerProcess, figures: Figures) -> dict[str, str]:
             big_body(server.port, chunked=False, figures=figures),
             big_body(server.port, chunked=True, figures=figures),
         )
+        model.release()  # the blocker's plan falls back to the rules; every job is cancelled
         held = [blocker.json()["id"], waiting_id]
         return await cancel_and_wait(client, [*held, *figures.accepted])
 
 
 @pytest.fixture
-def storm_server(tmp_path: Path) -> Iterator[ServerProcess]:
+def model() -> Iterator[ModelStandIn]:
+    """A model that holds every plan until released."""
+    with ModelStandIn([Reply("hang")]) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def storm_server(tmp_path: Path, model: ModelStandIn) -> Iterator[ServerProcess]:
     env = {
         "MUSEWAVE_CONCURRENCY": "1",
         "MUSEWAVE_CLIENT_TIMEOUT_S": str(CLIENT_TIMEOUT_S),
         "MUSEWAVE_RATE_INGRESS": "100/second",  # the real default ceiling, under test too
+        "MUSEWAVE_LLM_PROVIDER": "gemini",
+        "MUSEWAVE_GEMINI_API_KEY": API_KEY,
+        "MUSEWAVE_LLM_MODEL": MODEL,
+        "MUSEWAVE_LLM_BASE_URL": model.url,
+        "MUSEWAVE_BREAKER_LLM_TIMEOUT_S": str(DEADLINE_S),
     }
     server = launch(tmp_path / "data", tmp_path / "server.log", env)
     yield server
     server.stop()
 
 
-def test_the_server_weathers_a_storm(storm_server: ServerProcess) -> None:
+def test_the_server_weathers_a_storm(storm_server: ServerProcess, model: ModelStandIn) -> None:
     figures = Figures()
     rss = RssSampler(storm_server.pid)
     rss.start()
     with Prober(storm_server.port) as prober:
-        final_states = asyncio.run(storm(storm_server, figures))
+        final_states = asyncio.run(storm(storm_server, model, figures))
         latencies, probe_failures = prober.results()
     rss_after = rss.stop()
 
