@@ -23,6 +23,8 @@ import numpy.typing as npt
 import soundfile
 from pedalboard.io import AudioFile
 
+from musewave.engine.mp3 import write_mp3
+
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -140,8 +142,13 @@ def _write_flac(audio: FloatArray, sample_rate: int, path: Path) -> None:
     _write_pcm16(audio, sample_rate, path, "FLAC")
 
 
+def _write_mp3(audio: FloatArray, sample_rate: int, path: Path) -> None:
+    """LAME through pedalboard, a long track in pieces on several cores (``engine.mp3``)."""
+    write_mp3(audio, sample_rate, path, MP3_QUALITY)
+
+
 def _write_pedalboard(quality: str) -> Callable[[FloatArray, int, Path], None]:
-    """MP3 (LAME) and Vorbis through pedalboard; it picks the codec from the file suffix.
+    """Vorbis through pedalboard; it picks the codec from the file suffix.
 
     (soundfile crashes writing long stereo Ogg files in one call, so it is not used here.)
     """
@@ -234,7 +241,7 @@ class _Format:
 _FORMATS: dict[str, _Format] = {
     "wav": _Format("audio/wav", ".wav", _write_wav),
     "flac": _Format("audio/flac", ".flac", _write_flac),
-    "mp3": _Format("audio/mpeg", ".mp3", _write_pedalboard(MP3_QUALITY)),
+    "mp3": _Format("audio/mpeg", ".mp3", _write_mp3),
     "ogg": _Format("audio/ogg", ".ogg", _write_pedalboard(VORBIS_QUALITY)),
     "opus": _Format("audio/ogg; codecs=opus", ".opus", _write_opus),
 }
