@@ -123,3 +123,29 @@ def test_mono_track_is_joined_too(tmp_path: Path, long_track: Audio) -> None:
     assert path.read_bytes() != mp3._encode(mono, SR, MP3_QUALITY)
     decoded, _ = decode_audio(path)
     assert decoded.shape == mono.shape
+
+
+def test_silence_is_joined_too(tmp_path: Path) -> None:
+    silence = np.zeros((2, int(LONG_S * SR)), dtype=np.float32)
+    path = tmp_path / "silence.mp3"
+    mp3.write_mp3(silence, SR, path, MP3_QUALITY)
+    decoded, _ = decode_audio(path)
+    assert decoded.shape == silence.shape and np.abs(decoded).max() < 1e-4
+
+
+def test_no_join_falls_back_to_one_lame_run(
+    tmp_path: Path, long_track: Audio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(left: object, right: object, nominal: int) -> int:
+        raise mp3._CannotJoin("no join")
+
+    monkeypatch.setattr(mp3, "_join_frame", refuse)
+    path = tmp_path / "one.mp3"
+    mp3.write_mp3(long_track, SR, path, MP3_QUALITY)
+    assert path.read_bytes() == mp3._encode(long_track, SR, MP3_QUALITY)
+
+
+def test_variable_bit_rate_is_one_lame_run(tmp_path: Path, long_track: Audio) -> None:
+    path = tmp_path / "vbr.mp3"
+    mp3.write_mp3(long_track, SR, path, "V2")
+    assert path.read_bytes() == mp3._encode(long_track, SR, "V2")

@@ -51,7 +51,7 @@ _KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _HEADER_BYTES = 4
 # The Info frame (LAME's VBR tag, "Info" for CBR), offsets from the tag's start; LAME's own
 # fields start 120 bytes in, after the frame and byte counts, the seek table and quality.
-_TAG_IDS = (b"Info", b"Xing")
+_CBR_TAG = b"Info"  # LAME's tag of a constant-bit-rate stream ("Xing" for VBR)
 _TAG_FLAGS = 0x0F  # frame count, byte count, seek table and quality all present
 _TAG_FRAMES = 8
 _TAG_BYTES = 12
@@ -142,6 +142,7 @@ def _split(data: bytes, first_frame: int, sample_rate: int, channels: int) -> _P
     """LAME's output as its Info frame and audio frames (CBR, MPEG-1 Layer III, no CRC)."""
     side_info_bytes = 32 if channels == 2 else 17
     frames = []
+    bit_rates = set()
     position = 0
     while position + _HEADER_BYTES <= len(data):
         header = int.from_bytes(data[position : position + _HEADER_BYTES], "big")
@@ -152,14 +153,18 @@ def _split(data: bytes, first_frame: int, sample_rate: int, channels: int) -> _P
             or not (header >> 16) & 1  # no CRC
             or (header >> 10) & 3 != _MPEG1_RATES[sample_rate]
             or not 0 < (header >> 12) & 15 < len(_KBPS)
+            or ((header >> 6) & 3 == 3) != (channels == 1)  # mode: mono or a stereo one
         ):
             raise _CannotJoin(f"no MPEG-1 Layer III frame at byte {position}")
+        bit_rates.add((header >> 12) & 15)
         size = 144_000 * _KBPS[(header >> 12) & 15] // sample_rate + ((header >> 9) & 1)
         frames.append(data[position : position + size])
         position += size
     tag = _HEADER_BYTES + side_info_bytes
-    if position != len(data) or len(frames) < 2 or frames[0][tag : tag + 4] not in _TAG_IDS:
+    if position != len(data) or len(frames) < 2 or frames[0][tag : tag + 4] != _CBR_TAG:
         raise _CannotJoin("not an Info frame followed by whole frames")
+    if len(bit_rates) != 1:  # the seek table written for the joined stream assumes CBR
+        raise _CannotJoin("not a constant bit rate")
     if int.from_bytes(frames[0][tag + 4 : tag + 8], "big") != _TAG_FLAGS:
         raise _CannotJoin("the Info frame lacks a field")
     return _Piece(first_frame, frames[0], frames[1:], side_info_bytes)
