@@ -33,6 +33,10 @@ MANIFEST_VERSION = 1
 # An errno that means "this folder cannot be written by anyone asking": bad input, not a fault.
 _NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST})
 _LOW_SPACE_BYTES = 1 << 20
+# Each file's check starts as soon as it is written, on a thread of its own (up to this many):
+# in one queue with the writers, the MP3's check (the last step of a render) waited behind the
+# stems' writes and checks while a core was free.
+CHECK_THREADS = 8
 
 
 def write_error(error: BaseException, name: str, folder: Path) -> InvalidRequest | OutputFailed:
@@ -62,7 +66,8 @@ class FileTasks(Generic[R]):
     time beside the render, the rest (the mix files, then stems parked in files, queued after
     them) on ``threads`` threads of their own, so the mix files never wait behind a stem
     held in memory. ``written(...)`` waits for every writer, starting each
-    file's check as soon as it is written; ``checked(...)`` waits for the checks. Used as a
+    file's check as soon as it is written (each on a thread of its own, up to
+    ``CHECK_THREADS``); ``checked(...)`` waits for the checks. Used as a
     context manager: leaving it (on error or cancel too) cancels what has not started and
     waits for what has, so nothing writes into a folder that is being removed.
     """
@@ -70,6 +75,7 @@ class FileTasks(Generic[R]):
     def __init__(self, threads: int) -> None:
         self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musewave-early")
         self._files = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="musewave-file")
+        self._checkers = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="musewave-check")
         self._writes: dict[Future[None], str] = {}
         self._checks: dict[Future[R], str] = {}
         self._order: list[str] = []
@@ -83,7 +89,7 @@ class FileTasks(Generic[R]):
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        for pool in (self._early, self._files):
+        for pool in (self._early, self._files, self._checkers):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def write(self, name: str, task: Callable[[], object], *, early: bool = False) -> None:
@@ -103,7 +109,7 @@ class FileTasks(Generic[R]):
         for done, future in enumerate(as_completed(self._writes), start=1):
             name = self._writes[future]
             future.result()
-            self._checks[self._files.submit(check_for(name))] = name
+            self._checks[self._checkers.submit(check_for(name))] = name
             on_each(done, total, name)
 
     def checked(self, on_each: Callable[[int, int, str], None]) -> list[R]:
