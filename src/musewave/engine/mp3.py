@@ -105,16 +105,17 @@ class _Piece:
 
 
 def _encode_joined(audio: FloatArray, sample_rate: int, quality: str) -> bytes:
+    """``SEGMENTS`` LAME runs at once, joined into one stream with one Info frame."""
     n_frames = audio.shape[1] // FRAME_SAMPLES
     joins = [round(n_frames * i / SEGMENTS) for i in range(1, SEGMENTS)]  # nominal
-    firsts = [0] + [join - LEAD_FRAMES for join in joins]
-    stops = [(join + SEARCH_FRAMES + TAIL_FRAMES) * FRAME_SAMPLES for join in joins]
-    spans = list(zip(firsts, [*stops, audio.shape[1]], strict=True))
+    first_frames = [0] + [join - LEAD_FRAMES for join in joins]
+    stop_samples = [(join + SEARCH_FRAMES + TAIL_FRAMES) * FRAME_SAMPLES for join in joins]
+    spans = list(zip(first_frames, [*stop_samples, audio.shape[1]], strict=True))
 
     def encode_piece(span: tuple[int, int]) -> _Piece:
-        first, stop = span
-        data = _encode(audio[:, first * FRAME_SAMPLES : stop], sample_rate, quality)
-        return _split(data, first, sample_rate, audio.shape[0])
+        first_frame, stop_sample = span
+        data = _encode(audio[:, first_frame * FRAME_SAMPLES : stop_sample], sample_rate, quality)
+        return _split(data, first_frame, sample_rate, audio.shape[0])
 
     # The first piece on this thread, the others beside it.
     with ThreadPoolExecutor(SEGMENTS - 1, thread_name_prefix="musewave-mp3") as pool:
