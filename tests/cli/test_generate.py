@@ -232,13 +232,3 @@ def test_bad_vocal_options_exit_2_with_one_line(
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr
-
-
-def test_generate_exits_at_once_with_its_whole_json_summary(tmp_path: Path) -> None:
-    # ``generate`` skips the interpreter's teardown (os._exit): what it printed must be whole.
-    result = musewave(
-        "generate", "x", "-d", "10", "--seed", "2", "-f", "wav", "-o", str(tmp_path), "--json"
-    )
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert {"mix.wav", "plan.json"} <= {file["name"] for file in summary["files"]}

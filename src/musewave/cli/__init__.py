@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import logging
-import os
-import sys
 from typing import TYPE_CHECKING, ClassVar
 
 import typer
@@ -64,29 +60,4 @@ def version() -> None:
     out_console.print(f"musewave {__version__} (engine {ENGINE_VERSION})")
 
 
-def main() -> None:
-    """The ``musewave`` command: ``app``, and after ``generate`` a quick exit.
-
-    A finished render leaves the interpreter ~600 modules and the engine's buffers to tear
-    down one by one: ~0.1 s on a quiet machine (0.4 s on a busy one) that the user waits for
-    and nothing needs, since every file is closed and published by then. So ``generate``
-    ends the process at once, after flushing the standard streams and the log handlers.
-    Other commands (the server, the worker) exit normally."""
-    if sys.argv[1:2] != ["generate"]:
-        app()
-        return
-    try:
-        app()
-        code = 0
-    except SystemExit as done:  # how Click ends a command, with its exit code
-        if isinstance(done.code, str):
-            print(done.code, file=sys.stderr)
-        code = done.code if isinstance(done.code, int) else int(done.code is not None)
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # a closed pipe: as Python's own exit would
-            stream.flush()
-    os._exit(code)
-
-
-__all__ = ["app", "main"]
+__all__ = ["app"]
