@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property, lru_cache, partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,7 +27,6 @@ from musewave.engine.dsp import (
     butter,
     irfft,
     maximum_filter1d,
-    next_fast_len,
     rfft,
     sosfilt,
     sosfilt_block,
@@ -56,9 +55,9 @@ _IR_SEED = 1770  # fixed so the same profile always reverberates identically
 # A send's ring is kept until it has decayed this far (the FFT buffer must hold it).
 _RING_FLOOR = 1e-4
 _MAX_DELAY_RING_S = 30.0
-# Overlap-add block for the sends (~12 s at 44.1 kHz): FFTs stay cache-sized and the reverb
-# and delay spectra are cheap to build, about 2x faster than one FFT over the whole track.
-_OLA_BLOCK = 1 << 19
+# The sends' shortest FFT, and the FFT samples transformed per call (several blocks at once).
+_MIN_SEND_FFT = 1 << 12
+_SEND_BATCH_SAMPLES = 1 << 20
 # Samples per block when filtering in place (about 1.5 s at 44.1 kHz).
 _IN_PLACE_BLOCK = 65_536
 # Stems mixed at once: the cores this process may use (more threads only add memory).
@@ -349,40 +348,59 @@ def _delay_ring_samples(delay: DelaySettings, bpm: float, sample_rate: int) -> i
 
 
 class _SendReturns:
-    """Reverb and delay as spectra at one FFT length, shared by every stem of a mix.
+    """Reverb and delay as spectra, shared by every stem of a mix.
 
     A stem's wet return is its mono send convolved with ``r * h_reverb + d * h_delay``:
-    linear in the stem. The convolution is overlap-add in blocks of ``_OLA_BLOCK`` samples
-    with an FFT long enough for a block plus the longest ring, so the responses are cheap to
-    build and each transform stays cache-sized.
+    linear in the stem. The convolution is overlap-add with a power-of-two FFT at least
+    twice the ring of the responses the stem uses (a reverb-only stem does not pay for the
+    delay's longer ring), so each block's ring lands within the next block; blocks are
+    transformed ``_SEND_BATCH_SAMPLES`` at a time, because pocketfft runs several transforms
+    side by side in SIMD lanes (about twice the speed of one at a time).
     """
 
     def __init__(self, profile: MixProfile, sample_rate: int, bpm: float, n_samples: int) -> None:
-        ir = reverb_impulse_response(profile.reverb, sample_rate=sample_rate)
-        ring = max(ir.shape[-1], _delay_ring_samples(profile.delay, bpm, sample_rate))
-        # Blocks at least twice the ring keep the zero-padding overhead of each FFT small.
-        self.block = min(max(_OLA_BLOCK, 2 * ring), n_samples)
-        self.fft_len = next_fast_len(self.block + ring)
-        self._ir = ir
+        self._ir = reverb_impulse_response(profile.reverb, sample_rate=sample_rate)
+        self._delay_ring = _delay_ring_samples(profile.delay, bpm, sample_rate)
         self._profile = profile
         self._sample_rate = sample_rate
         self._bpm = bpm
+        self._n_samples = n_samples
+        self._spectra: dict[tuple[str, int], npt.NDArray[np.complex64]] = {}
 
-    @cached_property
-    def reverb(self) -> npt.NDArray[np.complex64]:
-        return rfft(self._ir, self.fft_len)
+    def layout(self, reverb: bool, delay: bool) -> tuple[int, int]:
+        """``(fft_len, block)`` for a stem that sends to the reverb and/or the delay: a
+        block and the ring of the responses it uses fit one FFT, and a ring never reaches
+        past the next block."""
+        ring = max(self._ir.shape[-1] if reverb else 1, self._delay_ring if delay else 1)
+        fft_len = max(_MIN_SEND_FFT, 1 << (2 * ring - 1).bit_length())
+        return fft_len, fft_len - ring
 
-    @cached_property
-    def delay(self) -> npt.NDArray[np.complex64]:
+    def prepare(self, reverb: bool, delay: bool) -> None:
+        """Build the spectra such a stem needs (before the mix threads share them)."""
+        fft_len, _ = self.layout(reverb, delay)
+        if reverb:
+            self._spectrum("reverb", fft_len)
+        if delay:
+            self._spectrum("delay", fft_len)
+
+    def _spectrum(self, kind: str, fft_len: int) -> npt.NDArray[np.complex64]:
+        spectrum = self._spectra.get((kind, fft_len))
+        if spectrum is None:
+            if kind == "reverb":
+                spectrum = rfft(self._ir, fft_len)
+            else:
+                spectrum = self._delay_spectrum(fft_len)
+            self._spectra[kind, fft_len] = spectrum
+        return spectrum
+
+    def _delay_spectrum(self, fft_len: int) -> npt.NDArray[np.complex64]:
         """Ping-pong (or mono) feedback delay evaluated in closed form per FFT bin."""
         settings = self._profile.delay
         period = _delay_samples(settings, self._bpm, self._sample_rate)
-        bins = np.arange(self.fft_len // 2 + 1, dtype=np.int64)
-        freq = bins.astype(np.float32) * np.float32(self._sample_rate / self.fft_len)
+        bins = np.arange(fft_len // 2 + 1, dtype=np.int64)
+        freq = bins.astype(np.float32) * np.float32(self._sample_rate / fft_len)
         # exp(-j w D) from the exact integer phase, so long buffers keep precision
-        phase = (((bins * period) % self.fft_len) * (2.0 * math.pi / self.fft_len)).astype(
-            np.float32
-        )
+        phase = (((bins * period) % fft_len) * (2.0 * math.pi / fft_len)).astype(np.float32)
         cos, sin = np.cos(phase), np.sin(phase)
         # Zero-phase band-limit of the return, and a gentler low-pass inside the loop so
         # every repeat is a little darker.
@@ -422,30 +440,44 @@ class _SendReturns:
         The send is taken a block at a time, each block before the ring of the one before
         it lands there (a ring is never longer than a block): no track-length send buffer.
         """
-        if reverb_send > 0.0 and delay_send > 0.0:
-            response = self.reverb * np.float32(reverb_send)
-            response += self.delay * np.float32(delay_send)
-        elif reverb_send > 0.0:
-            response = self.reverb * np.float32(reverb_send)
-        else:
-            response = self.delay * np.float32(delay_send)
+        fft_len, block = self.layout(reverb_send > 0.0, delay_send > 0.0)
+        # The mono send's 1/2 rides on the response (exact: a power of two).
+        response = np.zeros((2, fft_len // 2 + 1), dtype=np.complex64)
+        if reverb_send > 0.0:
+            response += self._spectrum("reverb", fft_len) * np.float32(0.5 * reverb_send)
+        if delay_send > 0.0:
+            response += self._spectrum("delay", fft_len) * np.float32(0.5 * delay_send)
         n_samples = out.shape[-1]
-        if n_samples > self.block and self.fft_len > 2 * self.block:
-            raise AssertionError("a send's ring must fit in the next block")
+        starts = list(range(0, n_samples, block))
+        per_call = max(1, _SEND_BATCH_SAMPLES // fft_len)
+        frames = np.zeros((per_call, fft_len), dtype=np.float32)
 
-        def mono(start: int) -> FloatArray:
-            block = out[:, start : start + self.block]
-            return np.asarray(np.float32(0.5) * (block[0] + block[1]), dtype=np.float32)
+        def take_send(row: int, start: int) -> None:
+            stop = min(n_samples, start + block)
+            np.add(out[0, start:stop], out[1, start:stop], out=frames[row, : stop - start])
+            frames[row, stop - start :] = 0.0
 
-        send = mono(0)
-        for start in range(0, n_samples, self.block):
-            following = mono(start + self.block) if start + self.block < n_samples else send
-            if send.any():  # a silent block rings nothing: parts that rest skip their FFTs
-                spectrum = rfft(send, self.fft_len)
-                wet = irfft(response * spectrum, self.fft_len, workers=-1)
-                stop = min(n_samples, start + self.fft_len)
-                out[:, start:stop] += wet[:, : stop - start]
-            send = following
+        take_send(0, 0)
+        for first in range(0, len(starts), per_call):
+            group = starts[first : first + per_call]
+            for row, start in enumerate(group[1:], start=1):
+                take_send(row, start)
+            sending = np.flatnonzero(frames[: len(group)].any(axis=1))
+            spectra = None
+            if sending.size:  # silent blocks ring nothing: parts that rest skip their FFTs
+                rows = frames[sending] if sending.size < len(group) else frames[: len(group)]
+                spectra = rfft(rows, fft_len)
+            # The next group's first block, dry, before this group's rings land on it.
+            following = group[-1] + block
+            if following < n_samples:
+                take_send(0, following)
+            if spectra is None:
+                continue
+            wet = irfft(spectra[:, np.newaxis, :] * response, fft_len, workers=-1)
+            for index, row in enumerate(sending.tolist()):
+                start = group[row]
+                stop = min(n_samples, start + fft_len)
+                out[:, start:stop] += wet[index, :, : stop - start]
 
 
 def mix_stems(
@@ -679,10 +711,9 @@ def _build_returns(
         return None
     returns = _SendReturns(profile, sample_rate, bpm, n)
     # Built once here, not raced for by the threads.
-    if any(s.reverb_send > 0.0 for s in settings.values()):
-        _ = returns.reverb
-    if any(s.delay_send > 0.0 for s in settings.values()):
-        _ = returns.delay
+    for s in settings.values():
+        if s.reverb_send > 0.0 or s.delay_send > 0.0:
+            returns.prepare(s.reverb_send > 0.0, s.delay_send > 0.0)
     return returns
 
 
