@@ -246,12 +246,24 @@ def _process_dry(
     duck_scale = np.float32(-settings.sidechain_depth_db * math.log(10.0) / 20.0)
     for start in range(0, out.shape[-1], _IN_PLACE_BLOCK):
         block = out[:, start : start + _IN_PLACE_BLOCK]
+        # Equal channels (a centred mono part) under equal filter states are filtered
+        # once, and their side is silent: the same samples as processing both.
+        mono = (
+            np.array_equal(block[0], block[1])
+            and (state is None or np.array_equal(state[0], state[1]))
+            and (side_state is None or not side_state.any())
+        )
         if sos is not None:
             assert state is not None
-            sosfilt_block(sos, block, state)
+            if mono:
+                sosfilt_block(sos, block[:1], state[:1])
+                block[1] = block[0]
+                state[1] = state[0]
+            else:
+                sosfilt_block(sos, block, state)
         else:
             block *= gain
-        if stereo:
+        if stereo and not mono:
             # block[0] becomes mid, then mid +/- side (no full-length temporaries).
             side = block[0] - block[1]
             side *= half_width
