@@ -52,11 +52,18 @@ _HIGHPASS_ORDER = 4  # 24 dB/octave: keeps 40-120 Hz for kick and bass
 _LOWPASS_ORDER = 2
 _MONO_BELOW_ORDER = 4
 _IR_SEED = 1770  # fixed so the same profile always reverberates identically
+# The reverb's tail ends (faded) where its lows have fallen 60 dB: what would ring on below
+# that is masked in a mix, and the tail sets every reverb send's FFT length (1.3, -78 dB,
+# cost ~15 % more FFT work for an inaudible difference).
+_IR_LENGTH_RT60 = 1.0
+_IR_DRAWN_RT60 = 1.3
 # A send's ring is kept until it has decayed this far (the FFT buffer must hold it).
 _RING_FLOOR = 1e-4
 _MAX_DELAY_RING_S = 30.0
-# The sends' shortest FFT, and the FFT samples transformed per call (several blocks at once).
-_MIN_SEND_FFT = 1 << 12
+# The sends' shortest FFT: up to this length, batched transforms cost about the same per
+# sample, so a longer block (less zero-padding per track sample) comes for free.
+_MIN_SEND_FFT = 1 << 18
+# FFT samples transformed per call (several blocks at once).
 _SEND_BATCH_SAMPLES = 1 << 20
 # Samples per block when filtering in place (about 1.5 s at 44.1 kHz).
 _IN_PLACE_BLOCK = 65_536
@@ -307,9 +314,11 @@ def reverb_impulse_response(settings: ReverbSettings, *, sample_rate: int) -> Fl
     """
     rng = np.random.default_rng(_IR_SEED)
     pre_delay = round(settings.pre_delay_ms * 1e-3 * sample_rate)
-    length = max(16, round(1.3 * settings.decay_s * sample_rate))  # ~-78 dB at the end
+    length = max(16, round(_IR_LENGTH_RT60 * settings.decay_s * sample_rate))
     t = np.arange(length) / sample_rate
-    noise = rng.standard_normal((2, length))
+    # Drawn as long as the tail once was (1.3 RT60) and cut, so the room is the same one.
+    drawn = max(16, round(_IR_DRAWN_RT60 * settings.decay_s * sample_rate))
+    noise = rng.standard_normal((2, drawn))[:, :length]
     low = sosfilt(_butter(2, 500.0, "lowpass", sample_rate), noise)
     high = sosfilt(_butter(2, 4000.0, "highpass", sample_rate), noise)
     mid = noise - low - high
