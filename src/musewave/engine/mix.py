@@ -99,20 +99,23 @@ def sidechain_envelope(
     length = math.ceil(release)
     phase = np.arange(length, dtype=np.float32) * np.float32(math.pi / release)
     pump = np.float32(0.5) + np.float32(0.5) * np.cos(phase)
-    duck = np.zeros(n_samples, dtype=np.float32)
     # Each kick restarts the pump; it runs until the release ends or the next kick.
     ends = np.minimum(np.append(onsets[1:], n_samples), onsets + length)
-    for start, end in zip(onsets.tolist(), ends.tolist(), strict=True):
-        duck[start:end] = pump[: end - start]
     attack = max(1, round(SIDECHAIN_ATTACK_MS * 1e-3 * sample_rate))
-    # Box-smoothing both ways turns the jump at each kick into a short ramp. In blocks that
-    # overlap by the window (the same values as one call): ndimage works in float64, and a
-    # whole track's worth of it would cost 80 MB just while the rendered stems are all alive.
-    smooth = np.empty_like(duck)
+    # Box-smoothing both ways turns the jump at each kick into a short ramp. Block by block,
+    # each block's pumps drawn with the window's margin (the same values as one call over the
+    # whole track): ndimage works in float64, and no track-length raw envelope is needed.
+    smooth = np.empty(n_samples, dtype=np.float32)
     for start in range(0, n_samples, _IN_PLACE_BLOCK):
         stop = min(n_samples, start + _IN_PLACE_BLOCK)
         low, high = max(0, start - attack), min(n_samples, stop + attack)
-        window = uniform_filter1d(duck[low:high], attack, mode="nearest")
+        duck = np.zeros(high - low, dtype=np.float32)
+        first = int(np.searchsorted(ends, low, side="right"))
+        last = int(np.searchsorted(onsets, high, side="left"))
+        for onset, end in zip(onsets[first:last].tolist(), ends[first:last].tolist(), strict=True):
+            begin, finish = max(onset, low), min(end, high)
+            duck[begin - low : finish - low] = pump[begin - onset : finish - onset]
+        window = uniform_filter1d(duck, attack, mode="nearest")
         smooth[start:stop] = window[start - low : stop - low]
     return smooth
 
