@@ -373,6 +373,30 @@ def test_a_stem_mono_in_places_mixes_like_one_filtered_per_channel() -> None:
     assert np.abs(ringing).max() > 1e-3 * np.abs(reference).max()
 
 
+def test_a_resting_part_rings_out_then_stays_exactly_silent() -> None:
+    # A block of silence after the filters have rung out is left silent (not filtered into
+    # denormals); the ring itself, in the block after the last note, is carried.
+    n = 4 * 65_536
+    settings = StemSettings(highpass_hz=120.0, width=1.3, mono_below_hz=150.0)
+    stem = np.zeros((2, n), np.float32)
+    stem[:, 60_000:65_536] = music_stems(0.2)["drums"][:, :5_536]
+    out = mix_stems(
+        {"x": stem.copy()},
+        MixProfile("t", {"x": settings}),
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(0.0),
+    )["x"]
+    x = signal.sosfilt(signal.butter(4, 120.0, "highpass", fs=SR, output="sos"), stem, axis=-1)
+    side = 0.5 * settings.width * (x[0] - x[1])
+    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
+    mid = 0.5 * (x[0] + x[1])
+    reference = np.stack([mid + side, mid - side])
+    np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
+    assert np.abs(out[:, 65_536:66_000]).max() > 1e-3 * np.abs(reference).max()  # the ring
+    assert not out[:, 3 * 65_536 :].any()
+
+
 def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> None:
     profile = MIX_PROFILES["house"]  # ducking, reverb and delay sends
     stems = music_stems(3.0)

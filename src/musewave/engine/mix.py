@@ -67,6 +67,8 @@ _MIN_SEND_FFT = 1 << 18
 _SEND_BATCH_SAMPLES = 1 << 20
 # Samples per block when filtering in place (about 1.5 s at 44.1 kHz).
 _IN_PLACE_BLOCK = 65_536
+# A filter whose state is below this (-600 dBFS) has rung out: a silent block stays silent.
+_SETTLED = 1e-30
 # Stems mixed at once: the cores this process may use (more threads only add memory).
 _MIX_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
@@ -214,6 +216,11 @@ def _stem_sos(settings: StemSettings, sample_rate: int) -> npt.NDArray[np.float3
     return sos.astype(np.float32)
 
 
+def _settled(state: npt.NDArray[np.float32] | None) -> bool:
+    """Whether a filter state (or None: no filter) no longer rings above ``_SETTLED``."""
+    return state is None or float(np.abs(state).max(initial=0.0)) < _SETTLED
+
+
 def _pan_gains(pan: float) -> tuple[float, float]:
     """Constant-power pan, normalised so the centre is unity on both sides."""
     angle = (min(max(pan, -1.0), 1.0) + 1.0) * math.pi / 4.0
@@ -256,6 +263,13 @@ def _process_dry(
     duck_scale = np.float32(-settings.sidechain_depth_db * math.log(10.0) / 20.0)
     for start in range(0, out.shape[-1], _IN_PLACE_BLOCK):
         block = out[:, start : start + _IN_PLACE_BLOCK]
+        if not block.any() and _settled(state) and _settled(side_state):
+            # A resting part: silence in and the filters rung out, so silence out (a
+            # ring below _SETTLED, -600 dBFS, is let go rather than carried as denormals).
+            for rung_out in (state, side_state):
+                if rung_out is not None:
+                    rung_out[...] = 0.0
+            continue
         # Equal channels (a centred mono part) under equal filter states are filtered
         # once, and their side is silent: the same samples as processing both.
         mono = (
@@ -271,7 +285,7 @@ def _process_dry(
                 state[1] = state[0]
             else:
                 sosfilt_block(sos, block, state)
-        else:
+        elif gain != 1.0:
             block *= gain
         if stereo and not mono:
             # block[0] becomes mid, then mid +/- side (no full-length temporaries).
@@ -461,8 +475,9 @@ class _SendReturns:
     def add_wet(self, out: FloatArray, reverb_send: float, delay_send: float) -> None:
         """Add to ``out`` (2, n) the stereo return of its mono sum (the send), in place.
 
-        The send is taken a block at a time, each block before the ring of the one before
-        it lands there (a ring is never longer than a block): no track-length send buffer.
+        The send is taken a few blocks at a time (one batched FFT call), each block before
+        the ring of the one before it lands there (a ring is never longer than a block): no
+        track-length send buffer.
         """
         fft_len, block = self.layout(reverb_send > 0.0, delay_send > 0.0)
         # The mono send's 1/2 rides on the response (exact: a power of two).
