@@ -489,7 +489,11 @@ class _SendReturns:
         n_samples = out.shape[-1]
         starts = list(range(0, n_samples, block))
         per_call = max(1, _SEND_BATCH_SAMPLES // fft_len)
+        # One set of buffers for every call: fresh ones would page-fault each time.
         frames = np.zeros((per_call, fft_len), dtype=np.float32)
+        spectra_out = np.empty((per_call, fft_len // 2 + 1), dtype=np.complex64)
+        product = np.empty((per_call, 2, fft_len // 2 + 1), dtype=np.complex64)
+        wet_out = np.empty((per_call, 2, fft_len), dtype=np.float32)
 
         def take_send(row: int, start: int) -> None:
             stop = min(n_samples, start + block)
@@ -502,17 +506,18 @@ class _SendReturns:
             for row, start in enumerate(group[1:], start=1):
                 take_send(row, start)
             sending = np.flatnonzero(frames[: len(group)].any(axis=1))
-            spectra = None
-            if sending.size:  # silent blocks ring nothing: parts that rest skip their FFTs
-                rows = frames[sending] if sending.size < len(group) else frames[: len(group)]
-                spectra = rfft(rows, fft_len)
+            count = sending.size
+            if count:  # silent blocks ring nothing: parts that rest skip their FFTs
+                rows = frames[sending] if count < len(group) else frames[: len(group)]
+                rfft(rows, fft_len, out=spectra_out[:count])
             # The next group's first block, dry, before this group's rings land on it.
             following = group[-1] + block
             if following < n_samples:
                 take_send(0, following)
-            if spectra is None:
+            if not count:
                 continue
-            wet = irfft(spectra[:, np.newaxis, :] * response, fft_len, workers=-1)
+            np.multiply(spectra_out[:count, np.newaxis, :], response, out=product[:count])
+            wet = irfft(product[:count], fft_len, workers=-1, out=wet_out[:count])
             for index, row in enumerate(sending.tolist()):
                 start = group[row]
                 stop = min(n_samples, start + fft_len)
