@@ -108,6 +108,16 @@ def test_ffts_match_scipy(n: int, dtype: type[np.floating]) -> None:
     assert dsp.next_fast_len(n + 1) == scipy.fft.next_fast_len(n + 1, real=True)
 
 
+def test_ffts_write_into_a_given_buffer() -> None:
+    x = np.random.default_rng(8).standard_normal((3, 4096)).astype(np.float32)
+    spectra = np.empty((3, 2049), np.complex64)
+    assert dsp.rfft(x, 4096, out=spectra) is not None
+    assert np.array_equal(spectra, dsp.rfft(x, 4096))
+    back = np.empty((3, 4096), np.float32)
+    dsp.irfft(spectra, 4096, workers=-1, out=back)
+    assert np.array_equal(back, dsp.irfft(spectra, 4096))
+
+
 @pytest.mark.parametrize("mode", ["nearest", "wrap", "constant", "reflect"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_running_filters_match_scipy(mode: str, dtype: type[np.floating]) -> None:

@@ -199,3 +199,23 @@ def test_block_peaks_split_over_two_threads_are_the_same() -> None:
         split = BlockTruePeaks(audio, 14, helper)
         np.testing.assert_array_equal(split.sample_peaks, peaks.sample_peaks)
         np.testing.assert_array_equal(split.exact(blocks, helper), peaks.exact(blocks))
+
+
+def test_block_true_peaks_at_the_edges_and_inside_are_the_reference_peaks() -> None:
+    # Windows inside the track are read from a sliding view, those reaching past either end
+    # are zero-padded: every block's peak is the 4x-oversampled one, as resample_poly gives.
+    audio = np.clip(at_lufs(music(0.05, seed=4), -6.0), -1.0, 1.0)
+    audio[:, 0], audio[:, -1] = 0.99, -0.99
+    block = 14
+    peaks = BlockTruePeaks(audio, block)
+    blocks = np.arange(peaks.n_blocks, dtype=np.int64)
+    # The meter takes the samples themselves and the three values between each pair.
+    upsampled = signal.resample_poly(audio.astype(np.float64), 4, 1, axis=-1)
+    between = np.abs(upsampled.reshape(2, -1, 4)[:, :, 1:]).max(axis=(0, 2))
+    level = np.maximum(between, np.abs(audio).max(axis=0))
+    padded = np.zeros(block * peaks.n_blocks)
+    padded[: level.shape[0]] = level
+    expected = padded.reshape(peaks.n_blocks, block).max(axis=1)
+    np.testing.assert_allclose(peaks.exact(blocks), expected, rtol=1e-5, atol=1e-6)
+    middle = blocks[2:-2]  # all inside: the sliding view alone
+    np.testing.assert_array_equal(peaks.exact(middle), peaks.exact(blocks)[2:-2])

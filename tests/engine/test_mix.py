@@ -18,6 +18,7 @@ from musewave.engine.mix import (
     SpillFailed,
     StemMixer,
     _gate_steps,
+    _pan_gains,
     apply_headroom,
     finish_mix,
     finish_spilled,
@@ -342,6 +343,58 @@ def test_dry_path_in_blocks_matches_one_whole_track_pass() -> None:
     # float32 filtering noise is ~5e-5 of full scale; a filter restarting at a block edge
     # would be a transient far above it.
     np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
+
+
+def test_a_stem_mono_in_places_mixes_like_one_filtered_per_channel() -> None:
+    # Blocks whose channels are equal are filtered once (their side is silent); a stereo
+    # stretch in between leaves the side filter ringing, and the next mono block must not
+    # skip it.
+    n = 4 * 65_536
+    # No high-pass: the side filter's ringing alone must keep the block after it stereo.
+    settings = StemSettings(width=1.3, mono_below_hz=150.0, pan=0.3)
+    stem = music_stems(n / SR)["chords"]
+    stem[1] = stem[0]
+    stem[1, 100_000:196_000] *= 0.5  # ends 608 samples before the fourth block
+    out = mix_stems(
+        {"x": stem.copy()},
+        MixProfile("t", {"x": settings}),
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(0.0),
+    )["x"]
+    x = stem.astype(np.float64)
+    side = 0.5 * settings.width * (x[0] - x[1])
+    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
+    mid = 0.5 * (x[0] + x[1])
+    left, right = _pan_gains(settings.pan)
+    reference = np.stack([(mid + side) * left, (mid - side) * right])
+    np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
+    ringing = out[0, 196_608:197_000] / left - out[1, 196_608:197_000] / right
+    assert np.abs(ringing).max() > 1e-3 * np.abs(reference).max()
+
+
+def test_a_resting_part_rings_out_then_stays_exactly_silent() -> None:
+    # A block of silence after the filters have rung out is left silent (not filtered into
+    # denormals); the ring itself, in the block after the last note, is carried.
+    n = 4 * 65_536
+    settings = StemSettings(highpass_hz=120.0, width=1.3, mono_below_hz=150.0)
+    stem = np.zeros((2, n), np.float32)
+    stem[:, 60_000:65_536] = music_stems(0.2)["drums"][:, :5_536]
+    out = mix_stems(
+        {"x": stem.copy()},
+        MixProfile("t", {"x": settings}),
+        sample_rate=SR,
+        bpm=BPM,
+        kick_onsets=kicks(0.0),
+    )["x"]
+    x = signal.sosfilt(signal.butter(4, 120.0, "highpass", fs=SR, output="sos"), stem, axis=-1)
+    side = 0.5 * settings.width * (x[0] - x[1])
+    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
+    mid = 0.5 * (x[0] + x[1])
+    reference = np.stack([mid + side, mid - side])
+    np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
+    assert np.abs(out[:, 65_536:66_000]).max() > 1e-3 * np.abs(reference).max()  # the ring
+    assert not out[:, 3 * 65_536 :].any()
 
 
 def test_stems_handed_to_the_mixer_one_by_one_mix_exactly_as_all_at_once() -> None:
