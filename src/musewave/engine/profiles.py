@@ -344,8 +344,9 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 pads=replace(_PADS, gain_db=-2.0, highpass_hz=100.0, width=1.6, reverb_send=0.25),
                 # The pluck melody dry of the delay: its dotted-half repeats (feedback 0.5)
                 # were heard as notes, struck again inside the held ones (soloed lead F1 0.64
-                # -> 0.91).
-                lead=replace(_LEAD, reverb_send=0.3, delay_send=0.0),
+                # -> 0.91). A short send to the hall: at 0.3 the soloed pluck was heard as
+                # strings/guitar, not synth, in 2 of 9 renders, at 0.12 in 1 (mix F1 alike).
+                lead=replace(_LEAD, reverb_send=0.12, delay_send=0.0),
             ),
             reverb=ReverbSettings(
                 decay_s=6.0,
