@@ -376,7 +376,11 @@ _PROFILES = (
             "lydian": ("Imaj7-II-Imaj7-II", "Isus2-vi7-II-Isus2"),
             "dorian": ("i9-IV9-i9-IV9", "i9-IIImaj7-i9-IV9"),
         },
-        voices=Voices(None, "sub_bass", "pad", "strings", "bell"),
+        # A synth pluck over the pads rather than the vibraphone bell: the bell's sample
+        # tremolo was heard as each note struck again, and at the top of the pads' partials
+        # a fifth of its notes came through in the mix (the pluck: 0.2 -> 0.78). The sub is
+        # the drone's clean variant (see render.synths.drone_bass).
+        voices=Voices(None, "drone_bass", "pad", "strings", "pluck"),
         grooves=_grooves({}, {}),
         bass_style="drone",
         chord_style="sustain",

@@ -54,7 +54,7 @@ def test_voice_ids_are_the_documented_set() -> None:
         "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "guitar_overdriven", "choir", "marimba", "reed_organ", "tenor_sax",
-        "gated_pad", "gated_supersaw",
+        "gated_pad", "gated_supersaw", "drone_bass",
     } == VOICES  # fmt: skip
 
 
@@ -210,7 +210,8 @@ def test_plucked_bass_attack_is_led_by_its_fundamental(voice: str, pitch: int) -
 
 
 @pytest.mark.parametrize(
-    ("voice", "above"), [("bass_808", 2.5), ("sub_bass", 2.5), ("reese_bass", 20.0)]
+    ("voice", "above"),
+    [("bass_808", 2.5), ("sub_bass", 2.5), ("drone_bass", 1.5), ("reese_bass", 20.0)],
 )
 def test_synth_bass_attack_is_brighter_than_its_body(voice: str, above: float) -> None:
     """The first 50 ms carry clearly more energy in harmonics (above ``above`` times the
@@ -222,6 +223,18 @@ def test_synth_bass_attack_is_brighter_than_its_body(voice: str, above: float) -
     attack = 1.0 - energy_share_below(audio[: SR // 20], above * f0)
     body = 1.0 - energy_share_below(audio[int(0.35 * SR) : int(0.4 * SR)], above * f0)
     assert attack > 2.0 * body, (attack, body)
+
+
+def test_drone_bass_holds_almost_no_octave() -> None:
+    """Held, the drone's octave is 30 dB or more under its fundamental (the sub's is about
+    18 dB): under a held tonic chord that octave was heard struck again and again."""
+    pitch = 36
+    f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+    for voice, below_db in (("drone_bass", 30.0), ("sub_bass", 12.0)):
+        audio = render_part(one_note(voice, pitch, beats=4), BPM, SR, 2 * SR, seed=3).mean(axis=0)
+        body = audio[SR // 2 : SR]
+        ratio_db = 10.0 * np.log10(_partial_power(body, f0) / _partial_power(body, 2.0 * f0))
+        assert ratio_db > below_db, (voice, ratio_db)
 
 
 def _brightness_track(x: np.ndarray, frame: int = 1024) -> np.ndarray:

@@ -31,6 +31,7 @@ EIGHTH = TICKS_PER_BEAT // 2
 REGISTER_LOW = {
     "bass_808": 30,
     "sub_bass": 28,
+    "drone_bass": 28,
     "reese_bass": 28,
     "acid_bass": 36,
     "log_drum": 36,

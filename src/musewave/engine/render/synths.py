@@ -51,7 +51,20 @@ def sub_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator)
     The first ~60 ms are driven harder (the "knock" a producer layers on a sub): its
     harmonics mark the attack, without which a low sine swells in and a listener, and a
     transcriber, places the note late or not at all."""
-    amps = [1.0, 0.06 + 0.14 * bright, 0.02 + 0.05 * bright]
+    return _sub(f, [1.0, 0.06 + 0.14 * bright, 0.02 + 0.05 * bright], n, sr)
+
+
+def drone_bass(f: float, bright: float, n: int, sr: int, rng: np.random.Generator) -> Audio:
+    """``sub_bass`` for a drone held under pads: the same knock, but nearly no held 2nd and
+    3rd harmonic. Under a held tonic chord the sub's octave is the chord's missing
+    fundamental, and the pads' motion made a transcriber hear it struck again and again
+    (ambient: two thirds of its octave-and-twelfth wrong notes); the knock alone still marks
+    the note's start and pitch."""
+    return _sub(f, [1.0, 0.015, 0.005], n, sr)
+
+
+def _sub(f: float, amps: list[float], n: int, sr: int) -> Audio:
+    """Sine with harmonics ``amps`` (1st, 2nd, 3rd), its first ~60 ms driven hard."""
     tone = partial_bank([f, 2.0 * f, 3.0 * f], amps, np.inf, 0.0, n, sr)
     return _attack_drive(tone, 5.0, 0.06, sr) * adsr(n, sr, 0.004, 0.4, 0.85)
 

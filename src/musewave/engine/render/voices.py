@@ -86,6 +86,7 @@ _PIANO_EQ_BELOW = 53
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     {
         "sub_bass": Voice(synths.sub_bass, 0.06),
+        "drone_bass": Voice(synths.drone_bass, 0.06),
         # A short glide (30 ms): at 70 ms every legato move was heard as arriving late.
         "bass_808": Voice(synths.bass_808, 0.08, max_s=3.0, glide_s=0.03, gliding=synths.bass_808),
         "reese_bass": Voice(synths.reese_bass, 0.08),
