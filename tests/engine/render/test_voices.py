@@ -387,7 +387,8 @@ def test_layered_voice_is_its_sample_with_the_synthesized_double_under_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A voice with ``synth_layer`` sounds as a mix of its sample and its synthesized tone,
-    both present (rock's rhythm guitar: the sample's low notes were heard late alone)."""
+    both present, below ``synth_layer_below`` and as its sample alone from there up (rock's
+    rhythm guitar: the sample's low strings were heard late alone)."""
     import dataclasses
 
     from musewave.engine.render import parts
@@ -399,11 +400,15 @@ def test_layered_voice_is_its_sample_with_the_synthesized_double_under_it(
     if font is None or voice.program is None or not font.has_program(voice.program):
         pytest.skip("no SoundFont with the voice's program")
 
-    def rendered(**changes: object) -> np.ndarray:
+    def rendered(pitch: int = 46, **changes: object) -> np.ndarray:
         table = {**parts.VOICE_TABLE, "guitar_distorted": dataclasses.replace(voice, **changes)}
         monkeypatch.setattr(parts, "VOICE_TABLE", table)
-        part = one_note("guitar_distorted", 46, beats=1)
+        part = one_note("guitar_distorted", pitch, beats=1)
         return render_part(part, BPM, SR, SR, seed=3).mean(axis=0).astype(np.float64)
+
+    high = voice.synth_layer_below
+    assert high < 128
+    np.testing.assert_array_equal(rendered(high), rendered(high, synth_layer=0.0))
 
     layered = rendered()
     sample, synthesized = rendered(synth_layer=0.0), rendered(program=None)
