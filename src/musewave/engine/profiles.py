@@ -383,8 +383,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # Double-tracked rhythm guitars. High-passed at 200 Hz instead, a transcriber
                 # heard rock's bass and chords better (mix F1 0.65 -> 0.70 over five renders)
                 # but the guitars lost the weight that makes a crunchy indie rock prompt rock.
+                # 1.5 dB under the rest: their layered tone (render.voices, guitar_distorted)
+                # is denser than the sample alone, and level with it the loudness-matched
+                # master pulled the lead and the kit down 1.5-2 dB.
                 chords=replace(
-                    _CHORDS, gain_db=0.0, highpass_hz=100.0, width=1.35, reverb_send=0.1
+                    _CHORDS, gain_db=-1.5, highpass_hz=100.0, width=1.35, reverb_send=0.1
                 ),
                 pads=replace(_PADS, reverb_send=0.2),
                 lead=replace(_LEAD, highpass_hz=150.0, reverb_send=0.14, delay_send=0.1),

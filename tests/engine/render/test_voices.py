@@ -394,3 +394,39 @@ def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time()
     release = round(voice.release_s * SR)
     end = third + round(gap / TICKS_PER_BEAT * SAMPLES_PER_BEAT) + release
     assert third_only[end + 100 :].max() == 0.0  # and ends where written
+
+
+def test_layered_voice_is_its_sample_with_the_synthesized_double_under_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A voice with ``synth_layer`` sounds as a mix of its sample and its synthesized tone,
+    both present, below ``synth_layer_below`` and as its sample alone from there up (rock's
+    rhythm guitar: the sample's low strings were heard late alone)."""
+    import dataclasses
+
+    from musewave.engine.render import parts
+
+    voice = parts.VOICE_TABLE["guitar_distorted"]
+    assert voice.synth_layer > 0.0
+    soundfont.reset_default_soundfont()
+    font = soundfont.default_soundfont()
+    if font is None or voice.program is None or not font.has_program(voice.program):
+        pytest.skip("no SoundFont with the voice's program")
+
+    def rendered(pitch: int = 46, **changes: object) -> np.ndarray:
+        table = {**parts.VOICE_TABLE, "guitar_distorted": dataclasses.replace(voice, **changes)}
+        monkeypatch.setattr(parts, "VOICE_TABLE", table)
+        part = one_note("guitar_distorted", pitch, beats=1)
+        return render_part(part, BPM, SR, SR, seed=3).mean(axis=0).astype(np.float64)
+
+    high = voice.synth_layer_below
+    assert high < 128
+    np.testing.assert_array_equal(rendered(high), rendered(high, synth_layer=0.0))
+
+    layered = rendered()
+    sample, synthesized = rendered(synth_layer=0.0), rendered(program=None)
+    basis = np.stack([sample, synthesized], axis=1)
+    weights, *_ = np.linalg.lstsq(basis, layered, rcond=None)
+    residual = layered - basis @ weights
+    assert np.all(weights > 0.1)
+    assert np.sqrt(np.mean(residual**2)) < 0.01 * np.sqrt(np.mean(layered**2))

@@ -157,9 +157,12 @@ def _render_tonal(
         if cap is not None:
             length = min(length, cap)
         tone = None if source >= 0 else _sampled_tone(font, voice, pitch, bucket, length, sr)
+        freq = min(midi_to_hz(pitch), 0.4 * sr)
+        rng = seeded_rng(seed, *keys, pitch, bucket, variant, source + 1)
+        if tone is not None and voice.synth_layer > 0.0 and pitch < voice.synth_layer_below:
+            synthesized = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+            tone = _layered(tone, synthesized, voice.synth_layer)
         if tone is None:
-            freq = min(midi_to_hz(pitch), 0.4 * sr)
-            rng = seeded_rng(seed, *keys, pitch, bucket, variant, source + 1)
             if source >= 0 and voice.gliding is not None:
                 tone = voice.gliding(
                     _glide_hz(source, pitch, voice.glide_s, length, sr),
@@ -226,6 +229,16 @@ def _bass_eq(tone: Audio, voice: Voice, pitch: int, sr: int) -> Audio:
     if voice.octave_cut_db:
         tone = peaking(tone, min(2.0 * f0, 0.4 * sr), -voice.octave_cut_db, 2.0, sr)
     return tone
+
+
+def _layered(sampled: Audio, synthesized: Audio, share: float) -> Audio:
+    """The sampled tone with the synthesized one under it, ``share`` (0-1) of the sum's peak
+    from the synthesized tone, each first brought to the same peak."""
+    n = min(sampled.shape[-1], synthesized.shape[-1])
+    if sampled.ndim != synthesized.ndim:
+        sampled, synthesized = np.atleast_2d(sampled), np.atleast_2d(synthesized)
+    peaks = [float(np.max(np.abs(x))) or 1.0 for x in (sampled, synthesized)]
+    return ((1.0 - share) / peaks[0]) * sampled[..., :n] + (share / peaks[1]) * synthesized[..., :n]
 
 
 def _faded_in(tone: Audio, sr: int) -> Audio:
