@@ -325,7 +325,12 @@ _PROFILES = (
         # The supersaw pulses in 8ths (chopped on the offbeats only it was heard as strings)
         # and the pad answers on the offbeat 8ths: both on the 8ths, with the bass line's
         # octave 8ths, the pad was heard as one line with them (a sixth of it transcribed).
-        gates={"chords": "x.x.", "pads": "..xx"},
+        # The chops sit a 16th after each bass note: struck with it, under its bright attack,
+        # whose harmonics are the chords' own pitches (D3's 2nd and 3rd are D4 and A4), two
+        # in three chord notes were lost (a bass low-passed at 600 Hz let them through too,
+        # but was no longer heard as a synth). Off the bass's 8ths, the pad's chops no longer
+        # fall on the supersaw's either (where they were thinned away as unisons).
+        gates={"chords": ".x.x", "pads": "..xx"},
         brightness=0.7,
     ),
     GenreProfile(
