@@ -297,8 +297,11 @@ _PROFILES = (
         bpm_range=(80, 118),
         modes=("minor", "major"),
         major_progressions=("vi-IV-I-V", "I-V-vi-IV"),
-        # i–VI–III–VII is vi–IV–I–V of the relative major, and was heard as it.
-        minor_progressions=("i-VI-iv-VII", "i-VI-VII-i", "VI-VII-i-i"),
+        # i–VI–III–VII is vi–IV–I–V of the relative major, and was heard as it; so was VII
+        # (the relative major's V) once the supersaw chords came through the bass (A minor
+        # heard as C major in 2 of 6 minor renders): the major V, with its leading tone,
+        # turns each minor phrase back to i.
+        minor_progressions=("i-VI-iv-V", "i-iv-VI-V", "i-VI-VII-V"),
         voices=Voices("kit_electronic", "synth_bass", "supersaw", "pad", "saw_lead"),
         grooves=_grooves(
             {
