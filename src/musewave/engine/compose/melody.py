@@ -43,11 +43,9 @@ RHYTHM_CELLS: dict[str, tuple[Cell, ...]] = {
 }
 CADENCE_CELLS: tuple[Cell, ...] = (((0, 4), (4, 12)), ((0, 8),), ((0, 2), (2, 2), (4, 12)))
 
-# The synthwave saw lead sings above its supersaw chops (57-71): in their register a lead
-# note struck with a chop was heard only when the chop closed, a 16th late.
 LEAD_CENTER = {
     "brass": 67, "bell": 79, "pluck": 74, "guitar_clean": 67, "guitar_overdriven": 67,
-    "marimba": 74, "saw_lead": 79,
+    "marimba": 74,
 }  # fmt: skip
 DEFAULT_LEAD_CENTER = 72
 STEP_WEIGHTS = {-2: 0.12, -1: 0.3, 0: 0.08, 1: 0.3, 2: 0.12, 3: 0.04, -3: 0.04}
