@@ -297,8 +297,11 @@ _PROFILES = (
         bpm_range=(80, 118),
         modes=("minor", "major"),
         major_progressions=("vi-IV-I-V", "I-V-vi-IV"),
-        # i–VI–III–VII is vi–IV–I–V of the relative major, and was heard as it.
-        minor_progressions=("i-VI-iv-VII", "i-VI-VII-i", "VI-VII-i-i"),
+        # i–VI–III–VII is vi–IV–I–V of the relative major, and was heard as it; so was VII
+        # (the relative major's V) once the supersaw chords came through the bass (A minor
+        # heard as C major in 2 of 6 minor renders): the major V, with its leading tone,
+        # turns each minor phrase back to i.
+        minor_progressions=("i-VI-iv-V", "i-iv-VI-V", "i-VI-VII-V"),
         voices=Voices("kit_electronic", "synth_bass", "supersaw", "pad", "saw_lead"),
         grooves=_grooves(
             {
@@ -325,7 +328,12 @@ _PROFILES = (
         # The supersaw pulses in 8ths (chopped on the offbeats only it was heard as strings)
         # and the pad answers on the offbeat 8ths: both on the 8ths, with the bass line's
         # octave 8ths, the pad was heard as one line with them (a sixth of it transcribed).
-        gates={"chords": "x.x.", "pads": "..xx"},
+        # The chops sit a 16th after each bass note: struck with it, under its bright attack,
+        # whose harmonics are the chords' own pitches (D3's 2nd and 3rd are D4 and A4), two
+        # in three chord notes were lost (a bass low-passed at 600 Hz let them through too,
+        # but was no longer heard as a synth). Off the bass's 8ths, the pad's chops no longer
+        # fall on the supersaw's either (where they were thinned away as unisons).
+        gates={"chords": ".x.x", "pads": "..xx"},
         brightness=0.7,
     ),
     GenreProfile(

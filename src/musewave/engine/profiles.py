@@ -288,7 +288,8 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 pads=replace(
                     _PADS, gain_db=4.0, sidechain_depth_db=4.0, width=1.5, reverb_send=0.35
                 ),
-                lead=replace(_LEAD, gain_db=1.0, reverb_send=0.22, delay_send=0.22),
+                # The lead 3 dB back, inside the supersaw wall rather than over it.
+                lead=replace(_LEAD, gain_db=-2.0, reverb_send=0.22, delay_send=0.22),
             ),
             reverb=ReverbSettings(decay_s=2.8, pre_delay_ms=30.0, damping=0.4, lowpass_hz=11000.0),
             delay=DelaySettings(time_beats=0.5, feedback=0.4),
