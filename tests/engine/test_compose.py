@@ -164,6 +164,28 @@ def test_dnb_break_is_busy_on_every_16th_with_the_backbeat_on_2_and_4() -> None:
     assert snare.count("g") >= 4
 
 
+def test_dnb_keys_pads_and_reese_each_keep_their_own_register() -> None:
+    """The reese's saw harmonics hid the keys voiced around Eb4 and the pad's chops sat on
+    them: the piano is voiced above the reese, the pad's offbeat chops an octave over it."""
+    _, score = score_for("dnb", seed=3)
+    parts = {p.name: p.notes for p in score.parts if not p.is_drums}
+    median = {name: float(np.median([n.pitch for n in notes])) for name, notes in parts.items()}
+    assert median["bass"] + 24 < median["chords"] < median["pads"] - 6
+    assert {p.voice for p in score.parts if p.name == "pads"} == {"gated_pad"}
+
+
+def test_a_genre_may_voice_its_chords_and_pads_about_other_centres() -> None:
+    plan = make_plan(GenerationRequest(prompt="dark night", genres=["house"], seed=7))
+    spans = chord_timeline(plan, plan.parsed_key())
+    rng = np.random.default_rng(0)
+    low = compose_chords(plan, "sustain", "piano", spans, rng)
+    high = compose_chords(plan, "sustain", "piano", spans, np.random.default_rng(0), center=75)
+    assert np.mean([n.pitch for n in high]) - np.mean([n.pitch for n in low]) > 8
+    high_pads = compose_pads(plan, spans, center=81)
+    low_pads = compose_pads(plan, spans)
+    assert np.mean([n.pitch for n in high_pads]) - np.mean([n.pitch for n in low_pads]) > 8
+
+
 @pytest.mark.parametrize(
     ("genre", "prompt"),
     [

@@ -104,6 +104,11 @@ class GenreProfile:
     # the listener hears (see ``compose.harmony.gate_notes``). The chopping is what makes a
     # held synth chord read as a synth rather than a bowed string section.
     gates: Mapping[str, str] = field(default_factory=dict)
+    # Where the chords and pads roles are voiced (MIDI pitch of the voicing's centre): the
+    # chords voice's own centre and the pads' (``compose.harmony.CHORD_CENTER``,
+    # ``PAD_CENTER``) unless the genre moves a part out of another's register.
+    chord_center: int | None = None
+    pad_center: int | None = None
 
 
 def _grooves(full: dict[int, str], light: dict[int, str]) -> Mapping[str, Groove]:
@@ -349,7 +354,10 @@ _PROFILES = (
         # bass notes the genre was heard as ambient at half tempo. Ghost snares, 16th hats
         # and a shaker on every 16th, a tambourine on the offbeats: the break's density is
         # what taggers hear as "fast" and what a beat tracker locks to at 170+ BPM.
-        voices=Voices("kit_electronic", "reese_bass", "electric_piano", "pad", None),
+        # Piano stabs (liquid and jungle's sampled piano) rather than the Rhodes: the electric
+        # piano under the reese read as chillout and cost the "fast" reading whenever it
+        # came forward; the piano comes forward and the mix stays fast.
+        voices=Voices("kit_electronic", "reese_bass", "piano", "pad", None),
         grooves=_grooves(
             {
                 KICK: "x.........x.....",
@@ -369,6 +377,13 @@ _PROFILES = (
         crash_on_sections=True,
         humanize_ms=2.0,
         brightness=0.6,
+        # The pad as offbeat chord chops an octave over the piano (8ths, 170 ms: longer than
+        # a transcriber's shortest note, unlike the 16th tremolo it had in the mix), the
+        # piano above the reese's saw harmonics: each part in its own register, the chops
+        # heard as "dance" and "fast" where a held pad read as ambient.
+        gates={"pads": "..xx"},
+        chord_center=69,
+        pad_center=81,
     ),
     GenreProfile(
         id="ambient",

@@ -36,8 +36,8 @@ class StemSettings:
     # Trance gate: a 16th-note pattern ("x" open, "." closed), repeating from the first
     # beat, that drops the stem by ``gate_depth_db`` on its closed steps. The genres write
     # their gates into the notes instead (``GenreProfile.gates``): gated here, a held chord
-    # is heard struck again at every opening while the score holds it once. Only dnb gates
-    # here: its 86 ms 16ths are a tremolo on the chord, not notes.
+    # is heard struck again at every opening while the score holds it once (dnb, the last to
+    # gate here, now writes its chops too).
     gate: str | None = None
     gate_depth_db: float = 0.0
 
@@ -300,31 +300,30 @@ MIX_PROFILES: dict[str, MixProfile] = {
         MixProfile(
             "dnb",
             _stems(
-                # The break on top (a quiet break with loud pads was heard at half tempo).
-                drums=replace(_DRUMS, gain_db=5.0, reverb_send=0.06),
-                bass=_BASS,  # the reese follows the break's kicks: not ducked (see _BASS)
-                # Keys stabs forward, as in liquid dnb: they share the mids with the reese's
-                # saw harmonics (at -0.5 dB the reese hid two in three of their notes, at +1 dB
-                # still three in five); at +2.5 dB over the break the mix read as chillout
-                # rather than fast.
-                chords=replace(_CHORDS, gain_db=1.0, reverb_send=0.22),
-                # dnb keeps its gate in the mix: at 170+ BPM its 16ths are a tremolo on a
-                # held chord rather than notes (86 ms, shorter than a transcriber's shortest
-                # note), and without it the pads read as ambient (dnb heard 2/3 -> 1/3).
-                pads=replace(
-                    _PADS,
-                    gain_db=-8.0,
-                    sidechain_depth_db=3.0,
-                    reverb_send=0.35,
-                    gate="x.x.",
-                    gate_depth_db=14.0,
-                ),
+                # The break on top (a quiet break with loud pads was heard at half tempo),
+                # 2 dB further over the forward piano and pad chops than over the others (at 1
+                # dB one render in three was heard at half tempo and two barely "fast"; at 3
+                # dB the break hid more notes). The reese 1 dB down keeps its balance to the
+                # break, with every stem inside the profiles' +6 dB.
+                drums=replace(_DRUMS, gain_db=6.0, reverb_send=0.06),
+                # The reese follows the break's kicks: not ducked (see _BASS).
+                bass=replace(_BASS, gain_db=-1.0),
+                # Piano stabs forward, as in liquid dnb, above the reese's saw harmonics
+                # (genres: chord_center). The sampled piano sits lower than the Rhodes did:
+                # 3 dB louder the piano came through, but the mix read as less fast.
+                chords=replace(_CHORDS, gain_db=5.0, reverb_send=0.22),
+                # The pad's offbeat chops are written in the score (GenreProfile.gates) an
+                # octave over the piano: forward, as the gated parts of house and synthwave
+                # are (at -2 dB nine in ten chops were masked; gated in the mix, its 86 ms
+                # 16ths had been a tremolo heard as chords struck again, not as notes).
+                pads=replace(_PADS, gain_db=4.0, sidechain_depth_db=3.0, reverb_send=0.35),
                 lead=replace(_LEAD, delay_send=0.15),
             ),
             reverb=ReverbSettings(decay_s=2.0, pre_delay_ms=20.0, damping=0.5),
             delay=DelaySettings(time_beats=0.75, feedback=0.35),
             bus=BusCompression(threshold_db=-16.0, ratio=2.5, attack_ms=10.0, release_ms=100.0),
-            tone=MasterTone(high_shelf_db=1.0, high_shelf_hz=10000.0),
+            # Air on the break's hats and shaker (white noise is what the tagger calls "fast").
+            tone=MasterTone(high_shelf_db=3.0, high_shelf_hz=6000.0),
             sidechain_release_ms=100.0,
         ),
         MixProfile(

@@ -98,10 +98,12 @@ def compose_score(plan: Plan) -> Score:
                 compose_bass(plan, profile, key, spans, voice, rng), plan, rng, humanize_ms / 2
             )
         elif role == "chords":
-            notes = compose_chords(plan, profile.chord_style, voice, spans, rng)
+            notes = compose_chords(
+                plan, profile.chord_style, voice, spans, rng, profile.chord_center
+            )
             notes = _humanize(notes, plan, rng, humanize_ms)
         elif role == "pads":
-            notes = compose_pads(plan, spans, profile.pad_style)
+            notes = compose_pads(plan, spans, profile.pad_style, profile.pad_center)
             notes = _humanize(notes, plan, rng, humanize_ms)
         else:
             notes = compose_lead(plan, key, spans, profile.lead_style, voice)

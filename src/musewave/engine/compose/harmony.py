@@ -284,11 +284,19 @@ def _is_tonic(plan: Plan, span: ChordSpan) -> bool:
 
 
 def compose_chords(
-    plan: Plan, style: str, voice: str, spans: list[ChordSpan], rng: np.random.Generator
+    plan: Plan,
+    style: str,
+    voice: str,
+    spans: list[ChordSpan],
+    rng: np.random.Generator,
+    center: int | None = None,
 ) -> list[Note]:
+    """The chords role in ``style``, voiced about ``center`` (MIDI pitch; the voice's
+    ``CHORD_CENTER`` when ``None``)."""
     styler = STYLES[style]
     ctx = HarmonyContext(plan, rng)
-    center = CHORD_CENTER.get(voice, DEFAULT_CHORD_CENTER)
+    if center is None:
+        center = CHORD_CENTER.get(voice, DEFAULT_CHORD_CENTER)
     previous: list[int] | None = None
     notes: list[Note] = []
     for span in spans:
@@ -302,23 +310,26 @@ def compose_chords(
     return notes
 
 
-def compose_pads(plan: Plan, spans: list[ChordSpan], style: str = "sustain") -> list[Note]:
-    """Voice-led chords an octave up that carry the harmony between sections: held
-    (``"sustain"``, over a tonic pedal in minor and modal keys), or played in any chord
-    ``style`` (horn stabs, organ bubble, strums)."""
+def compose_pads(
+    plan: Plan, spans: list[ChordSpan], style: str = "sustain", center: int | None = None
+) -> list[Note]:
+    """Voice-led chords about ``center`` (MIDI pitch; ``PAD_CENTER`` when ``None``)
+    that carry the harmony between sections: held (``"sustain"``, over a tonic pedal in minor
+    and modal keys), or played in any chord ``style`` (horn stabs, organ bubble, strums)."""
     ctx = HarmonyContext(plan, np.random.default_rng(0))
     styler = STYLES[style]
     key = plan.parsed_key()
     # Minor and modal keys hold their tonic under the held pad (a pedal point, as modal music
     # keeps its drone): the same notes over another tonic read as the relative major.
-    pedal = bass_pitch(key.tonic, PAD_CENTER - 19, PAD_CENTER - 8) if key.mode != "major" else None
+    center = PAD_CENTER if center is None else center
+    pedal = bass_pitch(key.tonic, center - 19, center - 8) if key.mode != "major" else None
     previous: list[int] | None = None
     notes: list[Note] = []
     for span in spans:
         section = plan.sections[span.section_index]
         if "pads" not in section.roles:
             continue
-        voicing = voice_chord(span.chord, previous, PAD_CENTER, root_position=_is_tonic(plan, span))
+        voicing = voice_chord(span.chord, previous, center, root_position=_is_tonic(plan, span))
         previous = voicing
         _, section_end = section_ticks(section)
         end = span.end_tick if style == "sustain" else min(span.end_tick, section_end)
