@@ -159,8 +159,10 @@ _PROFILES = (
                 # The hype man's shouts on 1 and 3: a boom-bap beat without a voice was
                 # heard as indie/jazz, but a shout on every beat sat on the sampled keys (the
                 # voice's pitch and formants in their register) and hid half their notes.
-                VOX_YO: "x...............",
-                VOX_CHECK_IT: "........x.......",
+                # Accented: moved off the keys' chords (compose.ad_libs), the shouts carried
+                # the Hip-Hop reading less.
+                VOX_YO: "o...............",
+                VOX_CHECK_IT: "........o.......",
             },
             {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
@@ -201,10 +203,11 @@ _PROFILES = (
                 # hid half of them (and of the bell hook); on the offbeat 8ths they answer
                 # the keys, and still mark the pulse at the written tempo. (One a bar was
                 # not enough voice: the beat was heard as electronic/indie at half tempo.)
-                VOX_YEAH: "..x.............",
-                VOX_UH: "......x.........",
-                VOX_HEY: "..........x.....",
-                VOX_LETS_GO: "..............x.",
+                # Accented, as shouts are: the Hip-Hop reading lives in them.
+                VOX_YEAH: "..o.............",
+                VOX_UH: "......o.........",
+                VOX_HEY: "..........o.....",
+                VOX_LETS_GO: "..............o.",
             },
             # Light sections (the outro) keep the kick under the 808 and 8th hats accented on
             # the beat: a lone kick on 1 under an 808 on 1 and 3 was heard at half tempo.
@@ -597,10 +600,12 @@ _PROFILES = (
                 # Shouts on the beat, in Spanish: the perreo chant over the dembow. They cost
                 # the guitar and marimba a sixth of their notes in the mix (two a bar, or in
                 # the offbeat pockets as trap's: F1 0.64 -> 0.76), but with fewer, or off the
-                # beat, the beat was no longer heard as hip-hop/dance.
-                VOX_DALE: "x...............",
-                VOX_EH: "....x.......x...",
-                VOX_OYE: "........x.......",
+                # beat, the beat was no longer heard as hip-hop/dance. Accented, and moved a
+                # beat off the guitar's and marimba's attacks where that frees more of them
+                # (compose.ad_libs).
+                VOX_DALE: "o...............",
+                VOX_EH: "....o.......o...",
+                VOX_OYE: "........o.......",
             },
             {KICK: "x...x...x...x...", RIM: "...x..x....x..x."},
         ),
