@@ -93,7 +93,8 @@ class GenreProfile:
     hat_rolls: bool = False
     humanize_ms: float = 6.0
     bars_per_chord: int = 1
-    pad_style: str = "sustain"  # the pads role's chord style: "sustain" holds the chords
+    pad_style: str = "sustain"  # the pads role's chord style: "sustain" holds the chords,
+    # "pedal" only the tonic
     brightness: float = 0.6  # 0 dark … 1 bright; mood words move it
     instrument_words: Mapping[str, str] = field(default_factory=dict)
     # Progressions for one mode (e.g. "dorian"), used instead of the major/minor pool: the
@@ -188,11 +189,12 @@ _PROFILES = (
             "phrygian": ("i-II-i-i", "i-VI-i-II", "i-iv-II-i"),
         },
         # Dark piano chords, a sparse bell (vibraphone) hook over the 808: bell arpeggios and a
-        # plucked lead were heard as harp and sitar. No pad: its held chords, in the keys'
-        # register, were mostly lost in the mix (a third of their notes found), masked a
-        # fifth of the keys' and were heard as strings; without it the mix F1 went 0.59 ->
-        # 0.77 (three renders), still heard as Hip-Hop.
-        voices=Voices("kit_trap", "bass_808", "piano", None, "bell"),
+        # plucked lead were heard as harp and sitar. The pad holds only the tonic (pad_style):
+        # its held chords, in the keys' register, were mostly lost in the mix (a third of
+        # their notes found), masked a fifth of the keys' and were heard as strings; without
+        # them the mix F1 went 0.59 -> 0.72 (three renders), still heard as Hip-Hop. With no
+        # pad at all (0.79) a phrygian beat lost its tonic and was heard at half tempo.
+        voices=Voices("kit_trap", "bass_808", "piano", "pad", "bell"),
         grooves=_grooves(
             {
                 KICK: "x.......x.x.....",
@@ -221,6 +223,7 @@ _PROFILES = (
         # the half-time clap made a beat tracker hear the beat at half tempo (4 of 9 renders).
         chord_style="arp_quarters",
         lead_style="hook",
+        pad_style="pedal",
         arrangement=(("intro", 8), ("hook", 16), ("verse", 16), ("hook", 16), ("outro", 8)),
         hat_rolls=True,
         fill="none",
