@@ -220,10 +220,10 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # the ad-libs, a quarter of the hook came through) and the pad 3 dB up, a bed
                 # rather than a hiss. All still sit under the kit's ad-libs, and the kit stays
                 # where it is: 1-2 dB more keys and hook, or 2 dB less kit, and the ad-libs no
-                # longer carried the beat as hip-hop. Since the pad left the arrangement (a
-                # prompt can still ask for one) and the ad-libs are accented, the bell takes 2
-                # dB more (hook recall in the mix 0.33 -> 0.45); 4 dB more, before the ad-libs
-                # were accented, lost the reading in 3 of 3 renders.
+                # longer carried the beat as hip-hop. Since the pad holds only the tonic (its
+                # chords masked the keys: genres, pad_style) and the ad-libs are accented, the
+                # bell takes 2 dB more (with no pad, hook recall in the mix 0.33 -> 0.45); 4
+                # dB more, before the ad-libs were accented, lost the reading in 3 of 3.
                 drums=replace(_DRUMS, reverb_send=0.05),
                 # The 808 plays with the kick: not ducked under it (see _BASS).
                 bass=replace(_BASS, gain_db=1.0, lowpass_hz=3000.0),
