@@ -267,6 +267,21 @@ def test_held_pads_keep_a_tonic_pedal_in_minor_and_modal_keys_only() -> None:
     assert bottoms != {tonic}
 
 
+@pytest.mark.parametrize("prompt", ["dark trap in F minor", "bright trap in C major"])
+def test_a_pedal_pad_holds_only_the_tonic_through_each_chord(prompt: str) -> None:
+    # Trap's pad: a drone under the piano and bell, which carry the chords themselves.
+    assert GENRES["trap"].pad_style == "pedal"
+    plan = make_plan(GenerationRequest(prompt=prompt, genres=["trap"], seed=4, duration_s=60))
+    spans = chord_timeline(plan, plan.parsed_key())
+    notes = compose_pads(plan, spans, "pedal")
+    held = [s for s in spans if "pads" in plan.sections[s.section_index].roles]
+    assert held and len(notes) == len(held)
+    assert {n.pitch % 12 for n in notes} == {plan.parsed_key().tonic}
+    assert [(n.start_tick, n.start_tick + n.duration_ticks + 10) for n in notes] == [
+        (s.start_tick, s.end_tick) for s in held
+    ]
+
+
 def test_the_tonic_chord_is_voiced_as_its_triad_and_ninth() -> None:
     """A minor's i9 without its fifth (A-C-G-B) reads as G or C major, and with its seventh
     as C6; the home chord is voiced A-C-E-B, other chords still drop the fifth."""

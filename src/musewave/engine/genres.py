@@ -93,7 +93,8 @@ class GenreProfile:
     hat_rolls: bool = False
     humanize_ms: float = 6.0
     bars_per_chord: int = 1
-    pad_style: str = "sustain"  # the pads role's chord style: "sustain" holds the chords
+    pad_style: str = "sustain"  # the pads role's chord style: "sustain" holds the chords,
+    # "pedal" only the tonic
     brightness: float = 0.6  # 0 dark … 1 bright; mood words move it
     instrument_words: Mapping[str, str] = field(default_factory=dict)
     # Progressions for one mode (e.g. "dorian"), used instead of the major/minor pool: the
@@ -164,8 +165,10 @@ _PROFILES = (
                 # The hype man's shouts on 1 and 3: a boom-bap beat without a voice was
                 # heard as indie/jazz, but a shout on every beat sat on the sampled keys (the
                 # voice's pitch and formants in their register) and hid half their notes.
-                VOX_YO: "x...............",
-                VOX_CHECK_IT: "........x.......",
+                # Accented: moved off the keys' chords (compose.ad_libs), the shouts carried
+                # the Hip-Hop reading less.
+                VOX_YO: "o...............",
+                VOX_CHECK_IT: "........o.......",
             },
             {KICK: "x.....x.........", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
         ),
@@ -191,7 +194,11 @@ _PROFILES = (
             "phrygian": ("i-II-i-i", "i-VI-i-II", "i-iv-II-i"),
         },
         # Dark piano chords, a sparse bell (vibraphone) hook over the 808: bell arpeggios and a
-        # plucked lead were heard as harp and sitar.
+        # plucked lead were heard as harp and sitar. The pad holds only the tonic (pad_style):
+        # its held chords, in the keys' register, were mostly lost in the mix (a third of
+        # their notes found), masked a fifth of the keys' and were heard as strings; without
+        # them the mix F1 went 0.59 -> 0.72 (three renders), still heard as Hip-Hop. With no
+        # pad at all (0.79) a phrygian beat lost its tonic and was heard at half tempo.
         voices=Voices("kit_trap", "bass_808", "piano", "pad", "bell"),
         grooves=_grooves(
             {
@@ -206,10 +213,11 @@ _PROFILES = (
                 # hid half of them (and of the bell hook); on the offbeat 8ths they answer
                 # the keys, and still mark the pulse at the written tempo. (One a bar was
                 # not enough voice: the beat was heard as electronic/indie at half tempo.)
-                VOX_YEAH: "..x.............",
-                VOX_UH: "......x.........",
-                VOX_HEY: "..........x.....",
-                VOX_LETS_GO: "..............x.",
+                # Accented, as shouts are: the Hip-Hop reading lives in them.
+                VOX_YEAH: "..o.............",
+                VOX_UH: "......o.........",
+                VOX_HEY: "..........o.....",
+                VOX_LETS_GO: "..............o.",
             },
             # Light sections (the outro) keep the kick under the 808 and 8th hats accented on
             # the beat: a lone kick on 1 under an 808 on 1 and 3 was heard at half tempo.
@@ -220,6 +228,7 @@ _PROFILES = (
         # the half-time clap made a beat tracker hear the beat at half tempo (4 of 9 renders).
         chord_style="arp_quarters",
         lead_style="hook",
+        pad_style="pedal",
         arrangement=(("intro", 8), ("hook", 16), ("verse", 16), ("hook", 16), ("outro", 8)),
         hat_rolls=True,
         fill="none",
@@ -624,10 +633,12 @@ _PROFILES = (
                 # Shouts on the beat, in Spanish: the perreo chant over the dembow. They cost
                 # the guitar and marimba a sixth of their notes in the mix (two a bar, or in
                 # the offbeat pockets as trap's: F1 0.64 -> 0.76), but with fewer, or off the
-                # beat, the beat was no longer heard as hip-hop/dance.
-                VOX_DALE: "x...............",
-                VOX_EH: "....x.......x...",
-                VOX_OYE: "........x.......",
+                # beat, the beat was no longer heard as hip-hop/dance. Accented, and moved a
+                # beat off the guitar's and marimba's attacks where that frees more of them
+                # (compose.ad_libs).
+                VOX_DALE: "o...............",
+                VOX_EH: "....o.......o...",
+                VOX_OYE: "........o.......",
             },
             {KICK: "x...x...x...x...", RIM: "...x..x....x..x."},
         ),

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from musewave.engine.compose.ad_libs import ad_libs_in_pockets
 from musewave.engine.compose.bass import compose_bass
 from musewave.engine.compose.drums import compose_drums, without_vocal_shots
 from musewave.engine.compose.harmony import (
@@ -127,10 +128,24 @@ def compose_score(plan: Plan) -> Score:
             )
         )
     parts = _without_unisons_below(parts, gated)
+    if plan.ad_libs:
+        parts = _ad_libs_in_pockets(parts, plan.bpm, total_ticks)
     score = Score(
         bpm=plan.bpm, beats_per_bar=plan.beats_per_bar, total_ticks=total_ticks, parts=parts
     )
     return score if plan.ad_libs else without_vocal_shots(score)
+
+
+def _ad_libs_in_pockets(parts: list[Part], bpm: float, total_ticks: int) -> list[Part]:
+    """``parts`` with the kit's ad-libs moved off the pitched parts' attacks (``ad_libs``),
+    the drum part tidied again (in time order, inside the track)."""
+    pitched = [n for part in parts if not part.is_drums for n in part.notes]
+    return [
+        replace(part, notes=_tidy(ad_libs_in_pockets(part.notes, pitched, bpm), total_ticks))
+        if part.is_drums
+        else part
+        for part in parts
+    ]
 
 
 # Who keeps a tone two parts strike together: the gated parts give way to the melody, the

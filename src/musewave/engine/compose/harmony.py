@@ -310,19 +310,30 @@ def compose_chords(
     return notes
 
 
+# A pad style that holds only the tonic pedal, no chord: a drone under parts that carry the
+# harmony themselves (trap's piano and bell), which a held chord in their register masked.
+PEDAL = "pedal"
+
+
 def compose_pads(
     plan: Plan, spans: list[ChordSpan], style: str = "sustain", center: int | None = None
 ) -> list[Note]:
-    """Voice-led chords about ``center`` (MIDI pitch; ``PAD_CENTER`` when ``None``)
-    that carry the harmony between sections: held (``"sustain"``, over a tonic pedal in minor
-    and modal keys), or played in any chord ``style`` (horn stabs, organ bubble, strums)."""
+    """Voice-led chords about ``center`` (MIDI pitch; ``PAD_CENTER`` when ``None``) that
+    carry the harmony between sections: held (``"sustain"``, over a tonic pedal in minor and
+    modal keys), played in any chord ``style`` (horn stabs, organ bubble, strums), or only the
+    held tonic (``PEDAL``)."""
     ctx = HarmonyContext(plan, np.random.default_rng(0))
-    styler = STYLES[style]
+    styler = None if style == PEDAL else STYLES[style]
     key = plan.parsed_key()
     # Minor and modal keys hold their tonic under the held pad (a pedal point, as modal music
     # keeps its drone): the same notes over another tonic read as the relative major.
     center = PAD_CENTER if center is None else center
-    pedal = bass_pitch(key.tonic, center - 19, center - 8) if key.mode != "major" else None
+    held = style in ("sustain", PEDAL)
+    pedal = (
+        bass_pitch(key.tonic, center - 19, center - 8)
+        if key.mode != "major" or style == PEDAL
+        else None
+    )
     previous: list[int] | None = None
     notes: list[Note] = []
     for span in spans:
@@ -332,9 +343,10 @@ def compose_pads(
         voicing = voice_chord(span.chord, previous, center, root_position=_is_tonic(plan, span))
         previous = voicing
         _, section_end = section_ticks(section)
-        end = span.end_tick if style == "sustain" else min(span.end_tick, section_end)
-        notes.extend(styler(ctx, span, span.start_tick, end, voicing))
-        if pedal is not None and style == "sustain":
+        end = span.end_tick if held else min(span.end_tick, section_end)
+        if styler is not None:
+            notes.extend(styler(ctx, span, span.start_tick, end, voicing))
+        if pedal is not None and held:
             notes.append(Note(pedal, span.start_tick, end - span.start_tick - 10, 64))
     return notes
 
