@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +10,16 @@ import pytest
 from scipy import ndimage, signal
 
 from musewave.engine.mix import (
-    GATE_RAMP_MS,
     SIDECHAIN_ATTACK_MS,
     STEM_PEAK_DBFS,
     SpilledStem,
     SpillFailed,
     StemMixer,
-    _gate_steps,
     _pan_gains,
     apply_headroom,
     finish_mix,
     finish_spilled,
     fold_loop_tail,
-    gate_envelope,
     kick_onsets,
     mix,
     mix_stems,
@@ -162,59 +158,6 @@ def test_sidechain_envelope_smooths_across_its_blocks_like_one_filter() -> None:
     np.testing.assert_allclose(envelope, whole, atol=1e-6)
 
 
-def test_gate_envelope_opens_on_the_patterns_16ths_and_ramps_between() -> None:
-    step = round(60.0 / BPM / 4 * SR)  # a 16th at 120 BPM: 5512.5 samples, rounded
-    envelope = gate_envelope("x.xx", 12.0, 16 * step, sample_rate=SR, bpm=BPM)
-    closed = 10 ** (-12.0 / 20.0)
-    ramp = round(GATE_RAMP_MS * 1e-3 * SR)
-    middles = envelope[np.arange(16) * step + step // 2]
-    np.testing.assert_allclose(middles, [1.0, closed, 1.0, 1.0] * 4, rtol=1e-4)
-    assert np.abs(np.diff(envelope)).max() <= (1.0 - closed) / ramp + 1e-4  # never steps
-
-
-def test_gate_envelope_is_the_same_in_blocks_as_in_one_piece() -> None:
-    # The envelope is computed in blocks; the reference is the definition applied to the
-    # whole signal at once: the step gains, smoothed by a ramp-long moving average.
-    n, bpm, depth = 3 * 65_536 + 777, 173.0, 20.0
-    envelope = gate_envelope("x.", depth, n, sample_rate=SR, bpm=bpm)
-    step = 60.0 / bpm / 4.0 * SR
-    raw = np.where((np.arange(n) // step).astype(np.int64) % 2 == 0, 1.0, 10 ** (-depth / 20))
-    ramp = max(1, round(GATE_RAMP_MS * 1e-3 * SR))
-    reference = ndimage.uniform_filter1d(raw, ramp, mode="nearest")
-    np.testing.assert_allclose(envelope, reference, atol=1e-6)
-    assert envelope.dtype == np.float32 and envelope.shape == (n,)
-
-
-@pytest.mark.parametrize("pattern", ["", "....", "x-x-"])
-def test_gate_pattern_without_an_open_16th_is_rejected(pattern: str) -> None:
-    with pytest.raises(ValueError, match="gate pattern"):
-        gate_envelope(pattern, 10.0, 100, sample_rate=SR, bpm=BPM)
-
-
-def test_gated_pads_pump_in_8ths_and_stay_linear() -> None:
-    # The genres write their gates into the notes (GenreProfile.gates); a profile may still
-    # gate a stem in the mix.
-    house = MIX_PROFILES["house"]
-    pads = replace(house.stem("pads"), gate="x.x.", gate_depth_db=14.0)
-    profile = replace(house, stems={**house.stems, "pads": pads})
-    n = 4 * SR
-    t = np.arange(n) / SR
-    pad = np.tile(0.2 * np.sin(2 * np.pi * 440 * t), (2, 1)).astype(np.float32)
-    out = mix_stems({"pads": pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
-    step = 60.0 / BPM / 4 * SR
-    # Dry level a little after the start of an open and of a closed 16th (the reverb
-    # return is small next to the dry signal once the gate has opened).
-    open_rms = np.mean(
-        [rms(out["pads"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (8, 10, 12)]
-    )
-    shut_rms = np.mean(
-        [rms(out["pads"][:, int(k * step) + 500 : int(k * step) + 2000]) for k in (9, 11, 13)]
-    )
-    assert 20 * np.log10(open_rms / shut_rms) > 8.0
-    doubled = mix_stems({"pads": 2 * pad}, profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(0.0))
-    np.testing.assert_allclose(doubled["pads"], 2 * out["pads"], atol=1e-5)
-
-
 def test_bass_is_mono_below_its_cutoff() -> None:
     settings = MIX_PROFILES["default"].stem("bass")
     assert settings.mono_below_hz is not None and settings.mono_below_hz >= 120.0
@@ -316,13 +259,12 @@ def test_mix_stage_folds_the_tail_and_sums_to_the_premaster() -> None:
 
 
 def test_dry_path_in_blocks_matches_one_whole_track_pass() -> None:
-    # mix_stems filters, widens and gates each stem one 65,536-sample block at a time, the
+    # mix_stems filters and widens each stem one 65,536-sample block at a time, the
     # filter state carried over; the reference here is each step over the whole track at once.
-    n, depth = 3 * 65_536 + 4_321, 12.0
+    n = 3 * 65_536 + 4_321
     settings = StemSettings(
         gain_db=-3.0, highpass_hz=120.0, lowpass_hz=6000.0, width=1.4, mono_below_hz=150.0
     )
-    settings = replace(settings, gate="x.xx", gate_depth_db=depth)
     stem = music_stems(n / SR)["chords"] + music_stems(n / SR, seed=1)["drums"]
     out = mix_stems(
         {"x": stem.copy()},
@@ -338,7 +280,6 @@ def test_dry_path_in_blocks_matches_one_whole_track_pass() -> None:
     side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
     mid = 0.5 * (x[0] + x[1])
     reference = np.stack([mid + side, mid - side])
-    reference *= gate_envelope("x.xx", depth, n, sample_rate=SR, bpm=BPM)
     assert out.shape == (2, n)
     # float32 filtering noise is ~5e-5 of full scale; a filter restarting at a block edge
     # would be a transient far above it.
@@ -456,28 +397,8 @@ def test_spilled_stems_mix_to_the_same_samples_as_stems_in_memory(tmp_path: Path
         finish_spilled(parked, n_samples=n + 1)
 
 
-@pytest.mark.parametrize("bpm", [60.0, 88.2, 120.0, 128.0, 137.3, 174.0, 199.9, 30_000.0])
-@pytest.mark.parametrize("sample_rate", [22_050, 44_100, 48_000])
-def test_gate_steps_are_those_of_the_per_sample_division(bpm: float, sample_rate: int) -> None:
-    steps = np.array([1.0, 0.25, 1.0, 1.0, 0.25], dtype=np.float32)
-    step_samples = 60.0 / bpm / 4.0 * sample_rate
-    for low, high in [(0, 70_000), (12_345, 99_999), (3 * 65_536 - 265, 4 * 65_536 + 265)]:
-        per_sample = (np.arange(low, high, dtype=np.float64) // step_samples).astype(np.int64)
-        expected = steps[per_sample % steps.size]
-        np.testing.assert_array_equal(_gate_steps(steps, step_samples, low, high), expected)
-
-
 def test_a_stem_that_cannot_be_parked_fails_and_leaves_nothing(tmp_path: Path) -> None:
     audio = np.ones((2, 100), dtype=np.float32)
     with pytest.raises(SpillFailed, match="cannot park"):
         SpilledStem.park(audio, tmp_path / "missing" / "bass.f32")
     assert not list(tmp_path.iterdir())
-
-
-def test_a_gate_the_mixer_cannot_play_fails_when_the_mixer_is_made() -> None:
-    # The envelopes are built on a mix thread; a bad pattern must still fail at once.
-    house = MIX_PROFILES["house"]
-    pads = replace(house.stem("pads"), gate="x-x-", gate_depth_db=6.0)
-    profile = replace(house, stems={**house.stems, "pads": pads})
-    with pytest.raises(ValueError, match="gate pattern"):
-        StemMixer(["pads"], profile, sample_rate=SR, bpm=BPM, kick_onsets=kicks(1.0), n_samples=SR)

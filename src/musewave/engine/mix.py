@@ -47,7 +47,6 @@ KICK_KEYS = frozenset({35, 36})  # General-MIDI kick drums: they key the sidecha
 STEM_PEAK_DBFS = -3.0  # stems and pre-master peak at most this before encoding
 # Ducking reaches full depth over this long, centred on the kick, so the gain never steps.
 SIDECHAIN_ATTACK_MS = 4.0
-GATE_RAMP_MS = 6.0  # a trance gate's edges: short enough to chop, long enough not to click
 _HIGHPASS_ORDER = 4  # 24 dB/octave: keeps 40-120 Hz for kick and bass
 _LOWPASS_ORDER = 2
 _MONO_BELOW_ORDER = 4
@@ -122,80 +121,6 @@ def sidechain_envelope(
     return smooth
 
 
-def gate_envelope(
-    pattern: str, depth_db: float, n_samples: int, *, sample_rate: int, bpm: float
-) -> FloatArray:
-    """Gain per sample of a tempo-synced trance gate: 1 on the open (``"x"``) 16ths of
-    ``pattern``, ``-depth_db`` dB on the others (``"."``), the pattern repeating from sample 0
-    (the first beat); each edge is a ``GATE_RAMP_MS`` ramp, so the gain never steps.
-
-    Parameters
-    ----------
-    pattern : str
-        One character per 16th note, e.g. ``"xx.x"``; at least one ``"x"``.
-    depth_db : float
-        Attenuation of the closed steps, dB (>= 0).
-    n_samples : int
-    sample_rate : int
-        Hz.
-    bpm : float
-        Tempo, beats (quarter notes) per minute; > 0.
-
-    Returns
-    -------
-    ndarray, shape (n_samples,), float32
-        In [10^(-depth_db/20), 1].
-
-    Raises
-    ------
-    ValueError
-        For a pattern without an open step or other characters than ``x`` and ``.``.
-    """
-    _check_gate_pattern(pattern)
-    closed = np.float32(10.0 ** (-max(depth_db, 0.0) / 20.0))
-    steps = np.where(np.array([c == "x" for c in pattern]), np.float32(1.0), closed)
-    step_samples = 60.0 / bpm / 4.0 * sample_rate
-    ramp = max(1, round(GATE_RAMP_MS * 1e-3 * sample_rate))
-    out = np.empty(n_samples, dtype=np.float32)
-    # In blocks (with a ramp's margin) so a long track never holds float64 index arrays.
-    for start in range(0, n_samples, _IN_PLACE_BLOCK):
-        stop = min(n_samples, start + _IN_PLACE_BLOCK)
-        low, high = max(0, start - ramp), min(n_samples, stop + ramp)
-        raw = _gate_steps(steps, step_samples, low, high)
-        window = uniform_filter1d(raw, ramp, mode="nearest")
-        out[start:stop] = window[start - low : stop - low]
-    return out
-
-
-def _check_gate_pattern(pattern: str) -> None:
-    if not pattern or set(pattern) - {"x", "."} or "x" not in pattern:
-        raise ValueError(f"gate pattern must be 'x'/'.' 16ths with an 'x', got {pattern!r}")
-
-
-def _gate_steps(steps: FloatArray, step_samples: float, low: int, high: int) -> FloatArray:
-    """``steps[(i // step_samples) % len(steps)]`` for every sample i in [low, high): each
-    step's gain repeated over its samples. Step edges are found by evaluating the same float
-    floor division at a few samples around each edge, so the gains are exactly those the
-    per-sample division would give (at a fraction of its cost)."""
-    indices = np.arange(low, high, dtype=np.float64)
-    first = int(np.float64(low) // step_samples)
-    last = int(np.float64(high - 1) // step_samples)
-    if step_samples < 8.0 or high <= low:
-        return steps[(indices // step_samples).astype(np.int64) % steps.size]
-    edges_k = np.arange(first + 1, last + 1, dtype=np.int64)  # steps that start inside
-    guess = np.ceil(edges_k * step_samples).astype(np.int64)
-    around = guess[:, np.newaxis] + np.arange(-2, 3)
-    reached = (around.astype(np.float64) // step_samples).astype(np.int64) >= edges_k[:, None]
-    pick = np.argmax(reached, axis=1)
-    rows = np.arange(edges_k.shape[0])
-    if not np.all(reached[rows, pick]) or np.any(reached[rows, 0]):
-        # An edge not bracketed by the guesses: the per-sample division decides.
-        return steps[(indices // step_samples).astype(np.int64) % steps.size]
-    starts = np.concatenate(([low], around[rows, pick], [high]))
-    gains = steps[np.arange(first, last + 1) % steps.size]
-    return np.repeat(gains, np.diff(starts))
-
-
 def _butter(order: int, cutoff_hz: float, kind: str, sample_rate: int) -> npt.NDArray[np.float64]:
     nyquist = sample_rate / 2.0
     cutoff = min(max(cutoff_hz, 1.0), 0.95 * nyquist)
@@ -234,7 +159,6 @@ def _process_dry(
     duck: FloatArray | None,
     *,
     in_place: bool = False,
-    gate: FloatArray | None = None,
 ) -> FloatArray:
     """Gain and filters, stereo image, pan and ducking of one stem: a (2, n) copy, or
     ``audio`` itself processed in place when ``in_place``.
@@ -305,8 +229,6 @@ def _process_dry(
             ducking = duck[start : start + _IN_PLACE_BLOCK] * duck_scale
             np.exp(ducking, out=ducking)
             block *= ducking
-        if gate is not None:
-            block *= gate[start : start + _IN_PLACE_BLOCK]
     return out
 
 
@@ -533,7 +455,7 @@ def mix_stems(
     kick_onsets: npt.NDArray[np.int64],
     in_place: bool = False,
 ) -> dict[str, FloatArray]:
-    """Process each stem for ``profile``: filters, gain, stereo image, ducking, gate and sends.
+    """Process each stem for ``profile``: filters, gain, stereo image, ducking and sends.
 
     Each returned stem carries its own reverb/delay returns, so the pre-master is exactly the
     sum of the returned stems.
@@ -619,9 +541,6 @@ class StemMixer:
         self._n_samples = n_samples
         self._in_place = in_place
         onsets = np.asarray(kick_onsets, dtype=np.int64)
-        for s in self._settings.values():
-            if s.gate and s.gate_depth_db > 0.0:
-                _check_gate_pattern(s.gate)  # a bad profile fails here, not on a thread
         threads = min(len(self._settings), _MIX_THREADS)
         # Filters, FFTs and numpy release the GIL: on several cores stems mix side by side.
         self._pool = (
@@ -631,7 +550,7 @@ class StemMixer:
         )
         self._mixed: dict[str, Future[Any] | FloatArray | SpilledStem] = {}
         self._added: set[str] = set()
-        # What the stems share (the sidechain and gate envelopes, the send spectra) is built
+        # What the stems share (the sidechain envelope, the send spectra) is built
         # on the mix threads while the caller renders the first stem, not before it starts.
         self._shared: _MixShared | None = _MixShared(
             self._settings, profile, onsets, sample_rate, bpm, n_samples, self._pool
@@ -691,13 +610,8 @@ class StemMixer:
             raise RuntimeError("the mixer is closed")
         settings = self._settings[name]
         # Each stem waits only for the shared parts it uses.
-        gate = (
-            shared.gates().get((settings.gate, settings.gate_depth_db)) if settings.gate else None
-        )
         duck = shared.duck() if settings.sidechain_depth_db > 0.0 else None
-        out = _process_dry(
-            source, settings, self._sample_rate, duck, in_place=self._in_place, gate=gate
-        )
+        out = _process_dry(source, settings, self._sample_rate, duck, in_place=self._in_place)
         if settings.reverb_send > 0.0 or settings.delay_send > 0.0:
             returns = shared.returns()
             assert returns is not None  # built whenever a stem sends
@@ -708,8 +622,7 @@ class StemMixer:
 class _MixShared:
     """What the stems of one mix share, each part built on ``pool`` (or at once without
     one) and waited for by the first stem that needs it: the sidechain envelope (None when
-    no stem ducks or there is no kick), the send spectra (None without sends) and one gate
-    envelope per distinct (pattern, depth)."""
+    no stem ducks or there is no kick) and the send spectra (None without sends)."""
 
     def __init__(
         self,
@@ -733,7 +646,6 @@ class _MixShared:
             partial(_build_returns, settings, profile, sample_rate, bpm, n_samples)
         )
         self._duck = start(partial(_build_duck, settings, profile, onsets, sample_rate, n_samples))
-        self._gates = start(partial(_build_gates, settings, sample_rate, bpm, n_samples))
 
     def returns(self) -> _SendReturns | None:
         result: _SendReturns | None = self._returns.result()
@@ -741,10 +653,6 @@ class _MixShared:
 
     def duck(self) -> FloatArray | None:
         result: FloatArray | None = self._duck.result()
-        return result
-
-    def gates(self) -> dict[tuple[str | None, float], FloatArray]:
-        result: dict[tuple[str | None, float], FloatArray] = self._gates.result()
         return result
 
 
@@ -773,18 +681,6 @@ def _build_duck(
     return sidechain_envelope(
         onsets, n, sample_rate=sample_rate, release_ms=profile.sidechain_release_ms
     )
-
-
-def _build_gates(
-    settings: dict[str, StemSettings], sample_rate: int, bpm: float, n: int
-) -> dict[tuple[str | None, float], FloatArray]:
-    return {
-        (s.gate, s.gate_depth_db): gate_envelope(
-            s.gate, s.gate_depth_db, n, sample_rate=sample_rate, bpm=bpm
-        )
-        for s in settings.values()
-        if s.gate and s.gate_depth_db > 0.0
-    }
 
 
 VOCAL_STEM = "vocals"

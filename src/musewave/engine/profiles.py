@@ -17,7 +17,7 @@ class StemSettings:
     ``pan`` -1 (left) … 1 (right), constant power, unity at centre. ``width`` scales the side
     signal: 0 mono, 1 as rendered, >1 wider. Sends (0–1) feed the profile's reverb and delay.
     ``sidechain_depth_db`` ducks the stem under each kick; ``mono_below_hz`` removes stereo
-    content below that frequency (keeps bass mono); ``gate`` chops it in 16ths.
+    content below that frequency (keeps bass mono).
     """
 
     gain_db: float = 0.0
@@ -33,13 +33,6 @@ class StemSettings:
     # presence band (``VOCAL_PRESENCE_HZ``) by ``vocal_cut_db`` more.
     vocal_duck_db: float = 0.0
     vocal_cut_db: float = 0.0
-    # Trance gate: a 16th-note pattern ("x" open, "." closed), repeating from the first
-    # beat, that drops the stem by ``gate_depth_db`` on its closed steps. The genres write
-    # their gates into the notes instead (``GenreProfile.gates``): gated here, a held chord
-    # is heard struck again at every opening while the score holds it once (dnb, the last to
-    # gate here, now writes its chops too).
-    gate: str | None = None
-    gate_depth_db: float = 0.0
 
 
 NEUTRAL_STEM = StemSettings()
