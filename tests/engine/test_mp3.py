@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -129,8 +130,27 @@ def test_silence_is_joined_too(tmp_path: Path) -> None:
     silence = np.zeros((2, int(LONG_S * SR)), dtype=np.float32)
     path = tmp_path / "silence.mp3"
     mp3.write_mp3(silence, SR, path, MP3_QUALITY)
+    assert path.read_bytes() != mp3._encode(silence, SR, MP3_QUALITY)  # joined, not the fallback
     decoded, _ = decode_audio(path)
     assert decoded.shape == silence.shape and np.abs(decoded).max() < 1e-4
+
+
+# A granule's block type is reachable from the previous frame's second granule in two steps
+# (long -> long/start, start -> short, short -> short/stop, stop -> long/start): these never are.
+_IMPOSSIBLE_WINDOW_STEPS = {(0, 3), (1, 0), (1, 1), (3, 3)}
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_window_shapes_are_read_from_the_side_info(channels: int) -> None:
+    # Clicks make LAME switch between long and short windows; shapes read at the wrong bits
+    # give impossible sequences.
+    audio = np.zeros((channels, 10 * SR), dtype=np.float32)
+    audio[:, :: SR // 7] = 0.9
+    piece = mp3._split(mp3._encode(audio, SR, MP3_QUALITY), 0, SR, channels)
+    shapes = [mp3._last_window_shapes(frame, piece.side_info_bytes) for frame in piece.frames]
+    steps = {(a[c], b[c]) for a, b in pairwise(shapes) for c in range(channels)}
+    assert 2 in {shape for frame in shapes for shape in frame}  # short windows were used
+    assert not steps & _IMPOSSIBLE_WINDOW_STEPS, steps
 
 
 def test_no_join_falls_back_to_one_lame_run(

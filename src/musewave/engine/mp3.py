@@ -187,11 +187,12 @@ def _last_window_shapes(frame: bytes, side_info_bytes: int) -> tuple[int, ...]:
     bits = 8 * side_info_bytes
     side = _side_info(frame, side_info_bytes)
     # main_data_begin (9), private bits (5 mono, 3 stereo), scfsi (4 per channel), then 59
-    # bits per granule and channel: window_switching_flag 29 bits in, block_type after it.
+    # bits per granule and channel: part2_3_length (12), big_values (9), global_gain (8),
+    # scalefac_compress (4), so window_switching_flag is 33 bits in, block_type after it.
     granules_start = 9 + (5 if channels == 1 else 3) + 4 * channels
     shapes = []
     for channel in range(channels):
-        at = granules_start + (channels + channel) * 59 + 29
+        at = granules_start + (channels + channel) * 59 + 33
         switching = (side >> (bits - at - 1)) & 1
         shapes.append((side >> (bits - at - 3)) & 3 if switching else 0)
     return tuple(shapes)
