@@ -64,8 +64,9 @@ class Seen:
 class ModelStandIn:
     """Start with ``with ModelStandIn() as server:``; ``server.url`` is its base URL."""
 
-    def __init__(self, script: list[Reply] | None = None) -> None:
+    def __init__(self, script: list[Reply] | None = None, hang_s: float = 60.0) -> None:
         self.script: list[Reply] = list(script or [])
+        self.hang_s = hang_s  # how long a ``hang`` reply holds its request at most
         self.seen: list[Seen] = []
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -129,7 +130,7 @@ class ModelStandIn:
                     self._send(404, {"error": {"message": "no such route"}})
                     return
                 if reply.kind == "hang":
-                    stand_in._released.wait(60)
+                    stand_in._released.wait(stand_in.hang_s)
                     self._send(504, {"error": {"message": "released"}})
                     return
                 if reply.kind == "status":

@@ -273,7 +273,7 @@ async def storm(server: ServerProcess, model: ModelStandIn, figures: Figures) ->
 @pytest.fixture
 def model() -> Iterator[ModelStandIn]:
     """A model that holds every plan until released."""
-    with ModelStandIn([Reply("hang")]) as stand_in:
+    with ModelStandIn([Reply("hang")], hang_s=DEADLINE_S) as stand_in:
         yield stand_in
 
 
