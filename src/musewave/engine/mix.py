@@ -318,13 +318,12 @@ class _SendReturns:
     side by side in SIMD lanes (about twice the speed of one at a time).
     """
 
-    def __init__(self, profile: MixProfile, sample_rate: int, bpm: float, n_samples: int) -> None:
+    def __init__(self, profile: MixProfile, sample_rate: int, bpm: float) -> None:
         self._ir = reverb_impulse_response(profile.reverb, sample_rate=sample_rate)
         self._delay_ring = _delay_ring_samples(profile.delay, bpm, sample_rate)
         self._profile = profile
         self._sample_rate = sample_rate
         self._bpm = bpm
-        self._n_samples = n_samples
         self._spectra: dict[tuple[str, int], npt.NDArray[np.complex64]] = {}
 
     def layout(self, reverb: bool, delay: bool) -> tuple[int, int]:
@@ -642,9 +641,7 @@ class _MixShared:
             return done
 
         # The send spectra first: the longest to build, and the first stem usually sends.
-        self._returns = start(
-            partial(_build_returns, settings, profile, sample_rate, bpm, n_samples)
-        )
+        self._returns = start(partial(_build_returns, settings, profile, sample_rate, bpm))
         self._duck = start(partial(_build_duck, settings, profile, onsets, sample_rate, n_samples))
 
     def returns(self) -> _SendReturns | None:
@@ -657,11 +654,11 @@ class _MixShared:
 
 
 def _build_returns(
-    settings: dict[str, StemSettings], profile: MixProfile, sample_rate: int, bpm: float, n: int
+    settings: dict[str, StemSettings], profile: MixProfile, sample_rate: int, bpm: float
 ) -> _SendReturns | None:
     if not any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
         return None
-    returns = _SendReturns(profile, sample_rate, bpm, n)
+    returns = _SendReturns(profile, sample_rate, bpm)
     # Built once here, not raced for by the threads.
     for s in settings.values():
         if s.reverb_send > 0.0 or s.delay_send > 0.0:

@@ -35,8 +35,9 @@ _NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR
 _LOW_SPACE_BYTES = 1 << 20
 # Each file's check starts as soon as it is written, on a thread of its own (up to this many):
 # in one queue with the writers, the MP3's check (the last step of a render) waited behind the
-# stems' writes and checks while a core was free.
-CHECK_THREADS = 8
+# stems' writes and checks while a core was free. Each check decodes a whole file (~42 MB for
+# 120 s of stereo float32), so their number bounds that memory too.
+CHECK_THREADS = 4
 
 
 def write_error(error: BaseException, name: str, folder: Path) -> InvalidRequest | OutputFailed:

@@ -2,4 +2,7 @@
 
 # 0.8.0: gates written as notes, basses not ducked on the kicks, low piano EQ, trap ad-libs
 # off the beat
-ENGINE_VERSION = "0.8.0"
+# 0.9.0: rock's guitar layered over a synthesized double, ambient's pluck and drone, dnb's
+# piano and written pad chops, synthwave's chops after the bass, ad-libs moved off the notes,
+# trap's pedal pad, cinematic's shorter taiko, a shorter reverb tail, MP3 in two LAME runs
+ENGINE_VERSION = "0.9.0"
