@@ -51,17 +51,17 @@ def ad_libs_in_pockets(drums: Sequence[Note], pitched: Sequence[Note], bpm: floa
     """``drums`` with each vocal one-shot (``VOX_KEYS``) moved by ``SHIFT_STEPS`` (16ths) to
     where the fewest of ``pitched``'s notes start while it sounds (``VOX_LENGTH_S`` after its
     start, ``LEAD_IN_S`` before); on a tie the first place in ``SHIFT_STEPS`` wins. An ad-lib
-    never starts before tick 0 nor while the previous one still sounds, and is never moved
-    into the next one's place; one with no such place left is dropped (two shouts at once are
-    heard as one). Other drum notes are kept as they are; the result is in the input's order.
-    ``bpm`` converts seconds to ticks."""
+    is never moved to before tick 0, to while the previous one still sounds, nor into the
+    next one's place; one with no such place left stays where the groove wrote it (dropping
+    it lost trap's tempo on one render in three). Other drum notes are kept as they are; the
+    result is in the input's order. ``bpm`` converts seconds to ticks."""
     ticks_per_s = bpm * TICKS_PER_BEAT / 60.0
     onsets = np.sort(np.array([n.start_tick for n in pitched], dtype=np.int64))
     lead_in = round(LEAD_IN_S * ticks_per_s)
     order = sorted(
         (i for i, n in enumerate(drums) if n.pitch in VOX_KEYS), key=lambda i: drums[i].start_tick
     )
-    moved: list[Note | None] = list(drums)
+    moved = list(drums)
     free_from = 0  # the tick where the previous ad-lib has ended
     for at, i in enumerate(order):
         note = drums[i]
@@ -80,9 +80,7 @@ def ad_libs_in_pockets(drums: Sequence[Note], pitched: Sequence[Note], bpm: floa
             )
             if best is None or covered < best[0]:
                 best = (covered, start)
-        if best is None:
-            moved[i] = None
-            continue
-        moved[i] = replace(note, start_tick=best[1])
-        free_from = best[1] + length
-    return [note for note in moved if note is not None]
+        start = note.start_tick if best is None else best[1]
+        moved[i] = replace(note, start_tick=start)
+        free_from = start + length
+    return moved
