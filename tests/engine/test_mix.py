@@ -258,6 +258,14 @@ def test_mix_stage_folds_the_tail_and_sums_to_the_premaster() -> None:
     assert float(np.abs(premaster).max()) <= 10 ** (STEM_PEAK_DBFS / 20) * (1 + 1e-6)
 
 
+def _imaged(x: npt.NDArray[np.float64], width: float) -> npt.NDArray[np.float64]:
+    """The reference stereo image: the side scaled by ``width`` and high-passed at 150 Hz."""
+    side = 0.5 * width * (x[0] - x[1])
+    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
+    mid = 0.5 * (x[0] + x[1])
+    return np.stack([mid + side, mid - side])
+
+
 def test_dry_path_in_blocks_matches_one_whole_track_pass() -> None:
     # mix_stems filters and widens each stem one 65,536-sample block at a time, the
     # filter state carried over; the reference here is each step over the whole track at once.
@@ -266,20 +274,11 @@ def test_dry_path_in_blocks_matches_one_whole_track_pass() -> None:
         gain_db=-3.0, highpass_hz=120.0, lowpass_hz=6000.0, width=1.4, mono_below_hz=150.0
     )
     stem = music_stems(n / SR)["chords"] + music_stems(n / SR, seed=1)["drums"]
-    out = mix_stems(
-        {"x": stem.copy()},
-        MixProfile("t", {"x": settings}),
-        sample_rate=SR,
-        bpm=BPM,
-        kick_onsets=kicks(0.0),
-    )["x"]
+    out = run({"x": stem.copy()}, MixProfile("t", {"x": settings}), 0.0)["x"]
     x = stem.astype(np.float64) * 10 ** (settings.gain_db / 20)
     for order, cutoff, kind in ((4, 120.0, "highpass"), (2, 6000.0, "lowpass")):
         x = signal.sosfilt(signal.butter(order, cutoff, kind, fs=SR, output="sos"), x, axis=-1)
-    side = 0.5 * settings.width * (x[0] - x[1])
-    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
-    mid = 0.5 * (x[0] + x[1])
-    reference = np.stack([mid + side, mid - side])
+    reference = _imaged(x, settings.width)
     assert out.shape == (2, n)
     # float32 filtering noise is ~5e-5 of full scale; a filter restarting at a block edge
     # would be a transient far above it.
@@ -296,19 +295,10 @@ def test_a_stem_mono_in_places_mixes_like_one_filtered_per_channel() -> None:
     stem = music_stems(n / SR)["chords"]
     stem[1] = stem[0]
     stem[1, 100_000:196_000] *= 0.5  # ends 608 samples before the fourth block
-    out = mix_stems(
-        {"x": stem.copy()},
-        MixProfile("t", {"x": settings}),
-        sample_rate=SR,
-        bpm=BPM,
-        kick_onsets=kicks(0.0),
-    )["x"]
+    out = run({"x": stem.copy()}, MixProfile("t", {"x": settings}), 0.0)["x"]
     x = stem.astype(np.float64)
-    side = 0.5 * settings.width * (x[0] - x[1])
-    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
-    mid = 0.5 * (x[0] + x[1])
     left, right = _pan_gains(settings.pan)
-    reference = np.stack([(mid + side) * left, (mid - side) * right])
+    reference = _imaged(x, settings.width) * np.array([[left], [right]])
     np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
     ringing = out[0, 196_608:197_000] / left - out[1, 196_608:197_000] / right
     assert np.abs(ringing).max() > 1e-3 * np.abs(reference).max()
@@ -321,18 +311,9 @@ def test_a_resting_part_rings_out_then_stays_exactly_silent() -> None:
     settings = StemSettings(highpass_hz=120.0, width=1.3, mono_below_hz=150.0)
     stem = np.zeros((2, n), np.float32)
     stem[:, 60_000:65_536] = music_stems(0.2)["drums"][:, :5_536]
-    out = mix_stems(
-        {"x": stem.copy()},
-        MixProfile("t", {"x": settings}),
-        sample_rate=SR,
-        bpm=BPM,
-        kick_onsets=kicks(0.0),
-    )["x"]
+    out = run({"x": stem.copy()}, MixProfile("t", {"x": settings}), 0.0)["x"]
     x = signal.sosfilt(signal.butter(4, 120.0, "highpass", fs=SR, output="sos"), stem, axis=-1)
-    side = 0.5 * settings.width * (x[0] - x[1])
-    side = signal.sosfilt(signal.butter(4, 150.0, "highpass", fs=SR, output="sos"), side)
-    mid = 0.5 * (x[0] + x[1])
-    reference = np.stack([mid + side, mid - side])
+    reference = _imaged(x, settings.width)
     np.testing.assert_allclose(out, reference, atol=1e-4 * np.abs(reference).max())
     assert np.abs(out[:, 65_536:66_000]).max() > 1e-3 * np.abs(reference).max()  # the ring
     assert not out[:, 3 * 65_536 :].any()
