@@ -1,3 +1,3 @@
-from musewave.cli import app
+from musewave.cli import main
 
-app()
+main()
