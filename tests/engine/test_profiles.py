@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 
 from musewave.engine.genres import GENRES
-from musewave.engine.profiles import MIX_PROFILES, MixProfile
+from musewave.engine.profiles import MIX_PROFILES, MixProfile, StemSettings
 
 
 def test_every_genre_and_default_has_a_profile() -> None:
     assert set(GENRES) | {"default"} == set(MIX_PROFILES)
     for name, profile in MIX_PROFILES.items():
         assert profile.name == name
+
+
+def test_a_stem_sends_when_either_send_is_up() -> None:
+    assert not StemSettings().sends
+    assert StemSettings(reverb_send=0.2).sends
+    assert StemSettings(delay_send=0.1).sends
 
 
 @pytest.mark.parametrize("profile", MIX_PROFILES.values(), ids=lambda p: p.name)

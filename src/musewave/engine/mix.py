@@ -611,7 +611,7 @@ class StemMixer:
         # Each stem waits only for the shared parts it uses.
         duck = shared.duck() if settings.sidechain_depth_db > 0.0 else None
         out = _process_dry(source, settings, self._sample_rate, duck, in_place=self._in_place)
-        if settings.reverb_send > 0.0 or settings.delay_send > 0.0:
+        if settings.sends:
             returns = shared.returns()
             assert returns is not None  # built whenever a stem sends
             returns.add_wet(out, settings.reverb_send, settings.delay_send)
@@ -656,13 +656,13 @@ class _MixShared:
 def _build_returns(
     settings: dict[str, StemSettings], profile: MixProfile, sample_rate: int, bpm: float
 ) -> _SendReturns | None:
-    if not any(s.reverb_send > 0.0 or s.delay_send > 0.0 for s in settings.values()):
+    senders = [s for s in settings.values() if s.sends]
+    if not senders:
         return None
     returns = _SendReturns(profile, sample_rate, bpm)
-    # Built once here, not raced for by the threads.
-    for s in settings.values():
-        if s.reverb_send > 0.0 or s.delay_send > 0.0:
-            returns.prepare(s.reverb_send > 0.0, s.delay_send > 0.0)
+    # Every sender's spectra built once here, not raced for by the threads.
+    for s in senders:
+        returns.prepare(s.reverb_send > 0.0, s.delay_send > 0.0)
     return returns
 
 

@@ -34,6 +34,11 @@ class StemSettings:
     vocal_duck_db: float = 0.0
     vocal_cut_db: float = 0.0
 
+    @property
+    def sends(self) -> bool:
+        """Whether the stem feeds the reverb or the delay (and so gets a wet return)."""
+        return self.reverb_send > 0.0 or self.delay_send > 0.0
+
 
 NEUTRAL_STEM = StemSettings()
 VOCAL_PRESENCE_HZ = (900.0, 4500.0)  # where intelligibility lives
