@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from musewave.engine.render import VOICES, render_part, soundfont
+from musewave.engine.render.voices import SynthLayer
 from musewave.engine.score import TICKS_PER_BEAT, Note, Part
 from musewave.engine.soundfont_choice import ENV_VAR
 
@@ -399,15 +400,16 @@ def test_a_restruck_finger_bass_note_starts_early_and_one_after_a_rest_on_time()
 def test_layered_voice_is_its_sample_with_the_synthesized_double_under_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A voice with ``synth_layer`` sounds as a mix of its sample and its synthesized tone,
-    both present, below ``synth_layer_below`` and as its sample alone from there up (rock's
-    rhythm guitar: the sample's low strings were heard late alone)."""
+    """A voice with a ``synth_layer`` sounds as a mix of its sample and its synthesized tone,
+    both present, below the layer's ``below`` pitch and as its sample alone from there up
+    (rock's rhythm guitar: the sample's low strings were heard late alone)."""
     import dataclasses
 
     from musewave.engine.render import parts
 
     voice = parts.VOICE_TABLE["guitar_distorted"]
-    assert voice.synth_layer > 0.0
+    layer = voice.synth_layer
+    assert layer is not None
     soundfont.reset_default_soundfont()
     font = soundfont.default_soundfont()
     if font is None or voice.program is None or not font.has_program(voice.program):
@@ -419,14 +421,20 @@ def test_layered_voice_is_its_sample_with_the_synthesized_double_under_it(
         part = one_note("guitar_distorted", pitch, beats=1)
         return render_part(part, BPM, SR, SR, seed=3).mean(axis=0).astype(np.float64)
 
-    high = voice.synth_layer_below
+    high = layer.below
     assert high < 128
-    np.testing.assert_array_equal(rendered(high), rendered(high, synth_layer=0.0))
+    np.testing.assert_array_equal(rendered(high), rendered(high, synth_layer=None))
 
     layered = rendered()
-    sample, synthesized = rendered(synth_layer=0.0), rendered(program=None)
+    sample, synthesized = rendered(synth_layer=None), rendered(program=None)
     basis = np.stack([sample, synthesized], axis=1)
     weights, *_ = np.linalg.lstsq(basis, layered, rcond=None)
     residual = layered - basis @ weights
     assert np.all(weights > 0.1)
     assert np.sqrt(np.mean(residual**2)) < 0.01 * np.sqrt(np.mean(layered**2))
+
+
+@pytest.mark.parametrize("share", [0.0, -0.1, 1.5])
+def test_a_synth_layer_without_a_share_in_0_to_1_is_rejected(share: float) -> None:
+    with pytest.raises(ValueError, match="share"):
+        SynthLayer(share=share)

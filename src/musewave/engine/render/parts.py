@@ -159,9 +159,10 @@ def _render_tonal(
         tone = None if source >= 0 else _sampled_tone(font, voice, pitch, bucket, length, sr)
         freq = min(midi_to_hz(pitch), 0.4 * sr)
         rng = seeded_rng(seed, *keys, pitch, bucket, variant, source + 1)
-        if tone is not None and voice.synth_layer > 0.0 and pitch < voice.synth_layer_below:
+        layer = voice.synth_layer
+        if tone is not None and layer is not None and pitch < layer.below:
             synthesized = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
-            tone = _layered(tone, synthesized, voice.synth_layer)
+            tone = _layered(tone, synthesized, layer.share)
         if tone is None:
             if source >= 0 and voice.gliding is not None:
                 tone = voice.gliding(

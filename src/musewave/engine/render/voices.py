@@ -19,6 +19,21 @@ GlidingToneFn = Callable[[Hz, float, int, int, np.random.Generator], Audio]
 
 
 @dataclass(frozen=True, slots=True)
+class SynthLayer:
+    """A voice's synthesized tone layered under its sampled one, as a producer doubles a
+    miked amp with a DI'd one: ``share`` (0-1] of the sum's peak comes from the synthesized
+    tone, on the notes below MIDI pitch ``below`` (every note by default). Raises
+    ``ValueError`` for a share outside (0, 1]."""
+
+    share: float
+    below: int = 128
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.share <= 1.0:
+            raise ValueError(f"a synth layer's share must be in (0, 1], got {self.share}")
+
+
+@dataclass(frozen=True, slots=True)
 class Voice:
     """How one tonal voice is rendered and placed.
 
@@ -45,9 +60,8 @@ class Voice:
     lifts the octave too and the cut takes a little off the fundamental (8 and 10 dB give
     about +6.8 dB on the fundamental and -6.2 dB on the octave; 8 dB alone, +8 dB and +3.8
     dB). The two apply to notes below MIDI pitch ``eq_below`` (every note by default).
-    ``synth_layer`` (0-1) layers ``render``'s synthesized tone under a sampled one, that share
-    of the sum's peak (0: the sample alone), as a producer doubles a miked amp with a DI'd one,
-    on the notes below MIDI pitch ``synth_layer_below`` (every note by default).
+    ``synth_layer`` layers ``render``'s synthesized tone under a sampled one (see
+    :class:`SynthLayer`; None: the sample alone).
     """
 
     render: ToneFn
@@ -66,8 +80,7 @@ class Voice:
     fundamental_db: float = 0.0
     octave_cut_db: float = 0.0
     eq_below: int = 128
-    synth_layer: float = 0.0
-    synth_layer_below: int = 128
+    synth_layer: SynthLayer | None = None
 
 
 # A plucked bass string's 2nd harmonic is nearly as strong as its fundamental for the first
@@ -182,8 +195,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             stereo=True,
             max_s=4.0,
             program=30,
-            synth_layer=0.7,
-            synth_layer_below=60,
+            synth_layer=SynthLayer(share=0.7, below=60),
         ),
         # A rock lead: one overdriven guitar (GM 29) rather than the clean one, whose thin
         # sample (3rd-7th harmonics 10-15 dB over the fundamental) a listener, and the
