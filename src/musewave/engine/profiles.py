@@ -491,9 +491,11 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # The 16th scratch tucked behind the bass and horns and darkened: level with
                 # them, its bright machine-steady chops made "disco funk" heard as electro;
                 # 5 dB under them a transcriber lost two in three of its chords, 3 dB keeps
-                # the groove behind the horns and the chords heard.
+                # the groove behind the horns and the chords heard; at -1.5 dB, with the
+                # ghost scratches louder (compose.harmony.SCRATCH_VELOCITY), 0.6 of its
+                # chord notes are found in the mix, not 0.5.
                 chords=replace(
-                    _CHORDS, gain_db=-3.0, highpass_hz=150.0, lowpass_hz=4000.0, reverb_send=0.1
+                    _CHORDS, gain_db=-1.5, highpass_hz=150.0, lowpass_hz=4000.0, reverb_send=0.1
                 ),
                 pads=replace(_PADS, gain_db=-2.0, highpass_hz=200.0, reverb_send=0.12),  # horns
                 lead=replace(_LEAD, reverb_send=0.12, delay_send=0.06),
