@@ -591,11 +591,11 @@ _PROFILES = (
         # Electric piano skank on the offbeats over a melodic bass riff and the one drop: a
         # riddim, drums and bass up front. The clean guitar skank over a root-fifth bass was
         # heard as country/rock/indie (MTT guitar, country on every render); the keys skank and
-        # the riff read soul/chill. The reed organ bubble on top (a harmonium, not a reggae
-        # Hammond; soloed it read as violin/classical) pulled the band to jazz/pop: without
-        # it chill was heard in 11 of 12 renders, with it in 7 of 9. An outside plan's pads
-        # still play the bubble (pad_style).
-        voices=Voices("kit_reggae", "electric_bass", "electric_piano", None, None),
+        # the riff read soul/chill. The organ bubble doubles the skank on the pads (reed organ
+        # samples, pad_style): without it the electric piano alone was the band's top MSD
+        # reading, "electronic", in 5 of 9 renders (muting the keys put jazz on top); with it
+        # jazz or pop lead and chillout stays counted.
+        voices=Voices("kit_reggae", "electric_bass", "electric_piano", "reed_organ", None),
         grooves=_grooves(
             {KICK: "........x.......", RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
             {RIM: "........x.......", CLOSED_HAT: "x.x.x.x.x.x.x.x."},
