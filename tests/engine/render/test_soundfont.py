@@ -33,17 +33,27 @@ def _gens(*pairs: tuple[int, int]) -> bytes:
     return b"".join(struct.pack("<Hh", op, amount) for op, amount in pairs)
 
 
-def write_sf2(path: Path, *, decay_tc: int = -12000, sustain_cb: int = 0) -> Path:
+def write_sf2(
+    path: Path,
+    *,
+    decay_tc: int = -12000,
+    sustain_cb: int = 0,
+    extra: tuple[tuple[int, int], ...] = (),
+) -> Path:
     """One preset (bank 0, program 0) over keys 48–72 playing a looped sine rooted at C4,
-    tuned 5 cents flat to match; plus an empty preset (program 1)."""
+    tuned 5 cents flat to match; plus an empty preset (program 1). ``extra`` generators
+    (operator, amount) go into the instrument's global zone."""
     cycles = 100
     wave = np.sin(2 * np.pi * np.arange(PERIOD * cycles) / PERIOD)
     data = (wave * 20000).astype("<i2").tobytes() + bytes(46 * 2)
-    # Instrument: a global zone (attack), one sample zone.
-    igen = _gens((34, -2400), (36, decay_tc), (37, sustain_cb)) + _gens(
-        (43, 48 | (72 << 8)), (54, 1), (52, -5), (53, 0)
+    # Instrument: a global zone (attack and ``extra``), one sample zone.
+    shared = ((34, -2400), (36, decay_tc), (37, sustain_cb), *extra)
+    igen = _gens(*shared) + _gens((43, 48 | (72 << 8)), (54, 1), (52, -5), (53, 0))
+    ibag = (
+        struct.pack("<HH", 0, 0)
+        + struct.pack("<HH", len(shared), 0)
+        + struct.pack("<HH", len(shared) + 4, 0)
     )
-    ibag = struct.pack("<HH", 0, 0) + struct.pack("<HH", 3, 0) + struct.pack("<HH", 7, 0)
     inst = struct.pack("<20sH", b"sine", 0) + struct.pack("<20sH", b"EOI", 2)
     pgen = _gens((41, 0))
     pbag = struct.pack("<HH", 0, 0) + struct.pack("<HH", 1, 0) + struct.pack("<HH", 1, 0)
@@ -108,6 +118,25 @@ def test_softer_velocity_is_darker(font: SoundFont) -> None:
     square = font.render_note(0, 60, 127, SR, SR)
     soft = font.render_note(0, 60, 20, SR, SR)
     assert np.abs(soft).max() <= np.abs(square).max() + 1e-6
+
+
+def test_a_font_that_opens_its_filter_with_the_modulation_envelope_is_swept(
+    tmp_path: Path,
+) -> None:
+    # Cutoff 4000 abs. cents (82 Hz, under the 262 Hz sine), opened 4800 cents by a
+    # modulation envelope that falls from 1 to 0 in 1 s: bright early, dark once it closed.
+    path = write_sf2(tmp_path / "swept.sf2", extra=((8, 4000), (11, 4800), (28, 0), (29, 1000)))
+    swept = SoundFont(path, sweeps_filter=True).render_note(0, 60, 127, 2 * SR, SR)[0]
+    static = SoundFont(path).render_note(0, 60, 127, 2 * SR, SR)[0]
+    early, late = slice(SR // 4, int(0.3 * SR)), slice(int(1.6 * SR), int(1.9 * SR))
+    assert np.abs(swept[early]).max() > 4.0 * np.abs(swept[late]).max()
+    assert np.abs(swept[late]).max() == pytest.approx(np.abs(static[late]).max(), rel=0.1)
+    assert np.abs(static[early]).max() < 0.3 * np.abs(swept[early]).max()
+
+
+def test_only_the_fonts_known_to_need_it_sweep_their_filter(tmp_path: Path) -> None:
+    assert not SoundFont(write_sf2(tmp_path / "FluidR3_GM.sf2")).sweeps_filter
+    assert SoundFont(write_sf2(tmp_path / "TimGM6mb.sf2")).sweeps_filter
 
 
 def test_keys_outside_every_zone_have_no_sound(font: SoundFont) -> None:

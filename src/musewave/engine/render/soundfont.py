@@ -5,8 +5,10 @@ choir) the timbre of real recordings, which oscillators do not reach. This is a 
 reader over numpy rather than a binding: the sample data is memory-mapped (only the samples
 actually played are read, so a 140 MB font costs little memory), and a note is rendered by
 resampling its zone's sample with linear interpolation, looping it, and applying the zone's
-volume envelope: vectorised, deterministic and free of native code. Modulators, LFOs, the
-modulation envelope and effects sends are ignored; the renderer adds its own gate and mix.
+volume envelope: vectorised, deterministic and free of native code. Modulators, LFOs and
+effects sends are ignored, and so is the modulation envelope, except in the fonts of
+:data:`FILTER_SWEEP_FONTS`, whose presets open their low-pass with it; the renderer adds its
+own gate and mix.
 
 Which font: ``MUSEWAVE_SOUNDFONT`` (a path; ``none`` turns samples off), else the first of
 :data:`SYSTEM_SOUNDFONTS` that exists (Debian's ``fluid-soundfont-gm``, installed in the
@@ -44,6 +46,9 @@ _START_COARSE, _END_COARSE, _LOOP_START_COARSE, _LOOP_END_COARSE = 4, 12, 45, 50
 _FILTER_FC, _PAN = 8, 17
 _DELAY, _ATTACK, _HOLD, _DECAY, _SUSTAIN, _RELEASE = 33, 34, 35, 36, 37, 38
 _KEY_TO_HOLD, _KEY_TO_DECAY = 39, 40
+_MOD_ENV_TO_FILTER_FC = 11
+_MOD_DELAY, _MOD_ATTACK, _MOD_HOLD, _MOD_DECAY, _MOD_SUSTAIN = 25, 26, 27, 28, 29
+_KEY_TO_MOD_HOLD, _KEY_TO_MOD_DECAY = 31, 32
 _INSTRUMENT, _KEY_RANGE, _VEL_RANGE = 41, 43, 44
 _ATTENUATION, _COARSE_TUNE, _FINE_TUNE, _SAMPLE_ID, _SAMPLE_MODES = 48, 51, 52, 53, 54
 _SCALE_TUNING, _ROOT_KEY = 56, 58
@@ -63,6 +68,14 @@ _DEFAULTS: Mapping[int, int] = {
     _SCALE_TUNING: 100,
     _ROOT_KEY: -1,
 }
+
+FILTER_SWEEP_FONTS = frozenset({"TimGM6mb.sf2"})
+"""Fonts (file names) whose presets set a low cutoff and open it with the modulation
+envelope: TimGM6mb's piano sits at 440 Hz, its guitars at 470-800 Hz, each opened by 30-50
+semitones on the attack. Played without the sweep, every such instrument was a muffled
+fundamental (the rock guitars no longer heard as rock). For these fonts the player sweeps the
+cutoff (:func:`_swept`); in the others (FluidR3: cutoffs mostly open, three presets with a
+sweep) renders stay as they were measured."""
 
 _PHDR = np.dtype(
     [("name", "S20"), ("preset", "<u2"), ("bank", "<u2"), ("bag", "<u2"), ("unused", "<u4", 3)]
@@ -159,8 +172,12 @@ class SoundFont:
     Raises :class:`SoundFontError` when the file is not an SF2 SoundFont.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, sweeps_filter: bool | None = None) -> None:
         self.path = path
+        # Whether the modulation envelope sweeps the cutoff (default: FILTER_SWEEP_FONTS).
+        self.sweeps_filter = (
+            path.name in FILTER_SWEEP_FONTS if sweeps_filter is None else sweeps_filter
+        )
         raw = np.memmap(path, dtype=np.uint8, mode="r")
         data = memoryview(raw)  # type: ignore[arg-type]
         if len(data) < 12 or bytes(data[0:4]) != b"RIFF" or bytes(data[8:12]) != b"sfbk":
@@ -274,12 +291,16 @@ class SoundFont:
             mono = self._render_zone(zone, key, n, sample_rate)
             # Softer notes are darker: the SF2 default velocity-to-cutoff modulator, made
             # twice as deep so that velocity is heard as timbre, not only level.
-            cutoff_hz = _ABS_CENT_HZ * 2.0 ** (
-                (zone.gens[_FILTER_FC] - _VELOCITY_TO_CUTOFF_CENTS * (1.0 - velocity / 127.0))
-                / 1200.0
+            cutoff_cents = zone.gens[_FILTER_FC] - _VELOCITY_TO_CUTOFF_CENTS * (
+                1.0 - velocity / 127.0
             )
-            if cutoff_hz < 0.45 * sample_rate:
-                mono = lowpass(mono, cutoff_hz, sample_rate)
+            sweep_cents = zone.gens.get(_MOD_ENV_TO_FILTER_FC, 0) if self.sweeps_filter else 0
+            if sweep_cents:
+                mono = _swept(mono, zone.gens, key, cutoff_cents, sweep_cents, sample_rate)
+            else:
+                cutoff_hz = _ABS_CENT_HZ * 2.0 ** (cutoff_cents / 1200.0)
+                if cutoff_hz < 0.45 * sample_rate:
+                    mono = lowpass(mono, cutoff_hz, sample_rate)
             left, right = pan_gains(float(np.clip(zone.gens.get(_PAN, 0) / 500.0, -1.0, 1.0)))
             gain = 10.0 ** (-zone.gens.get(_ATTENUATION, 0) / 200.0)
             out[0] += mono * np.float32(left * gain)
@@ -366,6 +387,52 @@ def _volume_envelope(g: Mapping[int, int], key: int, n: int, sr: int) -> Audio:
     env[at : at + falling] = np.exp(np.arange(falling, dtype=np.float32) * rate)
     env[at + falling :] = np.float32(10.0 ** (-sustain_db / 20.0))
     return env
+
+
+def _mod_envelope(g: Mapping[int, int], key: int, n: int, sr: int) -> Audio:
+    """The SF2 modulation envelope without release, 0 to 1, float32 of shape ``(n,)``: delay,
+    linear attack, hold, then a linear fall (the decay time spans the whole range) to the
+    sustain level."""
+
+    def samples(timecents: int, per_key: int = 0) -> int:
+        return 0 if timecents <= -12000 else round(_seconds(timecents + per_key) * sr)
+
+    delay = min(n, samples(g.get(_MOD_DELAY, -12000)))
+    attack = min(n - delay, samples(g.get(_MOD_ATTACK, -12000)))
+    held_from = delay + attack
+    hold = samples(g.get(_MOD_HOLD, -12000), g.get(_KEY_TO_MOD_HOLD, 0) * (60 - key))
+    decay_from = held_from + min(n - held_from, hold)
+    sustain = 1.0 - min(max(g.get(_MOD_SUSTAIN, 0), 0), 1000) / 1000.0
+    decay_tc = g.get(_MOD_DECAY, -12000) + g.get(_KEY_TO_MOD_DECAY, 0) * (60 - key)
+    decay_s = _seconds(decay_tc)
+    falling = min(n - decay_from, round(decay_s * (1.0 - sustain) * sr))
+    env = np.empty(n, dtype=np.float32)
+    env[:delay] = 0.0
+    env[delay:held_from] = np.arange(attack, dtype=np.float32) / np.float32(max(attack, 1))
+    env[held_from:decay_from] = 1.0
+    fall = np.arange(falling, dtype=np.float32) / np.float32(max(decay_s * sr, 1.0))
+    env[decay_from : decay_from + falling] = 1.0 - fall
+    env[decay_from + falling :] = np.float32(sustain)
+    return env
+
+
+def _swept(mono: Audio, g: Mapping[int, int], key: int, cents: float, sweep: int, sr: int) -> Audio:
+    """``mono`` through a low-pass whose cutoff (absolute cents) moves from ``cents`` by
+    ``sweep`` times the modulation envelope: the tone low-passed at the cutoffs of the
+    envelope's peak and of its lowest level, crossfaded by the envelope (two static filters
+    instead of one per sample: heard as the attack opening and the tone closing as it rings)."""
+    env = _mod_envelope(g, key, mono.shape[-1], sr)
+    lo, hi = float(env.min()), float(env.max())
+
+    def filtered(level: float) -> Audio:
+        cutoff_hz = _ABS_CENT_HZ * 2.0 ** ((cents + sweep * level) / 1200.0)
+        return lowpass(mono, cutoff_hz, sr) if cutoff_hz < 0.45 * sr else mono
+
+    first, last = filtered(hi), filtered(lo)
+    if hi - lo < 1e-6:
+        return first
+    weight = (env - np.float32(lo)) / np.float32(hi - lo)
+    return as_audio(last + weight * (first - last))
 
 
 _default_lock = threading.Lock()
