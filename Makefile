@@ -7,7 +7,7 @@ comma := ,
 
 .PHONY: install install-dev demo serve test lint format bench bench-planner bench-speed \
 	bench-vocals bench-queue vendor-docs-assets clean image loadtest listen \
-	test-node-packages
+	test-node-packages soundfont
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install: $(VENV)/.runtime soundfont
+install-dev: $(VENV)/.dev soundfont
+
+# Debian's fluid-soundfont-gm, the GM SoundFont the renderer prefers, when apt-get may run
+# (root, or sudo without a password); otherwise one line says the small font is used.
+soundfont: $(VENV)/.runtime
+	scripts/install-soundfont $(BIN)/python
 
 demo: install
 	$(BIN)/musewave generate "dreamy synthwave at night, 100 bpm" --genre synthwave \
