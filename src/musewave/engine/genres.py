@@ -542,7 +542,8 @@ _PROFILES = (
         major_progressions=("I-V-vi-IV", "I-iii-IV-V"),
         minor_progressions=("i-VI-III-VII", "i-iv-VI-V", "i-VI-iv-V"),
         mode_progressions={"harmonic minor": ("i-iv-V-i", "i-iv-VI-V", "i-VI-iv-V")},
-        voices=Voices("kit_cinematic", "strings", "strings", "choir", "brass"),
+        # The choir with a steady synthesized one under its sample (render.voices, layered_choir).
+        voices=Voices("kit_cinematic", "strings", "strings", "layered_choir", "brass"),
         grooves=_grooves(
             {
                 KICK: "x.......x.......",

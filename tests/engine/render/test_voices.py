@@ -55,7 +55,7 @@ def test_voice_ids_are_the_documented_set() -> None:
         "clavinet", "slap_bass", "guitar_acoustic", "log_drum", "trumpet",
         "piano", "pad", "strings", "brass", "bell", "organ", "guitar_clean",
         "guitar_distorted", "guitar_overdriven", "choir", "marimba", "reed_organ", "tenor_sax",
-        "gated_pad", "gated_supersaw", "drone_bass",
+        "gated_pad", "gated_supersaw", "drone_bass", "layered_choir",
     } == VOICES  # fmt: skip
 
 

@@ -31,7 +31,7 @@ MIDI_PROGRAMS = {
     "bell": 11, "organ": 16, "guitar_clean": 27, "guitar_distorted": 30, "choir": 52,
     "guitar_overdriven": 29,
     "marimba": 12, "clavinet": 7, "slap_bass": 36, "guitar_acoustic": 25, "log_drum": 117,
-    "trumpet": 56, "reed_organ": 20, "tenor_sax": 66, "drone_bass": 38,
+    "trumpet": 56, "reed_organ": 20, "tenor_sax": 66, "drone_bass": 38, "layered_choir": 52,
 }  # fmt: skip
 # A gated patch is its held voice's instrument, chopped: the same program.
 MIDI_PROGRAMS.update({patch: MIDI_PROGRAMS[held] for held, patch in GATED_PATCHES.items()})

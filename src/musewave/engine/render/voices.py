@@ -216,6 +216,21 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             program=52,
             onset_lead_s=0.06,
         ),
+        # Cinematic's choir: the sample over the synthesized choir at half the peak. The
+        # sample's recorded vibrato alone was transcribed as many late notes (soloed onset F1
+        # 0.01-0.14, an eighth to a quarter of its notes found in the mix); the steady
+        # synthesized tone under it marks each note's pitch and start.
+        "layered_choir": Voice(
+            ensembles.choir,
+            0.5,
+            stereo=True,
+            norm_s=1.0,
+            level=0.9,
+            velocity_timbre=False,
+            program=52,
+            onset_lead_s=0.06,
+            synth_layer=0.5,
+        ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
         # No bass EQ on the slap sample: with the fundamental boosted (F1 0.72 -> 0.79) the
