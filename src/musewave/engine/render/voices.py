@@ -229,7 +229,7 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
             velocity_timbre=False,
             program=52,
             onset_lead_s=0.06,
-            synth_layer=0.5,
+            synth_layer=SynthLayer(share=0.5),
         ),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
