@@ -340,9 +340,10 @@ MIX_PROFILES: dict[str, MixProfile] = {
                 # and 1/3; at 2.4 kHz as well). A darker string pad alone, the pad 3 dB down
                 # or a drier bell gained nothing.
                 # Less of the 6 s wash on the pads (0.45 and 0.55 sends): each chord's tail
-                # under the next was heard as its tones struck again (mix F1 +0.03).
-                chords=replace(_CHORDS, highpass_hz=120.0, width=1.3, reverb_send=0.2),
-                pads=replace(_PADS, gain_db=-2.0, highpass_hz=100.0, width=1.6, reverb_send=0.25),
+                # under the next was heard as its tones struck again (mix F1 +0.03); halved
+                # again (0.2 and 0.25 before), fewer held tones heard re-struck (+0.02).
+                chords=replace(_CHORDS, highpass_hz=120.0, width=1.3, reverb_send=0.1),
+                pads=replace(_PADS, gain_db=-2.0, highpass_hz=100.0, width=1.6, reverb_send=0.12),
                 # The pluck melody dry of the delay: its dotted-half repeats (feedback 0.5)
                 # were heard as notes, struck again inside the held ones (soloed lead F1 0.64
                 # -> 0.91). A short send to the hall: at 0.3 the soloed pluck was heard as
