@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import importlib
 from typing import TYPE_CHECKING, ClassVar
 
@@ -62,13 +60,4 @@ def version() -> None:
     out_console.print(f"musewave {__version__} (engine {ENGINE_VERSION})")
 
 
-def main() -> None:
-    """The ``musewave`` command (the console script and ``python -m musewave.cli``)."""
-    # At exit the interpreter's last collections walk every object still alive (the
-    # SoundFont, FFmpeg and numpy stacks among them): ~0.1 s of a render's wait, for
-    # nothing. Freezing them first keeps them out of reach; exit handlers still run.
-    atexit.register(gc.freeze)
-    app()
-
-
-__all__ = ["app", "main"]
+__all__ = ["app"]

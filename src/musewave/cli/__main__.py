@@ -1,3 +1,3 @@
-from musewave.cli import main
+from musewave.cli import app
 
-main()
+app()
