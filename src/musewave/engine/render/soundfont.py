@@ -47,7 +47,7 @@ _FILTER_FC, _PAN = 8, 17
 _DELAY, _ATTACK, _HOLD, _DECAY, _SUSTAIN, _RELEASE = 33, 34, 35, 36, 37, 38
 _KEY_TO_HOLD, _KEY_TO_DECAY = 39, 40
 _MOD_ENV_TO_FILTER_FC = 11
-_MOD_DELAY, _MOD_ATTACK, _MOD_HOLD, _MOD_DECAY, _MOD_SUSTAIN = 25, 26, 27, 28, 29
+_MOD_DELAY, _MOD_ATTACK, _MOD_HOLD, _MOD_DECAY, _MOD_SUSTAIN, _MOD_RELEASE = 25, 26, 27, 28, 29, 30
 _KEY_TO_MOD_HOLD, _KEY_TO_MOD_DECAY = 31, 32
 _INSTRUMENT, _KEY_RANGE, _VEL_RANGE = 41, 43, 44
 _ATTENUATION, _COARSE_TUNE, _FINE_TUNE, _SAMPLE_ID, _SAMPLE_MODES = 48, 51, 52, 53, 54
@@ -65,6 +65,12 @@ _DEFAULTS: Mapping[int, int] = {
     _HOLD: -12000,
     _DECAY: -12000,
     _RELEASE: -12000,
+    # The modulation envelope's times, so a preset zone's offset adds to the spec's default.
+    _MOD_DELAY: -12000,
+    _MOD_ATTACK: -12000,
+    _MOD_HOLD: -12000,
+    _MOD_DECAY: -12000,
+    _MOD_RELEASE: -12000,
     _SCALE_TUNING: 100,
     _ROOT_KEY: -1,
 }
@@ -397,13 +403,13 @@ def _mod_envelope(g: Mapping[int, int], key: int, n: int, sr: int) -> Audio:
     def samples(timecents: int, per_key: int = 0) -> int:
         return 0 if timecents <= -12000 else round(_seconds(timecents + per_key) * sr)
 
-    delay = min(n, samples(g.get(_MOD_DELAY, -12000)))
-    attack = min(n - delay, samples(g.get(_MOD_ATTACK, -12000)))
+    delay = min(n, samples(g[_MOD_DELAY]))
+    attack = min(n - delay, samples(g[_MOD_ATTACK]))
     held_from = delay + attack
-    hold = samples(g.get(_MOD_HOLD, -12000), g.get(_KEY_TO_MOD_HOLD, 0) * (60 - key))
+    hold = samples(g[_MOD_HOLD], g.get(_KEY_TO_MOD_HOLD, 0) * (60 - key))
     decay_from = held_from + min(n - held_from, hold)
     sustain = 1.0 - min(max(g.get(_MOD_SUSTAIN, 0), 0), 1000) / 1000.0
-    decay_tc = g.get(_MOD_DECAY, -12000) + g.get(_KEY_TO_MOD_DECAY, 0) * (60 - key)
+    decay_tc = g[_MOD_DECAY] + g.get(_KEY_TO_MOD_DECAY, 0) * (60 - key)
     decay_s = _seconds(decay_tc)
     falling = min(n - decay_from, round(decay_s * (1.0 - sustain) * sr))
     env = np.empty(n, dtype=np.float32)
@@ -416,16 +422,18 @@ def _mod_envelope(g: Mapping[int, int], key: int, n: int, sr: int) -> Audio:
     return env
 
 
-def _swept(mono: Audio, g: Mapping[int, int], key: int, cents: float, sweep: int, sr: int) -> Audio:
-    """``mono`` through a low-pass whose cutoff (absolute cents) moves from ``cents`` by
-    ``sweep`` times the modulation envelope: the tone low-passed at the cutoffs of the
+def _swept(
+    mono: Audio, g: Mapping[int, int], key: int, cutoff_cents: float, sweep_cents: int, sr: int
+) -> Audio:
+    """``mono`` through a low-pass whose cutoff (absolute cents) moves from ``cutoff_cents`` by
+    ``sweep_cents`` times the modulation envelope: the tone low-passed at the cutoffs of the
     envelope's peak and of its lowest level, crossfaded by the envelope (two static filters
     instead of one per sample: heard as the attack opening and the tone closing as it rings)."""
     env = _mod_envelope(g, key, mono.shape[-1], sr)
     lo, hi = float(env.min()), float(env.max())
 
     def filtered(level: float) -> Audio:
-        cutoff_hz = _ABS_CENT_HZ * 2.0 ** ((cents + sweep * level) / 1200.0)
+        cutoff_hz = _ABS_CENT_HZ * 2.0 ** ((cutoff_cents + sweep_cents * level) / 1200.0)
         return lowpass(mono, cutoff_hz, sr) if cutoff_hz < 0.45 * sr else mono
 
     first, last = filtered(hi), filtered(lo)
