@@ -422,7 +422,7 @@ _PROFILES = (
         humanize_ms=15.0,
         bars_per_chord=2,
         brightness=0.4,
-        # The synth pad's chords a tone above the default centre (63), so B minor's i9 is
+        # The synth pad's chords centred a semitone above the default (63), so B minor's i9 is
         # voiced open (B-D-F#-C#), not as the B-C#-D cluster: a semitone inside a held chord
         # beats, and a transcriber heard its upper tone struck again and again and lost the
         # lower one. At 66 F# lydian's tonic chord went up an octave into the pluck's register.

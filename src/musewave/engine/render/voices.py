@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -100,6 +100,20 @@ _SAMPLED_BASS_OCTAVE_CUT_DB = 10.0
 _PIANO_BODY_DB = 4.0
 _PIANO_OCTAVE_CUT_DB = 8.0
 _PIANO_EQ_BELOW = 53
+
+_CHOIR = Voice(
+    ensembles.choir,
+    0.5,
+    stereo=True,
+    norm_s=1.0,
+    level=0.9,
+    velocity_timbre=False,
+    # The GM choir sample stays, though a transcriber hears it as many late notes (its
+    # recorded vibrato): the synthesized choir, steady enough to read as one note, was not
+    # heard as a choir in a mix (it was as strings, "slow, classical").
+    program=52,
+    onset_lead_s=0.06,
+)
 
 VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
     {
@@ -203,34 +217,12 @@ VOICE_TABLE: Mapping[str, Voice] = MappingProxyType(
         "guitar_overdriven": Voice(
             plucked.guitar_distorted, 0.08, stereo=True, max_s=4.0, program=29
         ),
-        "choir": Voice(
-            ensembles.choir,
-            0.5,
-            stereo=True,
-            norm_s=1.0,
-            level=0.9,
-            velocity_timbre=False,
-            # The GM choir sample stays, though a transcriber hears it as many late notes
-            # (its recorded vibrato): the synthesized choir, steady enough to read as one
-            # note, was not heard as a choir in a mix (it was as strings, "slow, classical").
-            program=52,
-            onset_lead_s=0.06,
-        ),
+        "choir": _CHOIR,
         # Cinematic's choir: the sample over the synthesized choir at half the peak. The
         # sample's recorded vibrato alone was transcribed as many late notes (soloed onset F1
         # 0.01-0.14, an eighth to a quarter of its notes found in the mix); the steady
         # synthesized tone under it marks each note's pitch and start.
-        "layered_choir": Voice(
-            ensembles.choir,
-            0.5,
-            stereo=True,
-            norm_s=1.0,
-            level=0.9,
-            velocity_timbre=False,
-            program=52,
-            onset_lead_s=0.06,
-            synth_layer=SynthLayer(share=0.5),
-        ),
+        "layered_choir": replace(_CHOIR, synth_layer=SynthLayer(share=0.5)),
         "marimba": Voice(keys.marimba, 0.15, max_s=2.5, program=12),
         "clavinet": Voice(keys.clavinet, 0.05, max_s=2.0, program=7),
         # No bass EQ on the slap sample: with the fundamental boosted (F1 0.72 -> 0.79) the
