@@ -21,13 +21,19 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.runtime soundfont
-install-dev: $(VENV)/.dev soundfont
+install: $(VENV)/.runtime $(VENV)/.soundfont
+install-dev: $(VENV)/.dev $(VENV)/.soundfont
 
 # Debian's fluid-soundfont-gm, the GM SoundFont the renderer prefers, when apt-get may run
-# (root, or sudo without a password); otherwise one line says the small font is used.
+# (root, or sudo without a password); otherwise one line says the small font is used. Tried
+# once per virtualenv (`make soundfont` tries again).
+$(VENV)/.soundfont: $(VENV)/.runtime
+	scripts/install-soundfont $(BIN)/python
+	touch $@
+
 soundfont: $(VENV)/.runtime
 	scripts/install-soundfont $(BIN)/python
+	touch $(VENV)/.soundfont
 
 demo: install
 	$(BIN)/musewave generate "dreamy synthwave at night, 100 bpm" --genre synthwave \
