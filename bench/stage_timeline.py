@@ -8,8 +8,10 @@ A phase with fewer busy cores than the machine has can be shortened by overlappi
 one with every core busy only by doing less. Phases: start-up (interpreter and imports,
 until the first progress line), each pipeline stage (from its progress line to the next),
 and exit (from the JSON summary on stdout to the end of the process). CPU is read from
-``/proc/<pid>/stat`` (user + system of all the process's threads) every 10 ms, so a
-phase shorter than ~50 ms is imprecise. Medians over ``--repeats`` runs. Linux only.
+``/proc/<pid>/stat`` (user + system of all the process's threads, not of child processes)
+every 10 ms in 10 ms ticks, so each phase's CPU is good to about ±20 ms: the cores-busy
+figure of a phase shorter than ~0.1 s is noise. Medians over ``--repeats`` runs (every run
+must show the same phases). Linux only.
 """
 
 from __future__ import annotations
@@ -118,13 +120,16 @@ def main() -> None:
         ]
     cores = len(os.sched_getaffinity(0))
     names = [name for name, _, _ in runs[0]]
+    for run in runs:  # medians are taken phase by phase
+        if [name for name, _, _ in run] != names:
+            raise SystemExit(f"runs showed different phases: {names} and {[n for n, _, _ in run]}")
     print(f"{args.genre}, {DURATION_S:g} s, medians of {args.repeats}; {cores} cores; "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{'phase':<12} {'wall s':>7} {'CPU s':>7} {'cores busy':>10} {'idle core-s':>11}")
     total_wall = total_cpu = 0.0
     for index, name in enumerate(names):
-        wall = statistics.median(run[index][1] for run in runs if len(run) > index)
-        cpu = statistics.median(run[index][2] for run in runs if len(run) > index)
+        wall = statistics.median(run[index][1] for run in runs)
+        cpu = statistics.median(run[index][2] for run in runs)
         total_wall, total_cpu = total_wall + wall, total_cpu + cpu
         busy = cpu / wall if wall > 0 else 0.0
         print(
