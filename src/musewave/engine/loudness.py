@@ -402,7 +402,6 @@ class BlockTruePeaks:
             return np.asarray(self._sliding[:, starts])
         # Windows reaching past either end: zeros there.
         index = blocks[:, np.newaxis] * self.block + self._offsets
-        n = self._audio.shape[-1]
         inside = (index >= 0) & (index < n)
         windows = self._audio[:, np.clip(index, 0, max(n - 1, 0))]
         windows[:, ~inside] = 0.0

@@ -62,7 +62,7 @@ def ad_libs_in_pockets(drums: Sequence[Note], pitched: Sequence[Note], bpm: floa
         (i for i, n in enumerate(drums) if n.pitch in VOX_KEYS), key=lambda i: drums[i].start_tick
     )
     moved = list(drums)
-    free_from = 0  # the tick where the previous ad-lib has ended
+    free_from = 0  # where the previous ad-lib has ended (at first: nothing before tick 0)
     for at, i in enumerate(order):
         note = drums[i]
         length = round(VOX_LENGTH_S.get(note.pitch, 0.3) * ticks_per_s)
@@ -70,7 +70,7 @@ def ad_libs_in_pockets(drums: Sequence[Note], pitched: Sequence[Note], bpm: floa
         best: tuple[int, int] | None = None  # (covered onsets, start tick)
         for shift in SHIFT_STEPS:
             start = note.start_tick + shift * STEP_TICKS
-            if start < max(0, free_from):
+            if start < free_from:
                 continue
             if shift and next_written is not None and start + length > next_written:
                 continue

@@ -157,23 +157,21 @@ def _render_tonal(
         if cap is not None:
             length = min(length, cap)
         tone = None if source >= 0 else _sampled_tone(font, voice, pitch, bucket, length, sr)
-        freq = min(midi_to_hz(pitch), 0.4 * sr)
-        rng = seeded_rng(seed, *keys, pitch, bucket, variant, source + 1)
         layer = voice.synth_layer
-        if tone is not None and layer is not None and pitch < layer.below:
-            synthesized = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
-            tone = _layered(tone, synthesized, layer.share)
-        if tone is None:
+        doubled = tone is not None and layer is not None and pitch < layer.below
+        if tone is None or doubled:  # synthesized: alone, or under the sample
+            rng = seeded_rng(seed, *keys, pitch, bucket, variant, source + 1)
+            brightness = bucket_brightness(bucket)
             if source >= 0 and voice.gliding is not None:
-                tone = voice.gliding(
-                    _glide_hz(source, pitch, voice.glide_s, length, sr),
-                    bucket_brightness(bucket),
-                    length,
-                    sr,
-                    rng,
-                )
+                glide = _glide_hz(source, pitch, voice.glide_s, length, sr)
+                synthesized = voice.gliding(glide, brightness, length, sr, rng)
             else:
-                tone = voice.render(freq, bucket_brightness(bucket), length, sr, rng)
+                freq = min(midi_to_hz(pitch), 0.4 * sr)
+                synthesized = voice.render(freq, brightness, length, sr, rng)
+            if tone is not None and layer is not None:
+                tone = _layered(tone, synthesized, layer.share)
+            else:
+                tone = synthesized
         tone = _bass_eq(tone, voice, pitch, sr)
         tone = finish_sound(
             tone,
